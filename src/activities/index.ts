@@ -1,0 +1,65 @@
+import { Context } from '@temporalio/activity';
+import type { LeadFields, LeadView } from '../domain/lead.js';
+import { normalizeLead, scoreLead } from '../domain/scoring.js';
+import type { CrmClient } from './crm.js';
+import { EMAIL_TEMPLATES, type EmailTemplateName } from './email-templates.js';
+import type { Mailer } from './mailer.js';
+
+export interface ActivityDeps {
+  crm: CrmClient;
+  mailer: Mailer;
+  /** Domain part of generated Message-IDs. */
+  messageIdDomain: string;
+}
+
+const currentAttempt = () => Context.current().info.attempt;
+
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds the activities from their dependencies, so the worker passes real adapters and
+ * tests can pass others. Names keep the old design's task types recognisable:
+ * processLead = lead_process, syncLeadToCrm = crm_update, sendLeadEmail = email_send.
+ */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    async processLead(input: { leadId: string; fields: LeadFields }) {
+      const fields = normalizeLead(input.fields);
+      return { fields, score: scoreLead(fields), attempt: currentAttempt() };
+    },
+
+    async syncLeadToCrm(input: { leadId: string; version: number; lead: LeadView }) {
+      const result = await deps.crm.upsertContact(
+        {
+          externalId: input.leadId,
+          version: input.version,
+          lead: input.lead,
+          // Business key, not the activity id: activity ids restart at every continue-as-new.
+          idempotencyKey: `${input.leadId}:${input.version}`,
+        },
+        cancellationSignal(),
+      );
+      return { ...result, attempt: currentAttempt() };
+    },
+
+    async sendLeadEmail(input: { leadId: string; template: EmailTemplateName; lead: LeadView }) {
+      const rendered = EMAIL_TEMPLATES[input.template](input.lead);
+      const messageId = `<${input.template}.${input.leadId}@${deps.messageIdDomain}>`;
+      await deps.mailer.send({
+        to: input.lead.email,
+        ...rendered,
+        messageId,
+        headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}` },
+      });
+      return { messageId, attempt: currentAttempt() };
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,143 @@
+import type { FastifyError } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+
+// Named errors the service layer throws, and the one place that turns any error into
+// the HTTP contract's shape: {"error": {"code", "message", "issues": [{path, code, message}]}}.
+
+export interface Issue {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues: Issue[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class LeadNotFoundError extends HttpError {
+  override name = 'LeadNotFoundError';
+  constructor(leadId: string) {
+    super(404, 'lead_not_found', `no lead with id ${leadId}`);
+  }
+}
+
+export class TaskNotFoundError extends HttpError {
+  override name = 'TaskNotFoundError';
+  constructor(taskId: string) {
+    super(404, 'task_not_found', `no task with id ${taskId}`);
+  }
+}
+
+export class IdempotencyConflictError extends HttpError {
+  override name = 'IdempotencyConflictError';
+  constructor() {
+    super(
+      422,
+      'idempotency_key_reused',
+      'this Idempotency-Key was already used with a different request body',
+      [{ path: 'headers.idempotency-key', code: 'reused', message: 'key already used with another body' }],
+    );
+  }
+}
+
+export class TemporalUnavailableError extends HttpError {
+  override name = 'TemporalUnavailableError';
+  constructor(detail: string, retryAfterSeconds = 2) {
+    super(503, 'temporal_unavailable', `the workflow service cannot take this request now: ${detail}`, [], {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; issues: Issue[]; request_id?: string };
+}
+
+export interface MappedError {
+  status: number;
+  headers: Record<string, string>;
+  body: ErrorBody;
+}
+
+/** Every error, from any layer, becomes exactly one HTTP answer here. 5xx details stay hidden. */
+export function mapError(err: unknown): MappedError {
+  if (err instanceof HttpError) {
+    return {
+      status: err.status,
+      headers: err.headers,
+      body: { error: { code: err.code, message: err.message, issues: err.issues } },
+    };
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const where = (err as FastifyError).validationContext ?? 'body';
+    const issues = err.validation.flatMap((v): Issue[] => {
+      const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      const keys = (v.params as { keys?: string[] }).keys;
+      if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+        return keys.map((key) => ({
+          path: qualify(where, path ? `${path}.${key}` : key),
+          code: 'unknown_field',
+          message: 'unknown field (not part of the lead schema)',
+        }));
+      }
+      return [{ path: qualify(where, path), code: v.keyword, message: v.message ?? 'invalid' }];
+    });
+    return badRequest('invalid_request', `the request ${where} is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'})`, issues);
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    return { status: 404, headers: {}, body: { error: { code: 'not_found', message: err.message, issues: [] } } };
+  }
+  if (err instanceof ServiceError || isGrpcServiceError(err)) {
+    return mapError(new TemporalUnavailableError((err as Error).message.split('\n')[0] ?? 'unavailable'));
+  }
+  const fastifyError = err as Partial<FastifyError>;
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return {
+      status,
+      headers: {},
+      body: { error: { code: fastifyCode(fastifyError.code, status), message: fastifyError.message ?? 'bad request', issues: [] } },
+    };
+  }
+  return {
+    status: 500,
+    headers: {},
+    body: { error: { code: 'internal_error', message: 'internal error; the request id is in the logs', issues: [] } },
+  };
+}
+
+function qualify(where: string, path: string): string {
+  if (where === 'body') return path || '(body)';
+  const prefix = where === 'querystring' ? 'query' : where;
+  return path ? `${prefix}.${path}` : prefix;
+}
+
+function badRequest(code: string, message: string, issues: Issue[]): MappedError {
+  return { status: 400, headers: {}, body: { error: { code, message, issues } } };
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+};
+
+function fastifyCode(code: string | undefined, status: number): string {
+  if (code && FASTIFY_CODES[code]) return FASTIFY_CODES[code];
+  if (status === 400) return 'invalid_json';
+  if (status === 404) return 'not_found';
+  if (status === 413) return 'body_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  return 'bad_request';
+}

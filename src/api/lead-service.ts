@@ -1,0 +1,364 @@
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  defaultPayloadConverter,
+  isGrpcServiceError,
+} from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { applyChange, type ChangeOp, type LeadChange, type LeadInput, type LeadPatch, type LeadView } from '../domain/lead.js';
+import { hashBody, idempotencyRecordId, leadIdForEmail, leadIdOfTask, leadWorkflowId, newTaskId } from '../domain/ids.js';
+import type { TaskState, TaskStatus } from '../domain/task.js';
+import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
+import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
+import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../workflows/search-attributes.js';
+import { IdempotencyConflictError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
+import { acceptedChanges, leadEventsFromHistory, type LeadEvent } from './history.js';
+
+export interface LeadServiceOptions {
+  namespace: string;
+  taskQueue: string;
+  settings: LeadWorkflowSettings;
+  /** How long a read waits for a worker to answer a query before falling back to history. */
+  queryTimeoutMs: number;
+  /** Upper bound on a write's round trip to Temporal; past it the API answers 503. */
+  writeTimeoutMs: number;
+}
+
+/** Where a read's answer came from: the running workflow, or its history when no worker answered. */
+export type ReadSource = 'workflow' | 'history';
+
+export interface WriteReceipt {
+  id: string;
+  task_id: string;
+  status: 'queued';
+}
+
+export interface ListFilter {
+  email?: string | undefined;
+  stage?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+const MAX_HISTORY_RUNS = 50;
+
+/**
+ * Every lead operation the API offers, expressed as Temporal calls. Holds no lead state:
+ * any API process can serve any request.
+ */
+export class LeadService {
+  /** Until this time, reads skip the query and go straight to history (no worker answered recently). */
+  private queryBypassUntil = 0;
+
+  constructor(
+    private readonly client: Client,
+    private readonly options: LeadServiceOptions,
+  ) {}
+
+  async create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
+    const id = leadIdForEmail(fields.email);
+    const taskId = newTaskId(id, idempotencyKey);
+    if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, 'POST /api/leads', fields);
+    const change = this.change(taskId, 'create', fields);
+    const workflowId = leadWorkflowId(id);
+    const input: LeadWorkflowInput = { leadId: id, settings: this.options.settings, initial: change };
+    return this.bounded(async () => {
+      try {
+        await this.client.workflow.start('leadWorkflow', {
+          workflowId,
+          taskQueue: this.options.taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'FAIL',
+          memo: { created_task_id: taskId },
+          typedSearchAttributes: [
+            { key: SA.email, value: fields.email },
+            { key: SA.stage, value: fields.stage ?? 'new' },
+            { key: SA.version, value: 0 },
+          ],
+          staticSummary: `lead ${fields.email}`,
+        });
+        return { id, task_id: taskId, status: 'queued' as const, deduplicated: false };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      // The lead exists: this create is a duplicate by email and merges into it.
+      const handle = this.client.workflow.getHandle(workflowId);
+      await handle.signal(leadChangeSignal, change);
+      let deduplicated = true;
+      if (idempotencyKey) {
+        // A retry of the request that created the lead must get the same answer it got.
+        const description = await handle.describe();
+        deduplicated = description.memo?.created_task_id !== taskId;
+      }
+      return { id, task_id: taskId, status: 'queued' as const, deduplicated };
+    });
+  }
+
+  async update(id: string, op: Exclude<ChangeOp, 'create'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {
+    const taskId = newTaskId(id, idempotencyKey);
+    if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, `${op} ${id}`, fields);
+    const change = this.change(taskId, op, fields);
+    return this.bounded(async () => {
+      try {
+        await this.client.workflow.getHandle(leadWorkflowId(id)).signal(leadChangeSignal, change);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(id);
+        throw err;
+      }
+      return { id, task_id: taskId, status: 'queued' as const };
+    });
+  }
+
+  async get(id: string): Promise<{ lead: LeadView; source: ReadSource }> {
+    const handle = this.client.workflow.getHandle(leadWorkflowId(id));
+    const fromWorkflow = await this.tryQuery(() => handle.query(leadQuery), () => new LeadNotFoundError(id));
+    if (fromWorkflow.answered) {
+      if (!fromWorkflow.value) throw new LeadNotFoundError(id);
+      return { lead: fromWorkflow.value, source: 'workflow' };
+    }
+    return { lead: await this.leadFromHistory(id), source: 'history' };
+  }
+
+  async task(taskId: string): Promise<{ task: TaskState; source: ReadSource }> {
+    const leadId = leadIdOfTask(taskId);
+    if (!leadId) throw new TaskNotFoundError(taskId);
+    const handle = this.client.workflow.getHandle(leadWorkflowId(leadId));
+    const fromWorkflow = await this.tryQuery(() => handle.query(taskQuery, taskId), () => new TaskNotFoundError(taskId));
+    if (fromWorkflow.answered) {
+      const task = fromWorkflow.value;
+      if (!task) throw new TaskNotFoundError(taskId);
+      if (task.status === 'running') await this.addRetryState(leadId, task);
+      return { task, source: 'workflow' };
+    }
+    return { task: await this.taskFromHistory(leadId, taskId), source: 'history' };
+  }
+
+  async list(filter: ListFilter): Promise<{ items: LeadView[]; next_cursor: string | null }> {
+    const clauses = [`WorkflowType = 'leadWorkflow'`, `ExecutionStatus = 'Running'`];
+    // Both values are validated by the route schema (an email address, a stage name).
+    if (filter.email) clauses.push(`LeadEmail = '${filter.email}'`);
+    if (filter.stage) clauses.push(`LeadStage = '${filter.stage}'`);
+    const response = await this.bounded(() =>
+      this.client.workflowService.listWorkflowExecutions({
+        namespace: this.options.namespace,
+        query: clauses.join(' AND '),
+        pageSize: filter.limit,
+        nextPageToken: filter.cursor ? Buffer.from(filter.cursor, 'base64url') : undefined,
+      }),
+    );
+    const items = (response.executions ?? []).map(leadFromVisibility).filter((l): l is LeadView => !!l);
+    const token = response.nextPageToken;
+    return { items, next_cursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+  }
+
+  async history(id: string): Promise<LeadEvent[]> {
+    const workflowId = leadWorkflowId(id);
+    const events: LeadEvent[][] = [];
+    let runId: string | undefined;
+    for (let run = 0; run < MAX_HISTORY_RUNS; run++) {
+      const history = await this.fetchRunHistory(workflowId, runId, () => new LeadNotFoundError(id));
+      if (!history) break; // an older run past the retention period
+      const decoded = leadEventsFromHistory(history);
+      events.unshift(decoded.events);
+      if (!decoded.previousRunId) break;
+      runId = decoded.previousRunId;
+    }
+    return events.flat();
+  }
+
+  /** Temporal reachable and answering: used by GET /ready. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    try {
+      await this.client.withDeadline(Date.now() + timeoutMs, () =>
+        this.client.workflowService.getSystemInfo({}),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private change(taskId: string, op: ChangeOp, fields: LeadInput | LeadPatch): LeadChange {
+    return { task_id: taskId, op, fields, received_at: new Date().toISOString() };
+  }
+
+  /**
+   * An Idempotency-Key is claimed by starting a tiny workflow whose id derives from the key
+   * and whose memo holds the body's hash: Temporal's id uniqueness makes the claim atomic
+   * across API processes. The same key with the same body proceeds (the write itself is
+   * deduplicated by its stable task id); with another body it is refused.
+   */
+  private async claimIdempotencyKey(key: string, scope: string, body: unknown): Promise<void> {
+    const workflowId = idempotencyRecordId(`${scope}\n${key}`);
+    const bodyHash = hashBody(body);
+    await this.bounded(async () => {
+      try {
+        await this.client.workflow.start('idempotencyRecord', {
+          workflowId,
+          taskQueue: this.options.taskQueue,
+          args: [],
+          memo: { scope, body_hash: bodyHash },
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      const description = await this.client.workflow.getHandle(workflowId).describe();
+      if (description.memo?.body_hash !== bodyHash) throw new IdempotencyConflictError();
+    });
+  }
+
+  /** Runs Temporal calls under the write deadline (transport failures map to 503 in errors.ts). */
+  private bounded<T>(fn: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + this.options.writeTimeoutMs, fn);
+  }
+
+  private async tryQuery<T>(
+    query: () => Promise<T>,
+    notFound: () => Error,
+  ): Promise<{ answered: true; value: T } | { answered: false }> {
+    if (Date.now() < this.queryBypassUntil) return { answered: false };
+    try {
+      const value = await this.client.withDeadline(Date.now() + this.options.queryTimeoutMs, query);
+      return { answered: true, value };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound();
+      // No worker answered in time (or it failed to): answer from history for a while
+      // instead of making every read wait out the timeout.
+      this.queryBypassUntil = Date.now() + Math.min(5000, this.options.queryTimeoutMs * 2);
+      return { answered: false };
+    }
+  }
+
+  private async fetchRunHistory(
+    workflowId: string,
+    runId: string | undefined,
+    notFound: () => Error,
+  ): Promise<temporal.api.history.v1.IHistoryEvent[] | undefined> {
+    try {
+      const history = await this.bounded(() => this.client.workflow.getHandle(workflowId, runId).fetchHistory());
+      return history.events ?? [];
+    } catch (err) {
+      if (isNotFound(err)) {
+        if (runId) return undefined;
+        throw notFound();
+      }
+      throw err;
+    }
+  }
+
+  private async leadFromHistory(id: string): Promise<LeadView> {
+    const events = await this.fetchRunHistory(leadWorkflowId(id), undefined, () => new LeadNotFoundError(id));
+    const { input, changes } = acceptedChanges(events ?? []);
+    const carried = input?.carried;
+    let fields = carried?.fields;
+    let version = carried?.version ?? 0;
+    let createdAt = carried?.createdAt ?? '';
+    let updatedAt = carried?.updatedAt ?? '';
+    const seen = new Set(carried?.tasks.map((t) => t.task_id));
+    for (const change of changes) {
+      if (seen.has(change.task_id)) continue;
+      seen.add(change.task_id);
+      fields = applyChange(fields, change);
+      version += 1;
+      createdAt ||= change.received_at;
+      updatedAt = change.received_at;
+    }
+    if (!fields) throw new LeadNotFoundError(id);
+    const processed = await this.memoLead(id);
+    return {
+      ...fields,
+      id,
+      version,
+      score: processed?.score ?? carried?.score ?? 0,
+      stage: fields.stage ?? 'new',
+      crm: processed?.crm ?? carried?.crm ?? { status: 'pending', synced_version: 0 },
+      created_at: createdAt,
+      updated_at: updatedAt,
+    };
+  }
+
+  private async memoLead(id: string): Promise<LeadView | undefined> {
+    const description = await this.bounded(() => this.client.workflow.getHandle(leadWorkflowId(id)).describe());
+    return description.memo?.lead as LeadView | undefined;
+  }
+
+  private async taskFromHistory(leadId: string, taskId: string): Promise<TaskState> {
+    const handle = this.client.workflow.getHandle(leadWorkflowId(leadId));
+    const description = await this.bounded(() => handle.describe()).catch((err: unknown) => {
+      throw err instanceof WorkflowNotFoundError ? new TaskNotFoundError(taskId) : err;
+    });
+    const recent = (description.memo?.tasks ?? []) as Array<[string, TaskStatus, number | null]>;
+    const known = recent.find(([id]) => id === taskId);
+    const events = await this.fetchRunHistory(leadWorkflowId(leadId), undefined, () => new TaskNotFoundError(taskId));
+    const change = acceptedChanges(events ?? []).changes.find((c) => c.task_id === taskId);
+    if (!known && !change) throw new TaskNotFoundError(taskId);
+    const task: TaskState = {
+      task_id: taskId,
+      lead_id: leadId,
+      type: change?.op === 'create' ? 'lead_process' : 'crm_update',
+      op: change?.op ?? 'replace',
+      // Not yet in the memo of finished work: accepted and waiting for a worker.
+      status: known?.[1] ?? 'queued',
+      version: known?.[2] ?? null,
+      attempts: 0,
+      last_error: null,
+      created_at: change?.received_at ?? '',
+      updated_at: change?.received_at ?? '',
+      steps: [],
+    };
+    return task;
+  }
+
+  /** While an activity retries, the workflow cannot see it: Temporal's pending-activity state can. */
+  private async addRetryState(leadId: string, task: TaskState): Promise<void> {
+    const description = await this.client.workflow
+      .getHandle(leadWorkflowId(leadId))
+      .describe()
+      .catch(() => undefined);
+    const running = task.steps.find((s) => s.status === 'running');
+    const activityType = running && { lead_process: 'processLead', crm_update: 'syncLeadToCrm', email_send: 'sendLeadEmail' }[running.name];
+    for (const pending of description?.raw.pendingActivities ?? []) {
+      if (pending.activityType?.name !== activityType || !running) continue;
+      const attempt = pending.attempt ?? 1;
+      running.attempts = attempt;
+      running.last_error = pending.lastFailure?.message ?? null;
+      task.attempts = Math.max(task.attempts, attempt);
+      task.last_error = running.last_error ?? task.last_error;
+      if (attempt > 1) task.status = 'retrying';
+    }
+  }
+}
+
+function leadFromVisibility(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo): LeadView | undefined {
+  const fields = execution.memo?.fields ?? {};
+  const memoLead = fields.lead ? defaultPayloadConverter.fromPayload<LeadView>(fields.lead) : undefined;
+  if (memoLead) return memoLead;
+  // Accepted but not yet processed by a worker: what visibility knows is the start state.
+  const attrs = execution.searchAttributes?.indexedFields ?? {};
+  const email = attrs.LeadEmail ? defaultPayloadConverter.fromPayload<string>(attrs.LeadEmail) : undefined;
+  const id = execution.execution?.workflowId?.replace(/^lead-/, '');
+  if (!email || !id) return undefined;
+  const startedAt = execution.startTime ? new Date(Number(execution.startTime.seconds?.toString() ?? 0) * 1000).toISOString() : '';
+  return {
+    id,
+    email,
+    version: 0,
+    score: 0,
+    stage: (attrs.LeadStage ? defaultPayloadConverter.fromPayload<LeadView['stage']>(attrs.LeadStage) : 'new') ?? 'new',
+    crm: { status: 'pending', synced_version: 0 },
+    created_at: startedAt,
+    updated_at: startedAt,
+  };
+}
+
+/** fetchHistory reports an unknown workflow as a gRPC NOT_FOUND, not as WorkflowNotFoundError. */
+function isNotFound(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true;
+  const GRPC_NOT_FOUND = 5;
+  const candidates = [err, (err as { cause?: unknown })?.cause];
+  return candidates.some((e) => isGrpcServiceError(e) && e.code === GRPC_NOT_FOUND);
+}

@@ -1,0 +1,116 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { LeadInput, LeadPatch } from '../../domain/lead.js';
+import {
+  CreateAccepted,
+  ErrorResponse,
+  HistoryResponse,
+  IdempotencyHeaders,
+  LeadIdParams,
+  LeadList,
+  LeadResponse,
+  ListQuery,
+  WriteAccepted,
+} from '../schemas.js';
+
+const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 503: ErrorResponse };
+
+/** /api/leads: every write is handed to the lead's Temporal workflow before the 202. */
+export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/api/leads',
+    {
+      schema: {
+        summary: 'Create a lead (deduplicated by normalized email)',
+        tags: ['leads'],
+        headers: IdempotencyHeaders,
+        body: LeadInput,
+        response: { 202: CreateAccepted, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const receipt = await app.leads.create(request.body, request.headers['idempotency-key']);
+      return reply.code(202).header('location', `/api/leads/${receipt.id}`).send(receipt);
+    },
+  );
+
+  app.get(
+    '/api/leads',
+    {
+      schema: {
+        summary: 'List leads, filtered by email or stage (Temporal visibility)',
+        tags: ['leads'],
+        querystring: ListQuery,
+        response: { 200: LeadList, ...errors },
+      },
+    },
+    async (request) => app.leads.list(request.query),
+  );
+
+  app.get(
+    '/api/leads/:id',
+    {
+      schema: {
+        summary: 'Read a lead',
+        tags: ['leads'],
+        params: LeadIdParams,
+        response: { 200: LeadResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { lead, source } = await app.leads.get(request.params.id);
+      return reply.header('x-read-source', source).send({ ...lead, read_source: source });
+    },
+  );
+
+  app.put(
+    '/api/leads/:id',
+    {
+      schema: {
+        summary: 'Replace a lead (email required)',
+        tags: ['leads'],
+        params: LeadIdParams,
+        headers: IdempotencyHeaders,
+        body: LeadInput,
+        response: { 202: WriteAccepted, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const receipt = await app.leads.update(request.params.id, 'replace', request.body, request.headers['idempotency-key']);
+      return reply.code(202).send(receipt);
+    },
+  );
+
+  app.patch(
+    '/api/leads/:id',
+    {
+      schema: {
+        summary: 'Change some fields of a lead (null clears a field)',
+        tags: ['leads'],
+        params: LeadIdParams,
+        headers: IdempotencyHeaders,
+        body: LeadPatch,
+        response: { 202: WriteAccepted, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const receipt = await app.leads.update(request.params.id, 'patch', request.body, request.headers['idempotency-key']);
+      return reply.code(202).send(receipt);
+    },
+  );
+
+  app.get(
+    '/api/leads/:id/history',
+    {
+      schema: {
+        summary: "A lead's changes, CRM syncs, emails, retries and failures, from Temporal history",
+        tags: ['leads'],
+        params: LeadIdParams,
+        response: { 200: HistoryResponse, ...errors },
+      },
+    },
+    async (request) => ({ events: await app.leads.history(request.params.id) }),
+  );
+};
+
+export type LeadBody = z.infer<typeof LeadInput>;

@@ -1,0 +1,69 @@
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig } from '../config.js';
+import { buildApiFromConfig, loggerOptions } from './compose.js';
+
+// API process entry. With API_PROCESSES > 1 the primary forks that many processes that
+// share the listening socket (node:cluster); any of them can serve any request because
+// no lead state lives in process memory.
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(2);
+}
+
+if (cluster.isPrimary && config.API_PROCESSES > 1) {
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < config.API_PROCESSES; i++) fork();
+  let listening = 0;
+  cluster.on('listening', () => {
+    if (++listening === config.API_PROCESSES) {
+      console.log(`api: listening on http://${config.HOST}:${config.PORT} (${config.API_PROCESSES} processes)`);
+    }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    console.error(`api: process ${worker.process.pid} exited (${signal ?? code}); starting a new one`);
+    setTimeout(fork, 500);
+  });
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    const check = setInterval(() => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        clearInterval(check);
+        process.exit(0);
+      }
+    }, 50);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+} else {
+  const { app, close } = await buildApiFromConfig(config, loggerOptions(config.LOG_LEVEL));
+  try {
+    await app.listen({ host: config.HOST, port: config.PORT });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    console.error(
+      code === 'EADDRINUSE'
+        ? `api: port ${config.PORT} on ${config.HOST} is already in use (set PORT)`
+        : `api: cannot listen: ${(err as Error).message}`,
+    );
+    process.exit(1);
+  }
+  if (cluster.isPrimary) console.log(`api: listening on http://${config.HOST}:${config.PORT} (1 process)`);
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    // Stop accepting, let in-flight requests finish, then leave.
+    await close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+// One schema per domain shape, shared by the API, the workflows and the activities.
+// This module must stay free of I/O and Node built-ins: workflow code imports it.
+
+export const LEAD_STAGES = ['new', 'contacted', 'qualified', 'unqualified', 'customer'] as const;
+export const LeadStage = z.enum(LEAD_STAGES);
+export type LeadStage = z.infer<typeof LeadStage>;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// C0 controls (CR and LF included) and DEL: nothing a name, phone or tag needs, and CR/LF
+// in a value that reaches an email header is a header-injection attempt.
+const CONTROL_CHARS = /[\u0000-\u001F\u007F]/;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A single-line text field: trimmed, bounded, no control characters, well-formed UTF-16. */
+export const text = (max: number) =>
+  z
+    .string()
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((v) => !CONTROL_CHARS.test(v), { message: 'must not contain control characters (CR, LF, tab, NUL)' })
+    .refine((v) => !LONE_SURROGATE.test(v), { message: 'must be well-formed Unicode (lone surrogate found)' })
+    .transform((v) => v.trim().replace(/\s+/g, ' '));
+
+export const Email = z
+  .string()
+  .max(254, { message: 'must be at most 254 characters' })
+  .transform((v) => v.trim().toLowerCase())
+  .pipe(z.email({ message: 'must be a valid email address' }));
+
+const CustomKey = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, {
+    message: 'keys must start with a letter and use letters, digits, _ . - (at most 64)',
+  })
+  .refine((k) => !FORBIDDEN_KEYS.has(k), { message: 'reserved key' });
+const CustomValue = z.union([text(1000), z.number().finite(), z.boolean()]);
+
+export const Custom = z
+  .record(CustomKey, CustomValue)
+  .refine((r) => Object.keys(r).length <= 50, { message: 'at most 50 custom fields' });
+
+export const Tags = z
+  .array(text(64).pipe(z.string().min(1, { message: 'must not be empty' })))
+  .max(50, { message: 'at most 50 tags' })
+  .transform((tags) => [...new Set(tags.map((t) => t.toLowerCase()))].sort());
+
+const Phone = text(40).refine((v) => v === '' || /^\+?[0-9 ().\-/]{3,40}$/.test(v), {
+  message: 'must contain only digits, spaces and + ( ) . - /',
+});
+
+const leadFieldShape = {
+  first_name: text(100),
+  last_name: text(100),
+  company: text(200),
+  phone: Phone,
+  source: text(100),
+  stage: LeadStage,
+  tags: Tags,
+  custom: Custom,
+  unsubscribed: z.boolean(),
+};
+
+function optional<T extends Record<string, z.ZodType>>(shape: T) {
+  return Object.fromEntries(Object.entries(shape).map(([k, s]) => [k, s.optional()])) as {
+    [K in keyof T]: z.ZodOptional<T[K]>;
+  };
+}
+function clearable<T extends Record<string, z.ZodType>>(shape: T) {
+  return Object.fromEntries(Object.entries(shape).map(([k, s]) => [k, s.nullable().optional()])) as {
+    [K in keyof T]: z.ZodOptional<z.ZodNullable<T[K]>>;
+  };
+}
+
+/** Body of POST /api/leads and PUT /api/leads/:id: a whole lead. Unknown fields are refused. */
+export const LeadInput = z.strictObject({ email: Email, ...optional(leadFieldShape) });
+export type LeadInput = z.output<typeof LeadInput>;
+
+/** Body of PATCH /api/leads/:id: any subset of fields; `null` clears an optional field. */
+export const LeadPatch = z
+  .strictObject({ email: Email.optional(), ...clearable(leadFieldShape) })
+  .refine((p) => Object.keys(p).length > 0, { message: 'a patch must change at least one field' });
+export type LeadPatch = z.output<typeof LeadPatch>;
+
+export type LeadFields = LeadInput;
+
+export const ChangeOp = z.enum(['create', 'replace', 'patch']);
+export type ChangeOp = z.infer<typeof ChangeOp>;
+
+/** One accepted write, as the API hands it to the lead's entity workflow. */
+export interface LeadChange {
+  task_id: string;
+  op: ChangeOp;
+  fields: LeadInput | LeadPatch;
+  received_at: string;
+}
+
+export const CRM_STATUSES = ['pending', 'syncing', 'synced', 'failed'] as const;
+export type CrmStatus = (typeof CRM_STATUSES)[number];
+
+/** What GET /api/leads/:id answers. */
+export interface LeadView extends LeadInput {
+  id: string;
+  version: number;
+  score: number;
+  stage: LeadStage;
+  crm: { status: CrmStatus; synced_version: number; last_error?: string | undefined };
+  created_at: string;
+  updated_at: string;
+}
+
+/** Applies one change to the current fields. Pure; used by the workflow. */
+export function applyChange(current: LeadFields | undefined, change: LeadChange): LeadFields {
+  if (change.op === 'patch' || (change.op === 'create' && current)) {
+    // A duplicate create for an existing lead merges like a patch: it never erases fields.
+    const next: Record<string, unknown> = { ...(current ?? {}) };
+    for (const [key, value] of Object.entries(change.fields)) {
+      if (value === null) delete next[key];
+      else if (value !== undefined) next[key] = value;
+    }
+    return next as LeadFields;
+  }
+  return { ...(change.fields as LeadInput) };
+}

@@ -1,0 +1,394 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+
+/**
+ * A local stand-in for the CRM: the same REST protocol the CRM adapter speaks
+ * (version-guarded upsert by external id), a record of everything it received,
+ * and switches to make it slow, flaky, rate-limited or down.
+ */
+
+const faultsSchema = z.strictObject({
+  latencyMs: z.int().min(0),
+  latencyJitterMs: z.int().min(0),
+  errorRate: z.number().min(0).max(1),
+  rate429: z.number().min(0).max(1),
+  retryAfterSeconds: z.int().min(0),
+  hangRate: z.number().min(0).max(1),
+  down: z.boolean(),
+  failNext: z.int().min(0),
+  badRequestNext: z.int().min(0),
+});
+
+export type CrmFaults = z.infer<typeof faultsSchema>;
+
+const faultsPatchSchema = faultsSchema.partial();
+
+const upsertBodySchema = z.object({
+  version: z.int().min(1),
+  lead: z.record(z.string(), z.unknown()),
+});
+
+const NO_FAULTS: CrmFaults = {
+  latencyMs: 0,
+  latencyJitterMs: 0,
+  errorRate: 0,
+  rate429: 0,
+  retryAfterSeconds: 1,
+  hangRate: 0,
+  down: false,
+  failNext: 0,
+  badRequestNext: 0,
+};
+
+const KEYS_KEPT = 50;
+const WINDOW_MS = 1000;
+
+export interface CrmContact {
+  externalId: string;
+  version: number;
+  lead: Record<string, unknown>;
+  creates: number;
+  /** Accepted writes that changed the contact, the creating write included. */
+  writes: number;
+  staleWrites: number;
+  duplicateKeys: number;
+  /** The last idempotency keys seen for this contact, oldest first. */
+  keys: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CrmStats {
+  /** Requests to /contacts/* (inspection and health endpoints are not counted). */
+  requests: number;
+  byStatus: Record<string, number>;
+  maxConcurrent: number;
+  /** Peak number of PUTs answered 2xx within any sliding one-second window. */
+  maxPerSecond: number;
+  /** PUTs held without an answer by the hang fault. */
+  hung: number;
+  contacts: number;
+  creates: number;
+  writes: number;
+  staleWrites: number;
+  duplicateKeys: number;
+}
+
+export interface CrmSimulatorOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** PUTs per sliding second; 0 turns the limit off. */
+  rateLimitPerSecond?: number;
+  logger?: boolean;
+  faults?: Partial<CrmFaults>;
+}
+
+export interface CrmSimulator {
+  url: string;
+  port: number;
+  contacts(): CrmContact[];
+  contact(externalId: string): CrmContact | undefined;
+  stats(): CrmStats;
+  faults(): CrmFaults;
+  setFaults(patch: Partial<CrmFaults>): CrmFaults;
+  clearFaults(): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface StoredContact extends CrmContact {
+  /** Every key ever seen, so duplicates are found beyond the last KEYS_KEPT. */
+  seenKeys: Set<string>;
+}
+
+interface Counters {
+  requests: number;
+  byStatus: Record<string, number>;
+  maxConcurrent: number;
+  maxPerSecond: number;
+  hung: number;
+}
+
+function newCounters(): Counters {
+  return { requests: 0, byStatus: {}, maxConcurrent: 0, maxPerSecond: 0, hung: 0 };
+}
+
+/** Timestamps of events within the last second, oldest first. */
+class SlidingWindow {
+  private readonly times: number[] = [];
+
+  count(now: number): number {
+    while (this.times.length > 0 && (this.times[0] ?? 0) <= now - WINDOW_MS) this.times.shift();
+    return this.times.length;
+  }
+
+  add(now: number): number {
+    this.count(now);
+    this.times.push(now);
+    return this.times.length;
+  }
+
+  clear(): void {
+    this.times.length = 0;
+  }
+}
+
+function publicContact(contact: StoredContact): CrmContact {
+  const { seenKeys: _seenKeys, ...rest } = contact;
+  return { ...rest, lead: structuredClone(rest.lead), keys: [...rest.keys] };
+}
+
+function errorBody(message: string, issues: unknown[] = []) {
+  return { error: { message, issues } };
+}
+
+function zodIssues(error: z.ZodError) {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+}
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === '' ? undefined : first;
+}
+
+function isContactRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/contacts/') ?? false;
+}
+
+export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise<CrmSimulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const rateLimit = opts.rateLimitPerSecond ?? 0;
+  const store = new Map<string, StoredContact>();
+  const admitted = new SlidingWindow();
+  const accepted = new SlidingWindow();
+  let faults: CrmFaults = { ...NO_FAULTS, ...faultsPatchSchema.parse(opts.faults ?? {}) };
+  let counters = newCounters();
+  let inFlight = 0;
+
+  function setFaults(patch: Partial<CrmFaults>): CrmFaults {
+    faults = { ...faults, ...faultsPatchSchema.parse(patch) };
+    return { ...faults };
+  }
+
+  function clearFaults(): void {
+    faults = { ...NO_FAULTS };
+  }
+
+  function reset(): void {
+    store.clear();
+    counters = newCounters();
+    admitted.clear();
+    accepted.clear();
+    clearFaults();
+  }
+
+  function stats(): CrmStats {
+    const all = [...store.values()];
+    const sum = (pick: (c: StoredContact) => number) => all.reduce((total, c) => total + pick(c), 0);
+    return {
+      ...counters,
+      byStatus: { ...counters.byStatus },
+      contacts: all.length,
+      creates: sum((c) => c.creates),
+      writes: sum((c) => c.writes),
+      staleWrites: sum((c) => c.staleWrites),
+      duplicateKeys: sum((c) => c.duplicateKeys),
+    };
+  }
+
+  function chance(rate: number): boolean {
+    return rate > 0 && Math.random() < rate;
+  }
+
+  // Takes the reply away from Fastify and never answers; the socket stays open until the
+  // client gives up or close() cuts every connection.
+  function hang(reply: FastifyReply): void {
+    counters.hung += 1;
+    reply.hijack();
+  }
+
+  /** Answers the PUT with a fault if one applies; returns true when it did. */
+  async function injectFault(reply: FastifyReply): Promise<boolean> {
+    const delay = faults.latencyMs + Math.round(Math.random() * faults.latencyJitterMs);
+    if (delay > 0) await sleep(delay);
+
+    if (faults.down) {
+      await reply.code(503).send(errorBody('simulated outage: CRM is down'));
+      return true;
+    }
+    const now = Date.now();
+    if (rateLimit > 0) {
+      if (admitted.count(now) >= rateLimit) {
+        await reply.code(429).header('Retry-After', '1').send(errorBody('rate limit exceeded'));
+        return true;
+      }
+      admitted.add(now);
+    }
+    if (chance(faults.hangRate)) {
+      hang(reply);
+      return true;
+    }
+    if (faults.failNext > 0) {
+      faults.failNext -= 1;
+      await reply.code(500).send(errorBody('simulated internal error (failNext)'));
+      return true;
+    }
+    if (faults.badRequestNext > 0) {
+      faults.badRequestNext -= 1;
+      await reply.code(422).send(errorBody('simulated validation error (badRequestNext)'));
+      return true;
+    }
+    if (chance(faults.rate429)) {
+      await reply
+        .code(429)
+        .header('Retry-After', String(faults.retryAfterSeconds))
+        .send(errorBody('simulated rate limit'));
+      return true;
+    }
+    if (chance(faults.errorRate)) {
+      await reply.code(500).send(errorBody('simulated internal error'));
+      return true;
+    }
+    return false;
+  }
+
+  function upsert(externalId: string, version: number, lead: Record<string, unknown>, key: string) {
+    const now = new Date().toISOString();
+    const existing = store.get(externalId);
+    if (!existing) {
+      store.set(externalId, {
+        externalId,
+        version,
+        lead,
+        creates: 1,
+        writes: 1,
+        staleWrites: 0,
+        duplicateKeys: 0,
+        keys: [key],
+        seenKeys: new Set([key]),
+        createdAt: now,
+        updatedAt: now,
+      });
+      return { status: 201, body: { externalId, version, created: true } };
+    }
+
+    if (existing.seenKeys.has(key)) existing.duplicateKeys += 1;
+    existing.seenKeys.add(key);
+    existing.keys.push(key);
+    if (existing.keys.length > KEYS_KEPT) existing.keys.shift();
+
+    if (version <= existing.version) {
+      existing.staleWrites += 1;
+      return { status: 200, body: { externalId, version: existing.version, created: false, stale: true } };
+    }
+    existing.version = version;
+    existing.lead = lead;
+    existing.writes += 1;
+    existing.updatedAt = now;
+    return { status: 200, body: { externalId, version, created: false } };
+  }
+
+  async function handlePut(
+    request: FastifyRequest<{ Params: { externalId: string } }>,
+    reply: FastifyReply,
+  ): Promise<void> {
+    if (await injectFault(reply)) return;
+
+    const key = headerValue(request, 'idempotency-key');
+    if (key === undefined) {
+      await reply.code(400).send(errorBody('missing Idempotency-Key header'));
+      return;
+    }
+    const parsed = upsertBodySchema.safeParse(request.body);
+    if (!parsed.success) {
+      await reply.code(400).send(errorBody('invalid request body', zodIssues(parsed.error)));
+      return;
+    }
+    const { status, body } = upsert(request.params.externalId, parsed.data.version, parsed.data.lead, key);
+    counters.maxPerSecond = Math.max(counters.maxPerSecond, accepted.add(Date.now()));
+    await reply.code(status).send(body);
+  }
+
+  // Closing cuts open connections instead of waiting: hung requests never finish, and clients
+  // may hold freshly opened keep-alive sockets that the default graceful close waits out.
+  const app: FastifyInstance = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
+
+  // Malformed JSON and other framework-level 4xx use the same error shape as validation failures.
+  app.setErrorHandler(async (error: { statusCode?: number; message: string }, _request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    await reply.code(status).send(errorBody(error.message));
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isContactRoute(request)) return;
+    counters.requests += 1;
+    inFlight += 1;
+    counters.maxConcurrent = Math.max(counters.maxConcurrent, inFlight);
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!isContactRoute(request)) return;
+    const status = String(reply.statusCode);
+    counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
+  });
+
+  app.put<{ Params: { externalId: string } }>('/contacts/:externalId', handlePut);
+
+  app.get<{ Params: { externalId: string } }>('/contacts/:externalId', async (request, reply) => {
+    const contact = store.get(request.params.externalId);
+    if (!contact) return reply.code(404).send(errorBody(`contact ${request.params.externalId} not found`));
+    return publicContact(contact);
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  app.get('/_sim/faults', async () => ({ ...faults }));
+
+  app.post('/_sim/faults', async (request, reply) => {
+    const parsed = faultsPatchSchema.safeParse(request.body ?? {});
+    if (!parsed.success) return reply.code(400).send(errorBody('invalid faults', zodIssues(parsed.error)));
+    return setFaults(parsed.data);
+  });
+
+  app.delete('/_sim/faults', async () => {
+    clearFaults();
+    return { ...faults };
+  });
+
+  app.get('/_sim/contacts', async () => ({ contacts: [...store.values()].map(publicContact) }));
+
+  app.get('/_sim/stats', async () => stats());
+
+  app.post('/_sim/reset', async () => {
+    reset();
+    return { ok: true };
+  });
+
+  await app.listen({ host, port: opts.port ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 0);
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    contacts: () => [...store.values()].map(publicContact),
+    contact: (externalId) => {
+      const contact = store.get(externalId);
+      return contact ? publicContact(contact) : undefined;
+    },
+    stats,
+    faults: () => ({ ...faults }),
+    setFaults,
+    clearFaults,
+    reset,
+    close: () => app.close(),
+  };
+}

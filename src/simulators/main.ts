@@ -1,0 +1,95 @@
+import { startCrmSimulator } from './crm-simulator.js';
+import { startSmtpSink } from './smtp-sink.js';
+
+/**
+ * Runs one simulator from the command line:
+ *   node dist/src/simulators/main.js crm|smtp
+ * Ports and hosts come from the environment (see README of each simulator's options).
+ */
+
+interface Running {
+  close(): Promise<void>;
+}
+
+function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return value;
+}
+
+function envString(name: string, fallback: string): string {
+  const raw = process.env[name];
+  return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+function isAddressInUse(error: unknown): error is { code: string; port?: number } {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EADDRINUSE';
+}
+
+async function startCrm(): Promise<Running> {
+  const host = envString('CRM_SIM_HOST', '127.0.0.1');
+  const port = envInt('CRM_SIM_PORT', 4010);
+  try {
+    const sim = await startCrmSimulator({ host, port, rateLimitPerSecond: envInt('CRM_SIM_RATE_LIMIT', 0) });
+    console.log(`crm-simulator listening on ${sim.url}`);
+    return sim;
+  } catch (error) {
+    if (isAddressInUse(error)) throw new Error(`port ${port} is already in use (set CRM_SIM_PORT)`);
+    throw error;
+  }
+}
+
+async function startSmtp(): Promise<Running> {
+  const host = envString('SMTP_SINK_HOST', '127.0.0.1');
+  const smtpPort = envInt('SMTP_SINK_PORT', 2525);
+  const httpPort = envInt('SMTP_SINK_HTTP_PORT', 8025);
+  try {
+    const sink = await startSmtpSink({ host, smtpPort, httpPort });
+    console.log(`smtp-sink listening on smtp://${host}:${sink.smtpPort} (messages at ${sink.httpUrl})`);
+    return sink;
+  } catch (error) {
+    if (isAddressInUse(error)) {
+      const [port, variable] =
+        error.port === httpPort ? [httpPort, 'SMTP_SINK_HTTP_PORT'] : [smtpPort, 'SMTP_SINK_PORT'];
+      throw new Error(`port ${port} is already in use (set ${variable})`);
+    }
+    throw error;
+  }
+}
+
+function closeOnSignals(running: Running): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1); // a second signal means "now"
+    stopping = true;
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`error while stopping after ${signal}:`, error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function main(): Promise<void> {
+  const which = process.argv[2];
+  const starters: Record<string, () => Promise<Running>> = { crm: startCrm, smtp: startSmtp };
+  const start = which === undefined ? undefined : starters[which];
+  if (!start) {
+    console.error('usage: node dist/src/simulators/main.js crm|smtp');
+    process.exit(2);
+  }
+  closeOnSignals(await start());
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

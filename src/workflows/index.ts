@@ -1,0 +1,3 @@
+// The workflow bundle's entry: every workflow type the worker registers.
+export { leadWorkflow } from './lead-workflow.js';
+export { idempotencyRecord } from './idempotency-record.js';

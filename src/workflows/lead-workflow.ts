@@ -1,0 +1,334 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { applyChange, type CrmStatus, type LeadChange, type LeadFields, type LeadView } from '../domain/lead.js';
+import { isTerminal, taskTypeFor, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
+import { leadChangeSignal, leadQuery, taskQuery } from './messages.js';
+import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from './search-attributes.js';
+
+/** Settings fixed when a lead's workflow starts and carried across continue-as-new. */
+export interface LeadWorkflowSettings {
+  crmTaskQueue: string;
+  maxAttempts: number;
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+  continueAsNewAfterEvents: number;
+  crmResyncIntervalMs: number;
+}
+
+/** State handed from one run to the next on continue-as-new. */
+export interface CarriedLeadState {
+  fields: LeadFields;
+  version: number;
+  score: number;
+  crm: LeadView['crm'];
+  welcome: WelcomeState;
+  createdAt: string;
+  updatedAt: string;
+  tasks: TaskState[];
+  pending: LeadChange[];
+}
+
+export interface LeadWorkflowInput {
+  leadId: string;
+  settings: LeadWorkflowSettings;
+  initial?: LeadChange;
+  carried?: CarriedLeadState;
+}
+
+type WelcomeState = 'pending' | 'sent' | 'skipped' | 'failed';
+
+const TASKS_KEPT = 200;
+const TASKS_IN_MEMO = 20;
+const MAX_BATCH = 100;
+
+/**
+ * The entity workflow of one lead (workflow id `lead-<leadId>`). Every accepted write
+ * arrives as a `leadChange` signal; changes are applied strictly in arrival order, and
+ * changes that arrive while a CRM write is in flight are coalesced into the next write,
+ * so the CRM always ends holding the latest version.
+ */
+export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
+  const { leadId, settings } = input;
+  const retry = {
+    maximumAttempts: settings.maxAttempts,
+    initialInterval: settings.initialIntervalMs,
+    maximumInterval: settings.maxIntervalMs,
+    backoffCoefficient: 2,
+  };
+  const { processLead } = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '10s',
+    retry: { ...retry, nonRetryableErrorTypes: ['InvalidLead'] },
+  });
+  const crmActivities = (summary: string) =>
+    proxyActivities<Activities>({
+      taskQueue: settings.crmTaskQueue,
+      startToCloseTimeout: '60s',
+      retry: { ...retry, nonRetryableErrorTypes: ['CrmRejected'] },
+      summary,
+    });
+  const mailActivities = (summary: string) =>
+    proxyActivities<Activities>({
+      startToCloseTimeout: '60s',
+      retry: { ...retry, nonRetryableErrorTypes: ['EmailRejected'] },
+      summary,
+    });
+
+  const carried = input.carried;
+  let fields: LeadFields | undefined = carried?.fields;
+  let version = carried?.version ?? 0;
+  let score = carried?.score ?? 0;
+  let crm: LeadView['crm'] = carried?.crm ?? { status: 'pending', synced_version: 0 };
+  let welcome: WelcomeState = carried?.welcome ?? 'pending';
+  let createdAt = carried?.createdAt ?? '';
+  let updatedAt = carried?.updatedAt ?? '';
+  const tasks = new Map<string, TaskState>((carried?.tasks ?? []).map((t) => [t.task_id, t]));
+  const pending: LeadChange[] = [...(carried?.pending ?? [])];
+
+  const now = () => new Date().toISOString();
+
+  function view(): LeadView | null {
+    if (!fields) return null;
+    return {
+      ...fields,
+      id: leadId,
+      version,
+      score,
+      stage: fields.stage ?? 'new',
+      crm: { ...crm },
+      created_at: createdAt,
+      updated_at: updatedAt,
+    };
+  }
+
+  function accept(change: LeadChange): void {
+    // A client retry with the same Idempotency-Key carries the same task id: apply once.
+    if (tasks.has(change.task_id)) return;
+    const steps: StepName[] = ['lead_process', 'crm_update'];
+    if (change.op === 'create' && welcome === 'pending' && !fields && !pending.some((c) => c.op === 'create')) {
+      steps.push('email_send');
+    }
+    tasks.set(change.task_id, {
+      task_id: change.task_id,
+      lead_id: leadId,
+      type: taskTypeFor(change.op),
+      op: change.op,
+      status: 'queued',
+      version: null,
+      attempts: 0,
+      last_error: null,
+      created_at: change.received_at,
+      updated_at: change.received_at,
+      steps: steps.map((name) => ({
+        name,
+        status: 'pending',
+        attempts: 0,
+        last_error: null,
+        started_at: null,
+        finished_at: null,
+      })),
+    });
+    pruneTasks();
+    pending.push(change);
+  }
+
+  function pruneTasks(): void {
+    for (const [id, task] of tasks) {
+      if (tasks.size <= TASKS_KEPT) break;
+      if (isTerminal(task.status)) tasks.delete(id);
+    }
+  }
+
+  function updateStep(batch: TaskState[], name: StepName, patch: Partial<TaskStep>): void {
+    for (const task of batch) {
+      const step = task.steps.find((s) => s.name === name);
+      if (!step) continue;
+      Object.assign(step, patch);
+      task.attempts = Math.max(task.attempts, step.attempts);
+      if (step.last_error) task.last_error = step.last_error;
+      task.updated_at = now();
+    }
+  }
+
+  function publish(): void {
+    const lead = view();
+    if (!lead) return;
+    const recent = [...tasks.values()].slice(-TASKS_IN_MEMO).map((t) => [t.task_id, t.status, t.version]);
+    upsertMemo({ lead, tasks: recent });
+    upsertSearchAttributes([
+      { key: SA.email, value: lead.email },
+      { key: SA.stage, value: lead.stage },
+      { key: SA.score, value: lead.score },
+      { key: SA.crmStatus, value: crm.status },
+      { key: SA.version, value: version },
+    ]);
+  }
+
+  async function syncCrm(): Promise<{ ok: boolean; attempts: number; error: string | null }> {
+    const target = version;
+    crm = { ...crm, status: 'syncing' as CrmStatus };
+    try {
+      const result = await crmActivities(`crm v${target}`).syncLeadToCrm({
+        leadId,
+        version: target,
+        lead: view()!,
+      });
+      crm = { status: 'synced', synced_version: Math.max(crm.synced_version, target) };
+      return { ok: true, attempts: result.attempt, error: null };
+    } catch (err) {
+      const error = describeFailure(err);
+      crm = { status: 'failed', synced_version: crm.synced_version, last_error: error };
+      return { ok: false, attempts: failedAttempts(err, settings.maxAttempts), error };
+    }
+  }
+
+  async function sendWelcome(): Promise<{ ok: boolean; attempts: number; error: string | null }> {
+    try {
+      const result = await mailActivities('email: welcome').sendLeadEmail({
+        leadId,
+        template: 'welcome',
+        lead: view()!,
+      });
+      welcome = 'sent';
+      return { ok: true, attempts: result.attempt, error: null };
+    } catch (err) {
+      welcome = 'failed';
+      return { ok: false, attempts: failedAttempts(err, settings.maxAttempts), error: describeFailure(err) };
+    }
+  }
+
+  async function processBatch(batch: LeadChange[]): Promise<void> {
+    const batchTasks = batch.map((c) => tasks.get(c.task_id)).filter((t): t is TaskState => !!t);
+    for (const change of batch) {
+      fields = applyChange(fields, change);
+      version += 1;
+      if (!createdAt) createdAt = change.received_at;
+      updatedAt = change.received_at;
+      const task = tasks.get(change.task_id);
+      if (task) {
+        task.version = version;
+        task.status = 'running';
+      }
+    }
+
+    // lead_process: normalize and score the merged state once for the whole batch.
+    updateStep(batchTasks, 'lead_process', { status: 'running', started_at: now() });
+    try {
+      const processed = await processLead({ leadId, fields: fields! });
+      fields = processed.fields;
+      score = processed.score;
+      updateStep(batchTasks, 'lead_process', { status: 'completed', attempts: processed.attempt, finished_at: now() });
+    } catch (err) {
+      const error = describeFailure(err);
+      updateStep(batchTasks, 'lead_process', { status: 'failed', last_error: error, finished_at: now() });
+    }
+
+    // crm_update: one write carrying the latest version covers every change in the batch.
+    updateStep(batchTasks, 'crm_update', { status: 'running', started_at: now() });
+    const synced = await syncCrm();
+    updateStep(batchTasks, 'crm_update', {
+      status: synced.ok ? 'completed' : 'failed',
+      attempts: synced.attempts,
+      last_error: synced.error,
+      finished_at: now(),
+    });
+
+    // email_send: the welcome email, once per lead, for the change that created it.
+    const creator = batchTasks.filter((t) => t.steps.some((s) => s.name === 'email_send'));
+    if (creator.length > 0) {
+      if (fields?.unsubscribed) {
+        welcome = 'skipped';
+        updateStep(creator, 'email_send', { status: 'skipped', note: 'lead is unsubscribed', finished_at: now() });
+      } else {
+        updateStep(creator, 'email_send', { status: 'running', started_at: now() });
+        const sent = await sendWelcome();
+        updateStep(creator, 'email_send', {
+          status: sent.ok ? 'completed' : 'failed',
+          attempts: sent.attempts,
+          last_error: sent.error,
+          finished_at: now(),
+        });
+      }
+    }
+
+    for (const task of batchTasks) {
+      task.status = task.steps.some((s) => s.status === 'failed') ? 'failed' : 'completed';
+      task.updated_at = now();
+    }
+    publish();
+  }
+
+  /** After a failed sync or welcome email, try again later even if no new change arrives. */
+  async function repair(): Promise<void> {
+    if (crm.status === 'failed') await syncCrm();
+    if (welcome === 'failed' && !fields?.unsubscribed) await sendWelcome();
+    publish();
+  }
+
+  const needsRepair = () => crm.status === 'failed' || welcome === 'failed';
+  const historyIsLong = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= settings.continueAsNewAfterEvents;
+
+  setHandler(leadChangeSignal, accept);
+  setHandler(leadQuery, view);
+  setHandler(taskQuery, (taskId) => tasks.get(taskId) ?? null);
+
+  if (input.initial) accept(input.initial);
+
+  for (;;) {
+    const woke = await condition(
+      () => pending.length > 0 || historyIsLong(),
+      needsRepair() ? settings.crmResyncIntervalMs : undefined,
+    );
+    if (pending.length > 0) {
+      await processBatch(pending.splice(0, MAX_BATCH));
+    } else if (!woke && needsRepair()) {
+      await repair();
+    }
+    if (historyIsLong() && pending.length === 0) {
+      // Let signal handlers settle so no accepted change is dropped at the run boundary;
+      // anything that still arrives is carried over in `pending`.
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof leadWorkflow>({
+        leadId,
+        settings,
+        carried: {
+          fields: fields!,
+          version,
+          score,
+          crm,
+          welcome,
+          createdAt,
+          updatedAt,
+          tasks: [...tasks.values()].slice(-TASKS_KEPT),
+          pending: pending.splice(0),
+        },
+      });
+    }
+  }
+}
+
+function describeFailure(err: unknown): string {
+  let cause: unknown = err;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure && cause.type) return `${cause.type}: ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** Activities put their attempt number in their failures' details (see activities/failures.ts). */
+function failedAttempts(err: unknown, maxAttempts: number): number {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempt?: unknown } | undefined) : undefined;
+  return typeof detail?.attempt === 'number' ? detail.attempt : maxAttempts;
+}

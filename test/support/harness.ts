@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { inject } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { leadServiceFromConfig } from '../../src/api/compose.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startCrmSimulator, type CrmSimulator } from '../../src/simulators/crm-simulator.js';
+import { startSmtpSink, type SmtpSink } from '../../src/simulators/smtp-sink.js';
+import { activityDepsFromConfig, createWorkers } from '../../worker/workers.js';
+
+/**
+ * A real stack in one test process: the shared Temporal dev server from globalSetup,
+ * a CRM simulator (HTTP) and an SMTP sink (SMTP) on free ports, the API app built with
+ * a real Temporal client, and workers that can be stopped and started again. Each
+ * harness gets its own task queues, so test files do not see each other's work.
+ */
+// Worker state changes at INFO would drown the test output.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed in this process
+}
+
+export interface Harness {
+  config: Config;
+  app: FastifyInstance;
+  client: Client;
+  crm: CrmSimulator;
+  smtp: SmtpSink;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const address = inject('temporalAddress');
+  const crm = await startCrmSimulator({ port: 0 });
+  const smtp = await startSmtpSink({ smtpPort: 0, httpPort: 0 });
+  const suffix = randomBytes(4).toString('hex');
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_TASK_QUEUE: `leads-${suffix}`,
+    TEMPORAL_CRM_TASK_QUEUE: `leads-crm-${suffix}`,
+    CRM_BASE_URL: crm.url,
+    CRM_TIMEOUT_MS: '2000',
+    CRM_RATE_LIMIT_PER_SECOND: '0',
+    SMTP_PORT: String(smtp.smtpPort),
+    RETRY_INITIAL_INTERVAL_MS: '100',
+    RETRY_MAX_INTERVAL_MS: '500',
+    RETRY_MAX_ATTEMPTS: '6',
+    CRM_RESYNC_INTERVAL_MS: '1000',
+    QUERY_TIMEOUT_MS: '1500',
+    ...env,
+  });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = await buildApp({ leads: leadServiceFromConfig(config, client) });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const deps = activityDepsFromConfig(config);
+
+  let workers: Worker[] = [];
+  let running: Promise<unknown> | undefined;
+
+  return {
+    config,
+    app,
+    client,
+    crm,
+    smtp,
+    async startWorker() {
+      if (running) return;
+      workers = await createWorkers(config, nativeConnection, deps, { shutdownGraceTime: '1s' });
+      running = Promise.all(workers.map((w) => w.run()));
+    },
+    async stopWorker() {
+      if (!running) return;
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      running = undefined;
+    },
+    async close() {
+      await this.stopWorker();
+      deps.mailer.close();
+      await app.close();
+      await nativeConnection.close();
+      await connection.close();
+      await crm.close();
+      await smtp.close();
+    },
+  };
+}
+
+let emailCounter = 0;
+export function uniqueEmail(tag = 'lead'): string {
+  emailCounter += 1;
+  return `${tag}.${Date.now().toString(36)}.${emailCounter}.${randomBytes(3).toString('hex')}@acme-corp.example`;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails with the last state seen. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Convenience wrapper around app.inject for JSON calls. */
+export async function call(
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH',
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+  const response = await app.inject({
+    method,
+    url,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    payload: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let parsed: unknown;
+  try {
+    parsed = response.json();
+  } catch {
+    parsed = response.body;
+  }
+  return { status: response.statusCode, body: parsed, headers: response.headers };
+}

@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../src/activities/index.js';
+import { createRestCrmClient } from '../src/activities/crm.js';
+import { createSmtpMailer } from '../src/activities/mailer.js';
+import type { Config } from '../src/config.js';
+
+// Workflow code: the prebuilt bundle when `npm run build` made one (fast start-up, the
+// same code every worker runs), otherwise the TypeScript sources, bundled at start.
+const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+const WORKFLOWS_SOURCE = fileURLToPath(new URL('../src/workflows/index.js', import.meta.url));
+
+export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
+  const tsSource = WORKFLOWS_SOURCE.replace(/\.js$/, '.ts');
+  return { workflowsPath: existsSync(tsSource) ? tsSource : WORKFLOWS_SOURCE };
+}
+
+export function activityDepsFromConfig(config: Config): ActivityDeps {
+  return {
+    crm: createRestCrmClient({
+      baseUrl: config.CRM_BASE_URL,
+      apiKey: config.CRM_API_KEY,
+      timeoutMs: config.CRM_TIMEOUT_MS,
+    }),
+    mailer: createSmtpMailer({
+      host: config.SMTP_HOST,
+      port: config.SMTP_PORT,
+      secure: config.SMTP_SECURE,
+      user: config.SMTP_USER,
+      password: config.SMTP_PASSWORD,
+      from: config.SMTP_FROM,
+    }),
+    messageIdDomain: config.MESSAGE_ID_DOMAIN,
+  };
+}
+
+/**
+ * Two workers share one connection: the main task queue runs the workflows, the local
+ * lead-processing activity and email; the CRM queue runs only CRM writes, so the CRM's
+ * rate limit can be enforced for all worker processes at once by the Temporal server
+ * (`maxTaskQueueActivitiesPerSecond`) without slowing anything else.
+ */
+export async function createWorkers(
+  config: Config,
+  connection: NativeConnection,
+  deps: ActivityDeps,
+  overrides: Partial<WorkerOptions> = {},
+): Promise<Worker[]> {
+  const activities = createActivities(deps);
+  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s' } as const;
+  const main = await Worker.create({
+    ...common,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...workflowCodeOptions(),
+    activities: { processLead: activities.processLead, sendLeadEmail: activities.sendLeadEmail },
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    ...overrides,
+  });
+  const crm = await Worker.create({
+    ...common,
+    taskQueue: config.TEMPORAL_CRM_TASK_QUEUE,
+    activities: { syncLeadToCrm: activities.syncLeadToCrm },
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    ...(config.CRM_RATE_LIMIT_PER_SECOND > 0
+      ? { maxTaskQueueActivitiesPerSecond: config.CRM_RATE_LIMIT_PER_SECOND }
+      : {}),
+    ...overrides,
+  });
+  return [main, crm];
+}
+
+/** Runs the workers until one fails or a shutdown signal arrives; shuts the others down. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+}
