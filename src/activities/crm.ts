@@ -6,10 +6,13 @@ export interface CrmClient {
   upsertContact(request: CrmUpsert, signal?: AbortSignal): Promise<CrmUpsertResult>;
 }
 
+/** What the CRM receives: the lead as the API shows it, without the orchestrator's own CRM state. */
+export type CrmLead = Omit<LeadView, 'crm'>;
+
 export interface CrmUpsert {
   externalId: string;
   version: number;
-  lead: LeadView;
+  lead: CrmLead;
   idempotencyKey: string;
 }
 

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { LeadFields, LeadView } from '../domain/lead.js';
 import { normalizeLead, scoreLead } from '../domain/scoring.js';
-import type { CrmClient } from './crm.js';
+import type { CrmClient, CrmLead } from './crm.js';
 import { EMAIL_TEMPLATES, type EmailTemplateName } from './email-templates.js';
 import type { Mailer } from './mailer.js';
 
@@ -34,7 +34,7 @@ export function createActivities(deps: ActivityDeps) {
       return { fields, score: scoreLead(fields), attempt: currentAttempt() };
     },
 
-    async syncLeadToCrm(input: { leadId: string; version: number; lead: LeadView }) {
+    async syncLeadToCrm(input: { leadId: string; version: number; lead: CrmLead }) {
       const result = await deps.crm.upsertContact(
         {
           externalId: input.leadId,

@@ -69,9 +69,10 @@ export function leadEventsFromHistory(events: HistoryEvent[]): { events: LeadEve
       if (attrs.signalName === 'leadChange' && change) out.push(changeEvent(at, change));
     } else if (event.markerRecordedEventAttributes) {
       const details = event.markerRecordedEventAttributes.details ?? {};
-      const meta = decode<{ activity_type?: string; activityType?: string }>(details.meta);
-      const result = decode<{ score?: number }>(details.data);
-      if ((meta?.activity_type ?? meta?.activityType) === 'processLead' && result) out.push({ at, kind: 'processed', score: result.score });
+      // Local-activity markers: `data` holds the marker's metadata, `result` the activity's result.
+      const meta = decode<{ activity_type?: string }>(details.data);
+      const result = decode<{ score?: number }>(details.result);
+      if (meta?.activity_type === 'processLead' && result) out.push({ at, kind: 'processed', score: result.score });
     } else if (event.activityTaskScheduledEventAttributes) {
       const attrs = event.activityTaskScheduledEventAttributes;
       scheduled.set(id, {

@@ -99,11 +99,6 @@ export interface CrmSimulator {
   close(): Promise<void>;
 }
 
-interface StoredContact extends CrmContact {
-  /** Every key ever seen, so duplicates are found beyond the last KEYS_KEPT. */
-  seenKeys: Set<string>;
-}
-
 interface Counters {
   requests: number;
   byStatus: Record<string, number>;
@@ -136,9 +131,8 @@ class SlidingWindow {
   }
 }
 
-function publicContact(contact: StoredContact): CrmContact {
-  const { seenKeys: _seenKeys, ...rest } = contact;
-  return { ...rest, lead: structuredClone(rest.lead), keys: [...rest.keys] };
+function copyContact(contact: CrmContact): CrmContact {
+  return { ...contact, lead: structuredClone(contact.lead), keys: [...contact.keys] };
 }
 
 function errorBody(message: string, issues: unknown[] = []) {
@@ -162,7 +156,9 @@ function isContactRoute(request: FastifyRequest): boolean {
 export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise<CrmSimulator> {
   const host = opts.host ?? '127.0.0.1';
   const rateLimit = opts.rateLimitPerSecond ?? 0;
-  const store = new Map<string, StoredContact>();
+  const store = new Map<string, CrmContact>();
+  // Every key ever seen per contact, so duplicates are found beyond the last KEYS_KEPT.
+  const seenKeys = new Map<string, Set<string>>();
   const admitted = new SlidingWindow();
   const accepted = new SlidingWindow();
   let faults: CrmFaults = { ...NO_FAULTS, ...faultsPatchSchema.parse(opts.faults ?? {}) };
@@ -180,6 +176,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
 
   function reset(): void {
     store.clear();
+    seenKeys.clear();
     counters = newCounters();
     admitted.clear();
     accepted.clear();
@@ -188,7 +185,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
 
   function stats(): CrmStats {
     const all = [...store.values()];
-    const sum = (pick: (c: StoredContact) => number) => all.reduce((total, c) => total + pick(c), 0);
+    const sum = (pick: (c: CrmContact) => number) => all.reduce((total, c) => total + pick(c), 0);
     return {
       ...counters,
       byStatus: { ...counters.byStatus },
@@ -269,15 +266,16 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
         staleWrites: 0,
         duplicateKeys: 0,
         keys: [key],
-        seenKeys: new Set([key]),
         createdAt: now,
         updatedAt: now,
       });
+      seenKeys.set(externalId, new Set([key]));
       return { status: 201, body: { externalId, version, created: true } };
     }
 
-    if (existing.seenKeys.has(key)) existing.duplicateKeys += 1;
-    existing.seenKeys.add(key);
+    const seen = seenKeys.get(externalId) ?? new Set<string>();
+    if (seen.has(key)) existing.duplicateKeys += 1;
+    seenKeys.set(externalId, seen.add(key));
     existing.keys.push(key);
     if (existing.keys.length > KEYS_KEPT) existing.keys.shift();
 
@@ -344,7 +342,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   app.get<{ Params: { externalId: string } }>('/contacts/:externalId', async (request, reply) => {
     const contact = store.get(request.params.externalId);
     if (!contact) return reply.code(404).send(errorBody(`contact ${request.params.externalId} not found`));
-    return publicContact(contact);
+    return copyContact(contact);
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -362,7 +360,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     return { ...faults };
   });
 
-  app.get('/_sim/contacts', async () => ({ contacts: [...store.values()].map(publicContact) }));
+  app.get('/_sim/contacts', async () => ({ contacts: [...store.values()].map(copyContact) }));
 
   app.get('/_sim/stats', async () => stats());
 
@@ -379,10 +377,10 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   return {
     url: `http://${urlHost}:${port}`,
     port,
-    contacts: () => [...store.values()].map(publicContact),
+    contacts: () => [...store.values()].map(copyContact),
     contact: (externalId) => {
       const contact = store.get(externalId);
-      return contact ? publicContact(contact) : undefined;
+      return contact ? copyContact(contact) : undefined;
     },
     stats,
     faults: () => ({ ...faults }),

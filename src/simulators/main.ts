@@ -4,7 +4,8 @@ import { startSmtpSink } from './smtp-sink.js';
 /**
  * Runs one simulator from the command line:
  *   node dist/src/simulators/main.js crm|smtp
- * Ports and hosts come from the environment (see README of each simulator's options).
+ * crm:  CRM_SIM_HOST (127.0.0.1), CRM_SIM_PORT (4010), CRM_SIM_RATE_LIMIT (0 = off)
+ * smtp: SMTP_SINK_HOST (127.0.0.1), SMTP_SINK_PORT (2525), SMTP_SINK_HTTP_PORT (8025)
  */
 
 interface Running {
@@ -61,18 +62,21 @@ async function startSmtp(): Promise<Running> {
   }
 }
 
-function closeOnSignals(running: Running): void {
+// Installed before starting, so a signal that arrives during startup still closes cleanly.
+function closeOnSignals(running: Promise<Running>): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1); // a second signal means "now"
     stopping = true;
-    running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`error while stopping after ${signal}:`, error);
-        process.exit(1);
-      },
-    );
+    running
+      .then((sim) => sim.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(`error while stopping after ${signal}:`, error instanceof Error ? error.message : error);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -86,7 +90,9 @@ async function main(): Promise<void> {
     console.error('usage: node dist/src/simulators/main.js crm|smtp');
     process.exit(2);
   }
-  closeOnSignals(await start());
+  const running = start();
+  closeOnSignals(running);
+  await running;
 }
 
 main().catch((error: unknown) => {

@@ -179,11 +179,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     const target = version;
     crm = { ...crm, status: 'syncing' as CrmStatus };
     try {
-      const result = await crmActivities(`crm v${target}`).syncLeadToCrm({
-        leadId,
-        version: target,
-        lead: view()!,
-      });
+      const { crm: _ownState, ...lead } = view()!;
+      const result = await crmActivities(`crm v${target}`).syncLeadToCrm({ leadId, version: target, lead });
       crm = { status: 'synced', synced_version: Math.max(crm.synced_version, target) };
       return { ok: true, attempts: result.attempt, error: null };
     } catch (err) {

@@ -176,6 +176,7 @@ describe('a lead from POST to CRM and email', () => {
     expect(history.status).toBe(200);
     const kinds = history.body.events.map((e: { kind: string }) => e.kind);
     expect(kinds.filter((k: string) => k === 'change')).toHaveLength(2);
+    expect(kinds).toContain('processed');
     expect(kinds).toContain('crm_sync');
     expect(kinds).toContain('email');
     expect(history.body.events[0]).toMatchObject({ kind: 'change', op: 'create', task_id: created.body.task_id });

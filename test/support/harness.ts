@@ -63,7 +63,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   let workers: Worker[] = [];
   let running: Promise<unknown> | undefined;
 
-  return {
+  const harness: Harness = {
     config,
     app,
     client,
@@ -81,7 +81,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       running = undefined;
     },
     async close() {
-      await this.stopWorker();
+      await harness.stopWorker();
       deps.mailer.close();
       await app.close();
       await nativeConnection.close();
@@ -90,6 +90,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       await smtp.close();
     },
   };
+  return harness;
 }
 
 let emailCounter = 0;

@@ -235,7 +235,7 @@ describe('CRM simulator: rate limit and stats', () => {
   });
 
   it('tracks peak concurrency', async () => {
-    await setFaults({ latencyMs: 100 });
+    await setFaults({ latencyMs: 300 });
     await Promise.all(Array.from({ length: 4 }, (_, i) => put(`c-${i}`, 1)));
     expect((await json('/_sim/stats')).maxConcurrent).toBe(4);
   });

@@ -117,7 +117,7 @@ describe('SMTP sink: faults', () => {
       () => undefined,
       (err: { code?: string; responseCode?: number }) => err,
     );
-    expect(error).toBeDefined();
+    expect(error).toMatchObject({ code: 'ECONNECTION' });
     expect(error?.responseCode).toBeUndefined();
     expect(await json('/_sim/stats')).toMatchObject({ accepted: 0, dropped: 1 });
     expect((await json('/messages')).messages).toEqual([]);

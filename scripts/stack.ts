@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig } from '../src/config.js';
+import { StartupError } from '../src/stack/supervisor.js';
+import { startStack } from '../src/stack/stack.js';
+
+// `npm start`: brings the whole stack up on this machine and keeps it running until Ctrl-C.
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(2);
+}
+
+const started = Date.now();
+let stopping = false;
+let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+
+const shutdown = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping the stack …');
+  await stack?.stop();
+  console.log('stopped.');
+  process.exit(code);
+};
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  stack = await startStack(config, {
+    temporalLogFile: '.data/temporal.log',
+    onFatal: (message) => {
+      console.error(`\n${message}: stopping everything.`);
+      void shutdown(1);
+    },
+  });
+} catch (err) {
+  console.error(`\nthe stack could not start: ${err instanceof StartupError ? err.message : (err as Error).stack}`);
+  process.exit(1);
+}
+
+const lines = [
+  '',
+  `Automation Orchestrator is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
+  `  API             ${stack.apiUrl}   (docs: ${stack.apiUrl}/docs)`,
+  `  Temporal        ${stack.temporalAddress}${stack.uiUrl ? `   Web UI: ${stack.uiUrl}` : ''}`,
+  `  CRM             ${stack.crmUrl}${config.CRM_START_SIMULATOR ? '   (local simulator: /_sim/contacts)' : ''}`,
+  `  SMTP            ${config.SMTP_HOST}:${config.SMTP_PORT}${stack.smtpMessagesUrl ? `   (local sink: ${stack.smtpMessagesUrl})` : ''}`,
+  `  API processes   ${config.API_PROCESSES}, worker processes ${config.WORKER_PROCESSES}`,
+  '',
+  'Try:',
+  `  curl -s -X POST ${stack.apiUrl}/api/leads -H 'content-type: application/json' -d '{"email":"ada@example.com","first_name":"Ada"}'`,
+  '',
+  'Press Ctrl-C to stop everything.',
+  '',
+];
+console.log(lines.join('\n'));
