@@ -61,8 +61,8 @@ export function leadEventsFromHistory(events: HistoryEvent[]): { events: LeadEve
       const attrs = event.workflowExecutionStartedEventAttributes;
       previousRunId = attrs.continuedExecutionRunId || undefined;
       const input = decode<LeadWorkflowInput>(attrs.input);
+      // Changes carried over in `carried.pending` were already told as signals of the previous run.
       if (input?.initial) out.push(changeEvent(at, input.initial));
-      for (const change of input?.carried?.pending ?? []) out.push(changeEvent(at, change));
     } else if (event.workflowExecutionSignaledEventAttributes) {
       const attrs = event.workflowExecutionSignaledEventAttributes;
       const change = decode<LeadChange>(attrs.input);
