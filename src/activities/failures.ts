@@ -35,9 +35,10 @@ export function transientFailure(
 
 /** Parses a Retry-After header (seconds or HTTP date) into milliseconds, capped. */
 export function parseRetryAfter(value: string | null, nowMs = Date.now(), capMs = 300_000): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - nowMs;
+  const text = value?.trim();
+  if (!text) return undefined;
+  // RFC 9110: delay-seconds is decimal digits only; anything else must be an HTTP date.
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - nowMs;
   if (!Number.isFinite(ms) || ms < 0) return undefined;
   return Math.min(ms, capMs);
 }

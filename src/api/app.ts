@@ -1,7 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { HttpError, mapError } from './errors.js';
 import type { LeadService } from './lead-service.js';
@@ -29,6 +29,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
+    // URL and routing errors raised before any route runs get the contract's error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const mapped = mapError(error);
+      mapped.body.error.request_id = request.id;
+      void (reply as FastifyReply).code(mapped.status).header('x-request-id', request.id).headers(mapped.headers).send(mapped.body);
+    },
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -38,6 +44,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  // JSON only: a text/plain body is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   // Responses are built from typed values; validating them again would only cost CPU.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('leads', deps.leads);
@@ -49,9 +57,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const keys = (deps.apiKeys ?? []).map((k) => Buffer.from(k));
   if (keys.length > 0) {
     app.addHook('onRequest', async (request) => {
-      if (!request.url.startsWith('/api/')) return;
-      const header = request.headers.authorization ?? '';
-      const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+      // The matched route, not the raw URL: `/%61pi/leads` routes to /api/leads too.
+      const route = request.routeOptions.url;
+      if (route !== undefined && !route.startsWith('/api/')) return;
+      const [scheme = '', token = ''] = (request.headers.authorization ?? '').trim().split(/\s+/, 2);
+      const presented = Buffer.from(scheme.toLowerCase() === 'bearer' ? token : '');
       const ok = keys.some((k) => k.length === presented.length && timingSafeEqual(k, presented));
       if (!ok) {
         throw new HttpError(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>', [], {
@@ -64,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err, request, reply) => {
     const mapped = mapError(err);
     if (mapped.status >= 500) request.log.error({ err }, 'request failed');
+    else if (mapped.status === 503) request.log.warn({ detail: (err as { detail?: string }).detail }, 'temporal unavailable');
     mapped.body.error.request_id = request.id;
     return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
   });

@@ -51,10 +51,23 @@ export class IdempotencyConflictError extends HttpError {
 
 export class TemporalUnavailableError extends HttpError {
   override name = 'TemporalUnavailableError';
-  constructor(detail: string, retryAfterSeconds = 2) {
-    super(503, 'temporal_unavailable', `the workflow service cannot take this request now: ${detail}`, [], {
+  /** `detail` goes to the logs only; clients get a stable message. */
+  constructor(
+    readonly detail: string,
+    retryAfterSeconds = 2,
+  ) {
+    super(503, 'temporal_unavailable', 'the workflow service cannot take this request now; retry later', [], {
       'retry-after': String(retryAfterSeconds),
     });
+  }
+}
+
+export class InvalidCursorError extends HttpError {
+  override name = 'InvalidCursorError';
+  constructor() {
+    super(400, 'invalid_request', 'the cursor is not one this API handed out', [
+      { path: 'query.cursor', code: 'invalid_cursor', message: 'use the next_cursor value of a previous page' },
+    ]);
   }
 }
 
@@ -99,7 +112,7 @@ export function mapError(err: unknown): MappedError {
   if (err instanceof ServiceError || isGrpcServiceError(err)) {
     return mapError(new TemporalUnavailableError((err as Error).message.split('\n')[0] ?? 'unavailable'));
   }
-  const fastifyError = err as Partial<FastifyError>;
+  const fastifyError = (err ?? {}) as Partial<FastifyError>;
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return {
@@ -131,6 +144,8 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+  FST_ERR_BAD_URL: 'invalid_url',
+  FST_ERR_MAX_PARAM_LENGTH: 'invalid_url',
 };
 
 function fastifyCode(code: string | undefined, status: number): string {

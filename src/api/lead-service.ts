@@ -12,7 +12,7 @@ import type { TaskState, TaskStatus } from '../domain/task.js';
 import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../workflows/search-attributes.js';
-import { IdempotencyConflictError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
+import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
 import { acceptedChanges, leadEventsFromHistory, type LeadEvent } from './history.js';
 
 export interface LeadServiceOptions {
@@ -136,17 +136,22 @@ export class LeadService {
 
   async list(filter: ListFilter): Promise<{ items: LeadView[]; next_cursor: string | null }> {
     const clauses = [`WorkflowType = 'leadWorkflow'`, `ExecutionStatus = 'Running'`];
-    // Both values are validated by the route schema (an email address, a stage name).
-    if (filter.email) clauses.push(`LeadEmail = '${filter.email}'`);
-    if (filter.stage) clauses.push(`LeadStage = '${filter.stage}'`);
+    const pageToken = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+    if (filter.email) clauses.push(`LeadEmail = ${quote(filter.email)}`);
+    if (filter.stage) clauses.push(`LeadStage = ${quote(filter.stage)}`);
     const response = await this.bounded(() =>
       this.client.workflowService.listWorkflowExecutions({
         namespace: this.options.namespace,
         query: clauses.join(' AND '),
         pageSize: filter.limit,
-        nextPageToken: filter.cursor ? Buffer.from(filter.cursor, 'base64url') : undefined,
+        nextPageToken: pageToken,
       }),
-    );
+    ).catch((err: unknown) => {
+      // A well-formed but forged token: the server refuses it (INVALID_ARGUMENT or UNKNOWN).
+      const code = grpcCode(err);
+      if (pageToken && (code === GRPC_INVALID_ARGUMENT || code === GRPC_UNKNOWN)) throw new InvalidCursorError();
+      throw err;
+    });
     const items = (response.executions ?? []).map(leadFromVisibility).filter((l): l is LeadView => !!l);
     const token = response.nextPageToken;
     return { items, next_cursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
@@ -355,10 +360,36 @@ function leadFromVisibility(execution: temporal.api.workflow.v1.IWorkflowExecuti
   };
 }
 
+const GRPC_UNKNOWN = 2;
+const GRPC_INVALID_ARGUMENT = 3;
+
+/**
+ * Cursors are Temporal visibility page tokens, which are JSON documents for both the SQL
+ * and Elasticsearch stores; anything else is refused here instead of costing a round trip.
+ */
+function decodeCursor(cursor: string): Buffer {
+  const token = Buffer.from(cursor, 'base64url');
+  try {
+    const parsed: unknown = JSON.parse(token.toString('utf8'));
+    if (parsed && typeof parsed === 'object') return token;
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}
+const GRPC_NOT_FOUND = 5;
+
+function grpcCode(err: unknown): number | undefined {
+  for (const e of [err, (err as { cause?: unknown } | undefined)?.cause]) if (isGrpcServiceError(e)) return e.code;
+  return undefined;
+}
+
 /** fetchHistory reports an unknown workflow as a gRPC NOT_FOUND, not as WorkflowNotFoundError. */
 function isNotFound(err: unknown): boolean {
-  if (err instanceof WorkflowNotFoundError) return true;
-  const GRPC_NOT_FOUND = 5;
-  const candidates = [err, (err as { cause?: unknown })?.cause];
-  return candidates.some((e) => isGrpcServiceError(e) && e.code === GRPC_NOT_FOUND);
+  return err instanceof WorkflowNotFoundError || grpcCode(err) === GRPC_NOT_FOUND;
+}
+
+/** A string literal of Temporal's visibility query language. */
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

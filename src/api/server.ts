@@ -14,7 +14,25 @@ try {
   process.exit(2);
 }
 
+/** Fails fast, naming the variable, when the port is taken (cluster workers would only retry). */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  const { createServer } = await import('node:net');
+  await new Promise<void>((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      console.error(
+        err.code === 'EADDRINUSE'
+          ? `api: port ${port} on ${host} is already in use (set PORT)`
+          : `api: cannot listen on ${host}:${port}: ${err.message}`,
+      );
+      process.exit(1);
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
+  await assertPortFree(config.HOST, config.PORT);
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.API_PROCESSES; i++) fork();
@@ -26,6 +44,13 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
+    if (listening < config.API_PROCESSES) {
+      console.error(`api: process ${worker.process.pid} failed during start-up (${signal ?? code})`);
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
     console.error(`api: process ${worker.process.pid} exited (${signal ?? code}); starting a new one`);
     setTimeout(fork, 500);
   });

@@ -24,9 +24,8 @@ export const text = (max: number) =>
 
 export const Email = z
   .string()
-  .max(254, { message: 'must be at most 254 characters' })
   .transform((v) => v.trim().toLowerCase())
-  .pipe(z.email({ message: 'must be a valid email address' }));
+  .pipe(z.string().max(254, { message: 'must be at most 254 characters' }).pipe(z.email({ message: 'must be a valid email address' })));
 
 const CustomKey = z
   .string()

@@ -166,6 +166,17 @@ describe('a lead from POST to CRM and email', () => {
     expect(page.status).toBe(200);
     expect(page.body.items).toHaveLength(1);
     expect(page.body.items[0].stage).toBe('contacted');
+    // Following the cursor gives the next page, not the same lead again.
+    const other = await call(h.app, 'POST', '/api/leads', { email: uniqueEmail('list2'), stage: 'contacted' });
+    await taskDone(other.body.task_id);
+    const first = await eventually(async () => {
+      const res = await call(h.app, 'GET', '/api/leads?stage=contacted&limit=1');
+      return res.body.next_cursor ? res.body : undefined;
+    }, { what: 'a second page' });
+    const second = await call(h.app, 'GET', `/api/leads?stage=contacted&limit=1&cursor=${first.next_cursor}`);
+    expect(second.status).toBe(200);
+    expect(second.body.items).toHaveLength(1);
+    expect(second.body.items[0].id).not.toBe(first.items[0].id);
   });
 
   it('tells the story of a lead from Temporal history', async () => {

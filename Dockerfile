@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every Node process of the project:
+#   API (default):  node dist/src/api/server.js
+#   worker:         node dist/worker/main.js
+#   dev fakes:      node dist/src/simulators/main.js crm|smtp
+#
+# Debian (glibc) rather than Alpine: the native core bridge of @temporalio/worker ships
+# prebuilt binaries for *-unknown-linux-gnu only.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---------------------------------------------------------------------------------------
+# build: all dependencies, TypeScript compile, prebuilt workflow bundle
+# ---------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+
+COPY . .
+# tsc -p tsconfig.build.json && node dist/scripts/bundle-workflows.js
+# (writes dist/workflow-bundle.js, which the worker loads instead of running webpack)
+RUN npm run build \
+ && test -f dist/src/api/server.js \
+ && test -f dist/worker/main.js \
+ && test -f dist/workflow-bundle.js
+
+# ---------------------------------------------------------------------------------------
+# runtime: production dependencies + compiled output, non-root
+# ---------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund
+
+# Owned by root and only readable by the `node` user: the processes never write here.
+COPY --from=build /app/dist ./dist
+
+USER node
+EXPOSE 3000
+
+# Liveness of the API process (GET /health does not touch Temporal; /ready does).
+# Services that run another command from this image (worker, simulators) override or
+# disable this check in docker-compose.yml.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+CMD ["node", "dist/src/api/server.js"]

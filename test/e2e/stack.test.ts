@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getFreePort } from '../../src/temporal/dev-server.js';
+import { eventually } from '../support/harness.js';
+
+// Starts the stack exactly as the README says (`npm start`), on free ports and a fresh
+// SQLite file, drives it over HTTP, stops it with Ctrl-C, and starts it again on the
+// same file to show that state survives.
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'ao-e2e-'));
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+interface RunningStart {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<Exit>;
+}
+
+async function npmStart(env: Record<string, string>): Promise<RunningStart> {
+  let output = '';
+  const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, detached: true });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  await eventually(async () => (output.includes('Automation Orchestrator is up') ? true : undefined), {
+    timeoutMs: 240_000,
+    intervalMs: 250,
+    what: `npm start to report the stack up; output so far:\n${output}`,
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- output ---\n${output}`);
+  });
+  return { child, output: () => output, exited };
+}
+
+/** Ctrl-C in a terminal signals the whole process group; npm itself then dies of SIGINT. */
+async function ctrlC(run: RunningStart): Promise<Exit> {
+  try {
+    process.kill(-run.child.pid!, 'SIGINT');
+  } catch {
+    // already gone
+  }
+  return run.exited;
+}
+
+const cleanExit = (exit: Exit) => exit.code === 0 || exit.signal === 'SIGINT';
+
+async function portIsClosed(port: string): Promise<true | undefined> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+    return undefined;
+  } catch {
+    return true;
+  }
+}
+
+const ports = {
+  PORT: String(await getFreePort()),
+  TEMPORAL_ADDRESS: `127.0.0.1:${await getFreePort()}`,
+  TEMPORAL_UI_PORT: String(await getFreePort()),
+  CRM_BASE_URL: `http://127.0.0.1:${await getFreePort()}`,
+  SMTP_PORT: String(await getFreePort()),
+  SMTP_SINK_HTTP_PORT: String(await getFreePort()),
+};
+const env = { ...ports, TEMPORAL_DB_FILE: join(dataDir, 'temporal.sqlite'), API_PROCESSES: '2', LOG_LEVEL: 'warn' };
+const api = `http://127.0.0.1:${ports.PORT}`;
+const json = async (url: string, init?: RequestInit) => {
+  const res = await fetch(url, init);
+  return { status: res.status, body: (await res.json()) as any };
+};
+const send = (method: string, path: string, body: unknown) =>
+  json(`${api}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+let running: RunningStart | undefined;
+afterAll(async () => {
+  if (running && running.child.exitCode === null) await ctrlC(running);
+});
+
+describe('npm start', { timeout: 300_000 }, () => {
+  let leadId = '';
+
+  it('brings the stack up and carries a lead to the CRM and the mailbox', async () => {
+    running = await npmStart(env);
+    const out = running.output();
+    expect(out).toContain(`API             ${api}`);
+    expect(out).toMatch(/Web UI: http:\/\/127\.0\.0\.1:\d+/);
+
+    expect((await json(`${api}/ready`)).status).toBe(200);
+    const created = await send('POST', '/api/leads', { email: 'grace@navy.example', first_name: 'Grace' });
+    expect(created.status).toBe(202);
+    leadId = created.body.id;
+    const put = await send('PUT', `/api/leads/${leadId}`, { email: 'updated@example.com', first_name: 'Updated', last_name: 'Lead' });
+    expect(put.status).toBe(202);
+
+    const task = await eventually(async () => {
+      const res = await json(`${api}/api/tasks/${put.body.task_id}`);
+      return res.body.status === 'completed' ? res.body : undefined;
+    }, { what: 'the PUT task to complete' });
+    expect(task.version).toBe(2);
+
+    const contact = await json(`${ports.CRM_BASE_URL}/contacts/${leadId}`);
+    expect(contact.body).toMatchObject({ version: 2, creates: 1 });
+    const mail = await json(`http://127.0.0.1:${ports.SMTP_SINK_HTTP_PORT}/messages?to=grace@navy.example`);
+    expect(mail.body.messages).toHaveLength(1);
+  });
+
+  it('stops everything on Ctrl-C, leaving no process behind', async () => {
+    expect(cleanExit(await ctrlC(running!))).toBe(true);
+    // Every port closes: nothing was orphaned.
+    const children = [ports.PORT, ports.TEMPORAL_ADDRESS.split(':')[1]!, ports.SMTP_SINK_HTTP_PORT, new URL(ports.CRM_BASE_URL).port];
+    for (const port of children) {
+      await eventually(() => portIsClosed(port), { timeoutMs: 20_000, what: `port ${port} to close` });
+    }
+    const leftovers = await import('node:child_process').then(({ execSync }) =>
+      execSync(`ps -eo args | grep -F -- '${ports.TEMPORAL_ADDRESS.split(':')[1]}' | grep -v grep || true`).toString(),
+    );
+    expect(leftovers.trim()).toBe('');
+  });
+
+  it('keeps its state across a restart on the same SQLite file', async () => {
+    running = await npmStart(env);
+    const lead = await json(`${api}/api/leads/${leadId}`);
+    expect(lead.status).toBe(200);
+    expect(lead.body).toMatchObject({ id: leadId, version: 2, email: 'updated@example.com' });
+    expect(cleanExit(await ctrlC(running))).toBe(true);
+  });
+
+  it('exits non-zero with a clear message when a port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer().listen(Number(ports.PORT), '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    try {
+      let output = '';
+      const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, detached: true });
+      child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code).not.toBe(0);
+      expect(output).toContain(`port ${ports.PORT}`);
+      expect(output).toMatch(/already in use/);
+    } finally {
+      blocker.close();
+    }
+  });
+});
