@@ -12,7 +12,7 @@ import type { TaskState, TaskStatus } from '../domain/task.js';
 import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../workflows/search-attributes.js';
-import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
+import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError } from './errors.js';
 import { acceptedChanges, leadEventsFromHistory, type LeadEvent } from './history.js';
 
 export interface LeadServiceOptions {

@@ -325,7 +325,7 @@ describe('mapError: anything else is a 500 that leaks nothing', () => {
   it('a TypeError with a stack -> the same generic 500', () => {
     let err: unknown;
     try {
-      (undefined as unknown as { x: number }).x;
+      void (undefined as unknown as { x: number }).x;
     } catch (e) {
       err = e;
     }
