@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../src/config.js';
+import { loadEnvFile } from '../src/env-file.js';
 import { StartupError } from '../src/stack/supervisor.js';
 import { startStack } from '../src/stack/stack.js';
 
@@ -6,6 +7,7 @@ import { startStack } from '../src/stack/stack.js';
 
 let config;
 try {
+  loadEnvFile();
   config = loadConfig();
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);

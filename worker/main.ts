@@ -1,11 +1,21 @@
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { loadEnvFile } from '../src/env-file.js';
 import { waitForTemporal } from '../src/temporal/dev-server.js';
 import { activityDepsFromConfig, createWorkers, runWorkers } from './workers.js';
 
 // Worker process entry: wires config, connection, adapters and workers, then runs until
 // SIGTERM/SIGINT (the SDK's runtime drains in-flight tasks before exiting).
-const config = loadConfig();
+let config: Config;
+try {
+  loadEnvFile();
+  config = loadConfig();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(2);
+}
+
+// The TS worker does not retry a failed first connection: wait for the server instead.
 await waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 120_000 });
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 const deps = activityDepsFromConfig(config);

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from '../config.js';
+import { loadEnvFile } from '../env-file.js';
 import { buildApiFromConfig, loggerOptions } from './compose.js';
 
 // API process entry. With API_PROCESSES > 1 the primary forks that many processes that
@@ -8,6 +9,7 @@ import { buildApiFromConfig, loggerOptions } from './compose.js';
 
 let config;
 try {
+  loadEnvFile();
   config = loadConfig();
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
