@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configSchema, loadConfig } from '../../src/config.js';
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+describe('configuration', () => {
+  it('has a default for every variable, so a bare environment starts', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.HOST).toBe('127.0.0.1');
+    expect(config.TEMPORAL_DB_FILE).toBe('.data/temporal.sqlite');
+  });
+
+  it('stops with a message naming every bad variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty', RETRY_MAX_ATTEMPTS: '0', CRM_BASE_URL: 'not a url' })).toThrow(ConfigError);
+    try {
+      loadConfig({ PORT: 'eighty', RETRY_MAX_ATTEMPTS: '0', CRM_BASE_URL: 'not a url' });
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toMatch(/PORT/);
+      expect(message).toMatch(/RETRY_MAX_ATTEMPTS/);
+      expect(message).toMatch(/CRM_BASE_URL/);
+    }
+  });
+
+  it('parses booleans and numbers from strings', () => {
+    const config = loadConfig({ SMTP_SECURE: 'yes', CRM_START_SIMULATOR: '0', API_PROCESSES: '3' });
+    expect(config.SMTP_SECURE).toBe(true);
+    expect(config.CRM_START_SIMULATOR).toBe(false);
+    expect(config.API_PROCESSES).toBe(3);
+  });
+
+  it('is documented: every variable is in .env.example and in the README table', () => {
+    const example = read('.env.example');
+    const readme = read('README.md');
+    for (const name of Object.keys(configSchema.shape)) {
+      expect(example, `.env.example lacks ${name}`).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+      expect(readme, `README lacks ${name}`).toContain(`\`${name}\``);
+    }
+  });
+});
