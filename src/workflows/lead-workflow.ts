@@ -205,6 +205,37 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     }
   }
 
+  /** crm_update: one write carrying the latest version covers every change in the batch. */
+  async function crmStep(batchTasks: TaskState[]): Promise<void> {
+    updateStep(batchTasks, 'crm_update', { status: 'running', started_at: now() });
+    const synced = await syncCrm();
+    updateStep(batchTasks, 'crm_update', {
+      status: synced.ok ? 'completed' : 'failed',
+      attempts: synced.attempts,
+      last_error: synced.error,
+      finished_at: now(),
+    });
+  }
+
+  /** email_send: the welcome email, once per lead, for the change that created it. */
+  async function welcomeStep(batchTasks: TaskState[]): Promise<void> {
+    const creator = batchTasks.filter((t) => t.steps.some((s) => s.name === 'email_send'));
+    if (creator.length === 0) return;
+    if (fields?.unsubscribed) {
+      welcome = 'skipped';
+      updateStep(creator, 'email_send', { status: 'skipped', note: 'lead is unsubscribed', finished_at: now() });
+      return;
+    }
+    updateStep(creator, 'email_send', { status: 'running', started_at: now() });
+    const sent = await sendWelcome();
+    updateStep(creator, 'email_send', {
+      status: sent.ok ? 'completed' : 'failed',
+      attempts: sent.attempts,
+      last_error: sent.error,
+      finished_at: now(),
+    });
+  }
+
   async function processBatch(batch: LeadChange[]): Promise<void> {
     const batchTasks = batch.map((c) => tasks.get(c.task_id)).filter((t): t is TaskState => !!t);
     for (const change of batch) {
@@ -231,33 +262,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       updateStep(batchTasks, 'lead_process', { status: 'failed', last_error: error, finished_at: now() });
     }
 
-    // crm_update: one write carrying the latest version covers every change in the batch.
-    updateStep(batchTasks, 'crm_update', { status: 'running', started_at: now() });
-    const synced = await syncCrm();
-    updateStep(batchTasks, 'crm_update', {
-      status: synced.ok ? 'completed' : 'failed',
-      attempts: synced.attempts,
-      last_error: synced.error,
-      finished_at: now(),
-    });
-
-    // email_send: the welcome email, once per lead, for the change that created it.
-    const creator = batchTasks.filter((t) => t.steps.some((s) => s.name === 'email_send'));
-    if (creator.length > 0) {
-      if (fields?.unsubscribed) {
-        welcome = 'skipped';
-        updateStep(creator, 'email_send', { status: 'skipped', note: 'lead is unsubscribed', finished_at: now() });
-      } else {
-        updateStep(creator, 'email_send', { status: 'running', started_at: now() });
-        const sent = await sendWelcome();
-        updateStep(creator, 'email_send', {
-          status: sent.ok ? 'completed' : 'failed',
-          attempts: sent.attempts,
-          last_error: sent.error,
-          finished_at: now(),
-        });
-      }
-    }
+    // crm_update and email_send run side by side: a CRM outage must not hold back the welcome.
+    await Promise.all([crmStep(batchTasks), welcomeStep(batchTasks)]);
 
     for (const task of batchTasks) {
       task.status = task.steps.some((s) => s.status === 'failed') ? 'failed' : 'completed';

@@ -48,7 +48,8 @@ describe('when things fail around the orchestrator', () => {
     await h.startWorker();
     h.crm.setFaults({ down: true });
     try {
-      const created = await call(h.app, 'POST', '/api/leads', { email: uniqueEmail('crmdown') });
+      const email = uniqueEmail('crmdown');
+      const created = await call(h.app, 'POST', '/api/leads', { email });
       const retrying = await eventually(async () => {
         const res = await call(h.app, 'GET', `/api/tasks/${created.body.task_id}`);
         return res.body.status === 'retrying' && res.body.attempts >= 3 ? res.body : undefined;
@@ -57,6 +58,10 @@ describe('when things fail around the orchestrator', () => {
       const step = retrying.steps.find((s: { name: string }) => s.name === 'crm_update');
       expect(step).toMatchObject({ status: 'running' });
       expect(step.attempts).toBeGreaterThanOrEqual(3);
+      // The welcome email does not wait for the CRM.
+      await eventually(async () => (h.smtp.messages().some((m) => m.to.includes(email)) ? true : undefined), {
+        what: 'the welcome email while the CRM is down',
+      });
 
       h.crm.clearFaults();
       const done = await eventually(async () => {
