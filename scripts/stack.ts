@@ -31,7 +31,6 @@ process.on('SIGTERM', () => void shutdown(0));
 
 try {
   stack = await startStack(config, {
-    temporalLogFile: '.data/temporal.log',
     onFatal: (message) => {
       console.error(`\n${message}: stopping everything.`);
       void shutdown(1);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
-import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { startDevServer, type DevServer, type DevServerOptions } from '../temporal/dev-server.js';
 import { prefixer, startChild, type ManagedChild } from './supervisor.js';
 
 // The whole stack on one machine: Temporal dev server (SQLite file), CRM simulator,
@@ -21,7 +21,24 @@ export interface RunningStack {
   workers: ManagedChild[];
   api: ManagedChild;
   children: ManagedChild[];
+  /**
+   * Fault tests: kills the Temporal dev server (SIGKILL unless told otherwise), waits
+   * `downtimeMs`, and starts a new one on the same SQLite file and address, so the API
+   * and the workers reconnect to it. `temporal` then refers to the new server.
+   */
+  restartTemporal(options?: TemporalRestartOptions): Promise<TemporalRestart>;
   stop(): Promise<void>;
+}
+
+export interface TemporalRestartOptions {
+  signal?: NodeJS.Signals;
+  downtimeMs?: number;
+}
+
+export interface TemporalRestart {
+  /** When the signal was sent and when the new server answered (epoch ms). */
+  stoppedAt: number;
+  readyAt: number;
 }
 
 export interface StackOptions {
@@ -29,7 +46,7 @@ export interface StackOptions {
   onFatal?: (message: string) => void;
   /** Extra env for every child (tests use it for short retry intervals). */
   env?: NodeJS.ProcessEnv;
-  /** Keep the Temporal dev server quiet unless told otherwise. */
+  /** Where the Temporal dev server's own log goes; default: temporal.log next to its database. */
   temporalLogFile?: string;
   sqlitePragmas?: Record<string, string>;
   dynamicConfig?: Record<string, unknown>;
@@ -38,6 +55,8 @@ export interface StackOptions {
 export async function startStack(config: Config, options: StackOptions = {}): Promise<RunningStack> {
   const children: ManagedChild[] = [];
   let temporal: DevServer | undefined;
+  let temporalOptions: DevServerOptions | undefined;
+  let restarting: Promise<unknown> = Promise.resolve();
   const fatal = options.onFatal ?? ((m: string) => console.error(m));
   const say = prefixer('stack');
 
@@ -45,7 +64,26 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     // Reverse order: API first (stop taking writes), then workers, fakes, Temporal last.
     for (const child of children) child.markStopping();
     for (const child of [...children].reverse()) await child.stop();
+    await restarting.catch(() => undefined);
     await temporal?.stop();
+  };
+
+  const restartTemporal = async ({ signal = 'SIGKILL', downtimeMs = 0 }: TemporalRestartOptions = {}) => {
+    const old = temporal;
+    if (!old || !temporalOptions) throw new Error('this stack did not start a Temporal dev server');
+    const run = (async (): Promise<TemporalRestart> => {
+      const stoppedAt = Date.now();
+      say(`Temporal dev server: ${signal} (fault injection), back in ${downtimeMs} ms …`);
+      old.process.kill(signal);
+      await old.stop(); // waits for the exit (and escalates to SIGKILL after 10 s)
+      if (downtimeMs > 0) await new Promise((r) => setTimeout(r, downtimeMs));
+      temporal = await startDevServer(temporalOptions!);
+      const readyAt = Date.now();
+      say(`Temporal dev server back after ${readyAt - stoppedAt} ms`);
+      return { stoppedAt, readyAt };
+    })();
+    restarting = run;
+    return run;
   };
 
   try {
@@ -55,17 +93,18 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       mkdirSync(dirname(dbFile), { recursive: true });
       say(`starting Temporal dev server on ${config.TEMPORAL_ADDRESS} (state in ${dbFile}) …`);
       const started = Date.now();
-      temporal = await startDevServer({
+      temporalOptions = {
         dbFile,
         ip: host,
         port: Number(portText),
         uiPort: config.TEMPORAL_UI_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
-        logFile: options.temporalLogFile,
+        logFile: options.temporalLogFile ?? resolve(dirname(dbFile), 'temporal.log'),
         sqlitePragmas: options.sqlitePragmas,
         dynamicConfig: options.dynamicConfig,
         startTimeoutMs: 60_000,
-      });
+      };
+      temporal = await startDevServer(temporalOptions);
       say(`Temporal ready in ${Date.now() - started} ms`);
     }
 
@@ -137,7 +176,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     children.push(api);
 
     return {
-      temporal,
+      get temporal() {
+        return temporal;
+      },
       temporalAddress: config.TEMPORAL_ADDRESS,
       apiUrl: `http://${config.HOST}:${config.PORT}`,
       uiUrl: temporal?.uiUrl,
@@ -146,6 +187,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       workers,
       api,
       children,
+      restartTemporal,
       stop,
     };
   } catch (err) {

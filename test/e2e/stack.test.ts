@@ -31,11 +31,18 @@ async function npmStart(env: Record<string, string>): Promise<RunningStart> {
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  await eventually(async () => (output.includes('Automation Orchestrator is up') ? true : undefined), {
+  const up = eventually(async () => (output.includes('Automation Orchestrator is up') ? true : undefined), {
     timeoutMs: 240_000,
     intervalMs: 250,
-    what: `npm start to report the stack up; output so far:\n${output}`,
-  }).catch((err: Error) => {
+    what: 'npm start to report the stack up',
+  });
+  const died = exited.then((exit) => {
+    throw new Error(`npm start exited (${exit.signal ?? `code ${exit.code}`}) before the stack was up`);
+  });
+  // The loser of the race must not surface later as an unhandled rejection.
+  up.catch(() => undefined);
+  died.catch(() => undefined);
+  await Promise.race([up, died]).catch((err: Error) => {
     throw new Error(`${err.message}\n--- output ---\n${output}`);
   });
   return { child, output: () => output, exited };
