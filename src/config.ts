@@ -33,6 +33,15 @@ export const configSchema = z.object({
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   QUERY_TIMEOUT_MS: int(2000, 50, 60_000),
   WRITE_TIMEOUT_MS: int(5000, 100, 60_000),
+  READ_TIMEOUT_MS: int(5000, 100, 60_000),
+  HANDLER_TIMEOUT_MS: int(15_000, 1000, 600_000),
+  REQUEST_TIMEOUT_MS: int(30_000, 1000, 600_000),
+  CONNECTION_TIMEOUT_MS: int(60_000, 0, 3_600_000),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: int(1000, 0, 60_000),
+  OVERLOAD_MAX_HEAP_USED_RATIO: z.coerce.number().min(0).max(1).default(0.9),
+  OVERLOAD_MAX_RSS_MB: int(0, 0, 1_048_576),
+  RATE_LIMIT_PER_MINUTE: int(0, 0, 100_000_000),
+  ALLOW_OPEN_API: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // Worker
@@ -66,6 +75,14 @@ export const configSchema = z.object({
   RETRY_INITIAL_INTERVAL_MS: int(1000, 10, 3_600_000),
   RETRY_MAX_INTERVAL_MS: int(30_000, 10, 3_600_000),
   CRM_RESYNC_INTERVAL_MS: int(60_000, 100, 86_400_000),
+
+  // Automations (automations/*.yaml, run by the automationRun workflow)
+  AUTOMATIONS_DIR: z.string().min(1).default('automations'),
+  AUTOMATION_TIME_SCALE: z.coerce.number().min(0.00001).max(1).default(1),
+  WEBHOOK_BASE_URL: optionalString.pipe(z.url().optional()),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 55_000),
+  UNSUBSCRIBE_BASE_URL: z.url().default('http://127.0.0.1:3000/unsubscribe'),
+  UNSUBSCRIBE_SECRET: optionalString,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -77,7 +94,57 @@ export class ConfigError extends Error {
 /** Reads and validates the configuration; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(env);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+  const lines = result.success ? [] : result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+  if (result.success) {
+    const c = result.data;
+    // A read first asks the workflow (QUERY_TIMEOUT_MS), then falls back to history within
+    // what is left of READ_TIMEOUT_MS; with no time left the fallback could never answer.
+    if (c.READ_TIMEOUT_MS <= c.QUERY_TIMEOUT_MS) {
+      lines.push(`  READ_TIMEOUT_MS: must be greater than QUERY_TIMEOUT_MS (${c.QUERY_TIMEOUT_MS})`);
+    }
+    // The handler timeout is the backstop behind the Temporal deadlines, not a shorter limit.
+    const longest = Math.max(c.READ_TIMEOUT_MS, c.WRITE_TIMEOUT_MS);
+    if (c.HANDLER_TIMEOUT_MS <= longest) {
+      lines.push(`  HANDLER_TIMEOUT_MS: must be greater than READ_TIMEOUT_MS and WRITE_TIMEOUT_MS (${longest})`);
+    }
+    const weak = apiKeysOf(c).filter((k) => k.length < 16 || /\s/.test(k));
+    if (weak.length > 0) {
+      lines.push(`  API_KEYS: ${weak.length} key(s) shorter than 16 characters or containing spaces; use long random keys`);
+    }
+    if (lines.length === 0) return c;
+  }
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1']);
+
+/** True for addresses that only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  if (LOOPBACK_HOSTS.has(h)) return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return /^127(\.\d{1,3}){3}$/.test(v4);
+}
+
+/** The configured API keys: comma-separated, blanks ignored. */
+export function apiKeysOf(config: Pick<Config, 'API_KEYS'>): string[] {
+  return (config.API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Why the API must not start with this configuration, or undefined. Without API_KEYS the
+ * API is open, which is the zero-setup default on loopback; anywhere else anyone who can
+ * reach the port could read and write leads, so that takes an explicit ALLOW_OPEN_API=true.
+ */
+export function openApiRefusal(config: Pick<Config, 'API_KEYS' | 'HOST' | 'ALLOW_OPEN_API'>): string | undefined {
+  if (apiKeysOf(config).length > 0 || isLoopbackHost(config.HOST) || config.ALLOW_OPEN_API) return undefined;
+  return (
+    `api: refusing to start without authentication on HOST=${config.HOST}, which is not a loopback address.\n` +
+    '  Set API_KEYS (comma-separated bearer keys) to require a key on /api/*,\n' +
+    '  or HOST=127.0.0.1 to serve this machine only,\n' +
+    '  or ALLOW_OPEN_API=true if something in front of the API (a proxy, a private network) already guards it.'
+  );
 }

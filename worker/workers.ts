@@ -1,9 +1,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../src/activities/index.js';
 import { createRestCrmClient } from '../src/activities/crm.js';
 import { createSmtpMailer } from '../src/activities/mailer.js';
+import type { AutomationDeps } from '../src/automations/activities.js';
+import { createLeadGateway } from '../src/automations/lead-gateway.js';
+import { loadAutomations } from '../src/automations/loader.js';
+import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
 import type { Config } from '../src/config.js';
 
 // Workflow code: the prebuilt bundle when `npm run build` made one (fast start-up, the
@@ -37,6 +42,24 @@ export function activityDepsFromConfig(config: Config): ActivityDeps {
 }
 
 /**
+ * Loads and validates the automation folder (an invalid file throws AutomationLoadError,
+ * which stops the worker's start-up) and builds what the automation activities need.
+ */
+export function automationDepsFromConfig(config: Config, connection: NativeConnection): AutomationDeps {
+  const catalog = loadAutomations(config.AUTOMATIONS_DIR);
+  if (catalog.note) console.warn(`worker: ${catalog.note}`);
+  return {
+    catalog,
+    leads: createLeadGateway(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })),
+    timeScale: config.AUTOMATION_TIME_SCALE,
+    webhookBaseUrl: config.WEBHOOK_BASE_URL ?? config.CRM_BASE_URL,
+    webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    unsubscribeBaseUrl: config.UNSUBSCRIBE_BASE_URL,
+    unsubscribeSecret: config.UNSUBSCRIBE_SECRET ?? DEV_UNSUBSCRIBE_SECRET,
+  };
+}
+
+/**
  * Two workers share one connection: the main task queue runs the workflows, the local
  * lead-processing activity and email; the CRM queue runs only CRM writes, so the CRM's
  * rate limit can be enforced for all worker processes at once by the Temporal server
@@ -48,13 +71,21 @@ export async function createWorkers(
   deps: ActivityDeps,
   overrides: Partial<WorkerOptions> = {},
 ): Promise<Worker[]> {
-  const activities = createActivities(deps);
+  const activities = createActivities({ ...deps, automations: deps.automations ?? automationDepsFromConfig(config, connection) });
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s' } as const;
   const main = await Worker.create({
     ...common,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflowCodeOptions(),
-    activities: { processLead: activities.processLead, sendLeadEmail: activities.sendLeadEmail },
+    activities: {
+      processLead: activities.processLead,
+      sendLeadEmail: activities.sendLeadEmail,
+      matchAutomations: activities.matchAutomations,
+      readLead: activities.readLead,
+      sendAutomationEmail: activities.sendAutomationEmail,
+      applyLeadUpdate: activities.applyLeadUpdate,
+      postWebhook: activities.postWebhook,
+    },
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,

@@ -4,12 +4,15 @@ import { normalizeLead, scoreLead } from '../domain/scoring.js';
 import type { CrmClient, CrmLead } from './crm.js';
 import { EMAIL_TEMPLATES, type EmailTemplateName } from './email-templates.js';
 import type { Mailer } from './mailer.js';
+import { createAutomationActivities, type AutomationDeps } from '../automations/activities.js';
 
 export interface ActivityDeps {
   crm: CrmClient;
   mailer: Mailer;
   /** Domain part of generated Message-IDs. */
   messageIdDomain: string;
+  /** Automation definitions and the lead gateway; createWorkers fills it in when absent. */
+  automations?: AutomationDeps;
 }
 
 const currentAttempt = () => Context.current().info.attempt;
@@ -59,6 +62,9 @@ export function createActivities(deps: ActivityDeps) {
       });
       return { messageId, attempt: currentAttempt() };
     },
+
+    // The automation runs' activities (src/automations/activities.ts).
+    ...createAutomationActivities(deps.automations, deps.mailer, deps.messageIdDomain),
   };
 }
 

@@ -1,9 +1,14 @@
+import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import type { Config } from '../config.js';
+import { apiKeysOf, type Config } from '../config.js';
 import type { LeadWorkflowSettings } from '../workflows/lead-workflow.js';
-import { buildApp } from './app.js';
+import { buildApp, type OverloadOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
+import { AutomationService } from './automation-service.js';
+import { loadAutomations } from '../automations/loader.js';
+import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
+import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
 
 export function workflowSettingsFromConfig(config: Config): LeadWorkflowSettings {
   return {
@@ -23,6 +28,47 @@ export function leadServiceFromConfig(config: Config, client: Client): LeadServi
     settings: workflowSettingsFromConfig(config),
     queryTimeoutMs: config.QUERY_TIMEOUT_MS,
     writeTimeoutMs: config.WRITE_TIMEOUT_MS,
+    readTimeoutMs: config.READ_TIMEOUT_MS,
+  });
+}
+
+const MIB = 1024 * 1024;
+
+export function overloadOptionsFromConfig(config: Config): OverloadOptions {
+  return {
+    maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * config.OVERLOAD_MAX_HEAP_USED_RATIO),
+    maxRssBytes: config.OVERLOAD_MAX_RSS_MB * MIB,
+  };
+}
+
+export function timeoutOptionsFromConfig(config: Config): TimeoutOptions {
+  return {
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: config.CONNECTION_TIMEOUT_MS,
+    handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
+  };
+}
+
+/**
+ * Automations for the API: the folder is loaded and validated here (an invalid file throws
+ * AutomationLoadError and the API does not start), and manual runs get these settings.
+ */
+export function automationServiceFromConfig(config: Config, client: Client): AutomationService {
+  const settings = workflowSettingsFromConfig(config);
+  return new AutomationService(client, loadAutomations(config.AUTOMATIONS_DIR), {
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    runSettings: {
+      timeScale: config.AUTOMATION_TIME_SCALE,
+      crmTaskQueue: settings.crmTaskQueue,
+      maxAttempts: settings.maxAttempts,
+      initialIntervalMs: settings.initialIntervalMs,
+      maxIntervalMs: settings.maxIntervalMs,
+    },
+    queryTimeoutMs: config.QUERY_TIMEOUT_MS,
+    writeTimeoutMs: config.WRITE_TIMEOUT_MS,
+    unsubscribeSecret: config.UNSUBSCRIBE_SECRET ?? DEV_UNSUBSCRIBE_SECRET,
   });
 }
 
@@ -36,28 +82,62 @@ export async function buildApiFromConfig(
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const leads = leadServiceFromConfig(config, client);
   const app = await buildApp({
-    leads: leadServiceFromConfig(config, client),
-    apiKeys: config.API_KEYS?.split(',').map((k) => k.trim()).filter(Boolean),
+    leads,
+    automations: automationServiceFromConfig(config, client),
+    apiKeys: apiKeysOf(config),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    overload: overloadOptionsFromConfig(config),
+    timeouts: timeoutOptionsFromConfig(config),
   });
   return {
     app,
     async close() {
       await app.close();
+      await leads.drain();
       await connection.close();
     },
   };
 }
 
-/** Pino options: structured logs with secrets and personal data redacted. */
-export function loggerOptions(level: Config['LOG_LEVEL']): FastifyServerOptions['logger'] {
+/**
+ * Pino options: structured JSON lines with the request id (`reqId`) on every line of a
+ * request; emails, phones, API keys and bearer tokens redacted (see log-redaction.ts).
+ * `destination` defaults to stdout; tests pass a sink to read the lines.
+ */
+export function loggerOptions(
+  level: Config['LOG_LEVEL'],
+  { apiKeys = [], destination = process.stdout }: { apiKeys?: string[]; destination?: LineSink } = {},
+): FastifyServerOptions['logger'] {
   return {
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.email', '*.phone', 'err.meta.email'],
-      censor: '[redacted]',
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-api-key"]',
+        'email',
+        'phone',
+        '*.email',
+        '*.phone',
+        '*.*.email',
+        '*.*.phone',
+        'err.meta.email',
+      ],
+      censor: REDACTED,
     },
-  };
+    serializers: {
+      // Fastify's own request serializer, minus query values that may be personal data.
+      req: (req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+        method: req.method,
+        url: scrubUrl(req.url),
+        host: req.host,
+        remoteAddress: req.ip,
+        remotePort: req.socket?.remotePort,
+      }),
+    },
+    stream: redactingStream(destination, apiKeys),
+  } as FastifyServerOptions['logger'];
 }

@@ -62,6 +62,25 @@ export class TemporalUnavailableError extends HttpError {
   }
 }
 
+/** Load shedding (event-loop delay, memory): nothing was done; the client may retry later. */
+export class OverloadedError extends HttpError {
+  override name = 'OverloadedError';
+  constructor(retryAfterSeconds: number) {
+    super(503, 'overloaded', 'the API is overloaded and did not process this request; retry later', [], {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+}
+
+export class RateLimitedError extends HttpError {
+  override name = 'RateLimitedError';
+  constructor(retryAfterSeconds: number) {
+    super(429, 'rate_limited', `too many requests for this API key or client; retry in ${retryAfterSeconds} s`, [], {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+}
+
 export class InvalidCursorError extends HttpError {
   override name = 'InvalidCursorError';
   constructor() {
@@ -81,8 +100,18 @@ export interface MappedError {
   body: ErrorBody;
 }
 
+/** At most this many issues are listed: a body of 10,000 bad array items must not get a 10,000-item answer. */
+export const MAX_ISSUES = 50;
+
 /** Every error, from any layer, becomes exactly one HTTP answer here. 5xx details stay hidden. */
 export function mapError(err: unknown): MappedError {
+  const mapped = mapAny(err);
+  const issues = mapped.body.error.issues;
+  if (issues.length > MAX_ISSUES) mapped.body.error.issues = issues.slice(0, MAX_ISSUES);
+  return mapped;
+}
+
+function mapAny(err: unknown): MappedError {
   if (err instanceof HttpError) {
     return {
       status: err.status,
@@ -110,9 +139,17 @@ export function mapError(err: unknown): MappedError {
     return { status: 404, headers: {}, body: { error: { code: 'not_found', message: err.message, issues: [] } } };
   }
   if (err instanceof ServiceError || isGrpcServiceError(err)) {
-    return mapError(new TemporalUnavailableError((err as Error).message.split('\n')[0] ?? 'unavailable'));
+    return mapAny(new TemporalUnavailableError((err as Error).message.split('\n')[0] ?? 'unavailable'));
   }
   const fastifyError = (err ?? {}) as Partial<FastifyError>;
+  // Fastify's handlerTimeout: the backstop behind the Temporal deadlines fired.
+  if (fastifyError.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    return {
+      status: 503,
+      headers: { 'retry-after': '2' },
+      body: { error: { code: 'timeout', message: 'the request was not answered in time; retry later', issues: [] } },
+    };
+  }
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return {
@@ -153,6 +190,8 @@ function fastifyCode(code: string | undefined, status: number): string {
   if (status === 400) return 'invalid_json';
   if (status === 404) return 'not_found';
   if (status === 413) return 'body_too_large';
+  if (status === 408) return 'request_timeout';
+  if (status === 429) return 'rate_limited';
   if (status === 415) return 'unsupported_media_type';
   return 'bad_request';
 }

@@ -12,7 +12,7 @@ import type { TaskState, TaskStatus } from '../domain/task.js';
 import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../workflows/search-attributes.js';
-import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError } from './errors.js';
+import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
 import { acceptedChanges, leadEventsFromHistory, type LeadEvent } from './history.js';
 
 export interface LeadServiceOptions {
@@ -21,8 +21,13 @@ export interface LeadServiceOptions {
   settings: LeadWorkflowSettings;
   /** How long a read waits for a worker to answer a query before falling back to history. */
   queryTimeoutMs: number;
-  /** Upper bound on a write's round trip to Temporal; past it the API answers 503. */
+  /** Upper bound on a write's round trips to Temporal; past it the API answers 503. */
   writeTimeoutMs: number;
+  /**
+   * Upper bound on a whole read (query, then history and describe when no worker answers);
+   * past it the API answers 503. Default: queryTimeoutMs + writeTimeoutMs.
+   */
+  readTimeoutMs?: number;
 }
 
 /** Where a read's answer came from: the running workflow, or its history when no worker answered. */
@@ -42,6 +47,8 @@ export interface ListFilter {
 }
 
 const MAX_HISTORY_RUNS = 50;
+/** How long past its deadline a call may take to fail on its own before the guard gives up on it. */
+const GUARD_GRACE_MS = 250;
 
 /**
  * Every lead operation the API offers, expressed as Temporal calls. Holds no lead state:
@@ -50,6 +57,8 @@ const MAX_HISTORY_RUNS = 50;
 export class LeadService {
   /** Until this time, reads skip the query and go straight to history (no worker answered recently). */
   private queryBypassUntil = 0;
+  /** Temporal calls still open, including those a request stopped waiting for at its deadline. */
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly client: Client,
@@ -57,13 +66,14 @@ export class LeadService {
   ) {}
 
   async create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
+    const deadline = this.writeDeadline();
     const id = leadIdForEmail(fields.email);
     const taskId = newTaskId(id, idempotencyKey);
-    if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, 'POST /api/leads', fields);
+    if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, 'POST /api/leads', fields, deadline);
     const change = this.change(taskId, 'create', fields);
     const workflowId = leadWorkflowId(id);
     const input: LeadWorkflowInput = { leadId: id, settings: this.options.settings, initial: change };
-    return this.bounded(async () => {
+    return this.within(deadline, async () => {
       try {
         await this.client.workflow.start('leadWorkflow', {
           workflowId,
@@ -96,10 +106,11 @@ export class LeadService {
   }
 
   async update(id: string, op: Exclude<ChangeOp, 'create'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {
+    const deadline = this.writeDeadline();
     const taskId = newTaskId(id, idempotencyKey);
-    if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, `${op} ${id}`, fields);
+    if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, `${op} ${id}`, fields, deadline);
     const change = this.change(taskId, op, fields);
-    return this.bounded(async () => {
+    return this.within(deadline, async () => {
       try {
         await this.client.workflow.getHandle(leadWorkflowId(id)).signal(leadChangeSignal, change);
       } catch (err) {
@@ -111,27 +122,29 @@ export class LeadService {
   }
 
   async get(id: string): Promise<{ lead: LeadView; source: ReadSource }> {
+    const deadline = this.readDeadline();
     const handle = this.client.workflow.getHandle(leadWorkflowId(id));
-    const fromWorkflow = await this.tryQuery(() => handle.query(leadQuery), () => new LeadNotFoundError(id));
+    const fromWorkflow = await this.tryQuery(deadline, () => handle.query(leadQuery), () => new LeadNotFoundError(id));
     if (fromWorkflow.answered) {
       if (!fromWorkflow.value) throw new LeadNotFoundError(id);
       return { lead: fromWorkflow.value, source: 'workflow' };
     }
-    return { lead: await this.leadFromHistory(id), source: 'history' };
+    return { lead: await this.leadFromHistory(id, deadline), source: 'history' };
   }
 
   async task(taskId: string): Promise<{ task: TaskState; source: ReadSource }> {
     const leadId = leadIdOfTask(taskId);
     if (!leadId) throw new TaskNotFoundError(taskId);
+    const deadline = this.readDeadline();
     const handle = this.client.workflow.getHandle(leadWorkflowId(leadId));
-    const fromWorkflow = await this.tryQuery(() => handle.query(taskQuery, taskId), () => new TaskNotFoundError(taskId));
+    const fromWorkflow = await this.tryQuery(deadline, () => handle.query(taskQuery, taskId), () => new TaskNotFoundError(taskId));
     if (fromWorkflow.answered) {
       const task = fromWorkflow.value;
       if (!task) throw new TaskNotFoundError(taskId);
-      if (task.status === 'running') await this.addRetryState(leadId, task);
+      if (task.status === 'running') await this.addRetryState(leadId, task, deadline);
       return { task, source: 'workflow' };
     }
-    return { task: await this.taskFromHistory(leadId, taskId), source: 'history' };
+    return { task: await this.taskFromHistory(leadId, taskId, deadline), source: 'history' };
   }
 
   async list(filter: ListFilter): Promise<{ items: LeadView[]; next_cursor: string | null }> {
@@ -139,7 +152,7 @@ export class LeadService {
     const pageToken = filter.cursor ? decodeCursor(filter.cursor) : undefined;
     if (filter.email) clauses.push(`LeadEmail = ${quote(filter.email)}`);
     if (filter.stage) clauses.push(`LeadStage = ${quote(filter.stage)}`);
-    const response = await this.bounded(() =>
+    const response = await this.within(this.readDeadline(), () =>
       this.client.workflowService.listWorkflowExecutions({
         namespace: this.options.namespace,
         query: clauses.join(' AND '),
@@ -158,11 +171,12 @@ export class LeadService {
   }
 
   async history(id: string): Promise<LeadEvent[]> {
+    const deadline = this.readDeadline();
     const workflowId = leadWorkflowId(id);
     const events: LeadEvent[][] = [];
     let runId: string | undefined;
     for (let run = 0; run < MAX_HISTORY_RUNS; run++) {
-      const history = await this.fetchRunHistory(workflowId, runId, () => new LeadNotFoundError(id));
+      const history = await this.fetchRunHistory(workflowId, runId, () => new LeadNotFoundError(id), deadline);
       if (!history) break; // an older run past the retention period
       const decoded = leadEventsFromHistory(history);
       events.unshift(decoded.events);
@@ -172,12 +186,19 @@ export class LeadService {
     return events.flat();
   }
 
+  /**
+   * Resolves once every Temporal call this service started has settled. Call it before
+   * closing the connection: the SDK's gRPC retry timer of an abandoned call would otherwise
+   * fire on a closed channel and throw outside any promise. Bounded by the call deadlines.
+   */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
   /** Temporal reachable and answering: used by GET /ready. */
   async ping(timeoutMs: number): Promise<boolean> {
     try {
-      await this.client.withDeadline(Date.now() + timeoutMs, () =>
-        this.client.workflowService.getSystemInfo({}),
-      );
+      await this.within(Date.now() + timeoutMs, () => this.client.workflowService.getSystemInfo({}));
       return true;
     } catch {
       return false;
@@ -194,10 +215,10 @@ export class LeadService {
    * across API processes. The same key with the same body proceeds (the write itself is
    * deduplicated by its stable task id); with another body it is refused.
    */
-  private async claimIdempotencyKey(key: string, scope: string, body: unknown): Promise<void> {
+  private async claimIdempotencyKey(key: string, scope: string, body: unknown, deadline: number): Promise<void> {
     const workflowId = idempotencyRecordId(`${scope}\n${key}`);
     const bodyHash = hashBody(body);
-    await this.bounded(async () => {
+    await this.within(deadline, async () => {
       try {
         await this.client.workflow.start('idempotencyRecord', {
           workflowId,
@@ -216,18 +237,48 @@ export class LeadService {
     });
   }
 
-  /** Runs Temporal calls under the write deadline (transport failures map to 503 in errors.ts). */
-  private bounded<T>(fn: () => Promise<T>): Promise<T> {
-    return this.client.withDeadline(Date.now() + this.options.writeTimeoutMs, fn);
+  /** One deadline for a whole write, however many Temporal calls it makes. */
+  private writeDeadline(): number {
+    return Date.now() + this.options.writeTimeoutMs;
+  }
+
+  /** One deadline for a whole read: the query, and the history fallback in what is left. */
+  private readDeadline(): number {
+    return Date.now() + (this.options.readTimeoutMs ?? this.options.queryTimeoutMs + this.options.writeTimeoutMs);
+  }
+
+  /**
+   * Runs Temporal calls under an absolute deadline (epoch ms): gRPC fails each call that is
+   * still open then (DEADLINE_EXCEEDED, a 503 in errors.ts), and a guard timer answers 503
+   * itself should a call not fail in time on its own, so no request waits on Temporal past
+   * its deadline, whether Temporal is down, unreachable, or accepting and never answering.
+   */
+  private within<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return Promise.reject(new TemporalUnavailableError('deadline passed before the call'));
+    let timer: NodeJS.Timeout | undefined;
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer within ${remaining} ms`)), remaining + GUARD_GRACE_MS);
+    });
+    const call = this.client.withDeadline(deadline, fn);
+    // The guard may win the race; the call then fails later on its own deadline, unobserved
+    // here but tracked, so that closing the connection can wait for it (see drain()).
+    this.inflight.add(call);
+    call.then(
+      () => this.inflight.delete(call),
+      () => this.inflight.delete(call),
+    );
+    return Promise.race([call, guard]).finally(() => clearTimeout(timer));
   }
 
   private async tryQuery<T>(
+    deadline: number,
     query: () => Promise<T>,
     notFound: () => Error,
   ): Promise<{ answered: true; value: T } | { answered: false }> {
     if (Date.now() < this.queryBypassUntil) return { answered: false };
     try {
-      const value = await this.client.withDeadline(Date.now() + this.options.queryTimeoutMs, query);
+      const value = await this.within(Math.min(deadline, Date.now() + this.options.queryTimeoutMs), query);
       return { answered: true, value };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound();
@@ -242,9 +293,10 @@ export class LeadService {
     workflowId: string,
     runId: string | undefined,
     notFound: () => Error,
+    deadline: number,
   ): Promise<temporal.api.history.v1.IHistoryEvent[] | undefined> {
     try {
-      const history = await this.bounded(() => this.client.workflow.getHandle(workflowId, runId).fetchHistory());
+      const history = await this.within(deadline, () => this.client.workflow.getHandle(workflowId, runId).fetchHistory());
       return history.events ?? [];
     } catch (err) {
       if (isNotFound(err)) {
@@ -255,8 +307,8 @@ export class LeadService {
     }
   }
 
-  private async leadFromHistory(id: string): Promise<LeadView> {
-    const events = await this.fetchRunHistory(leadWorkflowId(id), undefined, () => new LeadNotFoundError(id));
+  private async leadFromHistory(id: string, deadline: number): Promise<LeadView> {
+    const events = await this.fetchRunHistory(leadWorkflowId(id), undefined, () => new LeadNotFoundError(id), deadline);
     const { input, changes } = acceptedChanges(events ?? []);
     const carried = input?.carried;
     let fields = carried?.fields;
@@ -273,7 +325,7 @@ export class LeadService {
       updatedAt = change.received_at;
     }
     if (!fields) throw new LeadNotFoundError(id);
-    const processed = await this.memoLead(id);
+    const processed = await this.memoLead(id, deadline);
     return {
       ...fields,
       id,
@@ -286,19 +338,19 @@ export class LeadService {
     };
   }
 
-  private async memoLead(id: string): Promise<LeadView | undefined> {
-    const description = await this.bounded(() => this.client.workflow.getHandle(leadWorkflowId(id)).describe());
+  private async memoLead(id: string, deadline: number): Promise<LeadView | undefined> {
+    const description = await this.within(deadline, () => this.client.workflow.getHandle(leadWorkflowId(id)).describe());
     return description.memo?.lead as LeadView | undefined;
   }
 
-  private async taskFromHistory(leadId: string, taskId: string): Promise<TaskState> {
+  private async taskFromHistory(leadId: string, taskId: string, deadline: number): Promise<TaskState> {
     const handle = this.client.workflow.getHandle(leadWorkflowId(leadId));
-    const description = await this.bounded(() => handle.describe()).catch((err: unknown) => {
+    const description = await this.within(deadline, () => handle.describe()).catch((err: unknown) => {
       throw err instanceof WorkflowNotFoundError ? new TaskNotFoundError(taskId) : err;
     });
     const recent = (description.memo?.tasks ?? []) as Array<[string, TaskStatus, number | null]>;
     const known = recent.find(([id]) => id === taskId);
-    const events = await this.fetchRunHistory(leadWorkflowId(leadId), undefined, () => new TaskNotFoundError(taskId));
+    const events = await this.fetchRunHistory(leadWorkflowId(leadId), undefined, () => new TaskNotFoundError(taskId), deadline);
     const change = acceptedChanges(events ?? []).changes.find((c) => c.task_id === taskId);
     if (!known && !change) throw new TaskNotFoundError(taskId);
     const task: TaskState = {
@@ -319,11 +371,11 @@ export class LeadService {
   }
 
   /** While an activity retries, the workflow cannot see it: Temporal's pending-activity state can. */
-  private async addRetryState(leadId: string, task: TaskState): Promise<void> {
-    const description = await this.client.workflow
-      .getHandle(leadWorkflowId(leadId))
-      .describe()
-      .catch(() => undefined);
+  private async addRetryState(leadId: string, task: TaskState, deadline: number): Promise<void> {
+    // Best effort within the read's deadline: without it the task is still answered.
+    const description = await this.within(deadline, () => this.client.workflow.getHandle(leadWorkflowId(leadId)).describe()).catch(
+      () => undefined,
+    );
     const running = task.steps.find((s) => s.status === 'running');
     const activityType = running && { lead_process: 'processLead', crm_update: 'syncLeadToCrm', email_send: 'sendLeadEmail' }[running.name];
     for (const pending of description?.raw.pendingActivities ?? []) {
@@ -371,7 +423,9 @@ function decodeCursor(cursor: string): Buffer {
   const token = Buffer.from(cursor, 'base64url');
   try {
     const parsed: unknown = JSON.parse(token.toString('utf8'));
-    if (parsed && typeof parsed === 'object') return token;
+    // A JSON object: an array, string or number makes the server fail the call in a way
+    // the client retries until the deadline (a 503 after seconds, found by fuzzing).
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return token;
   } catch {
     // fall through
   }

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { ConfigError, loadConfig } from '../config.js';
+import { apiKeysOf, ConfigError, loadConfig, openApiRefusal } from '../config.js';
 import { loadEnvFile } from '../env-file.js';
 import { buildApiFromConfig, loggerOptions } from './compose.js';
 
@@ -13,6 +13,12 @@ try {
   config = loadConfig();
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(2);
+}
+// Open (no API_KEYS) is the zero-setup default on loopback only.
+const refusal = openApiRefusal(config);
+if (refusal) {
+  console.error(refusal);
   process.exit(2);
 }
 
@@ -70,7 +76,7 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
-  const { app, close } = await buildApiFromConfig(config, loggerOptions(config.LOG_LEVEL));
+  const { app, close } = await buildApiFromConfig(config, loggerOptions(config.LOG_LEVEL, { apiKeys: apiKeysOf(config) }));
   try {
     await app.listen({ host: config.HOST, port: config.PORT });
   } catch (err) {

@@ -8,9 +8,10 @@ export const LeadStage = z.enum(LEAD_STAGES);
 export type LeadStage = z.infer<typeof LeadStage>;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-// C0 controls (CR and LF included) and DEL: nothing a name, phone or tag needs, and CR/LF
-// in a value that reaches an email header is a header-injection attempt.
-const CONTROL_CHARS = /[\u0000-\u001F\u007F]/;
+// C0 controls (CR and LF included), DEL, C1 controls (NEL included) and the Unicode line and
+// paragraph separators: nothing a name, phone or tag needs, and a line break in a value that
+// reaches an email header is a header-injection attempt.
+const CONTROL_CHARS = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** A single-line text field: trimmed, bounded, no control characters, well-formed UTF-16. */
@@ -18,7 +19,7 @@ export const text = (max: number) =>
   z
     .string()
     .max(max, { message: `must be at most ${max} characters` })
-    .refine((v) => !CONTROL_CHARS.test(v), { message: 'must not contain control characters (CR, LF, tab, NUL)' })
+    .refine((v) => !CONTROL_CHARS.test(v), { message: 'must not contain control characters or line breaks (CR, LF, tab, NUL, U+2028)' })
     .refine((v) => !LONE_SURROGATE.test(v), { message: 'must be well-formed Unicode (lone surrogate found)' })
     .transform((v) => v.trim().replace(/\s+/g, ' '));
 

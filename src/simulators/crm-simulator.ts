@@ -69,6 +69,10 @@ export interface CrmStats {
   maxPerSecond: number;
   /** PUTs held without an answer by the hang fault. */
   hung: number;
+  /** PUTs answered 429 by the rate limit (`rateLimitPerSecond`), not by the rate429 fault. */
+  rateLimited: number;
+  /** Requests to /contacts/* being handled right now (hung ones included). */
+  inFlight: number;
   contacts: number;
   creates: number;
   writes: number;
@@ -86,9 +90,20 @@ export interface CrmSimulatorOptions {
   faults?: Partial<CrmFaults>;
 }
 
+/** A webhook the simulator received at POST /webhooks/:name (the sales team's inbox in the demo). */
+export interface CrmWebhook {
+  name: string;
+  idempotencyKey: string | null;
+  /** An earlier webhook carried the same Idempotency-Key. */
+  duplicate: boolean;
+  body: unknown;
+  receivedAt: string;
+}
+
 export interface CrmSimulator {
   url: string;
   port: number;
+  webhooks(): CrmWebhook[];
   contacts(): CrmContact[];
   contact(externalId: string): CrmContact | undefined;
   stats(): CrmStats;
@@ -105,10 +120,11 @@ interface Counters {
   maxConcurrent: number;
   maxPerSecond: number;
   hung: number;
+  rateLimited: number;
 }
 
 function newCounters(): Counters {
-  return { requests: 0, byStatus: {}, maxConcurrent: 0, maxPerSecond: 0, hung: 0 };
+  return { requests: 0, byStatus: {}, maxConcurrent: 0, maxPerSecond: 0, hung: 0, rateLimited: 0 };
 }
 
 /** Timestamps of events within the last second, oldest first. */
@@ -157,6 +173,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   const host = opts.host ?? '127.0.0.1';
   const rateLimit = opts.rateLimitPerSecond ?? 0;
   const store = new Map<string, CrmContact>();
+  const webhooks: CrmWebhook[] = [];
   // Every key ever seen per contact, so duplicates are found beyond the last KEYS_KEPT.
   const seenKeys = new Map<string, Set<string>>();
   const admitted = new SlidingWindow();
@@ -176,6 +193,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
 
   function reset(): void {
     store.clear();
+    webhooks.length = 0;
     seenKeys.clear();
     counters = newCounters();
     admitted.clear();
@@ -189,6 +207,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     return {
       ...counters,
       byStatus: { ...counters.byStatus },
+      inFlight,
       contacts: all.length,
       creates: sum((c) => c.creates),
       writes: sum((c) => c.writes),
@@ -220,6 +239,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     const now = Date.now();
     if (rateLimit > 0) {
       if (admitted.count(now) >= rateLimit) {
+        counters.rateLimited += 1;
         await reply.code(429).header('Retry-After', '1').send(errorBody('rate limit exceeded'));
         return true;
       }
@@ -364,6 +384,18 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
 
   app.get('/_sim/stats', async () => stats());
 
+  // Webhooks from automation runs: recorded with their Idempotency-Key, duplicates marked.
+  app.post<{ Params: { name: string } }>('/webhooks/:name', async (request) => {
+    const key = request.headers['idempotency-key'];
+    const idempotencyKey = typeof key === 'string' ? key : null;
+    const duplicate = idempotencyKey !== null && webhooks.some((w) => w.idempotencyKey === idempotencyKey);
+    webhooks.push({ name: request.params.name, idempotencyKey, duplicate, body: request.body ?? null, receivedAt: new Date().toISOString() });
+    if (webhooks.length > 10_000) webhooks.shift();
+    return { received: true, duplicate };
+  });
+
+  app.get('/_sim/webhooks', async () => ({ webhooks }));
+
   app.post('/_sim/reset', async () => {
     reset();
     return { ok: true };
@@ -378,6 +410,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     url: `http://${urlHost}:${port}`,
     port,
     contacts: () => [...store.values()].map(copyContact),
+    webhooks: () => webhooks.map((w) => ({ ...w })),
     contact: (externalId) => {
       const contact = store.get(externalId);
       return contact ? copyContact(contact) : undefined;

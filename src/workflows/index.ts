@@ -1,3 +1,4 @@
 // The workflow bundle's entry: every workflow type the worker registers.
 export { leadWorkflow } from './lead-workflow.js';
 export { idempotencyRecord } from './idempotency-record.js';
+export { automationRun } from './automation-run.js';

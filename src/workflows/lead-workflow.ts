@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -14,6 +15,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { applyChange, type CrmStatus, type LeadChange, type LeadFields, type LeadView } from '../domain/lead.js';
 import { isTerminal, taskTypeFor, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
+import { startTriggeredAutomations } from './automation-triggers.js';
 import { leadChangeSignal, leadQuery, taskQuery } from './messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from './search-attributes.js';
 
@@ -295,7 +297,12 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       needsRepair() ? settings.crmResyncIntervalMs : undefined,
     );
     if (pending.length > 0) {
-      await processBatch(pending.splice(0, MAX_BATCH));
+      const before = view();
+      const batch = pending.splice(0, MAX_BATCH);
+      await processBatch(batch);
+      // Start the automations this batch triggers. patched() keeps histories recorded
+      // before automations existed replaying: for them it is false at this point.
+      if (patched('automation-triggers')) await startTriggeredAutomations(leadId, before, view()!, batch, settings);
     } else if (!woke && needsRepair()) {
       await repair();
     }

@@ -315,7 +315,8 @@ describe('GET /api/leads query', () => {
   it('answers 200 with a page for a valid query (control)', async () => {
     const res = await call(h.app, 'GET', '/api/leads?limit=5&stage=new');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ items: expect.any(Array), next_cursor: null });
+    // The namespace is shared by every test file: other files' leads may fill more than a page.
+    expect(res.body).toEqual({ items: expect.any(Array), next_cursor: res.body.next_cursor === null ? null : expect.any(String) });
   });
 
   it.each([

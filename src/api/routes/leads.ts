@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { leadWorkflowId } from '../../domain/ids.js';
 import { LeadInput, LeadPatch } from '../../domain/lead.js';
 import {
   CreateAccepted,
@@ -13,7 +15,21 @@ import {
   WriteAccepted,
 } from '../schemas.js';
 
-const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 503: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  404: ErrorResponse,
+  413: ErrorResponse,
+  415: ErrorResponse,
+  422: ErrorResponse,
+  429: ErrorResponse,
+  503: ErrorResponse,
+};
+
+/** One line per accepted write, joining the request id to the workflow that now holds the change. */
+function logWrite(request: FastifyRequest, op: string, receipt: { id: string; task_id: string }): void {
+  request.log.info({ op, lead_id: receipt.id, workflow_id: leadWorkflowId(receipt.id), task_id: receipt.task_id }, 'write accepted');
+}
 
 /** /api/leads: every write is handed to the lead's Temporal workflow before the 202. */
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -30,6 +46,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const receipt = await app.leads.create(request.body, request.headers['idempotency-key']);
+      logWrite(request, 'create', receipt);
       return reply.code(202).header('location', `/api/leads/${receipt.id}`).send(receipt);
     },
   );
@@ -77,6 +94,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const receipt = await app.leads.update(request.params.id, 'replace', request.body, request.headers['idempotency-key']);
+      logWrite(request, 'replace', receipt);
       return reply.code(202).send(receipt);
     },
   );
@@ -95,6 +113,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const receipt = await app.leads.update(request.params.id, 'patch', request.body, request.headers['idempotency-key']);
+      logWrite(request, 'patch', receipt);
       return reply.code(202).send(receipt);
     },
   );

@@ -9,7 +9,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Status of one accepted change: steps, attempts, last error',
         tags: ['tasks'],
         params: TaskIdParams,
-        response: { 200: TaskResponse, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
+        response: { 200: TaskResponse, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request, reply) => {

@@ -1,0 +1,190 @@
+import { availableParallelism } from 'node:os';
+import type { BenchOptions } from './scenarios/context.js';
+import { parseDuration } from './stats.js';
+
+// Command line: `npm run bench -- [scenario] [--duration 10m] [--connections 50] …`. Pure.
+
+export const SCENARIOS = ['seed-mix', 'ceilings', 'open-loop', 'scale', 'tune', 'all'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export const USAGE = `usage: npm run bench -- [scenario] [options]
+
+scenarios:
+  seed-mix   (default) the old design's stress test against the API, with ceilings C0, C2, C3
+             and a drain check after every load run
+  ceilings   only C0 (bare Fastify), C2 (raw Temporal client) and C3 (worker drain rate)
+  open-loop  fixed arrival rates at 25/50/75% of the C2 write ceiling, API vs raw client
+  scale      1 and 2 API processes x 1 and 2 workers; read latency of a lead with 1 vs 1,000 updates
+  tune       C2 and C3 under dev-server settings (SQLite pragmas, shard I/O, memory) and worker concurrency
+  all        seed-mix with ceilings, open-loop, scale and tune
+
+options:
+  --duration D           seed-mix measured time (default 60s; 10m reproduces the old 10-minute run)
+  --warmup D             warm-up before seed-mix (default 10s)
+  --connections N        concurrent connections / users (default 50)
+  --ceiling-duration D   measured time of C0 and C2 (default 30s)
+  --no-ceilings          seed-mix without C0, C2 and C3
+  --c3-leads N           leads preloaded for the worker drain rate (default: about 30 s of work at
+                         the rate the stack processed leads so far, 100 to 1000)
+  --open-duration D      measured time per open-loop rate (default 30s)
+  --open-rates a,b,c     shares of the C2 write ceiling (default 0.25,0.5,0.75)
+  --scale-duration D     measured seed-mix time per scale configuration (default 30s)
+  --tune-duration D      measured C2 time per tuning setting (default 20s)
+  --can-updates N        updates of the long-lived lead in the scale scenario (default 1000)
+  --api-processes N      API processes (default: the stack's default, min(CPUs, 4))
+  --worker-processes N   worker processes (default 1)
+  --sqlite-pragma K=V    dev-server SQLite pragma, repeatable (journal_mode, synchronous; default: none)
+  --dynamic-config K=V   dev-server dynamic config value (JSON), repeatable
+  --timeout D            request timeout of the load generator (default 30s)
+  --drain-timeout D      how long a drain check waits (default 5m)
+  --out DIR              where results go (default bench/results)
+  --tag NAME             suffix for the result file names (e.g. wal-full)
+`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function duration(name: string, value: string): number {
+  try {
+    const s = parseDuration(value);
+    if (s <= 0) throw new Error('must be positive');
+    return s;
+  } catch (err) {
+    throw new UsageError(`${name}: ${(err as Error).message}`);
+  }
+}
+
+export function defaultOptions(outDir: string): BenchOptions {
+  return {
+    scenario: 'seed-mix',
+    connections: 50,
+    durationS: 60,
+    warmupS: 10,
+    ceilingDurationS: 30,
+    ceilings: true,
+    c3Leads: undefined,
+    openLoopDurationS: 30,
+    openLoopFractions: [0.25, 0.5, 0.75],
+    scaleDurationS: 30,
+    tuneDurationS: 20,
+    canUpdates: 1000,
+    apiProcesses: Math.min(availableParallelism(), 4),
+    workerProcesses: 1,
+    sqlitePragmas: {},
+    dynamicConfig: {},
+    timeoutS: 30,
+    drainTimeoutS: 300,
+    outDir,
+  };
+}
+
+export function parseArgs(argv: readonly string[], outDir: string): BenchOptions | 'help' {
+  const opts = defaultOptions(outDir);
+  let scenarioSeen = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--duration':
+        opts.durationS = duration(flag, value());
+        break;
+      case '--warmup': {
+        const v = value();
+        opts.warmupS = /^0+(s|ms|m)?$/.test(v.trim()) ? 0 : duration(flag, v);
+        break;
+      }
+      case '--connections':
+        opts.connections = positiveInt(flag, value());
+        break;
+      case '--ceiling-duration':
+        opts.ceilingDurationS = duration(flag, value());
+        break;
+      case '--no-ceilings':
+        opts.ceilings = false;
+        break;
+      case '--c3-leads':
+        opts.c3Leads = positiveInt(flag, value());
+        break;
+      case '--open-duration':
+        opts.openLoopDurationS = duration(flag, value());
+        break;
+      case '--open-rates': {
+        const shares = value().split(',').map(Number);
+        if (shares.some((s) => !(s > 0 && s <= 2))) throw new UsageError('--open-rates takes shares such as 0.25,0.5,0.75');
+        opts.openLoopFractions = shares;
+        break;
+      }
+      case '--scale-duration':
+        opts.scaleDurationS = duration(flag, value());
+        break;
+      case '--tune-duration':
+        opts.tuneDurationS = duration(flag, value());
+        break;
+      case '--can-updates':
+        opts.canUpdates = positiveInt(flag, value());
+        break;
+      case '--api-processes':
+        opts.apiProcesses = positiveInt(flag, value());
+        break;
+      case '--worker-processes':
+        opts.workerProcesses = positiveInt(flag, value());
+        break;
+      case '--sqlite-pragma': {
+        const m = /^(journal_mode|synchronous)=([A-Za-z]+)$/i.exec(value());
+        if (!m) throw new UsageError('--sqlite-pragma takes journal_mode=<mode> or synchronous=<level>');
+        opts.sqlitePragmas[m[1]!.toLowerCase()] = m[2]!.toLowerCase();
+        break;
+      }
+      case '--dynamic-config': {
+        const v = value();
+        const eq = v.indexOf('=');
+        if (eq < 1) throw new UsageError('--dynamic-config takes key=<JSON value>');
+        try {
+          opts.dynamicConfig[v.slice(0, eq)] = JSON.parse(v.slice(eq + 1));
+        } catch {
+          throw new UsageError(`--dynamic-config ${v}: the value must be JSON (e.g. history.shardIOConcurrency=4)`);
+        }
+        break;
+      }
+      case '--timeout':
+        opts.timeoutS = duration(flag, value());
+        break;
+      case '--drain-timeout':
+        opts.drainTimeoutS = duration(flag, value());
+        break;
+      case '--out':
+        opts.outDir = value();
+        break;
+      case '--tag': {
+        const tag = value();
+        if (!/^[a-z0-9][a-z0-9._-]{0,40}$/i.test(tag)) throw new UsageError('--tag takes letters, digits, . _ -');
+        opts.tag = tag;
+        break;
+      }
+      default:
+        if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
+        if (scenarioSeen) throw new UsageError(`only one scenario at a time (got "${opts.scenario}" and "${flag}")`);
+        if (!(SCENARIOS as readonly string[]).includes(flag)) {
+          throw new UsageError(`unknown scenario "${flag}" (one of ${SCENARIOS.join(', ')})`);
+        }
+        opts.scenario = flag;
+        scenarioSeen = true;
+    }
+  }
+  return opts;
+}

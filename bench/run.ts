@@ -1,0 +1,103 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { repoRoot } from '../src/temporal/dev-server.js';
+import { parseArgs, UsageError, USAGE } from './args.js';
+import { chartInputFromReport, renderChart } from './chart.js';
+import { cleanupAll, installSignalHandlers } from './cleanup.js';
+import { describeMachine, gitInfo, loadAverage } from './machine.js';
+import { log } from './progress.js';
+import { renderConsole, renderMarkdown } from './report.js';
+import type { BenchReport, Ctx } from './scenarios/context.js';
+import { openLoopOn, openLoopScenario } from './scenarios/open-loop.js';
+import { scaleScenario } from './scenarios/scale.js';
+import { ceilingsScenario, seedMixScenario } from './scenarios/seed-mix.js';
+import { tuneScenario } from './scenarios/tune.js';
+import { evaluateTargets } from './targets.js';
+import { runId } from './workload.js';
+
+// `npm run bench -- [scenario] [options]`: wires the scenarios, writes
+// bench/results/<date>-<scenario>.{json,md,svg} and prints the comparison table.
+
+const root = repoRoot() ?? process.cwd();
+installSignalHandlers();
+
+let options;
+try {
+  options = parseArgs(process.argv.slice(2), join(root, 'bench', 'results'));
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err;
+  console.error(`${err.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (options === 'help') {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const report: BenchReport = {
+  scenario: options.scenario,
+  startedAt: new Date().toISOString(),
+  machine: describeMachine(),
+  git: gitInfo(root),
+  loadavg: { start: loadAverage() },
+  options,
+  rss: [],
+  drainChecks: [],
+  targets: [],
+  failures: [],
+};
+const ctx: Ctx = { options, report, runId: runId() };
+log(`scenario ${options.scenario} on ${report.machine.cpus} × ${report.machine.cpuModel}; load average ${report.loadavg.start.map((l) => l.toFixed(2)).join(' ')}`);
+
+try {
+  switch (options.scenario) {
+    case 'seed-mix':
+      await seedMixScenario(ctx, { withCeilings: options.ceilings });
+      break;
+    case 'ceilings':
+      await ceilingsScenario(ctx);
+      break;
+    case 'open-loop':
+      await openLoopScenario(ctx);
+      break;
+    case 'scale':
+      await scaleScenario(ctx);
+      break;
+    case 'tune':
+      await tuneScenario(ctx);
+      break;
+    case 'all':
+      await seedMixScenario(ctx, { withCeilings: true, then: (stack) => openLoopOn(ctx, stack) });
+      await scaleScenario(ctx);
+      await tuneScenario(ctx);
+      break;
+  }
+} catch (err) {
+  console.error(err);
+  report.failures.push(`aborted: ${(err as Error).message.split('\n')[0]}`);
+} finally {
+  await cleanupAll();
+}
+
+report.finishedAt = new Date().toISOString();
+report.loadavg.end = loadAverage();
+report.targets = evaluateTargets({
+  ...(report.seedMix ? { seedMix: report.seedMix } : {}),
+  ...(report.c2 ? { c2: report.c2 } : {}),
+  ...(report.c3 ? { c3: { leads: report.c3.leads, rate: report.c3.rate } } : {}),
+  ...(report.openLoop ? { openLoop: report.openLoop } : {}),
+  rss: report.rss,
+  drainChecks: report.drainChecks,
+});
+
+const outDir = resolve(options.outDir);
+mkdirSync(outDir, { recursive: true });
+const base = `${report.startedAt.slice(0, 10)}-${options.scenario}${options.tag ? `-${options.tag}` : ''}`;
+const files = { json: join(outDir, `${base}.json`), md: join(outDir, `${base}.md`), svg: join(outDir, `${base}.svg`) };
+writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(files.svg, renderChart(chartInputFromReport(report)));
+writeFileSync(files.md, `${renderMarkdown(report, `${base}.svg`)}\n`);
+
+console.log(renderConsole(report));
+console.log(`\nreport: ${relative(process.cwd(), files.md)}\nchart:  ${relative(process.cwd(), files.svg)}\nraw:    ${relative(process.cwd(), files.json)}`);
+process.exit(report.failures.length > 0 ? 1 : 0);

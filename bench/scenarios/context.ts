@@ -1,0 +1,156 @@
+import type { DrainResult } from '../drain.js';
+import type { BenchStack, BenchStackOptions, ServerFlags } from '../bench-stack.js';
+import type { LoadRun } from '../load/types.js';
+import type { GitInfo, MachineInfo } from '../machine.js';
+import type { RssEntry } from '../rss.js';
+import type { LatencySummary } from '../stats.js';
+import type { OpenLoopPoint, TargetResult } from '../targets.js';
+
+// The options every scenario reads and the report every scenario adds to.
+
+export interface BenchOptions {
+  scenario: string;
+  connections: number;
+  /** Measured seconds of seed-mix. */
+  durationS: number;
+  warmupS: number;
+  /** Measured seconds of each ceiling run (C0, C2). */
+  ceilingDurationS: number;
+  ceilings: boolean;
+  /** Leads preloaded for the worker drain rate (C3); undefined = sized from the stack's observed rate. */
+  c3Leads: number | undefined;
+  openLoopDurationS: number;
+  openLoopFractions: number[];
+  scaleDurationS: number;
+  tuneDurationS: number;
+  /** Updates of the long-lived lead in the continue-as-new read test. */
+  canUpdates: number;
+  apiProcesses: number;
+  workerProcesses: number;
+  /** Dev-server settings for every scenario but tune (which tries its own). */
+  sqlitePragmas: Record<string, string>;
+  dynamicConfig: Record<string, unknown>;
+  /** autocannon request timeout, seconds. */
+  timeoutS: number;
+  drainTimeoutS: number;
+  outDir: string;
+  /** Appended to the result file names, e.g. "wal" → 2026-01-31-seed-mix-wal.md. */
+  tag?: string;
+}
+
+export interface C3Result {
+  leads: number;
+  preloadS: number;
+  /** From spawning the worker(s) to their first poll. */
+  workerStartS: number;
+  /** From the first poll to the last lead fully processed (CRM + welcome email). */
+  drainS: number;
+  /** leads / drainS. */
+  rate: number;
+  /** Between 10% and 90% processed: the rate without start-up and tail. */
+  steadyRate: number;
+  workerEnv: Record<string, string>;
+  drain: DrainResult;
+}
+
+export interface ScaleEntry {
+  apiProcesses: number;
+  workerProcesses: number;
+  run: LoadRun;
+  c3?: C3Result;
+}
+
+export interface CanReadResult {
+  updates: number;
+  /** Runs of the long-lived lead's workflow (continue-as-new count + 1), when visibility can tell. */
+  runs?: number;
+  historyLength?: number;
+  continuedAsNew: boolean;
+  readSources: Record<string, Record<string, number>>;
+  oneUpdate: LatencySummary & { rps: number };
+  manyUpdates: LatencySummary & { rps: number };
+  updateSeconds: number;
+  drain: DrainResult;
+}
+
+export interface TuneServerEntry {
+  name: string;
+  description: string;
+  durability: string;
+  flags: ServerFlags;
+  c2: LoadRun;
+  c3?: C3Result;
+  error?: string;
+}
+
+export interface TuneWorkerEntry {
+  name: string;
+  env: Record<string, string>;
+  c3?: C3Result;
+  error?: string;
+}
+
+export interface BenchReport {
+  scenario: string;
+  startedAt: string;
+  finishedAt?: string;
+  machine: MachineInfo;
+  git: GitInfo;
+  loadavg: { start: number[]; end?: number[] };
+  options: BenchOptions;
+  flags?: ServerFlags;
+  seedMix?: LoadRun;
+  c0?: LoadRun;
+  c2?: LoadRun;
+  c3?: C3Result;
+  openLoop?: OpenLoopPoint[];
+  scale?: { entries: ScaleEntry[]; canRead?: CanReadResult };
+  tune?: { server: TuneServerEntry[]; worker: TuneWorkerEntry[]; recommendation?: string };
+  rss: RssEntry[];
+  drainChecks: Array<{ run: string; result: DrainResult }>;
+  targets: TargetResult[];
+  failures: string[];
+}
+
+export interface Ctx {
+  options: BenchOptions;
+  report: BenchReport;
+  /** Short random id that keeps this run's emails apart. */
+  runId: string;
+}
+
+/** RSS of a stack is read just before it stops; entries of the same role keep the highest. */
+export function mergeRss(into: RssEntry[], from: readonly RssEntry[]): void {
+  for (const entry of from) {
+    const existing = into.find((e) => e.role === entry.role);
+    if (!existing) into.push({ ...entry });
+    else {
+      existing.processes = Math.max(existing.processes, entry.processes);
+      existing.peakMb = Math.max(existing.peakMb, entry.peakMb);
+      existing.totalPeakMb = Math.max(existing.totalPeakMb, entry.totalPeakMb);
+    }
+  }
+}
+
+export async function withStack<T>(ctx: Ctx, stack: BenchStack, fn: (stack: BenchStack) => Promise<T>): Promise<T> {
+  try {
+    return await fn(stack);
+  } finally {
+    stack.rss.sample();
+    const self = process.pid;
+    stack.rss.track('bench (load generator)', () => self);
+    stack.rss.sample();
+    mergeRss(ctx.report.rss, stack.rss.summary());
+    await stack.stop();
+  }
+}
+
+/** The stack every scenario but tune runs on, from the command line. */
+export function stackOptions(options: BenchOptions): BenchStackOptions {
+  return {
+    apiProcesses: options.apiProcesses,
+    workerProcesses: options.workerProcesses,
+    ...(Object.keys(options.sqlitePragmas).length ? { sqlitePragmas: options.sqlitePragmas } : {}),
+    ...(Object.keys(options.dynamicConfig).length ? { dynamicConfig: options.dynamicConfig } : {}),
+  };
+}

@@ -1,0 +1,113 @@
+import { startBenchStack } from '../bench-stack.js';
+import { log } from '../progress.js';
+import { formatRate } from '../stats.js';
+import { withStack, type Ctx, type TuneServerEntry, type TuneWorkerEntry } from './context.js';
+import { runC2, runC3 } from './steps.js';
+
+// Tuning: the raw-client write ceiling (C2) and the worker drain rate (C3) under the dev
+// server settings that bound throughput (SQLite journal mode and synchronous pragmas,
+// history shard I/O concurrency, file vs memory), then the drain rate under a few worker
+// concurrency settings. Each server setting gets a fresh stack.
+
+interface ServerSetting {
+  name: string;
+  description: string;
+  durability: string;
+  sqlitePragmas?: Record<string, string>;
+  dynamicConfig?: Record<string, unknown>;
+  inMemory?: boolean;
+}
+
+export const SERVER_SETTINGS: ServerSetting[] = [
+  {
+    name: 'default',
+    description: 'no pragmas: SQLite defaults, journal_mode=DELETE, synchronous=FULL',
+    durability: 'durable: every commit is fsynced before it is acknowledged',
+  },
+  {
+    name: 'wal-full',
+    description: 'journal_mode=WAL, synchronous=FULL',
+    durability: 'durable: every commit is fsynced (to the WAL) before it is acknowledged',
+    sqlitePragmas: { journal_mode: 'wal', synchronous: 'full' },
+  },
+  {
+    name: 'wal-normal',
+    description: 'journal_mode=WAL, synchronous=NORMAL',
+    durability: 'survives a crash of the server process; an OS crash or power loss can lose the last commits (never corrupts the file)',
+    sqlitePragmas: { journal_mode: 'wal', synchronous: 'normal' },
+  },
+  {
+    name: 'wal-full+shardIO8',
+    description: 'journal_mode=WAL, synchronous=FULL, history.shardIOConcurrency=8',
+    durability: 'durable, as wal-full',
+    sqlitePragmas: { journal_mode: 'wal', synchronous: 'full' },
+    dynamicConfig: { 'history.shardIOConcurrency': 8 },
+  },
+  {
+    name: 'in-memory',
+    description: 'no database file',
+    durability: 'not durable: all state is lost when the dev server stops',
+    inMemory: true,
+  },
+];
+
+export const WORKER_SETTINGS: Array<{ name: string; env: Record<string, string> }> = [
+  { name: 'small (10 workflow tasks, 20 activities)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '10', WORKER_MAX_CONCURRENT_ACTIVITIES: '20' } },
+  { name: 'default (40 workflow tasks, 100 activities)', env: {} },
+  { name: 'large (200 workflow tasks, 400 activities)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '200', WORKER_MAX_CONCURRENT_ACTIVITIES: '400' } },
+];
+
+export async function tuneScenario(ctx: Ctx): Promise<void> {
+  const { options } = ctx;
+  const server: TuneServerEntry[] = [];
+  const worker: TuneWorkerEntry[] = [];
+  ctx.report.tune = { server, worker };
+
+  for (const setting of SERVER_SETTINGS) {
+    log(`tune: dev server setting "${setting.name}" (${setting.description})`);
+    try {
+      const stack = await startBenchStack({
+        apiProcesses: options.apiProcesses,
+        workerProcesses: options.workerProcesses,
+        ...(setting.sqlitePragmas ? { sqlitePragmas: setting.sqlitePragmas } : {}),
+        ...(setting.dynamicConfig ? { dynamicConfig: setting.dynamicConfig } : {}),
+        ...(setting.inMemory ? { inMemory: true } : {}),
+      });
+      ctx.report.flags ??= stack.flags;
+      await withStack(ctx, stack, async () => {
+        const c2 = await runC2(ctx, stack, { label: `tune ${setting.name} C2`, durationS: options.tuneDurationS, warmupS: 5 });
+        const c3 = await runC3(ctx, stack, { label: `tune ${setting.name} C3` });
+        server.push({ name: setting.name, description: setting.description, durability: setting.durability, flags: stack.flags, c2, c3 });
+        // Worker settings are compared on the dev server's default settings.
+        if (setting.name === 'default') {
+          for (const w of WORKER_SETTINGS) {
+            try {
+              worker.push({ name: w.name, env: w.env, c3: await runC3(ctx, stack, { workerEnv: w.env, label: `tune worker ${w.name}` }) });
+            } catch (err) {
+              worker.push({ name: w.name, env: w.env, error: (err as Error).message });
+            }
+          }
+        }
+      });
+    } catch (err) {
+      log(`tune: "${setting.name}" failed: ${(err as Error).message}`);
+      ctx.report.failures.push(`tune ${setting.name}: ${(err as Error).message}`);
+    }
+  }
+  ctx.report.tune.recommendation = recommend(server);
+  log(`tune: ${ctx.report.tune.recommendation}`);
+}
+
+/** The fastest durable setting, if it beats the default by a margin larger than the noise. */
+export function recommend(entries: ReadonlyArray<Pick<TuneServerEntry, 'name' | 'durability' | 'c2'> & { c3?: { rate: number } | undefined }>): string {
+  const base = entries.find((e) => e.name === 'default');
+  if (!base) return 'no recommendation: the default setting was not measured';
+  const durable = entries.filter((e) => e.durability.startsWith('durable'));
+  const score = (e: (typeof entries)[number]) => e.c2.totals.writeRps;
+  const best = [...durable].sort((x, y) => score(y) - score(x))[0]!;
+  const gain = score(base) > 0 ? score(best) / score(base) : 0;
+  if (best.name === 'default' || gain < 1.15) {
+    return `keep the default: no durable setting beat it by 15% or more on C2 writes (best: ${best.name}, ${formatRate(score(best))} vs ${formatRate(score(base))} writes/s)`;
+  }
+  return `use ${best.name}: ${formatRate(score(best))} vs ${formatRate(score(base))} C2 writes/s (${gain.toFixed(2)} ×) and stays durable`;
+}

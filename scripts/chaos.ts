@@ -1,0 +1,40 @@
+import { writeFileSync } from 'node:fs';
+import { parseChaosArgs, UsageError } from '../src/chaos/options.js';
+import { totalLine } from '../src/chaos/report.js';
+import { runChaos, stopActiveStack } from '../src/chaos/run.js';
+import { prefixer } from '../src/stack/supervisor.js';
+
+// `npm run chaos [-- flags]`: the fault-injection suite (see src/chaos/). Exit code 0 when
+// every invariant held, 1 when one broke, 2 on a usage error.
+
+let options;
+try {
+  options = parseChaosArgs(process.argv.slice(2));
+} catch (err) {
+  console.error(err instanceof UsageError ? err.message : err);
+  process.exit(2);
+}
+
+const say = prefixer('chaos');
+let interrupted = false;
+const result = runChaos(options, say);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    // The run stops its stack in a finally block; a second signal leaves at once.
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    say(`${signal}: stopping the stack …`);
+    void stopActiveStack().finally(() => process.exit(130));
+  });
+}
+
+const done = await result;
+if (options.out) writeFileSync(options.out, `${JSON.stringify(done, null, 2)}\n`);
+console.log('');
+for (const scenario of done.scenarios) {
+  const failed = scenario.checks.filter((c) => !c.ok).map((c) => c.name);
+  console.log(`${scenario.scenario.padEnd(14)} ${failed.length ? `FAIL (${failed.join('; ')})` : 'ok  '}`);
+}
+console.log(totalLine(done));
+console.log(done.ok ? `chaos: all invariants held (seed ${done.seed}, ${(done.durationMs / 1000).toFixed(0)} s)` : `chaos: FAILED${done.error ? `: ${done.error}` : ''} (seed ${done.seed}; data kept in ${done.dataDir})`);
+process.exit(done.ok ? 0 : 1);

@@ -1,0 +1,338 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  type Client,
+  defaultPayloadConverter,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import type { AutomationCatalog, LoadedAutomation } from '../automations/loader.js';
+import { automationRunId, leadRunsPrefix, parseRunId } from '../automations/ids.js';
+import { verifyUnsubscribeToken } from '../automations/unsubscribe.js';
+import { leadWorkflowId, newTaskId } from '../domain/ids.js';
+import type { LeadChange } from '../domain/lead.js';
+import {
+  automationRunQuery,
+  type AutomationRunInput,
+  type AutomationRunSettings,
+  type AutomationRunState,
+  type RunStatus,
+} from '../workflows/automation-messages.js';
+import { leadChangeSignal } from '../workflows/messages.js';
+import { HttpError, InvalidCursorError, LeadNotFoundError } from './errors.js';
+
+export class AutomationNotFoundError extends HttpError {
+  override name = 'AutomationNotFoundError';
+  constructor(id: string) {
+    super(404, 'automation_not_found', `no automation with id ${id}`);
+  }
+}
+
+export class AutomationDisabledError extends HttpError {
+  override name = 'AutomationDisabledError';
+  constructor(id: string) {
+    super(409, 'automation_disabled', `automation ${id} is disabled (enabled: false in its file)`);
+  }
+}
+
+export class RunNotFoundError extends HttpError {
+  override name = 'RunNotFoundError';
+  constructor(runId: string) {
+    super(404, 'run_not_found', `no automation run with id ${runId}`);
+  }
+}
+
+export class RunFinishedError extends HttpError {
+  override name = 'RunFinishedError';
+  constructor(runId: string, status: string) {
+    super(409, 'run_finished', `automation run ${runId} has already finished (${status})`);
+  }
+}
+
+export class InvalidUnsubscribeLinkError extends HttpError {
+  override name = 'InvalidUnsubscribeLinkError';
+  constructor() {
+    super(400, 'invalid_unsubscribe_link', 'this unsubscribe link is not valid; use the link from the email');
+  }
+}
+
+export interface AutomationServiceOptions {
+  namespace: string;
+  taskQueue: string;
+  /** Settings of manually started runs (time scale, CRM queue, retries). */
+  runSettings: AutomationRunSettings;
+  queryTimeoutMs: number;
+  writeTimeoutMs: number;
+  unsubscribeSecret: string;
+}
+
+export type ReadSource = 'workflow' | 'history';
+export type RunView = AutomationRunState & { read_source: ReadSource };
+
+export type RunSummary = {
+  run_id: string;
+  automation_id: string;
+  lead_id: string;
+  definition_hash: string | null;
+  trigger: string | null;
+  status: RunStatus | 'terminated' | 'timed_out';
+  started_at: string | null;
+  finished_at: string | null;
+};
+
+const TEMPORAL_STATUS: Record<number, RunSummary['status']> = {
+  1: 'running',
+  2: 'completed',
+  3: 'failed',
+  4: 'cancelled',
+  5: 'terminated',
+  6: 'running', // continued as new (runs do not, but be total)
+  7: 'timed_out',
+};
+
+/** Automation definitions and runs, as the API offers them; holds no state of its own. */
+export class AutomationService {
+  constructor(
+    private readonly client: Client,
+    private readonly catalog: AutomationCatalog,
+    private readonly options: AutomationServiceOptions,
+  ) {}
+
+  list() {
+    return this.catalog.list().map(summary);
+  }
+
+  get(id: string) {
+    const automation = this.find(id);
+    return { ...summary(automation), definition: automation.definition };
+  }
+
+  /** Starts a run by hand. With an Idempotency-Key the run id is derived from it, so a retry gets the same run. */
+  async startRun(leadId: string, automationId: string, idempotencyKey?: string) {
+    const automation = this.find(automationId);
+    if (!automation.definition.enabled) throw new AutomationDisabledError(automationId);
+    const key = idempotencyKey
+      ? base32(createHash('sha256').update(`manual:${leadId}:${automationId}:${idempotencyKey}`).digest())
+      : base32(randomBytes(8));
+    const runId = automationRunId(leadId, automationId, key);
+    const { id, hash, definition, templates } = automation;
+    const input: AutomationRunInput = {
+      leadId,
+      automation: { id, hash, definition, templates },
+      trigger: { event: 'manual', task_id: null },
+      settings: this.options.runSettings,
+    };
+    return this.bounded(async () => {
+      await this.assertLead(leadId);
+      let deduplicated = false;
+      try {
+        await this.client.workflow.start('automationRun', {
+          workflowId: runId,
+          taskQueue: this.options.taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { automation_id: id, lead_id: leadId, definition_hash: hash, trigger: 'manual' },
+          staticSummary: `${id} for lead ${leadId} (manual, definition ${hash.slice(0, 12)})`,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        deduplicated = true;
+      }
+      return { run_id: runId, automation_id: id, lead_id: leadId, definition_hash: hash, status: 'started' as const, deduplicated };
+    });
+  }
+
+  /** A run's state: from the workflow (query) when a worker answers, else from Temporal's record of it. */
+  async getRun(runId: string): Promise<RunView> {
+    const handle = this.client.workflow.getHandle(runId);
+    const description = await this.describeRun(runId);
+    const status = TEMPORAL_STATUS[description.raw.workflowExecutionInfo?.status ?? 0];
+    if (status === 'completed') {
+      const state = (await this.bounded(() => handle.result())) as AutomationRunState;
+      return { ...state, read_source: 'history' };
+    }
+    try {
+      const state = await this.client.withDeadline(Date.now() + this.options.queryTimeoutMs, () => handle.query(automationRunQuery));
+      return { ...state, read_source: 'workflow' };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      // No worker answered: what Temporal itself knows, without the step list.
+      const info = description.raw.workflowExecutionInfo;
+      const memo = description.memo ?? {};
+      const parsed = parseRunId(runId)!;
+      return {
+        run_id: runId,
+        automation_id: parsed.automationId,
+        automation_name: this.catalog.get(parsed.automationId)?.definition.name ?? parsed.automationId,
+        definition_hash: String(memo.definition_hash ?? ''),
+        lead_id: parsed.leadId,
+        trigger: { event: (memo.trigger as AutomationRunInput['trigger']['event']) ?? 'manual', task_id: null },
+        time_scale: this.options.runSettings.timeScale,
+        status: status === 'terminated' || status === 'timed_out' ? 'failed' : (status ?? 'running'),
+        current_step: null,
+        steps: [],
+        next_wake_up: null,
+        stop_reason: status === 'cancelled' ? 'cancelled' : null,
+        error: null,
+        started_at: timestamp(info?.startTime) ?? '',
+        finished_at: timestamp(info?.closeTime),
+        read_source: 'history',
+      };
+    }
+  }
+
+  /** Requests cancellation: the run stops at once, in its wait or its current activity. */
+  async cancelRun(runId: string): Promise<{ run_id: string; status: 'cancelling' }> {
+    const description = await this.describeRun(runId);
+    const status = TEMPORAL_STATUS[description.raw.workflowExecutionInfo?.status ?? 0] ?? 'running';
+    if (status !== 'running') throw new RunFinishedError(runId, String(description.memo?.status ?? status));
+    await this.bounded(() => this.client.workflow.getHandle(runId).cancel());
+    return { run_id: runId, status: 'cancelling' };
+  }
+
+  /** A lead's runs, newest first, from Temporal visibility (workflow id prefix `automation-<leadId>-`). */
+  async leadRuns(leadId: string, page: { limit: number; cursor?: string | undefined }) {
+    await this.bounded(() => this.assertLead(leadId));
+    const pageToken = page.cursor ? decodeCursor(page.cursor) : undefined;
+    const query = `WorkflowType = 'automationRun' AND WorkflowId STARTS_WITH '${leadRunsPrefix(leadId)}'`;
+    const response = await this.bounded(() =>
+      this.client.workflowService.listWorkflowExecutions({
+        namespace: this.options.namespace,
+        query,
+        pageSize: page.limit,
+        nextPageToken: pageToken,
+      }),
+    ).catch((err: unknown) => {
+      if (pageToken) throw new InvalidCursorError();
+      throw err;
+    });
+    const items = (response.executions ?? []).map(runSummary).filter((r): r is RunSummary => !!r);
+    const token = response.nextPageToken;
+    return { items, next_cursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+  }
+
+  /** The unsubscribe link: sets `unsubscribed: true` through the lead's workflow like any other change. */
+  async unsubscribe(leadId: string, token: string): Promise<void> {
+    if (!verifyUnsubscribeToken(this.options.unsubscribeSecret, leadId, token)) throw new InvalidUnsubscribeLinkError();
+    const change: LeadChange = {
+      task_id: newTaskId(leadId),
+      op: 'patch',
+      fields: { unsubscribed: true },
+      received_at: new Date().toISOString(),
+    };
+    await this.bounded(async () => {
+      try {
+        await this.client.workflow.getHandle(leadWorkflowId(leadId)).signal(leadChangeSignal, change);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(leadId);
+        throw err;
+      }
+    });
+  }
+
+  private find(id: string): LoadedAutomation {
+    const automation = this.catalog.get(id);
+    if (!automation) throw new AutomationNotFoundError(id);
+    return automation;
+  }
+
+  private async assertLead(leadId: string): Promise<void> {
+    try {
+      await this.client.workflow.getHandle(leadWorkflowId(leadId)).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(leadId);
+      throw err;
+    }
+  }
+
+  private async describeRun(runId: string) {
+    return this.bounded(async () => {
+      try {
+        return await this.client.workflow.getHandle(runId).describe();
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+        throw err;
+      }
+    });
+  }
+
+  private bounded<T>(fn: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + this.options.writeTimeoutMs, fn);
+  }
+}
+
+function summary(automation: LoadedAutomation) {
+  const { definition } = automation;
+  return {
+    id: automation.id,
+    name: definition.name,
+    description: definition.description ?? null,
+    enabled: definition.enabled,
+    trigger: definition.trigger,
+    steps: definition.steps.length,
+    templates: Object.keys(automation.templates).sort(),
+    definition_hash: automation.hash,
+    file: automation.file,
+  };
+}
+
+function runSummary(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo): RunSummary | undefined {
+  const runId = execution.execution?.workflowId ?? '';
+  const parsed = parseRunId(runId);
+  if (!parsed) return undefined;
+  const memo: Record<string, unknown> = {};
+  for (const [key, payload] of Object.entries(execution.memo?.fields ?? {})) {
+    try {
+      memo[key] = defaultPayloadConverter.fromPayload(payload);
+    } catch {
+      // not ours
+    }
+  }
+  const temporalStatus = TEMPORAL_STATUS[execution.status ?? 0] ?? 'running';
+  // The run writes its final status (`stopped` is a Temporal completion) to its memo.
+  const status = temporalStatus === 'completed' && typeof memo.status === 'string' ? (memo.status as RunStatus) : temporalStatus;
+  return {
+    run_id: runId,
+    automation_id: parsed.automationId,
+    lead_id: parsed.leadId,
+    definition_hash: typeof memo.definition_hash === 'string' ? memo.definition_hash : null,
+    trigger: typeof memo.trigger === 'string' ? memo.trigger : null,
+    status,
+    started_at: timestamp(execution.startTime),
+    finished_at: timestamp(execution.closeTime),
+  };
+}
+
+function timestamp(t: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): string | null {
+  if (!t?.seconds) return null;
+  return new Date(Number(t.seconds.toString()) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+function base32(bytes: Uint8Array, length = 12): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < length) {
+      out += ALPHABET[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    buffer &= (1 << bits) - 1;
+  }
+  return out;
+}
+
+function decodeCursor(cursor: string): Buffer {
+  const token = Buffer.from(cursor, 'base64url');
+  try {
+    const parsed: unknown = JSON.parse(token.toString('utf8'));
+    if (parsed && typeof parsed === 'object') return token;
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}

@@ -1,0 +1,255 @@
+import { applyChange, LeadInput, LeadPatch, type ChangeOp, type LeadFields } from '../domain/lead.js';
+import { normalizeLead } from '../domain/scoring.js';
+import { stableStringify } from '../domain/ids.js';
+import { isTerminal, TASK_STATUSES, type TaskStatus } from '../domain/task.js';
+import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
+
+/**
+ * The end-of-run checks, as pure functions of what the load generator was told (202s)
+ * and what the outside world holds: the CRM's contacts, the mailbox, the task statuses.
+ *
+ * - lost: a lead whose CRM contact is missing, behind the last acknowledged version, or
+ *   holding other content than the acknowledged writes produce (applied in order).
+ * - double_applied: a contact ahead of what was acknowledged (a retried write applied
+ *   twice); only a write whose outcome the load generator never learnt may explain one.
+ * - dup_crm: more than one CRM create, or more than one contact, for one lead.
+ * - emails: the welcome email's Message-ID is `<welcome.<leadId>@domain>`; a second copy
+ *   is an at-least-once duplicate when the first copy was accepted just before a worker
+ *   kill or around a Temporal outage (the activity had sent it but its completion never
+ *   reached Temporal), otherwise a real duplicate (dup_email).
+ * - stuck: an acknowledged task not in a terminal state.
+ */
+
+export interface CrmContactView {
+  externalId: string;
+  version: number;
+  lead: Record<string, unknown>;
+  creates: number;
+  writes: number;
+  staleWrites: number;
+  duplicateKeys: number;
+}
+
+export interface MailView {
+  messageId: string;
+  receivedAt: string;
+  to: string[];
+}
+
+export interface TaskView {
+  task_id: string;
+  /** A task status, or 'unknown' when the API could not say. */
+  status: TaskStatus | 'unknown';
+  attempts: number;
+}
+
+/** A period in which an email accepted by the SMTP server may never have been reported to Temporal. */
+export interface FaultWindow {
+  kind: 'worker-kill' | 'server-outage';
+  /** Epoch ms: the kill, or the outage's start and end. */
+  from: number;
+  to: number;
+}
+
+export interface InvariantInput {
+  leads: readonly LeadRecord[];
+  contacts: readonly CrmContactView[];
+  messages: readonly MailView[];
+  tasks: readonly TaskView[];
+  faults: readonly FaultWindow[];
+  messageIdDomain: string;
+  /** How long before a kill (or an outage) an accepted email can still lack its completion. */
+  windowMs: number;
+}
+
+export interface LeadProblem {
+  id: string;
+  problem: string;
+}
+
+export interface InvariantReport {
+  leads: number;
+  /** Changes acknowledged with a 202 (the create included). */
+  acknowledged: number;
+  /** Leads whose last change got no answer in time (outcome unknown). */
+  unresolved: number;
+  /** Leads whose change was refused with a 4xx. */
+  rejected: number;
+  lost: number;
+  doubleApplied: number;
+  dupCrm: number;
+  /** CRM writes that repeated an idempotency key (absorbed by the version guard). */
+  crmReplays: number;
+  dupEmail: number;
+  window: number;
+  /** The duplicates inside a window: which fault, and ms from the first copy to it. */
+  windowed: Array<{ leadId: string; kind: FaultWindow['kind']; gapMs: number; copies: number }>;
+  missingEmail: number;
+  stuck: number;
+  failedTasks: number;
+  tasksChecked: number;
+  tasksWithRetries: number;
+  maxAttempts: number;
+  problems: LeadProblem[];
+}
+
+const OPS: Record<ChangeKind, ChangeOp> = { create: 'create', 'duplicate-create': 'create', replace: 'replace', patch: 'patch' };
+
+/** The lead's fields after these changes, as the workflow computes them (parse, apply in order, normalize). */
+export function expectedFields(changes: readonly PlannedChange[]): LeadFields | undefined {
+  let fields: LeadFields | undefined;
+  for (const change of changes) {
+    const op = OPS[change.kind];
+    const parsed = op === 'patch' ? LeadPatch.parse(change.body) : LeadInput.parse(change.body);
+    fields = normalizeLead(applyChange(fields, { task_id: `x.${change.seq}`, op, fields: parsed, received_at: '' }));
+  }
+  return fields;
+}
+
+const FIELD_KEYS = Object.keys(LeadInput.shape);
+
+/** The differences between the fields a CRM contact holds and the expected ones (empty when equal). */
+export function fieldDifferences(expected: LeadFields, actual: Record<string, unknown>): string[] {
+  const withDefaults: Record<string, unknown> = { stage: 'new', ...expected };
+  const out: string[] = [];
+  for (const key of FIELD_KEYS) {
+    const want = withDefaults[key];
+    const have = actual[key];
+    if (stableStringify(want ?? null) !== stableStringify(have ?? null)) {
+      out.push(`${key}: expected ${JSON.stringify(want)}, CRM has ${JSON.stringify(have)}`);
+    }
+  }
+  return out;
+}
+
+export const welcomeMessageId = (leadId: string, domain: string) => `welcome.${leadId}@${domain}`;
+
+/** Which window, if any, explains a second copy of an email first accepted at `firstAt`. */
+export function windowFor(firstAt: number, faults: readonly FaultWindow[], windowMs: number): FaultWindow | undefined {
+  return faults.find((f) => firstAt >= f.from - windowMs && firstAt <= f.to);
+}
+
+export function checkInvariants(input: InvariantInput): InvariantReport {
+  const problems: LeadProblem[] = [];
+  const contacts = new Map(input.contacts.map((c) => [c.externalId, c]));
+  const byEmail = new Map<string, CrmContactView[]>();
+  for (const contact of input.contacts) {
+    const email = String(contact.lead.email ?? '');
+    byEmail.set(email, [...(byEmail.get(email) ?? []), contact]);
+  }
+  const mail = new Map<string, MailView[]>();
+  for (const message of input.messages) mail.set(message.messageId, [...(mail.get(message.messageId) ?? []), message]);
+
+  let lost = 0;
+  let doubleApplied = 0;
+  let dupCrm = 0;
+  let crmReplays = 0;
+  let dupEmail = 0;
+  let window = 0;
+  let missingEmail = 0;
+  const windowed: InvariantReport['windowed'] = [];
+
+  for (const lead of input.leads) {
+    const contact = contacts.get(lead.id);
+    if (contact) {
+      crmReplays += contact.duplicateKeys;
+      if (contact.creates > 1) {
+        dupCrm += contact.creates - 1;
+        problems.push({ id: lead.id, problem: `CRM created the contact ${contact.creates} times` });
+      }
+    }
+    const sameEmail = (byEmail.get(lead.email) ?? []).length;
+    if (sameEmail > 1) {
+      dupCrm += sameEmail - 1;
+      problems.push({ id: lead.id, problem: `${sameEmail} CRM contacts for ${lead.email}` });
+    }
+
+    if (lead.acked > 0 && lead.lastAckedSeq !== null) {
+      const verdict = compareContact(lead, contact);
+      if (verdict.kind === 'lost') {
+        lost += 1;
+        problems.push({ id: lead.id, problem: `lost: ${verdict.why}` });
+      } else if (verdict.kind === 'ahead') {
+        doubleApplied += 1;
+        problems.push({ id: lead.id, problem: `double-applied: ${verdict.why}` });
+      }
+
+      const copies = [...(mail.get(welcomeMessageId(lead.id, input.messageIdDomain)) ?? [])].sort(
+        (a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt),
+      );
+      if (copies.length === 0) {
+        missingEmail += 1;
+        problems.push({ id: lead.id, problem: 'no welcome email' });
+      } else if (copies.length > 1) {
+        const firstAt = Date.parse(copies[0]!.receivedAt);
+        const explained = windowFor(firstAt, input.faults, input.windowMs);
+        if (explained) {
+          window += copies.length - 1;
+          windowed.push({ leadId: lead.id, kind: explained.kind, gapMs: Math.max(0, explained.from - firstAt), copies: copies.length });
+        } else {
+          dupEmail += copies.length - 1;
+          problems.push({ id: lead.id, problem: `${copies.length} welcome emails, first at ${copies[0]!.receivedAt}, outside any fault window` });
+        }
+      }
+    }
+  }
+
+  let stuck = 0;
+  let failedTasks = 0;
+  let tasksWithRetries = 0;
+  let maxAttempts = 0;
+  for (const task of input.tasks) {
+    const known = (TASK_STATUSES as readonly string[]).includes(task.status);
+    if (!known || !isTerminal(task.status as TaskStatus)) {
+      stuck += 1;
+      problems.push({ id: task.task_id, problem: `task ${task.status}` });
+    } else if (task.status === 'failed') {
+      failedTasks += 1;
+    }
+    if (task.attempts > 1) tasksWithRetries += 1;
+    maxAttempts = Math.max(maxAttempts, task.attempts);
+  }
+
+  return {
+    leads: input.leads.length,
+    acknowledged: input.leads.reduce((n, l) => n + l.acked, 0),
+    unresolved: input.leads.filter((l) => l.unresolved).length,
+    rejected: input.leads.filter((l) => l.rejected).length,
+    lost,
+    doubleApplied,
+    dupCrm,
+    crmReplays,
+    dupEmail,
+    window,
+    windowed,
+    missingEmail,
+    stuck,
+    failedTasks,
+    tasksChecked: input.tasks.length,
+    tasksWithRetries,
+    maxAttempts,
+    problems,
+  };
+}
+
+type ContactVerdict = { kind: 'ok' } | { kind: 'lost'; why: string } | { kind: 'ahead'; why: string };
+
+/** Does the contact hold the last acknowledged write (or, for an unresolved write, possibly that one)? */
+export function compareContact(lead: LeadRecord, contact: CrmContactView | undefined): ContactVerdict {
+  const seq = lead.lastAckedSeq ?? -1;
+  if (!contact) return { kind: 'lost', why: `no CRM contact; ${lead.acked} change(s) acknowledged` };
+  const acceptable = [{ version: lead.acked, seq }];
+  if (lead.unresolved) acceptable.push({ version: lead.acked + 1, seq: lead.unresolved.seq });
+  for (const candidate of acceptable) {
+    if (contact.version !== candidate.version) continue;
+    const expected = expectedFields(lead.planned.slice(0, candidate.seq + 1));
+    const diff = expected ? fieldDifferences(expected, contact.lead) : ['nothing expected'];
+    if (diff.length === 0) return { kind: 'ok' };
+    return { kind: 'lost', why: `CRM version ${contact.version} holds other content: ${diff.join('; ')}` };
+  }
+  const newest = acceptable[acceptable.length - 1]!.version;
+  if (contact.version > newest) {
+    return { kind: 'ahead', why: `CRM at version ${contact.version}, only ${lead.acked} change(s) acknowledged` };
+  }
+  return { kind: 'lost', why: `CRM at version ${contact.version}, ${lead.acked} change(s) acknowledged` };
+}

@@ -1,0 +1,291 @@
+import type { Agent } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { leadIdForEmail } from '../domain/ids.js';
+import { LEAD_STAGES } from '../domain/lead.js';
+import { httpJson, keepAliveAgent, retryAfterMs, type HttpOutcome } from './http.js';
+import type { Random } from './random.js';
+
+/**
+ * Drives N leads through the API over real HTTP: a create, then updates (PUT, PATCH, and
+ * now and then a second POST of the same email, which merges into the lead), each lead's
+ * writes in order, the leads side by side. Every write carries an Idempotency-Key and is
+ * retried with that same key until it gets a 202, so a retry can never apply twice; only
+ * 202s count as acknowledged. Each write also carries its sequence number in
+ * `custom.seq`, so the CRM's copy shows which write it holds, not only which version.
+ */
+
+export type ChangeKind = 'create' | 'replace' | 'patch' | 'duplicate-create';
+
+export interface PlannedChange {
+  seq: number;
+  kind: ChangeKind;
+  method: 'POST' | 'PUT' | 'PATCH';
+  body: Record<string, unknown>;
+  idempotencyKey: string;
+}
+
+export interface LeadRecord {
+  index: number;
+  email: string;
+  /** Derived from the email exactly as the API derives it; the create's receipt must agree. */
+  id: string;
+  planned: PlannedChange[];
+  /** 202s received: one per distinct change, so the version the lead must reach. */
+  acked: number;
+  lastAckedSeq: number | null;
+  taskIds: string[];
+  /** A change given up on (its outcome is unknown); no later change was sent. */
+  unresolved?: { seq: number; reason: string };
+  /** A change answered with a 4xx that retrying cannot fix; no later change was sent. */
+  rejected?: { seq: number; status: number; body: unknown };
+  /** HTTP attempts per change, by seq. */
+  attempts: number[];
+}
+
+/** One HTTP attempt, kept for the API-SIGTERM check (what happened to requests in flight). */
+export interface AttemptRecord {
+  startedAt: number;
+  endedAt: number;
+  /** '202', '503', 'ECONNRESET', … */
+  outcome: string;
+}
+
+export interface LoadOptions {
+  apiUrl: string;
+  /** Makes emails and Idempotency-Keys unique to this run. */
+  runTag: string;
+  leads: number;
+  updatesPerLead: number;
+  /** Lead starts are spread evenly over this time. */
+  durationMs: number;
+  /** Pause between two writes of one lead. */
+  thinkMs: [number, number];
+  /** Share of updates sent as a repeated POST of the lead's email. */
+  duplicateCreateRate: number;
+  maxInFlight: number;
+  requestTimeoutMs: number;
+  /** Per change, across all its retries. */
+  giveUpAfterMs: number;
+  random: Random;
+  apiKey?: string | undefined;
+}
+
+export interface LoadResult {
+  leads: LeadRecord[];
+  attempts: AttemptRecord[];
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface LoadProgress {
+  planned: number;
+  acked: number;
+  inFlight: number;
+  unresolved: number;
+  rejected: number;
+}
+
+const FIRST_NAMES = ['ada', 'grace', 'alan', 'edsger', 'barbara', 'donald', 'margaret', 'ken'];
+const COMPANIES = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Tyrell'];
+const STAGES = LEAD_STAGES.filter((s) => s !== 'new');
+
+export function planLeads(options: Pick<LoadOptions, 'runTag' | 'leads' | 'updatesPerLead' | 'duplicateCreateRate' | 'random'>): LeadRecord[] {
+  const { runTag, random } = options;
+  const records: LeadRecord[] = [];
+  for (let index = 0; index < options.leads; index++) {
+    const email = `chaos.${runTag}.${index}@leads.chaos.example`.toLowerCase();
+    const custom = (seq: number) => ({ run: runTag, seq });
+    const key = (seq: number) => `chaos-${runTag}-${index}-${seq}`;
+    const planned: PlannedChange[] = [
+      {
+        seq: 0,
+        kind: 'create',
+        method: 'POST',
+        body: {
+          email,
+          first_name: random.pick(FIRST_NAMES),
+          last_name: `Lead${index}`,
+          company: random.pick(COMPANIES),
+          source: 'website',
+          custom: custom(0),
+        },
+        idempotencyKey: key(0),
+      },
+    ];
+    for (let seq = 1; seq <= options.updatesPerLead; seq++) {
+      const roll = random.next();
+      if (roll < options.duplicateCreateRate) {
+        planned.push({
+          seq,
+          kind: 'duplicate-create',
+          method: 'POST',
+          body: { email, company: `${random.pick(COMPANIES)} ${seq}`, custom: custom(seq) },
+          idempotencyKey: key(seq),
+        });
+      } else if (random.chance(0.5)) {
+        planned.push({
+          seq,
+          kind: 'replace',
+          method: 'PUT',
+          body: {
+            email,
+            first_name: random.pick(FIRST_NAMES),
+            last_name: `Lead${index}`,
+            company: `${random.pick(COMPANIES)} ${seq}`,
+            stage: random.pick(STAGES),
+            tags: [`seq-${seq}`],
+            custom: custom(seq),
+          },
+          idempotencyKey: key(seq),
+        });
+      } else {
+        planned.push({
+          seq,
+          kind: 'patch',
+          method: 'PATCH',
+          body: { stage: random.pick(STAGES), phone: `+1 555 ${String(1000 + seq)}`, custom: custom(seq) },
+          idempotencyKey: key(seq),
+        });
+      }
+    }
+    records.push({ index, email, id: leadIdForEmail(email), planned, acked: 0, lastAckedSeq: null, taskIds: [], attempts: [] });
+  }
+  return records;
+}
+
+/** Bounds the number of requests in flight. */
+class Gate {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  get inFlight(): number {
+    return this.active;
+  }
+  async enter(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  leave(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active -= 1;
+  }
+}
+
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+export class LoadGenerator {
+  readonly leads: LeadRecord[];
+  readonly attempts: AttemptRecord[] = [];
+  private readonly gate: Gate;
+  private readonly agent: Agent;
+  private finished = false;
+
+  constructor(private readonly options: LoadOptions) {
+    this.leads = planLeads(options);
+    this.gate = new Gate(options.maxInFlight);
+    this.agent = keepAliveAgent(options.maxInFlight);
+  }
+
+  /** Share of the planned writes that are done with (acknowledged, or given up on), 0..1. */
+  doneShare(): number {
+    let planned = 0;
+    let done = 0;
+    for (const lead of this.leads) {
+      planned += lead.planned.length;
+      done += lead.unresolved || lead.rejected ? lead.planned.length : lead.acked;
+    }
+    return this.finished || planned === 0 ? 1 : done / planned;
+  }
+
+  progress(): LoadProgress {
+    return {
+      planned: this.leads.reduce((n, l) => n + l.planned.length, 0),
+      acked: this.leads.reduce((n, l) => n + l.acked, 0),
+      inFlight: this.gate.inFlight,
+      unresolved: this.leads.filter((l) => l.unresolved).length,
+      rejected: this.leads.filter((l) => l.rejected).length,
+    };
+  }
+
+  async run(): Promise<LoadResult> {
+    const startedAt = Date.now();
+    const spacing = this.leads.length > 1 ? this.options.durationMs / this.leads.length : 0;
+    const sessions: Promise<void>[] = [];
+    for (const lead of this.leads) {
+      const due = startedAt + lead.index * spacing;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      sessions.push(this.session(lead));
+    }
+    await Promise.all(sessions);
+    this.finished = true;
+    this.agent.destroy();
+    return { leads: this.leads, attempts: this.attempts, startedAt, endedAt: Date.now() };
+  }
+
+  private async session(lead: LeadRecord): Promise<void> {
+    const [thinkMin, thinkMax] = this.options.thinkMs;
+    for (const change of lead.planned) {
+      if (change.seq > 0) await sleep(this.options.random.between(thinkMin, thinkMax));
+      const ok = await this.deliver(lead, change);
+      if (!ok) return;
+    }
+  }
+
+  /** Sends one change until it is acknowledged; false when the lead must stop here. */
+  private async deliver(lead: LeadRecord, change: PlannedChange): Promise<boolean> {
+    const url = change.method === 'POST' ? `${this.options.apiUrl}/api/leads` : `${this.options.apiUrl}/api/leads/${lead.id}`;
+    const headers: Record<string, string> = { 'idempotency-key': change.idempotencyKey };
+    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    const giveUpAt = Date.now() + this.options.giveUpAfterMs;
+    let last = '';
+    for (let attempt = 1; ; attempt++) {
+      lead.attempts[change.seq] = attempt;
+      await this.gate.enter();
+      const startedAt = Date.now();
+      let outcome: HttpOutcome;
+      try {
+        outcome = await httpJson({
+          method: change.method,
+          url,
+          body: change.body,
+          headers,
+          timeoutMs: this.options.requestTimeoutMs,
+          agent: this.agent,
+        });
+      } finally {
+        this.gate.leave();
+      }
+      last = outcome.kind === 'response' ? String(outcome.status) : outcome.code;
+      this.attempts.push({ startedAt, endedAt: Date.now(), outcome: last });
+
+      if (outcome.kind === 'response' && outcome.status === 202) {
+        const receipt = outcome.body as { id?: string; task_id?: string };
+        if (receipt.id !== lead.id) {
+          lead.rejected = { seq: change.seq, status: 202, body: { problem: `receipt id ${receipt.id} is not ${lead.id}`, receipt } };
+          return false;
+        }
+        lead.acked += 1;
+        lead.lastAckedSeq = change.seq;
+        if (receipt.task_id) lead.taskIds.push(receipt.task_id);
+        return true;
+      }
+      if (outcome.kind === 'response' && !RETRYABLE_STATUSES.has(outcome.status)) {
+        lead.rejected = { seq: change.seq, status: outcome.status, body: outcome.body };
+        return false;
+      }
+      const hinted = outcome.kind === 'response' ? retryAfterMs(outcome.headers) : undefined;
+      const backoff = Math.min(2_000, 100 * 2 ** Math.min(attempt - 1, 5)) * this.options.random.between(0.5, 1.5);
+      const delay = Math.min(hinted ?? backoff, 5_000);
+      if (Date.now() + delay > giveUpAt) {
+        lead.unresolved = { seq: change.seq, reason: `no 202 after ${attempt} attempts (last: ${last})` };
+        return false;
+      }
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,216 @@
+import type { CrmFaults } from '../simulators/crm-simulator.js';
+import type { SmtpFaults } from '../simulators/smtp-sink.js';
+
+/**
+ * What a chaos run does, with two profiles: `long` (the default of `npm run chaos`:
+ * thousands of leads over minutes) and `ci` (the short form the test suite runs).
+ * Every number can be overridden by a flag.
+ */
+
+export const SCENARIOS = ['mixed', 'worker-kill', 'server-restart', 'api-sigterm', 'crm', 'smtp'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface ChaosOptions {
+  profile: 'long' | 'ci';
+  scenarios: Scenario[];
+  seed: number;
+  leads: number;
+  updates: number;
+  /** Lead starts are spread over this time; faults land within it. */
+  durationMs: number;
+  thinkMs: [number, number];
+  duplicateCreateRate: number;
+  concurrency: number;
+  workerKills: number;
+  serverRestarts: number;
+  serverDowntimeMs: number;
+  /** The first server restart of a scenario stays down this long (0 = like the others); > 60 s makes the worker give up and exit. */
+  longOutageMs: number;
+  apiSigterms: number;
+  apiProcesses: number;
+  crmFaults: Partial<CrmFaults>;
+  smtpFaults: Partial<SmtpFaults>;
+  crmRateLimit: number;
+  workerCrmRate: number;
+  /** Time allowed after the load for every lead to reach the CRM and the mailbox, and every task to end. */
+  drainTimeoutMs: number;
+  /** An email accepted this long before a worker kill (or a Temporal outage) may be sent twice. */
+  windowMs: number;
+  workerMinUptimeMs: number;
+  requestTimeoutMs: number;
+  giveUpAfterMs: number;
+  /** Settings handed to every process of the stack. */
+  env: Record<string, string>;
+  dataDir?: string | undefined;
+  out?: string | undefined;
+  keepData: boolean;
+  progressEveryMs: number;
+}
+
+export function profile(name: 'long' | 'ci'): ChaosOptions {
+  const common = {
+    scenarios: ['mixed'] as Scenario[],
+    seed: Date.now() % 1_000_000,
+    duplicateCreateRate: 0.1,
+    apiProcesses: 2,
+    windowMs: 5_000,
+    keepData: false,
+  };
+  if (name === 'ci') {
+    return {
+      ...common,
+      profile: 'ci',
+      leads: 60,
+      updates: 3,
+      durationMs: 20_000,
+      thinkMs: [100, 1_500],
+      concurrency: 16,
+      workerKills: 2,
+      serverRestarts: 1,
+      serverDowntimeMs: 3_000,
+      longOutageMs: 0,
+      apiSigterms: 1,
+      crmFaults: { errorRate: 0.2, rate429: 0.1, retryAfterSeconds: 1, hangRate: 0.05, latencyMs: 20, latencyJitterMs: 60 },
+      smtpFaults: { tempFailRate: 0.2, dropRate: 0.1, latencyMs: 50 },
+      crmRateLimit: 15,
+      workerCrmRate: 8,
+      drainTimeoutMs: 240_000,
+      workerMinUptimeMs: 4_000,
+      requestTimeoutMs: 30_000,
+      giveUpAfterMs: 180_000,
+      env: {
+        CRM_TIMEOUT_MS: '1000',
+        RETRY_INITIAL_INTERVAL_MS: '100',
+        RETRY_MAX_INTERVAL_MS: '1000',
+        RETRY_MAX_ATTEMPTS: '200',
+        CRM_RESYNC_INTERVAL_MS: '2000',
+      },
+      progressEveryMs: 5_000,
+    };
+  }
+  return {
+    ...common,
+    profile: 'long',
+    leads: 2_000,
+    updates: 4,
+    durationMs: 180_000,
+    thinkMs: [200, 3_000],
+    concurrency: 64,
+    workerKills: 5,
+    serverRestarts: 2,
+    serverDowntimeMs: 5_000,
+    longOutageMs: 75_000,
+    apiSigterms: 2,
+    crmFaults: { errorRate: 0.2, rate429: 0.05, retryAfterSeconds: 1, hangRate: 0.01, latencyMs: 20, latencyJitterMs: 80 },
+    smtpFaults: { tempFailRate: 0.15, dropRate: 0.05, latencyMs: 50 },
+    crmRateLimit: 60,
+    workerCrmRate: 40,
+    drainTimeoutMs: 900_000,
+    workerMinUptimeMs: 8_000,
+    requestTimeoutMs: 30_000,
+    giveUpAfterMs: 300_000,
+    env: {
+      CRM_TIMEOUT_MS: '2000',
+      RETRY_INITIAL_INTERVAL_MS: '200',
+      RETRY_MAX_INTERVAL_MS: '5000',
+      RETRY_MAX_ATTEMPTS: '200',
+      CRM_RESYNC_INTERVAL_MS: '5000',
+    },
+    progressEveryMs: 10_000,
+  };
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `usage: node dist/scripts/chaos.js [--profile long|ci] [flags]
+
+  --scenarios LIST        mixed (default), worker-kill, server-restart, api-sigterm, crm, smtp,
+                          comma-separated, or "each" (every fault alone, then mixed)
+  --leads N               leads per scenario            --updates N          updates per lead
+  --duration SECONDS      spread of the load            --concurrency N      requests in flight
+  --worker-kills N        --server-restarts N           --api-sigterms N
+  --server-downtime MS    --long-outage MS (first restart; > 60000 makes workers exit)
+  --crm-error-rate R      --crm-429-rate R              --crm-hang-rate R    --crm-latency MS
+  --smtp-temp-fail-rate R --smtp-drop-rate R            --smtp-latency MS
+  --crm-rate-limit N      (simulator)                   --worker-crm-rate N  (worker)
+  --drain-timeout SECONDS --window MS                   --seed N
+  --data-dir DIR          --keep-data                   --out FILE (JSON result)
+  --env KEY=VALUE         (repeatable) extra setting for every process`;
+
+export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
+  const profileIndex = argv.indexOf('--profile');
+  const profileName = profileIndex >= 0 ? argv[profileIndex + 1] : 'long';
+  if (profileName !== 'long' && profileName !== 'ci') throw new UsageError(`--profile must be long or ci, got ${profileName}`);
+  const o = profile(profileName);
+  const num = (flag: string, value: string | undefined, min = 0): number => {
+    const n = Number(value);
+    if (value === undefined || !Number.isFinite(n) || n < min) throw new UsageError(`${flag} needs a number ≥ ${min}, got ${value}`);
+    return n;
+  };
+  const rate = (flag: string, value: string | undefined) => {
+    const n = num(flag, value);
+    if (n > 1) throw new UsageError(`${flag} is a share between 0 and 1, got ${value}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    const take = () => {
+      i += 1;
+      return value;
+    };
+    switch (flag) {
+      case '--profile': take(); break;
+      case '--scenarios': {
+        const list = (take() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        if (list.length === 1 && list[0] === 'each') {
+          o.scenarios = ['worker-kill', 'server-restart', 'api-sigterm', 'crm', 'smtp', 'mixed'];
+          break;
+        }
+        for (const s of list) if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario ${s}`);
+        if (list.length === 0) throw new UsageError('--scenarios needs at least one scenario');
+        o.scenarios = list as Scenario[];
+        break;
+      }
+      case '--leads': o.leads = num(flag, take(), 1); break;
+      case '--updates': o.updates = num(flag, take()); break;
+      case '--duration': o.durationMs = num(flag, take()) * 1000; break;
+      case '--concurrency': o.concurrency = num(flag, take(), 1); break;
+      case '--worker-kills': o.workerKills = num(flag, take()); break;
+      case '--server-restarts': o.serverRestarts = num(flag, take()); break;
+      case '--api-sigterms': o.apiSigterms = num(flag, take()); break;
+      case '--server-downtime': o.serverDowntimeMs = num(flag, take()); break;
+      case '--long-outage': o.longOutageMs = num(flag, take()); break;
+      case '--crm-error-rate': o.crmFaults.errorRate = rate(flag, take()); break;
+      case '--crm-429-rate': o.crmFaults.rate429 = rate(flag, take()); break;
+      case '--crm-hang-rate': o.crmFaults.hangRate = rate(flag, take()); break;
+      case '--crm-latency': o.crmFaults.latencyMs = num(flag, take()); break;
+      case '--smtp-temp-fail-rate': o.smtpFaults.tempFailRate = rate(flag, take()); break;
+      case '--smtp-drop-rate': o.smtpFaults.dropRate = rate(flag, take()); break;
+      case '--smtp-latency': o.smtpFaults.latencyMs = num(flag, take()); break;
+      case '--crm-rate-limit': o.crmRateLimit = num(flag, take()); break;
+      case '--worker-crm-rate': o.workerCrmRate = num(flag, take()); break;
+      case '--drain-timeout': o.drainTimeoutMs = num(flag, take()) * 1000; break;
+      case '--window': o.windowMs = num(flag, take()); break;
+      case '--seed': o.seed = num(flag, take()); break;
+      case '--data-dir': o.dataDir = take(); break;
+      case '--keep-data': o.keepData = true; break;
+      case '--out': o.out = take(); break;
+      case '--env': {
+        const pair = take() ?? '';
+        const eq = pair.indexOf('=');
+        if (eq <= 0) throw new UsageError(`--env needs KEY=VALUE, got ${pair}`);
+        o.env[pair.slice(0, eq)] = pair.slice(eq + 1);
+        break;
+      }
+      case '--help':
+      case '-h':
+        throw new UsageError(USAGE);
+      default:
+        throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,104 @@
+import type { FaultEvent } from './faults.js';
+import type { InvariantReport } from './invariants.js';
+import type { Scenario } from './options.js';
+
+/** The figures of a chaos run and how they are printed. */
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ScenarioResult {
+  scenario: Scenario;
+  runTag: string;
+  planned: { workerKills: number; serverRestarts: number; apiSigterms: number };
+  faults: FaultEvent[];
+  invariants: InvariantReport;
+  updatesAcked: number;
+  crm: {
+    byStatus: Record<string, number>;
+    hung: number;
+    rateLimited: number;
+    requests: number;
+    /** Over the whole run so far: the simulator keeps one maximum. */
+    maxPerSecond: number;
+    limit: number;
+    workerRate: number;
+  };
+  smtp: { accepted: number; rejected: number; dropped: number; duplicateMessageIds: number };
+  api: {
+    attempts: number;
+    byOutcome: Record<string, number>;
+    /** Per API SIGTERM: outcomes of the requests in flight at the signal, and of those sent in the next 2 s. */
+    sigterms: Array<{ inFlight: Record<string, number>; next2s: Record<string, number> }>;
+  };
+  workerRestarts: number;
+  loadMs: number;
+  drainMs: number;
+  drained: boolean;
+  checks: Check[];
+}
+
+export interface ChaosResult {
+  ok: boolean;
+  seed: number;
+  profile: string;
+  dataDir: string;
+  startedAt: string;
+  durationMs: number;
+  scenarios: ScenarioResult[];
+  error?: string;
+}
+
+const tally = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}:${v}`)
+    .join(' ') || '-';
+
+/** The one line the issue asks for. */
+export function summaryLine(r: ScenarioResult): string {
+  const i = r.invariants;
+  const count = (kind: FaultEvent['kind']) => r.faults.filter((f) => f.kind === kind && !f.error).length;
+  return (
+    `scenario=${r.scenario} leads=${i.leads} updates=${r.updatesAcked} worker_kills=${count('worker-kill')} ` +
+    `server_restarts=${count('server-restart')} api_sigterms=${count('api-sigterm')} ` +
+    `lost=${i.lost} dup_crm=${i.dupCrm} dup_email=${i.dupEmail} (window=${i.window}) stuck=${i.stuck}`
+  );
+}
+
+export function detailLines(r: ScenarioResult): string[] {
+  const i = r.invariants;
+  const midActivity = r.faults.filter((f) => f.kind === 'worker-kill' && (f.crmInFlight ?? 0) > 0).length;
+  const lines = [
+    `  writes: acknowledged=${i.acknowledged} unresolved=${i.unresolved} rejected=${i.rejected} double_applied=${i.doubleApplied} missing_email=${i.missingEmail}` +
+      ` | tasks: checked=${i.tasksChecked} failed=${i.failedTasks} with_retries=${i.tasksWithRetries} max_attempts=${i.maxAttempts}`,
+    `  crm: ${tally(r.crm.byStatus)} hung=${r.crm.hung} rate_limited_429=${r.crm.rateLimited} replays=${i.crmReplays}` +
+      ` max_per_second=${r.crm.maxPerSecond} (simulator limit ${r.crm.limit || 'none'}, worker limit ${r.crm.workerRate || 'none'})` +
+      ` | smtp: accepted=${r.smtp.accepted} temp_failures=${r.smtp.rejected} dropped=${r.smtp.dropped} duplicate_message_ids=${r.smtp.duplicateMessageIds}`,
+    `  api: attempts=${r.api.attempts} ${tally(r.api.byOutcome)}` +
+      r.api.sigterms.map((s, n) => ` | sigterm#${n + 1} in-flight ${tally(s.inFlight)}, next 2 s ${tally(s.next2s)}`).join(''),
+    `  worker: kills=${r.faults.filter((f) => f.kind === 'worker-kill').length} (mid-activity ${midActivity}) supervisor_restarts=${r.workerRestarts}` +
+      ` | load ${(r.loadMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s${r.drained ? '' : ' (NOT drained)'}` +
+      (i.windowed.length ? ` | window: ${i.windowed.map((w) => `${w.kind} ${w.gapMs} ms before`).join(', ')}` : ''),
+  ];
+  for (const c of r.checks.filter((c) => !c.ok)) lines.push(`  FAILED ${c.name}: ${c.detail}`);
+  for (const p of i.problems.slice(0, 15)) lines.push(`  problem ${p.id}: ${p.problem}`);
+  if (i.problems.length > 15) lines.push(`  … ${i.problems.length - 15} more problems`);
+  return lines;
+}
+
+/** All scenarios together, in the issue's format. */
+export function totalLine(result: ChaosResult): string {
+  const s = result.scenarios;
+  const sum = (pick: (r: ScenarioResult) => number) => s.reduce((n, r) => n + pick(r), 0);
+  const faults = (kind: FaultEvent['kind']) => sum((r) => r.faults.filter((f) => f.kind === kind && !f.error).length);
+  return (
+    `leads=${sum((r) => r.invariants.leads)} updates=${sum((r) => r.updatesAcked)} worker_kills=${faults('worker-kill')} ` +
+    `server_restarts=${faults('server-restart')} api_sigterms=${faults('api-sigterm')} lost=${sum((r) => r.invariants.lost)} ` +
+    `dup_crm=${sum((r) => r.invariants.dupCrm)} dup_email=${sum((r) => r.invariants.dupEmail)} (window=${sum((r) => r.invariants.window)}) ` +
+    `stuck=${sum((r) => r.invariants.stuck)}`
+  );
+}

@@ -1,0 +1,205 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, type Config } from '../config.js';
+import type { CrmFaults, CrmStats } from '../simulators/crm-simulator.js';
+import type { SmtpFaults, SmtpSinkStats } from '../simulators/smtp-sink.js';
+import { startStack, type RunningStack } from '../stack/stack.js';
+import { getFreePort } from '../temporal/dev-server.js';
+import type { FaultActions } from './faults.js';
+import { getJson, sendJson } from './http.js';
+import type { CrmContactView, MailView } from './invariants.js';
+import type { Random } from './random.js';
+
+/**
+ * The stack under test: the real processes (Temporal dev server on a fresh SQLite file,
+ * CRM simulator, SMTP sink, supervised worker, API with node:cluster processes) started
+ * through startStack on free loopback ports, plus the levers the fault runner pulls and
+ * the read-outs the checks need.
+ */
+
+export interface TargetOptions {
+  dataDir: string;
+  /** Settings for every process (retry intervals, timeouts, …) on top of the ports. */
+  env: Record<string, string>;
+  apiProcesses: number;
+  /** The CRM simulator's own limit (PUTs per sliding second); 0 = none. */
+  crmRateLimit: number;
+  /** The worker's limit on CRM writes per second (Temporal task-queue rate limit). */
+  workerCrmRate: number;
+  /** A worker is killed only once it has run this long, so the kill lands on a working worker. */
+  workerMinUptimeMs: number;
+  random: Random;
+  onFatal: (message: string) => void;
+}
+
+export interface Target {
+  stack: RunningStack;
+  config: Config;
+  env: Record<string, string>;
+  crmUrl: string;
+  smtpUrl: string;
+  messageIdDomain: string;
+  actions: FaultActions;
+  setCrmFaults(faults: Partial<CrmFaults>): Promise<void>;
+  setSmtpFaults(faults: Partial<SmtpFaults>): Promise<void>;
+  clearFaults(): Promise<void>;
+  crmStats(): Promise<CrmStats>;
+  smtpStats(): Promise<SmtpSinkStats>;
+  contacts(): Promise<CrmContactView[]>;
+  messages(): Promise<MailView[]>;
+  /** API processes (cluster workers) right now. */
+  apiProcesses(): number[];
+  stop(): Promise<void>;
+}
+
+export async function startTarget(options: TargetOptions): Promise<Target> {
+  const port = () => getFreePort('127.0.0.1');
+  const env: Record<string, string> = {
+    HOST: '127.0.0.1',
+    PORT: String(await port()),
+    API_PROCESSES: String(options.apiProcesses),
+    TEMPORAL_ADDRESS: `127.0.0.1:${await port()}`,
+    TEMPORAL_UI_PORT: String(await port()),
+    TEMPORAL_DB_FILE: join(options.dataDir, 'temporal.sqlite'),
+    TEMPORAL_START_DEV_SERVER: 'true',
+    CRM_BASE_URL: `http://127.0.0.1:${await port()}`,
+    CRM_START_SIMULATOR: 'true',
+    CRM_SIM_RATE_LIMIT: String(options.crmRateLimit),
+    CRM_RATE_LIMIT_PER_SECOND: String(options.workerCrmRate),
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(await port()),
+    SMTP_SINK_HTTP_PORT: String(await port()),
+    SMTP_START_SINK: 'true',
+    WORKER_PROCESSES: '1',
+    LOG_LEVEL: 'error',
+    ...options.env,
+  };
+  const config = loadConfig({ ...process.env, ...env });
+  const stack = await startStack(config, {
+    env,
+    temporalLogFile: join(options.dataDir, 'temporal.log'),
+    onFatal: options.onFatal,
+  });
+  const crmUrl = config.CRM_BASE_URL.replace(/\/+$/, '');
+  const smtpUrl = `http://${config.SMTP_HOST}:${config.SMTP_SINK_HTTP_PORT}`;
+  const worker = stack.workers[0]!;
+
+  const crmStats = () => getJson<CrmStats>(`${crmUrl}/_sim/stats`);
+
+  const waitFor = async (check: () => boolean, timeoutMs: number): Promise<number | undefined> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (check()) return Date.now();
+      await sleep(100);
+    }
+    return undefined;
+  };
+
+  const apiProcesses = () => (stack.api.pid ? childrenOf(stack.api.pid) : []);
+
+  const actions: FaultActions = {
+    async killWorker({ midActivity }) {
+      // Let a freshly restarted worker get going first: the point is to kill one mid-work.
+      await waitFor(() => {
+        const pid = worker.pid;
+        return pid !== undefined && (processAgeMs(pid) ?? 0) >= options.workerMinUptimeMs;
+      }, 120_000);
+      let crmInFlight = -1;
+      const lookUntil = Date.now() + (midActivity ? 15_000 : 0);
+      do {
+        crmInFlight = (await crmStats().catch(() => undefined))?.inFlight ?? -1;
+        if (crmInFlight > 0 || Date.now() >= lookUntil) break;
+        await sleep(25);
+      } while (Date.now() < lookUntil);
+      const pid = worker.pid;
+      const at = Date.now();
+      worker.kill();
+      const recoveredAt = await waitFor(() => worker.pid !== undefined && worker.pid !== pid, 120_000);
+      const detail = `worker pid ${pid} SIGKILLed (${crmInFlight} CRM call(s) in flight); ${
+        recoveredAt ? `supervisor restarted it as pid ${worker.pid} after ${recoveredAt - at} ms` : 'NOT restarted within 120 s'
+      } (restarts so far: ${worker.restarts})`;
+      return { at, detail, crmInFlight, ...(recoveredAt ? { recoveredAt } : {}) };
+    },
+
+    async restartServer(downtimeMs) {
+      const { stoppedAt, readyAt } = await stack.restartTemporal({ signal: 'SIGKILL', downtimeMs });
+      return { at: stoppedAt, recoveredAt: readyAt, detail: `Temporal dev server SIGKILLed, down ${readyAt - stoppedAt} ms, restarted on the same SQLite file` };
+    },
+
+    async sigtermApi() {
+      const before = apiProcesses();
+      if (before.length === 0) throw new Error(`no API processes found under pid ${stack.api.pid}`);
+      const victim = options.random.pick(before);
+      const at = Date.now();
+      process.kill(victim, 'SIGTERM');
+      const recoveredAt = await waitFor(() => {
+        const now = apiProcesses();
+        return !now.includes(victim) && now.length >= before.length;
+      }, 60_000);
+      const detail = `API process ${victim} SIGTERMed (of ${before.join(', ')}); ${
+        recoveredAt ? `replaced by ${apiProcesses().filter((p) => !before.includes(p)).join(', ')} after ${recoveredAt - at} ms` : 'NOT replaced within 60 s'
+      }`;
+      return { at, detail, ...(recoveredAt ? { recoveredAt } : {}) };
+    },
+  };
+
+  return {
+    stack,
+    config,
+    env,
+    crmUrl,
+    smtpUrl,
+    messageIdDomain: config.MESSAGE_ID_DOMAIN,
+    actions,
+    setCrmFaults: async (faults) => void (await sendJson('POST', `${crmUrl}/_sim/faults`, faults)),
+    setSmtpFaults: async (faults) => void (await sendJson('POST', `${smtpUrl}/_sim/faults`, faults)),
+    async clearFaults() {
+      await sendJson('DELETE', `${crmUrl}/_sim/faults`);
+      await sendJson('DELETE', `${smtpUrl}/_sim/faults`);
+    },
+    crmStats,
+    smtpStats: () => getJson<SmtpSinkStats>(`${smtpUrl}/_sim/stats`),
+    contacts: async () => (await getJson<{ contacts: CrmContactView[] }>(`${crmUrl}/_sim/contacts`, 120_000)).contacts,
+    messages: async () => (await getJson<{ messages: MailView[] }>(`${smtpUrl}/messages`, 120_000)).messages,
+    apiProcesses,
+    stop: () => stack.stop(),
+  };
+}
+
+/** Child pids of a process, from /proc (every thread's `children` file). */
+export function childrenOf(pid: number): number[] {
+  const pids = new Set<number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+      for (const p of text.split(/\s+/)) if (p) pids.add(Number(p));
+    }
+  } catch {
+    // the process is gone
+  }
+  return [...pids].filter((p) => isAlive(p)).sort((a, b) => a - b);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // A zombie (Z) has exited already.
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** How long ago a process started, from /proc (clock ticks assumed 100 Hz, as on Linux). */
+export function processAgeMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const startTicks = Number(fields[19]);
+    const uptimeSeconds = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return Math.round(uptimeSeconds * 1000 - startTicks * 10);
+  } catch {
+    return undefined;
+  }
+}

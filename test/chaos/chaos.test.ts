@@ -1,0 +1,97 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ChaosResult } from '../../src/chaos/report.js';
+
+// The short form of the fault-injection suite (`npm run chaos -- --profile ci`): the whole
+// stack as separate processes, 60 leads × 3 updates through the API over HTTP while the
+// worker is SIGKILLed twice (once mid CRM call), the Temporal dev server is killed and
+// restarted on its SQLite file, an API process gets SIGTERM, the CRM answers 500s, 429s
+// and hangs and the SMTP server answers 451 and drops connections; then every invariant.
+//
+// It runs its own build of the project in .data/chaos-build (not dist/), so it neither
+// depends on nor races with other tests that rebuild dist/.
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BUILD = join(ROOT, '.data', 'chaos-build');
+
+function build(): void {
+  mkdirSync(BUILD, { recursive: true });
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD, '--tsBuildInfoFile', join(BUILD, '.tsbuildinfo')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  execFileSync(process.execPath, [join(BUILD, 'scripts', 'bundle-workflows.js')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+interface Run {
+  code: number | null;
+  log: string;
+  result?: ChaosResult;
+}
+
+async function chaos(args: string[]): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), 'chaos-test-'));
+  const logFile = join(dir, 'chaos.log');
+  const out = join(dir, 'result.json');
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [join(BUILD, 'scripts', 'chaos.js'), ...args, '--out', out, '--data-dir', join(dir, 'data')], {
+    cwd: ROOT,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const log = readFileSync(logFile, 'utf8');
+  const result = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as ChaosResult) : undefined;
+  if (code === 0) rmSync(dir, { recursive: true, force: true });
+  return { code, log, ...(result ? { result } : {}) };
+}
+
+/** The run's own lines (summary, faults, failed checks), without the stack's output. */
+const chaosLines = (log: string) =>
+  log
+    .split('\n')
+    .filter((l) => l.startsWith('chaos') || /^(leads=|(mixed|worker-kill|server-restart|api-sigterm|crm|smtp) )/.test(l))
+    .join('\n');
+
+beforeAll(() => build(), 300_000);
+
+describe('chaos (short form)', () => {
+  it('keeps every invariant under worker kills, a Temporal restart, an API SIGTERM, CRM and SMTP faults', { timeout: 900_000 }, async () => {
+    const run = await chaos(['--profile', 'ci']);
+    const summary = chaosLines(run.log);
+    console.log(summary);
+    expect(run.result, `no result; output:\n${run.log.slice(-5000)}`).toBeDefined();
+    const scenario = run.result!.scenarios[0]!;
+    const failed = scenario.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+    expect(failed, summary).toEqual([]);
+    expect(run.code).toBe(0);
+
+    // The figures the issue names, asserted one by one.
+    const i = scenario.invariants;
+    expect(i.lost).toBe(0);
+    expect(i.dupCrm).toBe(0);
+    expect(i.dupEmail).toBe(0);
+    expect(i.stuck).toBe(0);
+    expect(i.missingEmail).toBe(0);
+    expect(i.acknowledged).toBe(60 * 4);
+    expect(i.maxAttempts).toBeGreaterThan(1);
+    expect(scenario.crm.maxPerSecond).toBeLessThanOrEqual(scenario.crm.limit);
+    expect(scenario.crm.rateLimited).toBe(0);
+    // Every fault was exercised.
+    const kinds = scenario.faults.filter((f) => !f.error).map((f) => f.kind);
+    expect(kinds.filter((k) => k === 'worker-kill')).toHaveLength(2);
+    expect(kinds).toContain('server-restart');
+    expect(kinds).toContain('api-sigterm');
+    expect(scenario.faults.some((f) => f.kind === 'worker-kill' && (f.crmInFlight ?? 0) > 0)).toBe(true);
+    expect(scenario.crm.byStatus['500']).toBeGreaterThan(0);
+    expect(scenario.crm.byStatus['429']).toBeGreaterThan(0);
+    expect(scenario.crm.hung).toBeGreaterThan(0);
+    expect(scenario.smtp.rejected).toBeGreaterThan(0);
+    expect(scenario.smtp.dropped).toBeGreaterThan(0);
+  });
+});

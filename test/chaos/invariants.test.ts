@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { planFaults } from '../../src/chaos/faults.js';
+import {
+  checkInvariants,
+  compareContact,
+  expectedFields,
+  welcomeMessageId,
+  type CrmContactView,
+  type InvariantInput,
+  type MailView,
+} from '../../src/chaos/invariants.js';
+import { planLeads, type LeadRecord } from '../../src/chaos/load.js';
+import { seededRandom } from '../../src/chaos/random.js';
+
+const DOMAIN = 'leads.example.com';
+
+/** A lead of the plan with its first `acked` changes acknowledged. */
+function lead(acked: number, updates = 3, seed = 1): LeadRecord {
+  const [record] = planLeads({ runTag: 't', leads: 1, updatesPerLead: updates, duplicateCreateRate: 0.3, random: seededRandom(seed) });
+  return { ...record!, acked, lastAckedSeq: acked > 0 ? acked - 1 : null, taskIds: Array.from({ length: acked }, (_, i) => `task${i}`) };
+}
+
+/** The CRM contact the orchestrator should produce for a lead's first `changes` changes. */
+function contactFor(l: LeadRecord, changes: number, patch: Partial<CrmContactView> = {}): CrmContactView {
+  const fields = expectedFields(l.planned.slice(0, changes))!;
+  return {
+    externalId: l.id,
+    version: changes,
+    lead: { ...fields, stage: fields.stage ?? 'new', id: l.id, version: changes, score: 50 },
+    creates: 1,
+    writes: changes,
+    staleWrites: 0,
+    duplicateKeys: 0,
+    ...patch,
+  };
+}
+
+const mailFor = (l: LeadRecord, at: string): MailView => ({ messageId: welcomeMessageId(l.id, DOMAIN), receivedAt: at, to: [l.email] });
+
+function input(partial: Partial<InvariantInput>): InvariantInput {
+  return { leads: [], contacts: [], messages: [], tasks: [], faults: [], messageIdDomain: DOMAIN, windowMs: 5_000, ...partial };
+}
+
+describe('expected lead fields', () => {
+  it('applies the acknowledged changes in order, the way the workflow does', () => {
+    const l = lead(4);
+    const kinds = l.planned.map((c) => c.kind);
+    expect(kinds[0]).toBe('create');
+    const fields = expectedFields(l.planned)!;
+    expect(fields.custom).toEqual({ run: 't', seq: 3 });
+    expect(fields.email).toBe(l.email);
+  });
+
+  it('a PUT drops what it does not repeat; a PATCH keeps it', () => {
+    const l = lead(1);
+    const base = { ...l.planned[0]!, seq: 0 };
+    const put = { seq: 1, kind: 'replace' as const, method: 'PUT' as const, idempotencyKey: 'k1', body: { email: l.email, first_name: 'x' } };
+    const patch = { seq: 2, kind: 'patch' as const, method: 'PATCH' as const, idempotencyKey: 'k2', body: { phone: '+1 (555) 12' } };
+    const fields = expectedFields([base, put, patch])!;
+    expect(fields).toEqual({ email: l.email, first_name: 'X', phone: '+155512' });
+  });
+});
+
+describe('lost and double-applied writes', () => {
+  it('accepts a contact at the last acknowledged version with its content', () => {
+    const l = lead(4);
+    expect(compareContact(l, contactFor(l, 4))).toEqual({ kind: 'ok' });
+  });
+
+  it('counts a missing contact, a contact behind, and one with other content as lost', () => {
+    const l = lead(4);
+    expect(compareContact(l, undefined).kind).toBe('lost');
+    expect(compareContact(l, contactFor(l, 3)).kind).toBe('lost');
+    // Version 4 but the create's content: the reordering the chaos suite found.
+    const reordered = contactFor(l, 4, { lead: { ...contactFor(l, 1).lead, version: 4 } });
+    const verdict = compareContact(l, reordered);
+    expect(verdict.kind).toBe('lost');
+    expect(verdict.kind === 'lost' && verdict.why).toMatch(/custom/);
+  });
+
+  it('flags a contact ahead of the acknowledged writes, unless an unresolved write explains it', () => {
+    const l = lead(3);
+    expect(compareContact(l, contactFor(l, 4)).kind).toBe('ahead');
+    const unresolved = { ...l, unresolved: { seq: 3, reason: 'no answer' } };
+    expect(compareContact(unresolved, contactFor(l, 4))).toEqual({ kind: 'ok' });
+    expect(compareContact(unresolved, contactFor(l, 3))).toEqual({ kind: 'ok' });
+  });
+
+  it('sums the figures over leads', () => {
+    const a = lead(4, 3, 1);
+    const b = { ...lead(4, 3, 2), id: 'bbbbbbbbbbbbbbbbbbbb', email: 'b@x.example' };
+    const report = checkInvariants(
+      input({
+        leads: [a, b],
+        contacts: [contactFor(a, 4, { duplicateKeys: 2 }), contactFor(b, 2)],
+        messages: [mailFor(a, '2026-01-01T00:00:00Z'), mailFor(b, '2026-01-01T00:00:00Z')],
+      }),
+    );
+    expect(report).toMatchObject({ leads: 2, acknowledged: 8, lost: 1, doubleApplied: 0, crmReplays: 2, missingEmail: 0 });
+  });
+
+  it('counts two CRM contacts for one email, and extra creates, as dup_crm', () => {
+    const l = lead(1);
+    const twin = { ...contactFor(l, 1), externalId: 'another-id' };
+    expect(checkInvariants(input({ leads: [l], contacts: [contactFor(l, 1, { creates: 2 }), twin] })).dupCrm).toBe(2);
+  });
+});
+
+describe('welcome emails', () => {
+  const kill = Date.parse('2026-01-01T00:00:10Z');
+
+  it('puts a second copy first accepted just before a worker kill in the window', () => {
+    const l = lead(1);
+    const report = checkInvariants(
+      input({
+        leads: [l],
+        contacts: [contactFor(l, 1)],
+        messages: [mailFor(l, '2026-01-01T00:00:09.500Z'), mailFor(l, '2026-01-01T00:01:10Z')],
+        faults: [{ kind: 'worker-kill', from: kill, to: kill }],
+      }),
+    );
+    expect(report).toMatchObject({ dupEmail: 0, window: 1 });
+    expect(report.windowed).toEqual([{ leadId: l.id, kind: 'worker-kill', gapMs: 500, copies: 2 }]);
+  });
+
+  it('counts a second copy with no fault around it as dup_email', () => {
+    const l = lead(1);
+    const messages = [mailFor(l, '2026-01-01T00:00:01Z'), mailFor(l, '2026-01-01T00:00:02Z')];
+    const faults = [{ kind: 'worker-kill' as const, from: kill, to: kill }];
+    expect(checkInvariants(input({ leads: [l], contacts: [contactFor(l, 1)], messages, faults }))).toMatchObject({ dupEmail: 1, window: 0 });
+  });
+
+  it('explains copies accepted during a Temporal outage', () => {
+    const l = lead(1);
+    const messages = [mailFor(l, '2026-01-01T00:00:12Z'), mailFor(l, '2026-01-01T00:01:30Z')];
+    const faults = [{ kind: 'server-outage' as const, from: kill, to: kill + 5_000 }];
+    expect(checkInvariants(input({ leads: [l], contacts: [contactFor(l, 1)], messages, faults }))).toMatchObject({ dupEmail: 0, window: 1 });
+  });
+
+  it('counts a lead with no welcome email', () => {
+    const l = lead(1);
+    expect(checkInvariants(input({ leads: [l], contacts: [contactFor(l, 1)] })).missingEmail).toBe(1);
+  });
+});
+
+describe('tasks', () => {
+  it('counts non-terminal and unknown tasks as stuck, failed ones apart, and retries', () => {
+    const report = checkInvariants(
+      input({
+        tasks: [
+          { task_id: 'a', status: 'completed', attempts: 1 },
+          { task_id: 'b', status: 'failed', attempts: 8 },
+          { task_id: 'c', status: 'retrying', attempts: 3 },
+          { task_id: 'd', status: 'unknown', attempts: 0 },
+        ],
+      }),
+    );
+    expect(report).toMatchObject({ stuck: 2, failedTasks: 1, tasksWithRetries: 2, maxAttempts: 8, tasksChecked: 4 });
+  });
+});
+
+describe('fault plan', () => {
+  const options = { counts: { workerKills: 5, serverRestarts: 2, apiSigterms: 1 }, from: 0.1, to: 0.8, serverDowntimeMs: 3_000, longOutageMs: 75_000 };
+
+  it('draws the asked number of faults, spread within the window, reproducibly', () => {
+    const plan = planFaults(seededRandom(42), options);
+    expect(plan.filter((f) => f.kind === 'worker-kill')).toHaveLength(5);
+    expect(plan.filter((f) => f.kind === 'server-restart')).toHaveLength(2);
+    expect(plan.filter((f) => f.kind === 'api-sigterm')).toHaveLength(1);
+    for (const f of plan) {
+      expect(f.at).toBeGreaterThanOrEqual(0.1);
+      expect(f.at).toBeLessThanOrEqual(0.8);
+    }
+    expect(plan.map((f) => f.at)).toEqual([...plan.map((f) => f.at)].sort((a, b) => a - b));
+    expect(planFaults(seededRandom(42), options)).toEqual(plan);
+  });
+
+  it('makes the first restart the long outage and the first kill a mid-activity one', () => {
+    const plan = planFaults(seededRandom(7), options);
+    expect(plan.filter((f) => f.kind === 'server-restart').map((f) => f.downtimeMs)).toEqual([75_000, 3_000]);
+    expect(plan.filter((f) => f.kind === 'worker-kill').map((f) => f.midActivity)).toEqual([true, false, false, false, false]);
+  });
+});
