@@ -41,6 +41,8 @@ RUN --mount=type=cache,target=/root/.npm \
 
 # Owned by root and only readable by the `node` user: the processes never write here.
 COPY --from=build /app/dist ./dist
+# Automation definitions and email templates: read by the API and the workers at start-up.
+COPY automations ./automations
 
 USER node
 EXPOSE 3000

@@ -45,6 +45,8 @@ export interface ServerFlags {
 
 export interface BenchStack {
   config: Config;
+  /** The env the stack's API and worker processes get (ports, addresses, settings). */
+  env: Record<string, string>;
   apiUrl: string;
   temporalAddress: string;
   sim: SimulatorUrls;
@@ -54,9 +56,20 @@ export interface BenchStack {
   fatal: string | undefined;
   /** Stops every worker process (in-flight tasks finish first). */
   stopWorkers(): Promise<void>;
+  /** Process ids of the worker processes running now. */
+  workerPids(): number[];
   /** Starts `count` new worker processes, optionally with other settings; resolves once they poll. */
   startWorkers(count: number, env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function startBenchStack(opts: BenchStackOptions): Promise<BenchStack> {
@@ -90,6 +103,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
   let stopped = false;
   const handle: BenchStack = {
     config,
+    env,
     apiUrl: `http://${host}:${env.PORT}`,
     temporalAddress: config.TEMPORAL_ADDRESS,
     sim: { crmUrl: config.CRM_BASE_URL, smtpHttpUrl: `http://${host}:${config.SMTP_SINK_HTTP_PORT}` },
@@ -114,6 +128,11 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       const all = [...(stack?.workers ?? []), ...extraWorkers];
       for (const w of all) w.markStopping();
       await Promise.all(all.map((w) => w.stop()));
+    },
+    workerPids() {
+      return [...(stack?.workers ?? []), ...extraWorkers]
+        .map((w) => w.pid)
+        .filter((pid): pid is number => pid !== undefined && isRunning(pid));
     },
     async startWorkers(count, workerEnv = {}) {
       for (let i = 0; i < count; i++) {

@@ -114,7 +114,10 @@ function latencyPanel(groups: LatencyGroup[], x0: number, y0: number, w: number)
       parts.push(
         `<rect x="${x.toFixed(1)}" y="${(bottom - bh).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${bh.toFixed(1)}" fill="${COLORS[b.series][b.stat]}"><title>${esc(`${b.series === 'api' ? 'API' : 'C2'} ${b.stat} ${formatMs(b.value)}`)}</title></rect>`,
       );
-      if (b.stat === 'p99') parts.push(text(x + (barW - 2) / 2, bottom - bh - 4, formatMs(b.value), 'class="val small" text-anchor="middle"'));
+      if (b.stat === 'p99') {
+        const label = b.value > 0 ? formatMs(b.value) : 'no answers';
+        parts.push(text(x + (barW - 2) / 2, bottom - bh - 4, label, 'class="val small" text-anchor="middle"'));
+      }
     });
     parts.push(text(gx + groupW / 2, bottom + 16, g.group, 'class="lab" text-anchor="middle"'));
   });

@@ -252,7 +252,7 @@ export async function waitForDrain(
     onWait?: (counts: SimCounts, expected: number) => void;
   },
 ): Promise<DrainResult> {
-  const stallMs = opts.stallMs ?? 60_000;
+  const stallMs = opts.stallMs ?? 30_000;
   let lastMove = { at: Date.now(), key: '' };
   const deadline = opts.loadEndedAt + opts.timeoutMs;
   const expected = ledger.ackedCreates;

@@ -1,27 +1,26 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { leadWorkflowId } from '../src/domain/ids.js';
-import type { LeadWorkflowSettings } from '../src/workflows/lead-workflow.js';
-import { leadQuery, taskQuery } from '../src/workflows/messages.js';
+import { leadServiceFromConfig } from '../src/api/compose.js';
+import type { LeadService } from '../src/api/lead-service.js';
+import { loadConfig } from '../src/config.js';
+import { LeadInput } from '../src/domain/lead.js';
 import { WriteLedger, type LeadRecord } from './drain.js';
-import { replaceLead, startLead } from './raw-calls.js';
 import type { RouteKey } from './stats.js';
-import { EmailSource } from './workload.js';
+import { EmailSource, leadBody } from './workload.js';
 
-// Ceiling C2: the seed-mix loop as raw Temporal client calls, without HTTP. Makes exactly
-// the calls src/api/lead-service.ts makes per route (workflow.start with conflict policy
-// FAIL, query 'lead', signal 'leadChange', query 'task'), under the same deadlines. Runs as
-// a child process of the benchmark, one per API process, so it gets the same CPU share.
+// Ceiling C2: the seed-mix loop on a raw Temporal client, without HTTP. It drives the
+// API's own Temporal layer (src/api/lead-service.ts, built from the same configuration as
+// the API process), so it makes exactly the calls the API makes per route: workflow.start
+// with conflict policy FAIL, query 'lead' (history fallback when no worker answers),
+// signal 'leadChange', query 'task'; under the same deadlines. What it leaves out is
+// Fastify: HTTP parsing, routing, response serialization. Runs as child processes of the
+// benchmark, one per API process, so it gets the same share of the machine.
 
 export interface RawRunRequest {
   type: 'run';
-  address: string;
-  namespace: string;
-  taskQueue: string;
-  settings: LeadWorkflowSettings;
-  queryTimeoutMs: number;
-  writeTimeoutMs: number;
+  /** The env the stack gives its API processes. */
+  env: Record<string, string>;
   connections: number;
   /** Open loop: operations per second for each connection (autocannon's per-connection budget). */
   rates?: number[];
@@ -45,6 +44,7 @@ export type ChildMessage =
       type: 'result';
       routes: RawRouteResult[];
       errorKinds: Record<string, number>;
+      readSources: Record<string, number>;
       timeline: Array<{ t: number; ok: number; errors: number }>;
       measuredMs: number;
       ledger: LeadRecord[];
@@ -71,24 +71,24 @@ class Recorder {
 }
 
 function errorKind(err: unknown): string {
-  const e = err as { name?: string; code?: unknown; message?: string; cause?: { message?: string } };
-  const msg = (e.message ?? String(err)).split('\n')[0]!.slice(0, 80);
-  return `${e.name ?? 'Error'}: ${msg}`;
+  const e = err as { name?: string; message?: string };
+  return `${e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]!.slice(0, 80)}`;
 }
 
-function isDeadline(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 4; i++) {
-    if (e.code === 4) return true; // gRPC DEADLINE_EXCEEDED
+function isTimeout(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown; name?: string; message?: string } | undefined, i = 0; e && i < 5; i++) {
+    if (e.code === 4 || e.name === 'TemporalUnavailableError' || /deadline|timed out/i.test(e.message ?? '')) return true;
     e = e.cause as typeof e;
   }
-  return /deadline/i.test(String((err as Error)?.message));
+  return false;
 }
 
-async function run(req: RawRunRequest, client: Client): Promise<void> {
+async function run(req: RawRunRequest, service: LeadService): Promise<void> {
   const ledger = new WriteLedger();
   const emails = new EmailSource(req.emailPrefix);
   let recorders = new Map<RouteKey, Recorder>();
   let errorKinds: Record<string, number> = {};
+  let readSources: Record<string, number> = {};
   let timeline: Array<{ t: number; ok: number; errors: number }> = [];
   let phase = req.warmupMs > 0 ? 'warm-up' : 'measure';
   let windowStart = performance.now();
@@ -97,6 +97,7 @@ async function run(req: RawRunRequest, client: Client): Promise<void> {
   const reset = () => {
     recorders = new Map(['create', 'get', 'put', 'task'].map((r) => [r as RouteKey, new Recorder()]));
     errorKinds = {};
+    readSources = {};
     timeline = [];
     windowStart = performance.now();
     ok = 0;
@@ -123,13 +124,16 @@ async function run(req: RawRunRequest, client: Client): Promise<void> {
     } catch (err) {
       const recorder = recorders.get(route)!;
       recorder.errors += 1;
-      if (isDeadline(err)) recorder.timeouts += 1;
+      if (isTimeout(err)) recorder.timeouts += 1;
       const kind = errorKind(err);
       errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
       errors += 1;
       second().errors += 1;
       return { ok: false };
     }
+  };
+  const source = (s: string) => {
+    readSources[s] = (readSources[s] ?? 0) + 1;
   };
 
   const connection = async (index: number) => {
@@ -154,29 +158,33 @@ async function run(req: RawRunRequest, client: Client): Promise<void> {
     };
     while (!stopping) {
       const { email, leadId } = emails.next();
-      const handle = client.workflow.getHandle(leadWorkflowId(leadId));
       await gate();
       if (stopping) break;
       const createMarker = ledger.attempt(leadId, true);
-      const created = await timed('create', () => startLead(client, req, email, leadId, createMarker));
+      const createBody = LeadInput.parse(leadBody(email, createMarker, 'create'));
+      const created = await timed('create', () => service.create(createBody));
       if (!created.ok) continue;
       ledger.ack(leadId, createMarker, true);
+      const id = created.value.id;
 
       await gate();
       if (stopping) break;
-      await timed('get', () => client.withDeadline(Date.now() + req.queryTimeoutMs, () => handle.query(leadQuery)));
+      const read = await timed('get', () => service.get(id));
+      if (read.ok) source(read.value.source);
 
       await gate();
       if (stopping) break;
       const putMarker = ledger.attempt(leadId, false);
-      const put = await timed('put', () => replaceLead(client, req, email, leadId, putMarker));
+      const putBody = LeadInput.parse(leadBody(email, putMarker, 'replace'));
+      const put = await timed('put', () => service.update(id, 'replace', putBody));
       if (!put.ok) continue;
       ledger.ack(leadId, putMarker, false);
 
       await gate();
       if (stopping) break;
-      const taskId = put.value;
-      await timed('task', () => client.withDeadline(Date.now() + req.queryTimeoutMs, () => handle.query(taskQuery, taskId)));
+      const taskId = put.value.task_id;
+      const task = await timed('task', () => service.task(taskId));
+      if (task.ok) source(task.value.source);
     }
   };
 
@@ -189,25 +197,25 @@ async function run(req: RawRunRequest, client: Client): Promise<void> {
   }
   await sleep(req.durationMs);
   const measuredMs = performance.now() - windowStart;
-  // Snapshot the measured window before in-flight calls finish.
-  const measured = recorders;
-  const measuredKinds = errorKinds;
-  const measuredTimeline = timeline;
+  // The measured window ends here; calls still in flight finish outside it.
+  const measured = { recorders, errorKinds, readSources, timeline };
   reset();
   stopping = true;
   await Promise.all(loops);
+  await (service as { drain?: () => Promise<void> }).drain?.();
   clearInterval(progress);
   send({
     type: 'result',
-    routes: [...measured].map(([route, r]) => ({
+    routes: [...measured.recorders].map(([route, r]) => ({
       route,
       latencies: r.latencies.slice(0, r.n),
       responses: r.responses,
       errors: r.errors,
       timeouts: r.timeouts,
     })),
-    errorKinds: measuredKinds,
-    timeline: measuredTimeline,
+    errorKinds: measured.errorKinds,
+    readSources: measured.readSources,
+    timeline: measured.timeline,
     measuredMs,
     ledger: ledger.records(),
     ackedCreates: ledger.ackedCreates,
@@ -216,7 +224,7 @@ async function run(req: RawRunRequest, client: Client): Promise<void> {
 
 let connection: Connection | undefined;
 
-process.on('message', (message: RawRunRequest | { type: 'connect'; address: string; namespace: string }) => {
+process.on('message', (message: RawRunRequest | { type: 'connect'; address: string }) => {
   void (async () => {
     try {
       if (message.type === 'connect') {
@@ -225,8 +233,9 @@ process.on('message', (message: RawRunRequest | { type: 'connect'; address: stri
         send({ type: 'ready' });
       } else if (message.type === 'run') {
         if (!connection) throw new Error('run before connect');
-        const client = new Client({ connection, namespace: message.namespace });
-        await run(message, client);
+        const config = loadConfig({ ...process.env, ...message.env });
+        const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+        await run(message, leadServiceFromConfig(config, client));
       }
     } catch (err) {
       send({ type: 'error', message: (err as Error).stack ?? String(err) });

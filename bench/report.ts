@@ -8,11 +8,15 @@ import { ratio, type TargetResult } from './targets.js';
 // Renders a run's report as Markdown (the committed summary) and as the plain-text
 // comparison printed at the end. Pure, unit-tested.
 
+const NUMERIC = /^(-|[-+]?[\d.,]+\s*(ms|s|×|%|MB|k)?|\d+m \d+s)?$/;
+
+/** Columns of numbers are right-aligned, text columns left-aligned. */
 export function markdownTable(headers: string[], rows: string[][]): string {
   const esc = (cell: string) => cell.replace(/\|/g, '\\|');
+  const numeric = headers.map((_, i) => i > 0 && rows.length > 0 && rows.every((r) => NUMERIC.test((r[i] ?? '').trim())));
   return [
     `| ${headers.map(esc).join(' | ')} |`,
-    `| ${headers.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    `| ${numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`,
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ].join('\n');
 }
@@ -50,6 +54,8 @@ export function comparisonRows(report: BenchReport): string[][] {
   const rows: string[][] = [];
   const add = (name: string, run: LoadRun | undefined) => {
     if (!run) return;
+    // Ratios to the raw client only mean something for the API.
+    const vsC2 = c2 && run === report.seedMix;
     const t = run.totals;
     rows.push([
       name,
@@ -60,8 +66,8 @@ export function comparisonRows(report: BenchReport): string[][] {
       formatMs(t.latency.max),
       pct(t.successRate),
       String(t.resets),
-      c2 && run !== c2 ? times(ratio(t.writeRps, c2.totals.writeRps)) : '',
-      c2 && run !== c2 ? times(ratio(t.readRps, c2.totals.readRps)) : '',
+      vsC2 ? times(ratio(t.writeRps, c2.totals.writeRps)) : '',
+      vsC2 ? times(ratio(t.readRps, c2.totals.readRps)) : '',
     ]);
   };
   add('API (seed-mix, HTTP)', report.seedMix);
@@ -103,11 +109,11 @@ export function drainText(d: DrainResult): string {
   const v = d.verdict;
   return d.ok
     ? `passed, ${v.leadsChecked} leads / ${v.writesChecked} acknowledged writes in the CRM at their latest version and one welcome email each, drained ${formatSeconds(d.drainSeconds)} after the load stopped`
-    : `FAILED${d.timedOut ? ' (timed out)' : d.stalled ? ' (nothing moved for a minute)' : ''}: ${v.missingContacts} missing, ${v.behind} behind, ${v.ahead} ahead, ${v.staleContent} stale, ${v.missingEmails} without email, ${v.duplicateEmails} with duplicate emails`;
+    : `FAILED${d.timedOut ? ' (timed out)' : d.stalled ? ' (nothing moved for 30 s)' : ''}: ${v.missingContacts} missing, ${v.behind} behind, ${v.ahead} ahead, ${v.staleContent} stale, ${v.missingEmails} without email, ${v.duplicateEmails} with duplicate emails`;
 }
 
 function c3Text(c3: C3Result): string {
-  return `${c3.leads} leads preloaded in ${formatSeconds(c3.preloadS)} with the workers stopped; worker start ${formatSeconds(c3.workerStartS)}; all fully processed (CRM + welcome email) ${formatSeconds(c3.drainS)} after the first poll = **${formatRate(c3.rate)} leads/s** (${formatRate(c3.steadyRate)} leads/s between 10% and 90%). Drain check: ${drainText(c3.drain)}.`;
+  return `${c3.leads} leads preloaded in ${formatSeconds(c3.preloadS)} with the workers stopped; worker start ${formatSeconds(c3.workerStartS)}; all fully processed (CRM + welcome email) ${formatSeconds(c3.drainS)} after the first poll = **${formatRate(c3.rate)} leads/s** (${formatRate(c3.steadyRate)} leads/s between 10% and 90%)${c3.workerPeakMb !== undefined ? `; worker peak RSS ${c3.workerPeakMb.toFixed(0)} MB` : ''}. Drain check: ${drainText(c3.drain)}.`;
 }
 
 const statusMark: Record<TargetResult['status'], string> = { met: 'met', 'not met': '**not met**', partial: 'partly (short run)', 'not run': 'not run' };
@@ -249,8 +255,13 @@ export function renderMarkdown(report: BenchReport, chartFile?: string): string 
     if (report.tune.worker.length > 0) {
       out.push(
         markdownTable(
-          ['worker setting (on the default server setting)', 'C3 leads/s', 'steady leads/s'],
-          report.tune.worker.map((w) => [w.name, w.c3 ? formatRate(w.c3.rate) : `failed: ${w.error ?? ''}`, w.c3 ? formatRate(w.c3.steadyRate) : '-']),
+          [`worker setting (on the ${report.tune.workerServerSetting ?? 'default'} server setting)`, 'C3 leads/s', 'steady leads/s', 'worker peak RSS'],
+          report.tune.worker.map((w) => [
+            w.name,
+            w.c3 ? formatRate(w.c3.rate) : `failed: ${w.error ?? ''}`,
+            w.c3 ? formatRate(w.c3.steadyRate) : '-',
+            w.c3?.workerPeakMb !== undefined ? `${w.c3.workerPeakMb.toFixed(0)} MB` : '-',
+          ]),
         ),
       );
       out.push('');

@@ -47,6 +47,13 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
+/** VmHWM of one process in MB, if it is still running. */
+export function peakMbOf(pid: number): number | undefined {
+  const status = readStatus(pid);
+  const hwm = status ? parseStatus(status).hwmKb : undefined;
+  return hwm === undefined ? undefined : hwm / 1024;
+}
+
 export interface RssEntry {
   role: string;
   /** Processes seen in this role over the run (restarts and cluster children included). */

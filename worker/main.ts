@@ -1,4 +1,5 @@
 import { NativeConnection } from '@temporalio/worker';
+import { AutomationLoadError } from '../src/automations/loader.js';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
 import { loadEnvFile } from '../src/env-file.js';
 import { waitForTemporal } from '../src/temporal/dev-server.js';
@@ -19,7 +20,15 @@ try {
 await waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 120_000 });
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 const deps = activityDepsFromConfig(config);
-const workers = await createWorkers(config, connection, deps);
+let workers;
+try {
+  workers = await createWorkers(config, connection, deps);
+} catch (err) {
+  // An invalid automation file stops start-up with the file, step and problem named.
+  if (!(err instanceof AutomationLoadError)) throw err;
+  console.error(`worker: ${err.message}`);
+  process.exit(2);
+}
 console.log(
   `worker: polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_CRM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
 );

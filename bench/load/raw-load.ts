@@ -1,7 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { workflowSettingsFromConfig } from '../../src/api/compose.js';
 import type { BenchStack } from '../bench-stack.js';
 import { onCleanup } from '../cleanup.js';
 import type { WriteLedger } from '../drain.js';
@@ -88,7 +87,7 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
     await Promise.all(
       children.map((c) => {
         const ready = waitFor(c.process, 'ready');
-        c.process.send({ type: 'connect', address: stack.temporalAddress, namespace: stack.config.TEMPORAL_NAMESPACE });
+        c.process.send({ type: 'connect', address: stack.temporalAddress });
         return ready;
       }),
     );
@@ -113,12 +112,7 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
         const connections = perProcess[i]!;
         const request: RawRunRequest = {
           type: 'run',
-          address: stack.temporalAddress,
-          namespace: stack.config.TEMPORAL_NAMESPACE,
-          taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
-          settings: workflowSettingsFromConfig(stack.config),
-          queryTimeoutMs: stack.config.QUERY_TIMEOUT_MS,
-          writeTimeoutMs: stack.config.WRITE_TIMEOUT_MS,
+          env: stack.env,
           connections,
           ...(rates ? { rates: rates.slice(offset, offset + connections) } : {}),
           warmupMs: opts.warmupS * 1000,
@@ -155,9 +149,11 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
       });
     }
     const errorKinds: Record<string, number> = {};
+    const readSources: Record<string, number> = {};
     const timeline: TimelinePoint[] = [];
     for (const r of results) {
       for (const [k, v] of Object.entries(r.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(r.readSources)) readSources[k] = (readSources[k] ?? 0) + v;
       for (const p of r.timeline) {
         while (timeline.length <= p.t) timeline.push({ t: timeline.length, ok: 0, errors: 0 });
         timeline[p.t]!.ok += p.ok;
@@ -178,7 +174,7 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
       totals: totalsOf(routes, all, durationS, { resets: 0 }),
       statusCounts: {},
       errorKinds,
-      readSources: {},
+      readSources,
       timeline,
       backlog,
       createRate: opts.ledger.ackedCreates / ((Date.now() - started) / 1000),

@@ -50,6 +50,8 @@ export interface C3Result {
   /** Between 10% and 90% processed: the rate without start-up and tail. */
   steadyRate: number;
   workerEnv: Record<string, string>;
+  /** Highest VmHWM of the worker processes that did the draining, MB. */
+  workerPeakMb?: number;
   drain: DrainResult;
 }
 
@@ -105,7 +107,7 @@ export interface BenchReport {
   c3?: C3Result;
   openLoop?: OpenLoopPoint[];
   scale?: { entries: ScaleEntry[]; canRead?: CanReadResult };
-  tune?: { server: TuneServerEntry[]; worker: TuneWorkerEntry[]; recommendation?: string };
+  tune?: { server: TuneServerEntry[]; worker: TuneWorkerEntry[]; recommendation?: string; workerServerSetting?: string };
   rss: RssEntry[];
   drainChecks: Array<{ run: string; result: DrainResult }>;
   targets: TargetResult[];

@@ -55,6 +55,7 @@ export const WORKER_SETTINGS: Array<{ name: string; env: Record<string, string> 
   { name: 'small (10 workflow tasks, 20 activities)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '10', WORKER_MAX_CONCURRENT_ACTIVITIES: '20' } },
   { name: 'default (40 workflow tasks, 100 activities)', env: {} },
   { name: 'large (200 workflow tasks, 400 activities)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '200', WORKER_MAX_CONCURRENT_ACTIVITIES: '400' } },
+  { name: 'default with a 200-workflow cache (instead of 2000)', env: { WORKER_MAX_CACHED_WORKFLOWS: '200' } },
 ];
 
 export async function tuneScenario(ctx: Ctx): Promise<void> {
@@ -78,16 +79,6 @@ export async function tuneScenario(ctx: Ctx): Promise<void> {
         const c2 = await runC2(ctx, stack, { label: `tune ${setting.name} C2`, durationS: options.tuneDurationS, warmupS: 5 });
         const c3 = await runC3(ctx, stack, { label: `tune ${setting.name} C3` });
         server.push({ name: setting.name, description: setting.description, durability: setting.durability, flags: stack.flags, c2, c3 });
-        // Worker settings are compared on the dev server's default settings.
-        if (setting.name === 'default') {
-          for (const w of WORKER_SETTINGS) {
-            try {
-              worker.push({ name: w.name, env: w.env, c3: await runC3(ctx, stack, { workerEnv: w.env, label: `tune worker ${w.name}` }) });
-            } catch (err) {
-              worker.push({ name: w.name, env: w.env, error: (err as Error).message });
-            }
-          }
-        }
       });
     } catch (err) {
       log(`tune: "${setting.name}" failed: ${(err as Error).message}`);
@@ -96,15 +87,49 @@ export async function tuneScenario(ctx: Ctx): Promise<void> {
   }
   ctx.report.tune.recommendation = recommend(server);
   log(`tune: ${ctx.report.tune.recommendation}`);
+
+  // Worker settings only matter once persistence is not the bottleneck: compare them on the
+  // fastest durable server setting.
+  const best = fastestDurable(server);
+  const setting = SERVER_SETTINGS.find((s) => s.name === best?.name) ?? SERVER_SETTINGS[0]!;
+  ctx.report.tune.workerServerSetting = setting.name;
+  log(`tune: worker settings on the "${setting.name}" server setting`);
+  try {
+    const stack = await startBenchStack({
+      apiProcesses: options.apiProcesses,
+      workerProcesses: options.workerProcesses,
+      ...(setting.sqlitePragmas ? { sqlitePragmas: setting.sqlitePragmas } : {}),
+      ...(setting.dynamicConfig ? { dynamicConfig: setting.dynamicConfig } : {}),
+    });
+    await withStack(ctx, stack, async () => {
+      // A first C2 run sizes C3 and warms the server up.
+      await runC2(ctx, stack, { label: `tune workers on ${setting.name} C2`, durationS: Math.min(10, options.tuneDurationS), warmupS: 3 });
+      for (const w of WORKER_SETTINGS) {
+        try {
+          worker.push({ name: w.name, env: w.env, c3: await runC3(ctx, stack, { workerEnv: w.env, label: `tune worker ${w.name}` }) });
+        } catch (err) {
+          worker.push({ name: w.name, env: w.env, error: (err as Error).message });
+        }
+      }
+    });
+  } catch (err) {
+    log(`tune: worker settings failed: ${(err as Error).message}`);
+    ctx.report.failures.push(`tune worker settings: ${(err as Error).message}`);
+  }
+}
+
+type Measured = Pick<TuneServerEntry, 'name' | 'durability' | 'c2'> & { c3?: { rate: number } | undefined };
+
+function fastestDurable<T extends Measured>(entries: readonly T[]): T | undefined {
+  return [...entries].filter((e) => e.durability.startsWith('durable')).sort((x, y) => y.c2.totals.writeRps - x.c2.totals.writeRps)[0];
 }
 
 /** The fastest durable setting, if it beats the default by a margin larger than the noise. */
-export function recommend(entries: ReadonlyArray<Pick<TuneServerEntry, 'name' | 'durability' | 'c2'> & { c3?: { rate: number } | undefined }>): string {
+export function recommend(entries: readonly Measured[]): string {
   const base = entries.find((e) => e.name === 'default');
   if (!base) return 'no recommendation: the default setting was not measured';
-  const durable = entries.filter((e) => e.durability.startsWith('durable'));
-  const score = (e: (typeof entries)[number]) => e.c2.totals.writeRps;
-  const best = [...durable].sort((x, y) => score(y) - score(x))[0]!;
+  const score = (e: Measured) => e.c2.totals.writeRps;
+  const best = fastestDurable(entries)!;
   const gain = score(base) > 0 ? score(best) / score(base) : 0;
   if (best.name === 'default' || gain < 1.15) {
     return `keep the default: no durable setting beat it by 15% or more on C2 writes (best: ${best.name}, ${formatRate(score(best))} vs ${formatRate(score(base))} writes/s)`;

@@ -14,9 +14,10 @@ import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
  *   twice); only a write whose outcome the load generator never learnt may explain one.
  * - dup_crm: more than one CRM create, or more than one contact, for one lead.
  * - emails: the welcome email's Message-ID is `<welcome.<leadId>@domain>`; a second copy
- *   is an at-least-once duplicate when the first copy was accepted just before a worker
- *   kill or around a Temporal outage (the activity had sent it but its completion never
- *   reached Temporal), otherwise a real duplicate (dup_email).
+ *   is an at-least-once duplicate (window) when the email activity was retried (its step
+ *   shows attempts > 1) and the first copy was accepted shortly before a worker kill or
+ *   around a Temporal outage: the activity had sent it, but its completion never became
+ *   durable in Temporal. Any other second copy is a real duplicate (dup_email).
  * - stuck: an acknowledged task not in a terminal state.
  */
 
@@ -41,6 +42,8 @@ export interface TaskView {
   /** A task status, or 'unknown' when the API could not say. */
   status: TaskStatus | 'unknown';
   attempts: number;
+  /** Attempts of the task's email_send step, when it has one. */
+  emailAttempts?: number | undefined;
 }
 
 /** A period in which an email accepted by the SMTP server may never have been reported to Temporal. */
@@ -137,6 +140,7 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
     const email = String(contact.lead.email ?? '');
     byEmail.set(email, [...(byEmail.get(email) ?? []), contact]);
   }
+  const emailAttempts = new Map(input.tasks.map((t) => [t.task_id, t.emailAttempts]));
   const mail = new Map<string, MailView[]>();
   for (const message of input.messages) mail.set(message.messageId, [...(mail.get(message.messageId) ?? []), message]);
 
@@ -183,12 +187,15 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
       } else if (copies.length > 1) {
         const firstAt = Date.parse(copies[0]!.receivedAt);
         const explained = windowFor(firstAt, input.faults, input.windowMs);
-        if (explained) {
+        // The create's task carries the email step; one attempt means two separate sends, never a retry.
+        const attempts = lead.taskIds[0] === undefined ? undefined : emailAttempts.get(lead.taskIds[0]);
+        if (explained && attempts !== 1) {
           window += copies.length - 1;
           windowed.push({ leadId: lead.id, kind: explained.kind, gapMs: Math.max(0, explained.from - firstAt), copies: copies.length });
         } else {
           dupEmail += copies.length - 1;
-          problems.push({ id: lead.id, problem: `${copies.length} welcome emails, first at ${copies[0]!.receivedAt}, outside any fault window` });
+          const why = explained ? 'the email step ran once (not a retry)' : 'outside any fault window';
+          problems.push({ id: lead.id, problem: `${copies.length} welcome emails, first at ${copies[0]!.receivedAt}, ${why}` });
         }
       }
     }

@@ -177,6 +177,13 @@ class Gate {
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
+/** '202', or the status with the API's error code ('503:temporal_unavailable'); a bare status when the body has none. */
+function describeStatus(status: number, body: unknown): string {
+  if (status < 300) return String(status);
+  const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return typeof code === 'string' ? `${status}:${code}` : String(status);
+}
+
 export class LoadGenerator {
   readonly leads: LeadRecord[];
   readonly attempts: AttemptRecord[] = [];
@@ -260,7 +267,7 @@ export class LoadGenerator {
       } finally {
         this.gate.leave();
       }
-      last = outcome.kind === 'response' ? String(outcome.status) : outcome.code;
+      last = outcome.kind === 'response' ? describeStatus(outcome.status, outcome.body) : outcome.code;
       this.attempts.push({ startedAt, endedAt: Date.now(), outcome: last });
 
       if (outcome.kind === 'response' && outcome.status === 202) {

@@ -53,7 +53,7 @@ export function profile(name: 'long' | 'ci'): ChaosOptions {
     seed: Date.now() % 1_000_000,
     duplicateCreateRate: 0.1,
     apiProcesses: 2,
-    windowMs: 5_000,
+    windowMs: 10_000,
     keepData: false,
   };
   if (name === 'ci') {
@@ -91,11 +91,11 @@ export function profile(name: 'long' | 'ci'): ChaosOptions {
   return {
     ...common,
     profile: 'long',
-    leads: 2_000,
-    updates: 4,
-    durationMs: 180_000,
+    leads: 1_000,
+    updates: 3,
+    durationMs: 240_000,
     thinkMs: [200, 3_000],
-    concurrency: 64,
+    concurrency: 16,
     workerKills: 5,
     serverRestarts: 2,
     serverDowntimeMs: 5_000,
@@ -108,7 +108,7 @@ export function profile(name: 'long' | 'ci'): ChaosOptions {
     drainTimeoutMs: 900_000,
     workerMinUptimeMs: 8_000,
     requestTimeoutMs: 30_000,
-    giveUpAfterMs: 300_000,
+    giveUpAfterMs: 900_000,
     env: {
       CRM_TIMEOUT_MS: '2000',
       RETRY_INITIAL_INTERVAL_MS: '200',

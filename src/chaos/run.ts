@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CrmStats } from '../simulators/crm-simulator.js';
 import type { SmtpSinkStats } from '../simulators/smtp-sink.js';
 import { planFaults, runFaults, type FaultCounts, type FaultEvent } from './faults.js';
 import { httpJson, keepAliveAgent } from './http.js';
@@ -260,8 +259,9 @@ async function drain(
       await forEachLimited(pending, 16, async (id) => {
         const outcome = await httpJson({ method: 'GET', url: `${target.stack.apiUrl}/api/tasks/${id}`, timeoutMs: 30_000, agent });
         if (outcome.kind === 'response' && outcome.status === 200) {
-          const body = outcome.body as { status: TaskView['status']; attempts: number };
-          statuses.set(id, { task_id: id, status: body.status, attempts: body.attempts });
+          const body = outcome.body as { status: TaskView['status']; attempts: number; steps?: Array<{ name: string; attempts: number }> };
+          const email = body.steps?.find((s) => s.name === 'email_send');
+          statuses.set(id, { task_id: id, status: body.status, attempts: body.attempts, emailAttempts: email?.attempts });
         }
       });
       pending = pending.filter((id) => !['completed', 'failed', 'cancelled'].includes(statuses.get(id)!.status));

@@ -10,6 +10,11 @@ import { DefinitionSchema, StepSchema } from '../../src/automations/schema.js';
 import { checkTemplatePart, emailContext, renderTemplate } from '../../src/automations/templates.js';
 import { unsubscribeUrl, verifyUnsubscribeToken } from '../../src/automations/unsubscribe.js';
 import { validateAutomations } from '../../src/automations/validate.js';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { automationServiceFromConfig } from '../../src/api/compose.js';
+import { loadConfig } from '../../src/config.js';
+import { automationDepsFromConfig } from '../../worker/workers.js';
 import { TASK_ID_PATTERN } from '../../src/domain/ids.js';
 import type { LeadView } from '../../src/domain/lead.js';
 
@@ -324,5 +329,16 @@ describe('the loader', () => {
     const catalog = loadAutomations(join(tmpdir(), 'no-such-automations-folder'));
     expect(catalog.list()).toEqual([]);
     expect(catalog.note).toMatch(/no automation folder/);
+  });
+});
+
+describe('start-up', () => {
+  it('stops the API and the worker on an invalid folder, naming the file, the step and the problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'automations-'));
+    writeFileSync(join(dir, 'broken.yaml'), 'name: B\ntrigger: { event: manual }\nsteps:\n  - type: wait\n    duration: forever\n');
+    const config = loadConfig({ AUTOMATIONS_DIR: dir });
+    const expected = /broken\.yaml: steps\[0\] \(wait\): duration: "forever" is not a duration/;
+    expect(() => automationServiceFromConfig(config, {} as Client)).toThrow(expected);
+    expect(() => automationDepsFromConfig(config, {} as NativeConnection)).toThrow(AutomationLoadError);
   });
 });

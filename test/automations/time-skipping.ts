@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -32,13 +32,19 @@ const INDEXED = { Keyword: IVT.INDEXED_VALUE_TYPE_KEYWORD, Int: IVT.INDEXED_VALU
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 function testServerBinary(): string {
-  const recorded = () => readFileSync(`${ROOT}.tools/temporal-test-server-path`, 'utf8').trim();
-  try {
-    return recorded();
-  } catch {
-    execFileSync(process.execPath, [`${ROOT}scripts/ensure-test-server.mjs`], { stdio: 'inherit' });
-    return recorded();
-  }
+  const recorded = () => {
+    try {
+      const path = readFileSync(`${ROOT}.tools/temporal-test-server-path`, 'utf8').trim();
+      return existsSync(path) ? path : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const found = recorded();
+  if (found) return found;
+  // Not installed yet (`npm test` does it; a bare `npx vitest` may not have): install now.
+  execFileSync(process.execPath, [`${ROOT}scripts/ensure-test-server.mjs`], { stdio: 'inherit' });
+  return recorded()!;
 }
 
 export interface TimeSkippingStack {

@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChaosResult } from '../../src/chaos/report.js';
 
@@ -17,15 +18,23 @@ import type { ChaosResult } from '../../src/chaos/report.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD = join(ROOT, '.data', 'chaos-build');
+const execFileAsync = promisify(execFile);
 
-function build(): void {
+async function build(): Promise<void> {
   mkdirSync(BUILD, { recursive: true });
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD, '--tsBuildInfoFile', join(BUILD, '.tsbuildinfo')], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  execFileSync(process.execPath, [join(BUILD, 'scripts', 'bundle-workflows.js')], { cwd: ROOT, stdio: 'inherit' });
+  await run([tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD, '--tsBuildInfoFile', join(BUILD, '.tsbuildinfo')]);
+  await run([join(BUILD, 'scripts', 'bundle-workflows.js')]);
+}
+
+/** Runs node with these arguments in the repository, failing with its output. */
+async function run(args: string[]): Promise<void> {
+  try {
+    await execFileAsync(process.execPath, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as Error & { stdout?: string; stderr?: string };
+    throw new Error(`${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
 }
 
 interface Run {

@@ -123,6 +123,20 @@ describe('welcome emails', () => {
     expect(report.windowed).toEqual([{ leadId: l.id, kind: 'worker-kill', gapMs: 500, copies: 2 }]);
   });
 
+  it('counts a second copy as dup_email when the email step ran once, even next to a fault', () => {
+    const l = lead(1);
+    const report = checkInvariants(
+      input({
+        leads: [l],
+        contacts: [contactFor(l, 1)],
+        messages: [mailFor(l, '2026-01-01T00:00:09.500Z'), mailFor(l, '2026-01-01T00:00:09.600Z')],
+        tasks: [{ task_id: l.taskIds[0]!, status: 'completed', attempts: 1, emailAttempts: 1 }],
+        faults: [{ kind: 'worker-kill', from: kill, to: kill }],
+      }),
+    );
+    expect(report).toMatchObject({ dupEmail: 1, window: 0 });
+  });
+
   it('counts a second copy with no fault around it as dup_email', () => {
     const l = lead(1);
     const messages = [mailFor(l, '2026-01-01T00:00:01Z'), mailFor(l, '2026-01-01T00:00:02Z')];
