@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { BenchOptions } from './scenarios/context.js';
 import { parseDuration } from './stats.js';
+import { DURABLE_WAL } from '../src/stack/stack.js';
 
 // Command line: `npm run bench -- [scenario] [--duration 10m] [--connections 50] …`. Pure.
 
@@ -77,7 +78,8 @@ export function defaultOptions(outDir: string): BenchOptions {
     canUpdates: 1000,
     apiProcesses: Math.min(availableParallelism(), 4),
     workerProcesses: 1,
-    sqlitePragmas: {},
+    // The stack's own default (src/stack/stack.ts), so the benchmark measures what users run.
+    sqlitePragmas: { ...DURABLE_WAL },
     dynamicConfig: {},
     timeoutS: 30,
     drainTimeoutS: 300,

@@ -84,7 +84,7 @@ report.loadavg.end = loadAverage();
 report.targets = evaluateTargets({
   ...(report.seedMix ? { seedMix: report.seedMix } : {}),
   ...(report.c2 ? { c2: report.c2 } : {}),
-  ...(report.c3 ? { c3: { leads: report.c3.leads, rate: report.c3.rate } } : {}),
+  ...(report.c3 ? { c3: { leads: report.c3.leads, rate: report.c3.rate, steadyRate: report.c3.steadyRate } } : {}),
   ...(report.openLoop ? { openLoop: report.openLoop } : {}),
   rss: report.rss,
   drainChecks: report.drainChecks,

@@ -27,6 +27,8 @@ export interface DrainRate {
   leads: number;
   /** Leads fully processed per second, from the worker's start to the last lead. */
   rate: number;
+  /** The same between 10% and 90% processed (0 when unknown): throughput without start-up and tail. */
+  steadyRate?: number;
 }
 
 export interface TargetInput {
@@ -119,8 +121,10 @@ function drainRate(seedMix: LoadRun | undefined, c3: DrainRate | undefined): Tar
   const growth = backlogGrowth(seedMix.backlog, seedMix.warmupS);
   const flat = growth <= FLAT_BACKLOG_SHARE * create;
   const parts = [`creates ${formatRate(create)} leads/s`, `backlog grows ${growth.toFixed(2)} leads/s`];
-  if (c3) parts.push(`C3 drains ${formatRate(c3.rate)} leads/s`);
-  const fastEnough = c3 ? c3.rate >= create : true;
+  // Steady state: a slow start or a few slow leads at the end say little about throughput.
+  const drains = c3 ? (c3.steadyRate && c3.steadyRate > 0 ? c3.steadyRate : c3.rate) : undefined;
+  if (c3 && drains !== undefined) parts.push(`C3 drains ${formatRate(drains)} leads/s steady (${formatRate(c3.rate)} overall)`);
+  const fastEnough = drains !== undefined ? drains >= create : true;
   return {
     id: 'drain-rate',
     target,

@@ -27,10 +27,10 @@ let emailSeq = 0;
 /** Leads per second each stack processed end to end so far (load + drain), to size C3. */
 const processRates = new WeakMap<BenchStack, number>();
 
-/** C3's preload: about 30 s of work at the rate seen so far, 100 to 1000 leads. */
+/** C3's preload: about 30 s of work at the rate seen so far, 200 to 1000 leads. */
 export function c3LeadsFor(rate: number | undefined): number {
   if (rate === undefined || !(rate > 0)) return 300;
-  return Math.max(100, Math.min(1000, Math.round((rate * 30) / 50) * 50));
+  return Math.max(200, Math.min(1000, Math.round((rate * 30) / 50) * 50));
 }
 const emailsFor = (ctx: Ctx, tag: string) => new EmailSource(`${ctx.runId}${tag}${(emailSeq++).toString(36)}`);
 

@@ -28,6 +28,8 @@ export interface ChaosOptions {
   longOutageMs: number;
   apiSigterms: number;
   apiProcesses: number;
+  /** Latency of every CRM call in every scenario (a real CRM is not instant), so kills can land mid-call. */
+  crmBaseLatencyMs: [number, number];
   crmFaults: Partial<CrmFaults>;
   smtpFaults: Partial<SmtpFaults>;
   crmRateLimit: number;
@@ -70,7 +72,8 @@ export function profile(name: 'long' | 'ci'): ChaosOptions {
       serverDowntimeMs: 3_000,
       longOutageMs: 0,
       apiSigterms: 1,
-      crmFaults: { errorRate: 0.2, rate429: 0.1, retryAfterSeconds: 1, hangRate: 0.05, latencyMs: 20, latencyJitterMs: 60 },
+      crmBaseLatencyMs: [30, 100],
+      crmFaults: { errorRate: 0.2, rate429: 0.1, retryAfterSeconds: 1, hangRate: 0.05, latencyMs: 60, latencyJitterMs: 300 },
       smtpFaults: { tempFailRate: 0.2, dropRate: 0.1, latencyMs: 50 },
       crmRateLimit: 15,
       workerCrmRate: 8,
@@ -101,7 +104,8 @@ export function profile(name: 'long' | 'ci'): ChaosOptions {
     serverDowntimeMs: 5_000,
     longOutageMs: 75_000,
     apiSigterms: 2,
-    crmFaults: { errorRate: 0.2, rate429: 0.05, retryAfterSeconds: 1, hangRate: 0.01, latencyMs: 20, latencyJitterMs: 80 },
+    crmBaseLatencyMs: [30, 100],
+    crmFaults: { errorRate: 0.2, rate429: 0.05, retryAfterSeconds: 1, hangRate: 0.01, latencyMs: 60, latencyJitterMs: 300 },
     smtpFaults: { tempFailRate: 0.15, dropRate: 0.05, latencyMs: 50 },
     crmRateLimit: 60,
     workerCrmRate: 40,
@@ -132,7 +136,8 @@ export const USAGE = `usage: node dist/scripts/chaos.js [--profile long|ci] [fla
   --duration SECONDS      spread of the load            --concurrency N      requests in flight
   --worker-kills N        --server-restarts N           --api-sigterms N
   --server-downtime MS    --long-outage MS (first restart; > 60000 makes workers exit)
-  --crm-error-rate R      --crm-429-rate R              --crm-hang-rate R    --crm-latency MS
+  --crm-error-rate R      --crm-429-rate R              --crm-hang-rate R    --crm-latency MS (slow responses)
+  --crm-base-latency MS   (every scenario, default 30 + up to 100 jitter)
   --smtp-temp-fail-rate R --smtp-drop-rate R            --smtp-latency MS
   --crm-rate-limit N      (simulator)                   --worker-crm-rate N  (worker)
   --drain-timeout SECONDS --window MS                   --seed N
@@ -187,6 +192,7 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
       case '--crm-429-rate': o.crmFaults.rate429 = rate(flag, take()); break;
       case '--crm-hang-rate': o.crmFaults.hangRate = rate(flag, take()); break;
       case '--crm-latency': o.crmFaults.latencyMs = num(flag, take()); break;
+      case '--crm-base-latency': o.crmBaseLatencyMs = [num(flag, take()), o.crmBaseLatencyMs[1]]; break;
       case '--smtp-temp-fail-rate': o.smtpFaults.tempFailRate = rate(flag, take()); break;
       case '--smtp-drop-rate': o.smtpFaults.dropRate = rate(flag, take()); break;
       case '--smtp-latency': o.smtpFaults.latencyMs = num(flag, take()); break;

@@ -120,7 +120,8 @@ async function runScenario(
   const crmBefore = await target.crmStats();
   const smtpBefore = await target.smtpStats();
   await target.clearFaults();
-  if (setup.crm) await target.setCrmFaults(o.crmFaults);
+  const [baseLatency, baseJitter] = o.crmBaseLatencyMs;
+  await target.setCrmFaults({ latencyMs: baseLatency, latencyJitterMs: baseJitter, ...(setup.crm ? o.crmFaults : {}) });
   if (setup.smtp) await target.setSmtpFaults(o.smtpFaults);
 
   const plan = planFaults(random, {
@@ -134,6 +135,7 @@ async function runScenario(
     `scenario ${scenario}: ${o.leads} leads × ${o.updates} updates over ${o.durationMs / 1000} s; faults: ` +
       [
         ...plan.map((f) => `${f.kind}@${Math.round(f.at * 100)}%${f.downtimeMs ? `(down ${f.downtimeMs} ms)` : ''}`),
+        `CRM latency ${baseLatency}+${baseJitter} ms`,
         ...(setup.crm ? [`crm ${JSON.stringify(o.crmFaults)}`] : []),
         ...(setup.smtp ? [`smtp ${JSON.stringify(o.smtpFaults)}`] : []),
       ].join(', '),

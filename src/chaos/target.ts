@@ -106,7 +106,7 @@ export async function startTarget(options: TargetOptions): Promise<Target> {
         return pid !== undefined && (processAgeMs(pid) ?? 0) >= options.workerMinUptimeMs;
       }, 120_000);
       let crmInFlight = -1;
-      const lookUntil = Date.now() + (midActivity ? 15_000 : 0);
+      const lookUntil = Date.now() + (midActivity ? 10_000 : 0);
       do {
         crmInFlight = (await crmStats().catch(() => undefined))?.inFlight ?? -1;
         if (crmInFlight > 0 || Date.now() >= lookUntil) break;

@@ -285,11 +285,17 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const historyIsLong = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= settings.continueAsNewAfterEvents;
 
+  // Signals that arrived before the first workflow task are delivered the moment their
+  // handler is set, so the creating change must be accepted first or updates acknowledged
+  // after it would be applied before it (found by the fault-injection suite). Patched so
+  // histories recorded with the old order still replay.
+  const initialFirst = patched('initial-change-first');
+  if (initialFirst && input.initial) accept(input.initial);
   setHandler(leadChangeSignal, accept);
   setHandler(leadQuery, view);
   setHandler(taskQuery, (taskId) => tasks.get(taskId) ?? null);
 
-  if (input.initial) accept(input.initial);
+  if (!initialFirst && input.initial) accept(input.initial);
 
   for (;;) {
     const woke = await condition(
