@@ -141,6 +141,7 @@ export const USAGE = `usage: node dist/scripts/chaos.js [--profile long|ci] [fla
   --smtp-temp-fail-rate R --smtp-drop-rate R            --smtp-latency MS
   --crm-rate-limit N      (simulator)                   --worker-crm-rate N  (worker)
   --drain-timeout SECONDS --window MS                   --seed N
+  --give-up SECONDS       how long one write is retried before the lead is left unresolved
   --data-dir DIR          --keep-data                   --out FILE (JSON result)
   --env KEY=VALUE         (repeatable) extra setting for every process`;
 
@@ -199,6 +200,7 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
       case '--crm-rate-limit': o.crmRateLimit = num(flag, take()); break;
       case '--worker-crm-rate': o.workerCrmRate = num(flag, take()); break;
       case '--drain-timeout': o.drainTimeoutMs = num(flag, take()) * 1000; break;
+      case '--give-up': o.giveUpAfterMs = num(flag, take()) * 1000; break;
       case '--window': o.windowMs = num(flag, take()); break;
       case '--seed': o.seed = num(flag, take()); break;
       case '--data-dir': o.dataDir = take(); break;
