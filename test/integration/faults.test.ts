@@ -3,14 +3,22 @@ import { call, eventually, startHarness, uniqueEmail, type Harness } from '../su
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ RETRY_MAX_ATTEMPTS: '50', RETRY_INITIAL_INTERVAL_MS: '200', RETRY_MAX_INTERVAL_MS: '300' });
+  h = await startHarness({
+    RETRY_MAX_ATTEMPTS: '50',
+    RETRY_INITIAL_INTERVAL_MS: '200',
+    RETRY_MAX_INTERVAL_MS: '300',
+    // Generous read budget: the history fallback must answer here even on a busy CI machine
+    // (the 503 past the budget is tested in test/api/hardening.test.ts).
+    READ_TIMEOUT_MS: '15000',
+    HANDLER_TIMEOUT_MS: '30000',
+  });
 });
 afterAll(async () => {
   await h?.close();
 });
 
 describe('when things fail around the orchestrator', () => {
-  it('keeps accepting writes while no worker runs, answers reads from history, and completes everything when a worker returns', async () => {
+  it('keeps accepting writes while no worker runs, answers reads from history, and completes everything when a worker returns', { timeout: 180_000 }, async () => {
     await h.stopWorker();
     const email = uniqueEmail('offline');
     const created = await call(h.app, 'POST', '/api/leads', { email, company: 'Offline Inc' });
@@ -22,7 +30,7 @@ describe('when things fail around the orchestrator', () => {
 
     const started = Date.now();
     const read = await call(h.app, 'GET', `/api/leads/${created.body.id}`);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(15_000);
     expect(read.status).toBe(200);
     expect(read.headers['x-read-source']).toBe('history');
     expect(read.body).toMatchObject({ version: 3, stage: 'contacted', last_name: 'Later', crm: { status: 'pending' } });
@@ -36,7 +44,7 @@ describe('when things fail around the orchestrator', () => {
     const done = await eventually(async () => {
       const res = await call(h.app, 'GET', `/api/tasks/${patch.body.task_id}`);
       return res.body.status === 'completed' ? res.body : undefined;
-    }, { what: 'the queued change to complete after the worker returned' });
+    }, { what: 'the queued change to complete after the worker returned', timeoutMs: 90_000 });
     expect(done.read_source).toBe('workflow');
     const contact = h.crm.contact(created.body.id);
     expect(contact).toMatchObject({ version: 3, creates: 1 });
