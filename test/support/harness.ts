@@ -51,7 +51,10 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     RETRY_MAX_INTERVAL_MS: '500',
     RETRY_MAX_ATTEMPTS: '6',
     CRM_RESYNC_INTERVAL_MS: '1000',
-    QUERY_TIMEOUT_MS: '1500',
+    // Generous: on a busy CI machine a healthy worker can take over a second to answer a query.
+    QUERY_TIMEOUT_MS: '5000',
+    READ_TIMEOUT_MS: '20000',
+    HANDLER_TIMEOUT_MS: '40000',
     ...env,
   });
   const connection = await Connection.connect({ address });
