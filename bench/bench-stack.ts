@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../src/config.js';
-import { startStack, type RunningStack } from '../src/stack/stack.js';
+import { DURABLE_WAL, startStack, type RunningStack } from '../src/stack/stack.js';
 import { startChild, type ManagedChild } from '../src/stack/supervisor.js';
 import { getFreePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import { onCleanup } from './cleanup.js';
@@ -18,7 +18,7 @@ const DIST = fileURLToPath(new URL('..', import.meta.url)); // dist/ when built
 export interface BenchStackOptions {
   apiProcesses: number;
   workerProcesses: number;
-  /** `--sqlite-pragma` values; none = the dev server's defaults. */
+  /** `--sqlite-pragma` values; undefined = the stack's default (DURABLE_WAL), {} = SQLite's own defaults. */
   sqlitePragmas?: Record<string, string>;
   dynamicConfig?: Record<string, unknown>;
   /** Temporal state in memory instead of a file (not durable; for the tuning comparison only). */
@@ -109,7 +109,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
     sim: { crmUrl: config.CRM_BASE_URL, smtpHttpUrl: `http://${host}:${config.SMTP_SINK_HTTP_PORT}` },
     flags: {
       persistence: opts.inMemory ? 'in-memory (not durable)' : 'SQLite file',
-      sqlitePragmas: opts.sqlitePragmas ?? {},
+      sqlitePragmas: opts.inMemory ? {} : (opts.sqlitePragmas ?? { ...DURABLE_WAL }),
       dynamicConfig: opts.dynamicConfig ?? {},
       apiProcesses: config.API_PROCESSES,
       workerProcesses: config.WORKER_PROCESSES,

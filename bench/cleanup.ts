@@ -27,7 +27,11 @@ export async function cleanupAll(): Promise<void> {
 
 let installed = false;
 
-export function installSignalHandlers(): void {
+/**
+ * Ctrl-C or SIGTERM: `beforeCleanup` runs first (the benchmark writes what it measured so
+ * far), then everything registered is stopped.
+ */
+export function installSignalHandlers(beforeCleanup?: (signal: NodeJS.Signals) => void): void {
   if (installed) return;
   installed = true;
   let signalled = false;
@@ -38,6 +42,11 @@ export function installSignalHandlers(): void {
     }
     signalled = true;
     console.error(`\nbench: ${signal}: stopping everything it started …`);
+    try {
+      beforeCleanup?.(signal);
+    } catch (err) {
+      console.error(`bench: could not write the partial report: ${(err as Error).message}`);
+    }
     void cleanupAll().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);

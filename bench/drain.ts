@@ -247,12 +247,12 @@ export async function waitForDrain(
   opts: {
     loadEndedAt: number;
     timeoutMs: number;
-    /** Give up early when everything arrived, the check still fails and nothing moved for this long. */
+    /** Give up early when everything arrived, the check still fails and nothing moved for this long (longer than an activity timeout and its retry). */
     stallMs?: number;
     onWait?: (counts: SimCounts, expected: number) => void;
   },
 ): Promise<DrainResult> {
-  const stallMs = opts.stallMs ?? 30_000;
+  const stallMs = opts.stallMs ?? 120_000;
   let lastMove = { at: Date.now(), key: '' };
   const deadline = opts.loadEndedAt + opts.timeoutMs;
   const expected = ledger.ackedCreates;

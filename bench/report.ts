@@ -109,7 +109,7 @@ export function drainText(d: DrainResult): string {
   const v = d.verdict;
   return d.ok
     ? `passed, ${v.leadsChecked} leads / ${v.writesChecked} acknowledged writes in the CRM at their latest version and one welcome email each, drained ${formatSeconds(d.drainSeconds)} after the load stopped`
-    : `FAILED${d.timedOut ? ' (timed out)' : d.stalled ? ' (nothing moved for 30 s)' : ''}: ${v.missingContacts} missing, ${v.behind} behind, ${v.ahead} ahead, ${v.staleContent} stale, ${v.missingEmails} without email, ${v.duplicateEmails} with duplicate emails`;
+    : `FAILED${d.timedOut ? ' (timed out)' : d.stalled ? ' (nothing moved for 2 minutes)' : ''}: ${v.missingContacts} missing, ${v.behind} behind, ${v.ahead} ahead, ${v.staleContent} stale, ${v.missingEmails} without email, ${v.duplicateEmails} with duplicate emails`;
 }
 
 function c3Text(c3: C3Result): string {

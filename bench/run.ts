@@ -19,7 +19,6 @@ import { runId } from './workload.js';
 // bench/results/<date>-<scenario>.{json,md,svg} and prints the comparison table.
 
 const root = repoRoot() ?? process.cwd();
-installSignalHandlers();
 
 let options;
 try {
@@ -47,6 +46,39 @@ const report: BenchReport = {
   failures: [],
 };
 const ctx: Ctx = { options, report, runId: runId() };
+const opts = options;
+
+/**
+ * Evaluates the targets and writes the JSON, Markdown and SVG; returns the file paths. An
+ * interrupted run writes `…-partial.*`, so it never replaces a complete summary.
+ */
+function writeReport(partial = false): { json: string; md: string; svg: string } {
+  report.finishedAt = new Date().toISOString();
+  report.loadavg.end = loadAverage();
+  report.targets = evaluateTargets({
+    ...(report.seedMix ? { seedMix: report.seedMix } : {}),
+    ...(report.c2 ? { c2: report.c2 } : {}),
+    ...(report.c3 ? { c3: { leads: report.c3.leads, rate: report.c3.rate, steadyRate: report.c3.steadyRate } } : {}),
+    ...(report.openLoop ? { openLoop: report.openLoop } : {}),
+    rss: report.rss,
+    drainChecks: report.drainChecks,
+  });
+  const outDir = resolve(opts.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const base = `${report.startedAt.slice(0, 10)}-${opts.scenario}${opts.tag ? `-${opts.tag}` : ''}${partial ? '-partial' : ''}`;
+  const files = { json: join(outDir, `${base}.json`), md: join(outDir, `${base}.md`), svg: join(outDir, `${base}.svg`) };
+  writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(files.svg, renderChart(chartInputFromReport(report)));
+  writeFileSync(files.md, `${renderMarkdown(report, `${base}.svg`)}\n`);
+  return files;
+}
+
+// Interrupted: keep what was measured, marked as such.
+installSignalHandlers((signal) => {
+  report.failures.push(`interrupted by ${signal}: the figures below are partial`);
+  const files = writeReport(true);
+  console.error(`bench: partial report in ${relative(process.cwd(), files.md)}`);
+});
 log(`scenario ${options.scenario} on ${report.machine.cpus} × ${report.machine.cpuModel}; load average ${report.loadavg.start.map((l) => l.toFixed(2)).join(' ')}`);
 
 try {
@@ -79,24 +111,7 @@ try {
   await cleanupAll();
 }
 
-report.finishedAt = new Date().toISOString();
-report.loadavg.end = loadAverage();
-report.targets = evaluateTargets({
-  ...(report.seedMix ? { seedMix: report.seedMix } : {}),
-  ...(report.c2 ? { c2: report.c2 } : {}),
-  ...(report.c3 ? { c3: { leads: report.c3.leads, rate: report.c3.rate, steadyRate: report.c3.steadyRate } } : {}),
-  ...(report.openLoop ? { openLoop: report.openLoop } : {}),
-  rss: report.rss,
-  drainChecks: report.drainChecks,
-});
-
-const outDir = resolve(options.outDir);
-mkdirSync(outDir, { recursive: true });
-const base = `${report.startedAt.slice(0, 10)}-${options.scenario}${options.tag ? `-${options.tag}` : ''}`;
-const files = { json: join(outDir, `${base}.json`), md: join(outDir, `${base}.md`), svg: join(outDir, `${base}.svg`) };
-writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
-writeFileSync(files.svg, renderChart(chartInputFromReport(report)));
-writeFileSync(files.md, `${renderMarkdown(report, `${base}.svg`)}\n`);
+const files = writeReport();
 
 console.log(renderConsole(report));
 console.log(`\nreport: ${relative(process.cwd(), files.md)}\nchart:  ${relative(process.cwd(), files.svg)}\nraw:    ${relative(process.cwd(), files.json)}`);

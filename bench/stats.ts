@@ -193,6 +193,11 @@ export function slope(points: ReadonlyArray<readonly [number, number]>): number 
   return den === 0 ? 0 : num / den;
 }
 
+/** Connections a rate-limited run really uses: autocannon lowers the count to the rate when the rate is smaller. */
+export function connectionsFor(connections: number, overallRate?: number): number {
+  return overallRate ? Math.min(connections, Math.max(1, Math.round(overallRate))) : connections;
+}
+
 /** Parses "60", "60s", "90s", "10m", "1m30s", "500ms" into seconds. */
 export function parseDuration(text: string): number {
   const trimmed = text.trim().toLowerCase();

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseChaosArgs, UsageError } from '../src/chaos/options.js';
 import { totalLine } from '../src/chaos/report.js';
-import { runChaos, stopActiveStack } from '../src/chaos/run.js';
+import { killActiveStackNow, runChaos, stopActiveStack } from '../src/chaos/run.js';
 import { prefixer } from '../src/stack/supervisor.js';
 
 // `npm run chaos [-- flags]`: the fault-injection suite (see src/chaos/). Exit code 0 when
@@ -19,9 +19,12 @@ const say = prefixer('chaos');
 let interrupted = false;
 const result = runChaos(options, say);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    // The run stops its stack in a finally block; a second signal leaves at once.
-    if (interrupted) process.exit(130);
+  process.on(signal, () => {
+    // The first signal stops the stack in order; a second one SIGKILLs it and leaves at once.
+    if (interrupted) {
+      killActiveStackNow();
+      process.exit(130);
+    }
     interrupted = true;
     say(`${signal}: stopping the stack …`);
     void stopActiveStack().finally(() => process.exit(130));

@@ -4,7 +4,7 @@ import type { WriteLedger } from '../drain.js';
 import { startMonitor, type Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
 import type { SimulatorUrls } from '../drain.js';
-import { LatencyRecorder, ROUTES, RouteRecorder, totalsOf, type RouteKey } from '../stats.js';
+import { connectionsFor, LatencyRecorder, ROUTES, RouteRecorder, totalsOf, type RouteKey } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
 import type { LoadRun, TimelinePoint } from './types.js';
 
@@ -269,7 +269,8 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
       label: opts.label,
       kind: 'http',
       mode: opts.overallRate ? 'open' : 'closed',
-      connections: opts.connections,
+      // autocannon lowers the connection count to the rate when the rate is smaller.
+      connections: connectionsFor(opts.connections, opts.overallRate),
       processes: opts.serverProcesses,
       ...(opts.overallRate ? { offeredRate: opts.overallRate } : {}),
       warmupS: opts.warmupS,

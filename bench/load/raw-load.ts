@@ -6,7 +6,7 @@ import { onCleanup } from '../cleanup.js';
 import type { WriteLedger } from '../drain.js';
 import { startMonitor } from '../progress.js';
 import type { ChildMessage, RawRunRequest } from '../raw-client-child.js';
-import { ROUTES, summarize, totalsOf, type RouteKey, type RouteStats } from '../stats.js';
+import { connectionsFor, ROUTES, summarize, totalsOf, type RouteKey, type RouteStats } from '../stats.js';
 import type { LoadRun, TimelinePoint } from './types.js';
 
 // Parent side of ceiling C2: forks the raw-client processes, starts them together, adds
@@ -69,8 +69,10 @@ function waitFor<T extends ChildMessage['type']>(child: ChildProcess, type: T): 
 
 export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
   const { stack } = opts;
-  const perProcess = split(opts.connections, opts.processes);
-  const rates = opts.overallRate ? distribute(Math.round(opts.overallRate), opts.connections) : undefined;
+  // Like autocannon: with a rate below the connection count, one request per second per connection.
+  const connections = connectionsFor(opts.connections, opts.overallRate);
+  const perProcess = split(connections, opts.processes);
+  const rates = opts.overallRate ? distribute(Math.max(1, Math.round(opts.overallRate)), connections) : undefined;
   const children: Child[] = perProcess.map(() => ({
     process: fork(CHILD, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
     progress: { ok: 0, errors: 0, ackedCreates: 0, phase: 'start' },
@@ -165,7 +167,7 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
       label: opts.label,
       kind: 'raw',
       mode: opts.overallRate ? 'open' : 'closed',
-      connections: opts.connections,
+      connections,
       processes: children.length,
       ...(opts.overallRate ? { offeredRate: opts.overallRate } : {}),
       warmupS: opts.warmupS,

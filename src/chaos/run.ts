@@ -26,6 +26,16 @@ export async function stopActiveStack(): Promise<void> {
   await active?.stop();
 }
 
+/** For a second signal: SIGKILLs every process of the stack at once, so none is left behind. */
+export function killActiveStackNow(): void {
+  if (!active) return;
+  for (const child of active.stack.children) {
+    child.markStopping();
+    child.kill();
+  }
+  active.stack.temporal?.process.kill('SIGKILL');
+}
+
 export async function runChaos(options: ChaosOptions, say: Say): Promise<ChaosResult> {
   const started = Date.now();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chaos-'));

@@ -3,6 +3,7 @@ import { parseArgs, UsageError } from '../../bench/args.js';
 import { distribute, split } from '../../bench/load/raw-load.js';
 import { parseStatus } from '../../bench/rss.js';
 import {
+  connectionsFor,
   formatMs,
   formatSeconds,
   LatencyRecorder,
@@ -110,6 +111,10 @@ describe('bench load split', () => {
     expect(distribute(3, 5)).toEqual([1, 1, 1, 0, 0]);
     expect(split(50, 2)).toEqual([25, 25]);
     expect(split(1, 2)).toEqual([1]);
+    expect(connectionsFor(50)).toBe(50);
+    expect(connectionsFor(50, 400)).toBe(50);
+    expect(connectionsFor(50, 5.4)).toBe(5);
+    expect(connectionsFor(50, 0.2)).toBe(1);
   });
 });
 
