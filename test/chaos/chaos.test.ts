@@ -71,7 +71,14 @@ beforeAll(() => build(), 300_000);
 
 describe('chaos (short form)', () => {
   it('keeps every invariant under worker kills, a Temporal restart, an API SIGTERM, CRM and SMTP faults', { timeout: 900_000 }, async () => {
-    const run = await chaos(['--profile', 'ci']);
+    let run = await chaos(['--profile', 'ci']);
+    if (/run failed: StartupError/.test(run.log)) {
+      // The stack did not come up (e.g. a free port taken by another process between being
+      // chosen and being bound, on a shared machine): not an invariant violation, so the
+      // run is tried once more; a second start-up failure fails the test below.
+      console.log(`the stack did not start; trying once more:\n${run.log.slice(-2000)}`);
+      run = await chaos(['--profile', 'ci']);
+    }
     const summary = chaosLines(run.log);
     console.log(summary);
     expect(run.result, `no result; output:\n${run.log.slice(-5000)}`).toBeDefined();
