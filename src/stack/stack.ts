@@ -42,10 +42,11 @@ export interface TemporalRestart {
 }
 
 /**
- * SQLite in write-ahead-log mode with every commit still fsynced: measured 2.6× the raw
- * write throughput of SQLite's defaults (rollback journal) on the machine here, with the
- * same durability (see bench/results/*-tune.md). synchronous=NORMAL was faster still but
- * can lose the last commits on an OS crash, so it is not the default.
+ * SQLite in write-ahead-log mode with every commit still fsynced: faster raw writes than
+ * SQLite's defaults (rollback journal) on the machine here, with the same durability
+ * (bench/results/*-tune.md: 13.9 vs 5.3 writes/s, measured under uneven load; 16.0 vs 14.8
+ * in a later pair of runs). synchronous=NORMAL was faster still but can lose the last
+ * commits on an OS crash, so it is not the default.
  */
 export const DURABLE_WAL: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'full' };
 
