@@ -1,8 +1,8 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { leadWorkflowId } from '../domain/ids.js';
 import type { LeadChange, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
-import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
+import { leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from '../workflows/messages.js';
 
 /**
  * What automation activities need from a lead: its current state and a way to change
@@ -10,6 +10,7 @@ import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js
  * with every other change to the lead and synced to the CRM like them.
  */
 export interface LeadGateway {
+  /** The lead as of its last processed version (see processedLeadQuery). */
   read(leadId: string): Promise<LeadView | null>;
   change(leadId: string, change: LeadChange): Promise<void>;
   task(leadId: string, taskId: string): Promise<TaskState | null>;
@@ -26,7 +27,16 @@ export function createLeadGateway(client: Client): LeadGateway {
     }
   };
   return {
-    read: (leadId) => orNull(() => handle(leadId).query(leadQuery)),
+    read: (leadId) =>
+      orNull(async () => {
+        try {
+          return await handle(leadId).query(processedLeadQuery);
+        } catch (err) {
+          // A worker of an older build (rolling deploy) has no such query yet.
+          if (err instanceof QueryNotRegisteredError) return handle(leadId).query(leadQuery);
+          throw err;
+        }
+      }),
     task: (leadId, taskId) => orNull(() => handle(leadId).query(taskQuery, taskId)),
     async change(leadId, change) {
       await handle(leadId).signal(leadChangeSignal, change);

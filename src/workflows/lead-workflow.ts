@@ -16,7 +16,7 @@ import type { Activities } from '../activities/index.js';
 import { applyChange, type CrmStatus, type LeadChange, type LeadFields, type LeadView } from '../domain/lead.js';
 import { isTerminal, taskTypeFor, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
 import { startTriggeredAutomations } from './automation-triggers.js';
-import { leadChangeSignal, leadQuery, taskQuery } from './messages.js';
+import { leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from './messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from './search-attributes.js';
 
 /** Settings fixed when a lead's workflow starts and carried across continue-as-new. */
@@ -113,6 +113,20 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       updated_at: updatedAt,
     };
   }
+
+  // The lead as the last finished lead_process left it (carried state is processed).
+  // Between applying a batch and normalizing it, view() shows raw fields under the new
+  // version; a second writer copying that to the CRM would pin raw content to a version.
+  let processed: Omit<LeadView, 'crm'> | null = null;
+  const snapshotProcessed = () => {
+    const lead = view();
+    if (lead) {
+      const { crm: _live, ...rest } = lead;
+      processed = rest;
+    }
+  };
+  const processedView = (): LeadView | null => (processed ? { ...processed, crm: { ...crm } } : null);
+  snapshotProcessed();
 
   function accept(change: LeadChange): void {
     // A client retry with the same Idempotency-Key carries the same task id: apply once.
@@ -263,6 +277,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       const error = describeFailure(err);
       updateStep(batchTasks, 'lead_process', { status: 'failed', last_error: error, finished_at: now() });
     }
+    snapshotProcessed();
 
     // crm_update and email_send run side by side: a CRM outage must not hold back the welcome.
     await Promise.all([crmStep(batchTasks), welcomeStep(batchTasks)]);
@@ -293,6 +308,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   if (initialFirst && input.initial) accept(input.initial);
   setHandler(leadChangeSignal, accept);
   setHandler(leadQuery, view);
+  setHandler(processedLeadQuery, processedView);
   setHandler(taskQuery, (taskId) => tasks.get(taskId) ?? null);
 
   if (!initialFirst && input.initial) accept(input.initial);

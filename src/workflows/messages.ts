@@ -6,4 +6,11 @@ import type { TaskState } from '../domain/task.js';
 
 export const leadChangeSignal = defineSignal<[LeadChange]>('leadChange');
 export const leadQuery = defineQuery<LeadView | null>('lead');
+/**
+ * The lead as of its last processed version: exactly the content the lead's own CRM write
+ * for that version carries. The plain `lead` query can show a version whose changes are
+ * applied but not yet normalized; anything that writes or decides on a lead's content
+ * (automation steps) reads this one.
+ */
+export const processedLeadQuery = defineQuery<LeadView | null>('processedLead');
 export const taskQuery = defineQuery<TaskState | null, [string]>('task');
