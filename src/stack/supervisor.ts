@@ -72,7 +72,14 @@ export async function startChild(spec: ChildSpec, onUnexpectedExit: (message: st
     createInterface({ input: child.stdout! }).on('line', onLine);
     createInterface({ input: child.stderr! }).on('line', onLine);
     exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
+      // 'exit' can come before the last lines of output were read: wait for the pipes to
+      // close (bounded, a grandchild may hold them) so an early exit reports its reason.
+      const drained = new Promise<void>((done) => {
+        child.once('close', () => done());
+        child.once('exit', () => setTimeout(done, 500).unref());
+      });
+      child.on('exit', async (code, signal) => {
+        await drained;
         resolve();
         if (stopping) return;
         const why = `${spec.name} exited (${signal ?? `code ${code}`})`;

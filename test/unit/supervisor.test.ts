@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { startChild, StartupError } from '../../src/stack/supervisor.js';
+
+const node = (script: string) => ({ command: process.execPath, args: ['-e', script] });
+
+describe('startChild', () => {
+  it('resolves on the ready line and stops the child with SIGTERM', async () => {
+    const child = await startChild(
+      { name: 'ready', ...node("console.log('up and listening'); setInterval(() => {}, 1000)"), readyWhen: /listening/ },
+      () => {},
+    );
+    expect(child.pid).toBeGreaterThan(0);
+    await child.stop(2000);
+  });
+
+  it('names the reason a child printed when it dies before it is ready', async () => {
+    // Lines written just before an immediate exit: the reason is the last one. ('exit' may
+    // come before the pipes are read to the end; the supervisor waits for 'close'.)
+    const script = "for (let i = 0; i < 200; i++) console.error('noise ' + i); console.error('EADDRINUSE 127.0.0.1:7233'); process.exit(3)";
+    const started = startChild({ name: 'early', ...node(script), readyWhen: /never/ }, () => {});
+    await expect(started).rejects.toBeInstanceOf(StartupError);
+    await expect(started).rejects.toThrow(/code 3[\s\S]*EADDRINUSE 127\.0\.0\.1:7233/);
+  });
+
+  it('gives up when the ready line never comes', async () => {
+    const started = startChild(
+      { name: 'silent', ...node('setInterval(() => {}, 1000)'), readyWhen: /never/, readyTimeoutMs: 300 },
+      () => {},
+    );
+    await expect(started).rejects.toThrow(/did not become ready within 300 ms/);
+  });
+});
