@@ -5,7 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyUnderPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { HttpError, mapError, OverloadedError, RateLimitedError } from './errors.js';
+import { HttpError, mapError, OverloadedError, RateLimitedError, ShuttingDownError } from './errors.js';
 import type { LeadService } from './lead-service.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
@@ -77,6 +77,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       void (reply as FastifyReply).code(mapped.status).header('x-request-id', request.id).headers(mapped.headers).send(mapped.body);
     },
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
+    // Fastify's own answer while closing is a bare 503; ours (below) says when to retry.
+    return503OnClosing: false,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -91,8 +93,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('leads', deps.leads);
 
+  // From the moment close() starts, in-flight requests finish but new ones (arriving on a
+  // kept-alive connection) are refused with Retry-After and the connection is closed.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) throw new ShuttingDownError();
+  });
+  // A request in flight when close() started closes its connection after the answer, so
+  // close() does not wait for the connection's keep-alive timeout.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
   });
 
   if (deps.overload) await registerLoadShedding(app, deps.overload);

@@ -72,6 +72,17 @@ export class OverloadedError extends HttpError {
   }
 }
 
+/** The process is shutting down: the request was not processed; another process (or this one restarted) will take it. */
+export class ShuttingDownError extends HttpError {
+  override name = 'ShuttingDownError';
+  constructor() {
+    super(503, 'shutting_down', 'this API process is shutting down and did not process this request; retry', [], {
+      'retry-after': '1',
+      connection: 'close',
+    });
+  }
+}
+
 export class RateLimitedError extends HttpError {
   override name = 'RateLimitedError';
   constructor(retryAfterSeconds: number) {

@@ -266,6 +266,54 @@ describe('timeouts', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  it('finishes in-flight requests and answers requests arriving while it closes with 503 shutting_down + Retry-After', async () => {
+    let releaseGet!: () => void;
+    const getGate = new Promise<void>((resolve) => (releaseGet = resolve));
+    let entered!: () => void;
+    const inFlight = new Promise<void>((resolve) => (entered = resolve));
+    const real = leadServiceFromConfig(h.config, h.client);
+    const slow = Object.assign(Object.create(real) as LeadService, {
+      get: async (id: string) => {
+        entered();
+        await getGate;
+        return real.get(id);
+      },
+    });
+    const closingApp = await buildApp({ leads: slow });
+    // Hold close() between "closing" and the listener closing (where other hooks, e.g. a
+    // plugin's, may take time), so a request can still arrive in that window.
+    let releaseClose!: () => void;
+    const closeGate = new Promise<void>((resolve) => (releaseClose = resolve));
+    let closingStarted!: () => void;
+    const closing = new Promise<void>((resolve) => (closingStarted = resolve));
+    closingApp.addHook('preClose', async () => {
+      closingStarted();
+      await closeGate;
+    });
+    const url = await closingApp.listen({ host: '127.0.0.1', port: 0 });
+
+    const first = fetch(`${url}/api/leads/${leadId}`);
+    await inFlight;
+    const closed = closingApp.close();
+    await closing;
+    const late = await fetch(`${url}/api/leads/${leadId}`);
+    expect(late.status).toBe(503);
+    expect(late.headers.get('retry-after')).toBe('1');
+    expect(late.headers.get('connection')).toBe('close');
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
+
+    releaseGet();
+    releaseClose();
+    const answered = await first;
+    expect(answered.status).toBe(200);
+    // The in-flight request is answered and its kept-alive connection closed after it;
+    // otherwise close() would wait out the keep-alive timeout (72 s in Fastify).
+    expect(answered.headers.get('connection')).toBe('close');
+    await closed;
+  });
+});
+
 describe('forged list cursors', () => {
   // Found by the fuzzer: a cursor that decodes to JSON but not to an object ("[]" is W10)
   // made Temporal fail the call retryably, so the client retried until the read deadline.
