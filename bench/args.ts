@@ -26,7 +26,7 @@ options:
   --ceiling-duration D   measured time of C0 and C2 (default 30s)
   --no-ceilings          seed-mix without C0, C2 and C3
   --c3-leads N           leads preloaded for the worker drain rate (default: about 30 s of work at
-                         the rate the stack processed leads so far, 100 to 1000)
+                         the rate the stack processed leads so far, 200 to 1000)
   --open-duration D      measured time per open-loop rate (default 30s)
   --open-rates a,b,c     shares of the C2 write ceiling (default 0.25,0.5,0.75)
   --scale-duration D     measured seed-mix time per scale configuration (default 30s)
@@ -34,7 +34,8 @@ options:
   --can-updates N        updates of the long-lived lead in the scale scenario (default 1000)
   --api-processes N      API processes (default: the stack's default, min(CPUs, 4))
   --worker-processes N   worker processes (default 1)
-  --sqlite-pragma K=V    dev-server SQLite pragma, repeatable (journal_mode, synchronous; default: none)
+  --sqlite-pragma K=V    dev-server SQLite pragma, repeatable (journal_mode, synchronous; default: the
+                         stack's journal_mode=wal, synchronous=full)
   --dynamic-config K=V   dev-server dynamic config value (JSON), repeatable
   --timeout D            request timeout of the load generator (default 30s)
   --drain-timeout D      how long a drain check waits (default 5m)

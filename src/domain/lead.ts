@@ -109,16 +109,6 @@ export interface LeadView extends LeadInput {
   updated_at: string;
 }
 
-/** Applies one change to the current fields. Pure; used by the workflow. */
-export function applyChange(current: LeadFields | undefined, change: LeadChange): LeadFields {
-  if (change.op === 'patch' || (change.op === 'create' && current)) {
-    // A duplicate create for an existing lead merges like a patch: it never erases fields.
-    const next: Record<string, unknown> = { ...(current ?? {}) };
-    for (const [key, value] of Object.entries(change.fields)) {
-      if (value === null) delete next[key];
-      else if (value !== undefined) next[key] = value;
-    }
-    return next as LeadFields;
-  }
-  return { ...(change.fields as LeadInput) };
-}
+// The workflow sandbox imports applyChange from its own zod-free module; re-exported here
+// for everything else.
+export { applyChange } from './apply-change.js';

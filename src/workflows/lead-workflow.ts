@@ -13,7 +13,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { applyChange, type CrmStatus, type LeadChange, type LeadFields, type LeadView } from '../domain/lead.js';
+import { applyChange } from '../domain/apply-change.js';
+import type { CrmStatus, LeadChange, LeadFields, LeadView } from '../domain/lead.js';
 import { isTerminal, taskTypeFor, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
 import { startTriggeredAutomations } from './automation-triggers.js';
 import { leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from './messages.js';
