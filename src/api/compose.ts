@@ -10,6 +10,8 @@ import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
 import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
 
+const CRM_ACTIVITY_MARGIN_MS = 5000;
+
 export function workflowSettingsFromConfig(config: Config): LeadWorkflowSettings {
   return {
     crmTaskQueue: config.TEMPORAL_CRM_TASK_QUEUE,
@@ -18,6 +20,8 @@ export function workflowSettingsFromConfig(config: Config): LeadWorkflowSettings
     maxIntervalMs: config.RETRY_MAX_INTERVAL_MS,
     continueAsNewAfterEvents: config.CONTINUE_AS_NEW_AFTER_EVENTS,
     crmResyncIntervalMs: config.CRM_RESYNC_INTERVAL_MS,
+    // The CRM client gives up after CRM_TIMEOUT_MS; the margin covers the activity's work around the request.
+    crmActivityTimeoutMs: config.CRM_TIMEOUT_MS + CRM_ACTIVITY_MARGIN_MS,
   };
 }
 
@@ -65,6 +69,7 @@ export function automationServiceFromConfig(config: Config, client: Client): Aut
       maxAttempts: settings.maxAttempts,
       initialIntervalMs: settings.initialIntervalMs,
       maxIntervalMs: settings.maxIntervalMs,
+      ...(settings.crmActivityTimeoutMs !== undefined ? { crmActivityTimeoutMs: settings.crmActivityTimeoutMs } : {}),
     },
     queryTimeoutMs: config.QUERY_TIMEOUT_MS,
     writeTimeoutMs: config.WRITE_TIMEOUT_MS,

@@ -11,6 +11,8 @@ export interface AutomationRunSettings {
   maxAttempts: number;
   initialIntervalMs: number;
   maxIntervalMs: number;
+  /** See LeadWorkflowSettings.crmActivityTimeoutMs; absent in older runs (60 s). */
+  crmActivityTimeoutMs?: number;
 }
 
 export interface AutomationRunInput {

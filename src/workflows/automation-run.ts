@@ -58,7 +58,12 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   const leadUpdate = (summary: string) =>
     proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '30s', retry, summary });
   const crm = (summary: string) =>
-    proxyActivities<Activities>({ taskQueue: settings.crmTaskQueue, startToCloseTimeout: '60s', retry, summary });
+    proxyActivities<Activities>({
+      taskQueue: settings.crmTaskQueue,
+      startToCloseTimeout: settings.crmActivityTimeoutMs ?? 60_000,
+      retry,
+      summary,
+    });
 
   const state: AutomationRunState = {
     run_id: runId,

@@ -55,6 +55,7 @@ export async function startTriggeredAutomations(
           maxAttempts: settings.maxAttempts,
           initialIntervalMs: settings.initialIntervalMs,
           maxIntervalMs: settings.maxIntervalMs,
+          ...(settings.crmActivityTimeoutMs !== undefined ? { crmActivityTimeoutMs: settings.crmActivityTimeoutMs } : {}),
         },
       };
       try {

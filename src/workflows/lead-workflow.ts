@@ -28,6 +28,12 @@ export interface LeadWorkflowSettings {
   maxIntervalMs: number;
   continueAsNewAfterEvents: number;
   crmResyncIntervalMs: number;
+  /**
+   * Start-to-close of one CRM write: the CRM client's own timeout plus a margin, so a write
+   * lost with a crashed worker is retried within seconds. Absent from runs started before
+   * it existed, which keep 60 s.
+   */
+  crmActivityTimeoutMs?: number;
 }
 
 /** State handed from one run to the next on continue-as-new. */
@@ -77,7 +83,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const crmActivities = (summary: string) =>
     proxyActivities<Activities>({
       taskQueue: settings.crmTaskQueue,
-      startToCloseTimeout: '60s',
+      startToCloseTimeout: settings.crmActivityTimeoutMs ?? 60_000,
       retry: { ...retry, nonRetryableErrorTypes: ['CrmRejected'] },
       summary,
     });

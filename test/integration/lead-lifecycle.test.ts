@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leadWorkflowId } from '../../src/domain/ids.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -66,6 +67,15 @@ describe('a lead from POST to CRM and email', () => {
     const mails = h.smtp.messages().filter((m) => m.to.includes(email.toLowerCase()));
     expect(mails).toHaveLength(1);
     expect(mails[0]?.messageId).toBe(`welcome.${created.body.id}@leads.example.com`);
+
+    // A CRM write lost with a crashed worker is retried after the CRM client's own timeout
+    // plus a margin, not after a fixed minute.
+    const history = await h.client.workflow.getHandle(leadWorkflowId(created.body.id)).fetchHistory();
+    const scheduled = history.events?.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncLeadToCrm',
+    )?.activityTaskScheduledEventAttributes;
+    expect(scheduled?.taskQueue?.name).toBe(h.config.TEMPORAL_CRM_TASK_QUEUE);
+    expect(Number(scheduled?.startToCloseTimeout?.seconds)).toBe(h.config.CRM_TIMEOUT_MS / 1000 + 5);
   });
 
   it('deduplicates creates of one email, even concurrent ones, and still sends one welcome email', async () => {
