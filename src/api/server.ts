@@ -1,20 +1,13 @@
 import cluster from 'node:cluster';
-import { apiKeysOf, ConfigError, loadConfig, openApiRefusal } from '../config.js';
-import { loadEnvFile } from '../env-file.js';
+import { apiKeysOf, openApiRefusal } from '../config.js';
+import { loadConfigOrExit } from '../env-file.js';
 import { buildApiFromConfig, loggerOptions } from './compose.js';
 
 // API process entry. With API_PROCESSES > 1 the primary forks that many processes that
 // share the listening socket (node:cluster); any of them can serve any request because
 // no lead state lives in process memory.
 
-let config;
-try {
-  loadEnvFile();
-  config = loadConfig();
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 // Open (no API_KEYS) is the zero-setup default on loopback only.
 const refusal = openApiRefusal(config);
 if (refusal) {

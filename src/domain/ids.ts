@@ -6,7 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
-function base32(bytes: Uint8Array, length: number): string {
+/** Lower-case RFC 4648 base32 (no padding) of the first `length * 5` bits of `bytes`. */
+export function base32(bytes: Uint8Array, length: number): string {
   let out = '';
   let buffer = 0;
   let bits = 0;

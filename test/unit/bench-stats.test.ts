@@ -96,6 +96,12 @@ describe('bench command line', () => {
     expect(parseArgs(['--help'], '/out')).toBe('help');
   });
 
+  it('gives a long run a drain timeout that grows with it, unless one is given', () => {
+    expect(parseArgs([], '/out')).toMatchObject({ drainTimeoutS: 300 });
+    expect(parseArgs(['--duration', '10m'], '/out')).toMatchObject({ drainTimeoutS: 1220 });
+    expect(parseArgs(['--duration', '10m', '--drain-timeout', '1m'], '/out')).toMatchObject({ drainTimeoutS: 60 });
+  });
+
   it('refuses what it does not know', () => {
     expect(() => parseArgs(['nonsense'], '/out')).toThrow(UsageError);
     expect(() => parseArgs(['--connections', '0'], '/out')).toThrow(/positive integer/);

