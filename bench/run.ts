@@ -65,7 +65,11 @@ function writeReport(partial = false): { json: string; md: string; svg: string }
   });
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
-  const base = `${report.startedAt.slice(0, 10)}-${opts.scenario}${opts.tag ? `-${opts.tag}` : ''}${partial ? '-partial' : ''}`;
+  // A seed-mix of another length than the default gets its own file (e.g. -10m) unless tagged.
+  const length = (opts.scenario === 'seed-mix' || opts.scenario === 'all') && opts.durationS !== 60 && !opts.tag
+    ? `-${opts.durationS % 60 === 0 ? `${opts.durationS / 60}m` : `${opts.durationS}s`}`
+    : '';
+  const base = `${report.startedAt.slice(0, 10)}-${opts.scenario}${opts.tag ? `-${opts.tag}` : ''}${length}${partial ? '-partial' : ''}`;
   const files = { json: join(outDir, `${base}.json`), md: join(outDir, `${base}.md`), svg: join(outDir, `${base}.svg`) };
   writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(files.svg, renderChart(chartInputFromReport(report)));

@@ -218,8 +218,9 @@ export function parseDuration(text: string): number {
 export function formatSeconds(s: number): string {
   if (s < 1) return `${Math.round(s * 1000)} ms`;
   if (s < 120) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return `${m}m ${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  return `${m}m ${String(whole - m * 60).padStart(2, '0')}s`;
 }
 
 export function formatMs(ms: number): string {

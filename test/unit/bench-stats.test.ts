@@ -78,6 +78,7 @@ describe('bench stats', () => {
     expect(formatSeconds(0.25)).toBe('250 ms');
     expect(formatSeconds(42)).toBe('42.0 s');
     expect(formatSeconds(605)).toBe('10m 05s');
+    expect(formatSeconds(419.6)).toBe('7m 00s');
     expect(formatMs(1.234)).toBe('1.23 ms');
     expect(formatMs(12_345)).toBe('12.3 s');
   });
