@@ -13,6 +13,7 @@ import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../workflows/search-attributes.js';
 import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
+import { QueryBreaker } from './query-breaker.js';
 import { acceptedChanges, leadEventsFromHistory, type LeadEvent } from './history.js';
 
 export interface LeadServiceOptions {
@@ -55,15 +56,17 @@ const GUARD_GRACE_MS = 250;
  * any API process can serve any request.
  */
 export class LeadService {
-  /** Until this time, reads skip the query and go straight to history (no worker answered recently). */
-  private queryBypassUntil = 0;
+  /** Whether reads ask the workflow or go straight to history (no worker answered recently). */
+  private readonly queries: QueryBreaker;
   /** Temporal calls still open, including those a request stopped waiting for at its deadline. */
   private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly client: Client,
     private readonly options: LeadServiceOptions,
-  ) {}
+  ) {
+    this.queries = new QueryBreaker(Math.min(5000, options.queryTimeoutMs * 2));
+  }
 
   async create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
     const deadline = this.writeDeadline();
@@ -276,15 +279,20 @@ export class LeadService {
     query: () => Promise<T>,
     notFound: () => Error,
   ): Promise<{ answered: true; value: T } | { answered: false }> {
-    if (Date.now() < this.queryBypassUntil) return { answered: false };
+    const admission = this.queries.admit();
+    if (admission === 'history') return { answered: false };
     try {
       const value = await this.within(Math.min(deadline, Date.now() + this.options.queryTimeoutMs), query);
+      this.queries.answered(admission);
       return { answered: true, value };
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound();
+      if (err instanceof WorkflowNotFoundError) {
+        this.queries.released(admission);
+        throw notFound();
+      }
       // No worker answered in time (or it failed to): answer from history for a while
       // instead of making every read wait out the timeout.
-      this.queryBypassUntil = Date.now() + Math.min(5000, this.options.queryTimeoutMs * 2);
+      this.queries.unanswered(admission);
       return { answered: false };
     }
   }
