@@ -57,7 +57,7 @@ export const WORKER_SETTINGS: Array<{ name: string; env: Record<string, string> 
   { name: 'small (10 workflow tasks, 20 activities)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '10', WORKER_MAX_CONCURRENT_ACTIVITIES: '20' } },
   { name: 'default (40 workflow tasks, 100 activities)', env: {} },
   { name: 'large (200 workflow tasks, 400 activities)', env: { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '200', WORKER_MAX_CONCURRENT_ACTIVITIES: '400' } },
-  { name: 'cache 200 (default concurrency, 200 cached workflows instead of 2000)', env: { WORKER_MAX_CACHED_WORKFLOWS: '200' } },
+  { name: 'cache 200 (default concurrency, 200 cached workflows instead of 100)', env: { WORKER_MAX_CACHED_WORKFLOWS: '200' } },
 ];
 
 export async function tuneScenario(ctx: Ctx): Promise<void> {

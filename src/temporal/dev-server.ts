@@ -313,8 +313,32 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** Returns a TCP port that was free a moment ago on `host`. */
+/**
+ * Returns a TCP port that was free a moment ago on `host`. Picked at random below the
+ * kernel's ephemeral range (32768+ on Linux), where ports handed out by `listen(0)` and to
+ * outgoing connections live: a port taken from that range can be given to someone else
+ * (the Temporal server's own internal listeners, say) before our process binds it.
+ */
 export async function getFreePort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = LOW_PORTS.from + Math.floor(Math.random() * (LOW_PORTS.to - LOW_PORTS.from));
+    if (await canBind(host, port)) return port;
+  }
+  return bindAny(host);
+}
+
+const LOW_PORTS = { from: 20_000, to: 32_000 };
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => res(false));
+    srv.listen(port, host, () => srv.close(() => res(true)));
+  });
+}
+
+function bindAny(host: string): Promise<number> {
   return new Promise<number>((res, rej) => {
     const srv = createServer();
     srv.unref();
