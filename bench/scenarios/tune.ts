@@ -60,6 +60,17 @@ export const WORKER_SETTINGS: Array<{ name: string; env: Record<string, string> 
   { name: 'cache 200 (default concurrency, 200 cached workflows instead of 100)', env: { WORKER_MAX_CACHED_WORKFLOWS: '200' } },
 ];
 
+/** A fresh stack on one dev server setting, with the run's process counts. */
+function startTuneStack(ctx: Ctx, setting: ServerSetting) {
+  return startBenchStack({
+    apiProcesses: ctx.options.apiProcesses,
+    workerProcesses: ctx.options.workerProcesses,
+    ...(setting.sqlitePragmas ? { sqlitePragmas: setting.sqlitePragmas } : {}),
+    ...(setting.dynamicConfig ? { dynamicConfig: setting.dynamicConfig } : {}),
+    ...(setting.inMemory ? { inMemory: true } : {}),
+  });
+}
+
 export async function tuneScenario(ctx: Ctx): Promise<void> {
   const { options } = ctx;
   const server: TuneServerEntry[] = [];
@@ -69,13 +80,7 @@ export async function tuneScenario(ctx: Ctx): Promise<void> {
   for (const setting of SERVER_SETTINGS) {
     log(`tune: dev server setting "${setting.name}" (${setting.description})`);
     try {
-      const stack = await startBenchStack({
-        apiProcesses: options.apiProcesses,
-        workerProcesses: options.workerProcesses,
-        ...(setting.sqlitePragmas ? { sqlitePragmas: setting.sqlitePragmas } : {}),
-        ...(setting.dynamicConfig ? { dynamicConfig: setting.dynamicConfig } : {}),
-        ...(setting.inMemory ? { inMemory: true } : {}),
-      });
+      const stack = await startTuneStack(ctx, setting);
       ctx.report.flags ??= stack.flags;
       await withStack(ctx, stack, async () => {
         const c2 = await runC2(ctx, stack, { label: `tune ${setting.name} C2`, durationS: options.tuneDurationS, warmupS: 5 });
@@ -97,12 +102,7 @@ export async function tuneScenario(ctx: Ctx): Promise<void> {
   ctx.report.tune.workerServerSetting = setting.name;
   log(`tune: worker settings on the "${setting.name}" server setting`);
   try {
-    const stack = await startBenchStack({
-      apiProcesses: options.apiProcesses,
-      workerProcesses: options.workerProcesses,
-      ...(setting.sqlitePragmas ? { sqlitePragmas: setting.sqlitePragmas } : {}),
-      ...(setting.dynamicConfig ? { dynamicConfig: setting.dynamicConfig } : {}),
-    });
+    const stack = await startTuneStack(ctx, setting);
     await withStack(ctx, stack, async () => {
       // A first C2 run sizes C3 and warms the server up.
       await runC2(ctx, stack, { label: `tune workers on ${setting.name} C2`, durationS: Math.min(10, options.tuneDurationS), warmupS: 3 });

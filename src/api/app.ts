@@ -103,8 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     if (closing) throw new ShuttingDownError();
   });
-  // A request in flight when close() started closes its connection after the answer, so
-  // close() does not wait for the connection's keep-alive timeout.
+  // Every answer given while closing (in-flight requests and refusals alike) closes its
+  // connection, so close() does not wait for the connection's keep-alive timeout.
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close');
     return payload;

@@ -2,6 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { apiKeysOf, type Config } from '../config.js';
+import { automationRunSettings } from '../workflows/automation-messages.js';
 import type { LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { buildApp, type OverloadOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
@@ -59,18 +60,10 @@ export function timeoutOptionsFromConfig(config: Config): TimeoutOptions {
  * AutomationLoadError and the API does not start), and manual runs get these settings.
  */
 export function automationServiceFromConfig(config: Config, client: Client): AutomationService {
-  const settings = workflowSettingsFromConfig(config);
   return new AutomationService(client, loadAutomations(config.AUTOMATIONS_DIR), {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    runSettings: {
-      timeScale: config.AUTOMATION_TIME_SCALE,
-      crmTaskQueue: settings.crmTaskQueue,
-      maxAttempts: settings.maxAttempts,
-      initialIntervalMs: settings.initialIntervalMs,
-      maxIntervalMs: settings.maxIntervalMs,
-      ...(settings.crmActivityTimeoutMs !== undefined ? { crmActivityTimeoutMs: settings.crmActivityTimeoutMs } : {}),
-    },
+    runSettings: automationRunSettings(workflowSettingsFromConfig(config), config.AUTOMATION_TIME_SCALE),
     queryTimeoutMs: config.QUERY_TIMEOUT_MS,
     writeTimeoutMs: config.WRITE_TIMEOUT_MS,
     unsubscribeSecret: config.UNSUBSCRIBE_SECRET ?? DEV_UNSUBSCRIBE_SECRET,

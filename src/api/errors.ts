@@ -78,7 +78,6 @@ export class ShuttingDownError extends HttpError {
   constructor() {
     super(503, 'shutting_down', 'this API process is shutting down and did not process this request; retry', [], {
       'retry-after': '1',
-      connection: 'close',
     });
   }
 }

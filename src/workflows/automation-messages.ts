@@ -15,6 +15,18 @@ export interface AutomationRunSettings {
   crmActivityTimeoutMs?: number;
 }
 
+/** A run's settings from the lead's (a LeadWorkflowSettings fits) plus the time scale. */
+export function automationRunSettings(lead: Omit<AutomationRunSettings, 'timeScale'>, timeScale: number): AutomationRunSettings {
+  return {
+    timeScale,
+    crmTaskQueue: lead.crmTaskQueue,
+    maxAttempts: lead.maxAttempts,
+    initialIntervalMs: lead.initialIntervalMs,
+    maxIntervalMs: lead.maxIntervalMs,
+    ...(lead.crmActivityTimeoutMs !== undefined ? { crmActivityTimeoutMs: lead.crmActivityTimeoutMs } : {}),
+  };
+}
+
 export interface AutomationRunInput {
   leadId: string;
   /** The definition and templates as they were when the run started, with their hash. */

@@ -9,7 +9,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { automationRunId, runKeyOfTask } from '../automations/ids.js';
 import type { LeadChange, LeadView } from '../domain/lead.js';
-import type { AutomationRunInput, AutomationRunSettings } from './automation-messages.js';
+import { automationRunSettings, type AutomationRunInput, type AutomationRunSettings } from './automation-messages.js';
 import { automationRun } from './automation-run.js';
 
 const { matchAutomations } = proxyLocalActivities<Activities>({
@@ -49,14 +49,7 @@ export async function startTriggeredAutomations(
         leadId,
         automation,
         trigger: { event, task_id: trigger.task_id },
-        settings: {
-          timeScale: matched.timeScale,
-          crmTaskQueue: settings.crmTaskQueue,
-          maxAttempts: settings.maxAttempts,
-          initialIntervalMs: settings.initialIntervalMs,
-          maxIntervalMs: settings.maxIntervalMs,
-          ...(settings.crmActivityTimeoutMs !== undefined ? { crmActivityTimeoutMs: settings.crmActivityTimeoutMs } : {}),
-        },
+        settings: automationRunSettings(settings, matched.timeScale),
       };
       try {
         await startChild(automationRun, {

@@ -199,10 +199,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   }
 
   async function syncCrm(): Promise<{ ok: boolean; attempts: number; error: string | null }> {
-    const target = version;
+    // Exactly what processedLeadQuery shows for this version (see `processed`).
+    const lead = processed!;
+    const target = lead.version;
     crm = { ...crm, status: 'syncing' as CrmStatus };
     try {
-      const { crm: _ownState, ...lead } = view()!;
       const result = await crmActivities(`crm v${target}`).syncLeadToCrm({ leadId, version: target, lead });
       crm = { status: 'synced', synced_version: Math.max(crm.synced_version, target) };
       return { ok: true, attempts: result.attempt, error: null };
