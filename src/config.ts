@@ -57,7 +57,11 @@ export const configSchema = z.object({
   CRM_BASE_URL: z.url().default('http://127.0.0.1:4010'),
   CRM_API_KEY: optionalString,
   CRM_TIMEOUT_MS: int(10_000, 100, 300_000),
+  // CRM writes per sliding second for all worker processes together (0 = no limit); each
+  // process sends at most its share, CRM_RATE_LIMIT_PER_SECOND / WORKER_PROCESSES.
   CRM_RATE_LIMIT_PER_SECOND: int(50, 0, 100_000),
+  // Added to the one-second window, so a request delayed on its way cannot crowd a CRM second.
+  CRM_RATE_LIMIT_MARGIN_MS: int(100, 0, 10_000),
   CRM_START_SIMULATOR: bool(true),
 
   // Email
@@ -107,6 +111,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const longest = Math.max(c.READ_TIMEOUT_MS, c.WRITE_TIMEOUT_MS);
     if (c.HANDLER_TIMEOUT_MS <= longest) {
       lines.push(`  HANDLER_TIMEOUT_MS: must be greater than READ_TIMEOUT_MS and WRITE_TIMEOUT_MS (${longest})`);
+    }
+    if (c.CRM_RATE_LIMIT_PER_SECOND > 0 && c.CRM_RATE_LIMIT_PER_SECOND < c.WORKER_PROCESSES) {
+      lines.push(
+        `  CRM_RATE_LIMIT_PER_SECOND: ${c.CRM_RATE_LIMIT_PER_SECOND} cannot be shared by WORKER_PROCESSES=${c.WORKER_PROCESSES} (each process needs at least 1/s)`,
+      );
     }
     const weak = apiKeysOf(c).filter((k) => k.length < 16 || /\s/.test(k));
     if (weak.length > 0) {

@@ -4,6 +4,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../src/activities/index.js';
 import { createRestCrmClient } from '../src/activities/crm.js';
+import { createSendLimiter, crmSendBudget, rateLimitedCrm } from '../src/activities/crm-rate-limit.js';
 import { createSmtpMailer } from '../src/activities/mailer.js';
 import type { AutomationDeps } from '../src/automations/activities.js';
 import { createLeadGateway } from '../src/automations/lead-gateway.js';
@@ -23,12 +24,19 @@ export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'w
 }
 
 export function activityDepsFromConfig(config: Config): ActivityDeps {
+  const rest = createRestCrmClient({
+    baseUrl: config.CRM_BASE_URL,
+    apiKey: config.CRM_API_KEY,
+    timeoutMs: config.CRM_TIMEOUT_MS,
+  });
+  // The process's share of the CRM's rate limit, strict in every sliding window; the window
+  // starts full, so a worker restarted right after a crash cannot add to what it sent before.
+  const budget = crmSendBudget(config);
+  const crm = budget
+    ? rateLimitedCrm(rest, createSendLimiter({ limit: budget.perProcess, windowMs: budget.windowMs, quietStart: true }))
+    : rest;
   return {
-    crm: createRestCrmClient({
-      baseUrl: config.CRM_BASE_URL,
-      apiKey: config.CRM_API_KEY,
-      timeoutMs: config.CRM_TIMEOUT_MS,
-    }),
+    crm,
     mailer: createSmtpMailer({
       host: config.SMTP_HOST,
       port: config.SMTP_PORT,
@@ -61,9 +69,11 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
 
 /**
  * Two workers share one connection: the main task queue runs the workflows, the local
- * lead-processing activity and email; the CRM queue runs only CRM writes, so the CRM's
- * rate limit can be enforced for all worker processes at once by the Temporal server
- * (`maxTaskQueueActivitiesPerSecond`) without slowing anything else.
+ * lead-processing activity and email; the CRM queue runs only CRM writes. The CRM's rate
+ * limit is held by each process's send limiter (activityDepsFromConfig); the task-queue
+ * limit at the server (`maxTaskQueueActivitiesPerSecond`, a token bucket that bursts) only
+ * keeps the server from handing a worker far more CRM writes than it may send, which would
+ * otherwise wait out their timeouts in the limiter.
  */
 export async function createWorkers(
   config: Config,

@@ -28,6 +28,8 @@ export interface ChaosOptions {
   longOutageMs: number;
   apiSigterms: number;
   apiProcesses: number;
+  /** Worker processes; they share `workerCrmRate`, and the first one is the one killed. */
+  workerProcesses: number;
   /** Latency of every CRM call in every scenario (a real CRM is not instant), so kills can land mid-call. */
   crmBaseLatencyMs: [number, number];
   crmFaults: Partial<CrmFaults>;
@@ -55,6 +57,7 @@ export function profile(name: 'long' | 'ci'): ChaosOptions {
     seed: Date.now() % 1_000_000,
     duplicateCreateRate: 0.1,
     apiProcesses: 2,
+    workerProcesses: 1,
     windowMs: 10_000,
     keepData: false,
   };
@@ -139,7 +142,8 @@ export const USAGE = `usage: node dist/scripts/chaos.js [--profile long|ci] [fla
   --crm-error-rate R      --crm-429-rate R              --crm-hang-rate R    --crm-latency MS (slow responses)
   --crm-base-latency MS   (every scenario, default 30 + up to 100 jitter)
   --smtp-temp-fail-rate R --smtp-drop-rate R            --smtp-latency MS
-  --crm-rate-limit N      (simulator)                   --worker-crm-rate N  (worker)
+  --crm-rate-limit N      (simulator)                   --worker-crm-rate N  (all workers together)
+  --worker-processes N    worker processes sharing the worker CRM rate (default 1; the first is killed)
   --drain-timeout SECONDS --window MS                   --seed N
   --give-up SECONDS       how long one write is retried before the lead is left unresolved
   --data-dir DIR          --keep-data                   --out FILE (JSON result)
@@ -199,6 +203,7 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
       case '--smtp-latency': o.smtpFaults.latencyMs = num(flag, take()); break;
       case '--crm-rate-limit': o.crmRateLimit = num(flag, take()); break;
       case '--worker-crm-rate': o.workerCrmRate = num(flag, take()); break;
+      case '--worker-processes': o.workerProcesses = num(flag, take(), 1); break;
       case '--drain-timeout': o.drainTimeoutMs = num(flag, take()) * 1000; break;
       case '--give-up': o.giveUpAfterMs = num(flag, take()) * 1000; break;
       case '--window': o.windowMs = num(flag, take()); break;

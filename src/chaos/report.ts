@@ -24,6 +24,8 @@ export interface ScenarioResult {
     requests: number;
     /** Over the whole run so far: the simulator keeps one maximum. */
     maxPerSecond: number;
+    /** Most CRM writes that arrived in one sliding second, whatever their answer. */
+    maxArrivalsPerSecond: number;
     limit: number;
     workerRate: number;
   };
@@ -76,7 +78,8 @@ export function detailLines(r: ScenarioResult): string[] {
     `  writes: acknowledged=${i.acknowledged} unresolved=${i.unresolved} rejected=${i.rejected} double_applied=${i.doubleApplied} missing_email=${i.missingEmail}` +
       ` | tasks: checked=${i.tasksChecked} failed=${i.failedTasks} with_retries=${i.tasksWithRetries} max_attempts=${i.maxAttempts}`,
     `  crm: ${tally(r.crm.byStatus)} hung=${r.crm.hung} rate_limited_429=${r.crm.rateLimited} replays=${i.crmReplays}` +
-      ` max_per_second=${r.crm.maxPerSecond} (simulator limit ${r.crm.limit || 'none'}, worker limit ${r.crm.workerRate || 'none'})` +
+      ` max_per_second=${r.crm.maxPerSecond} arrivals_per_second=${r.crm.maxArrivalsPerSecond}` +
+      ` (simulator limit ${r.crm.limit || 'none'}, worker limit ${r.crm.workerRate || 'none'})` +
       ` | smtp: accepted=${r.smtp.accepted} temp_failures=${r.smtp.rejected} dropped=${r.smtp.dropped} duplicate_message_ids=${r.smtp.duplicateMessageIds}`,
     `  api: attempts=${r.api.attempts} ${tally(r.api.byOutcome)}` +
       r.api.sigterms.map((s, n) => ` | sigterm#${n + 1} in-flight ${tally(s.inFlight)}, next 2 s ${tally(s.next2s)}`).join(''),

@@ -60,6 +60,7 @@ export async function runChaos(options: ChaosOptions, say: Say): Promise<ChaosRe
       apiProcesses: options.apiProcesses,
       crmRateLimit: options.crmRateLimit,
       workerCrmRate: options.workerCrmRate,
+      workerProcesses: options.workerProcesses,
       workerMinUptimeMs: options.workerMinUptimeMs,
       random,
       onFatal: (message) => {
@@ -216,6 +217,7 @@ async function runScenario(
       rateLimited: (crmAfter.rateLimited ?? 0) - (crmBefore.rateLimited ?? 0),
       requests: crmAfter.requests - crmBefore.requests,
       maxPerSecond: crmAfter.maxPerSecond,
+      maxArrivalsPerSecond: crmAfter.maxArrivalsPerSecond,
       limit: o.crmRateLimit,
       workerRate: o.workerCrmRate,
     },
@@ -361,6 +363,15 @@ function checksFor(r: ScenarioResult, setup: FaultSetup, o: ChaosOptions, fatal:
       'CRM rate limit honoured',
       r.crm.maxPerSecond <= o.crmRateLimit && r.crm.rateLimited === 0,
       `max ${r.crm.maxPerSecond} accepted writes/s, limit ${o.crmRateLimit}; ${r.crm.rateLimited} write(s) refused by the limit`,
+    );
+  }
+  if (o.workerCrmRate > 0) {
+    // The workers' own promise, measured where the CRM counts: every request that reached it,
+    // whatever its answer, in any sliding second.
+    check(
+      'workers stayed within their CRM rate',
+      r.crm.maxArrivalsPerSecond <= o.workerCrmRate,
+      `at most ${r.crm.maxArrivalsPerSecond} CRM writes arrived in one sliding second; workers' limit ${o.workerCrmRate} (${o.workerProcesses} process(es))`,
     );
   }
 

@@ -25,8 +25,9 @@ export interface TargetOptions {
   apiProcesses: number;
   /** The CRM simulator's own limit (PUTs per sliding second); 0 = none. */
   crmRateLimit: number;
-  /** The worker's limit on CRM writes per second (Temporal task-queue rate limit). */
+  /** CRM writes per sliding second for all worker processes together (CRM_RATE_LIMIT_PER_SECOND). */
   workerCrmRate: number;
+  workerProcesses: number;
   /** A worker is killed only once it has run this long, so the kill lands on a working worker. */
   workerMinUptimeMs: number;
   random: Random;
@@ -71,7 +72,7 @@ export async function startTarget(options: TargetOptions): Promise<Target> {
     SMTP_PORT: String(await port()),
     SMTP_SINK_HTTP_PORT: String(await port()),
     SMTP_START_SINK: 'true',
-    WORKER_PROCESSES: '1',
+    WORKER_PROCESSES: String(options.workerProcesses),
     LOG_LEVEL: 'error',
     ...options.env,
   };

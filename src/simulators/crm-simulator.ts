@@ -67,6 +67,11 @@ export interface CrmStats {
   maxConcurrent: number;
   /** Peak number of PUTs answered 2xx within any sliding one-second window. */
   maxPerSecond: number;
+  /**
+   * Peak number of PUTs that arrived within any sliding one-second window, counted on arrival
+   * whatever their answer: what a CRM's own rate limiter sees of its clients.
+   */
+  maxArrivalsPerSecond: number;
   /** PUTs held without an answer by the hang fault. */
   hung: number;
   /** PUTs answered 429 by the rate limit (`rateLimitPerSecond`), not by the rate429 fault. */
@@ -84,7 +89,7 @@ export interface CrmSimulatorOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** PUTs per sliding second; 0 turns the limit off. */
+  /** PUTs per sliding second, counted on arrival (before any latency); 0 turns the limit off. */
   rateLimitPerSecond?: number;
   logger?: boolean;
   faults?: Partial<CrmFaults>;
@@ -119,12 +124,13 @@ interface Counters {
   byStatus: Record<string, number>;
   maxConcurrent: number;
   maxPerSecond: number;
+  maxArrivalsPerSecond: number;
   hung: number;
   rateLimited: number;
 }
 
 function newCounters(): Counters {
-  return { requests: 0, byStatus: {}, maxConcurrent: 0, maxPerSecond: 0, hung: 0, rateLimited: 0 };
+  return { requests: 0, byStatus: {}, maxConcurrent: 0, maxPerSecond: 0, maxArrivalsPerSecond: 0, hung: 0, rateLimited: 0 };
 }
 
 /** Timestamps of events within the last second, oldest first. */
@@ -176,6 +182,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   const webhooks: CrmWebhook[] = [];
   // Every key ever seen per contact, so duplicates are found beyond the last KEYS_KEPT.
   const seenKeys = new Map<string, Set<string>>();
+  const arrived = new SlidingWindow();
   const admitted = new SlidingWindow();
   const accepted = new SlidingWindow();
   let faults: CrmFaults = { ...NO_FAULTS, ...faultsPatchSchema.parse(opts.faults ?? {}) };
@@ -196,6 +203,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     webhooks.length = 0;
     seenKeys.clear();
     counters = newCounters();
+    arrived.clear();
     admitted.clear();
     accepted.clear();
     clearFaults();
@@ -227,16 +235,14 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     reply.hijack();
   }
 
-  /** Answers the PUT with a fault if one applies; returns true when it did. */
+  /**
+   * Answers the PUT with a fault if one applies; returns true when it did. The rate limit
+   * counts arrivals, as a CRM's gateway does, before the simulated processing time: counting
+   * after a random latency would reorder requests and measure the simulator's own jitter.
+   */
   async function injectFault(reply: FastifyReply): Promise<boolean> {
-    const delay = faults.latencyMs + Math.round(Math.random() * faults.latencyJitterMs);
-    if (delay > 0) await sleep(delay);
-
-    if (faults.down) {
-      await reply.code(503).send(errorBody('simulated outage: CRM is down'));
-      return true;
-    }
     const now = Date.now();
+    counters.maxArrivalsPerSecond = Math.max(counters.maxArrivalsPerSecond, arrived.add(now));
     if (rateLimit > 0) {
       if (admitted.count(now) >= rateLimit) {
         counters.rateLimited += 1;
@@ -244,6 +250,13 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
         return true;
       }
       admitted.add(now);
+    }
+    const delay = faults.latencyMs + Math.round(Math.random() * faults.latencyJitterMs);
+    if (delay > 0) await sleep(delay);
+
+    if (faults.down) {
+      await reply.code(503).send(errorBody('simulated outage: CRM is down'));
+      return true;
     }
     if (chance(faults.hangRate)) {
       hang(reply);

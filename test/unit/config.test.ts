@@ -24,6 +24,12 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses a CRM rate limit too small to give every worker process a share', () => {
+    expect(() => loadConfig({ CRM_RATE_LIMIT_PER_SECOND: '2', WORKER_PROCESSES: '3' })).toThrow(/CRM_RATE_LIMIT_PER_SECOND: 2 cannot be shared by WORKER_PROCESSES=3/);
+    expect(loadConfig({ CRM_RATE_LIMIT_PER_SECOND: '3', WORKER_PROCESSES: '3' }).CRM_RATE_LIMIT_PER_SECOND).toBe(3);
+    expect(loadConfig({ CRM_RATE_LIMIT_PER_SECOND: '0', WORKER_PROCESSES: '3' }).CRM_RATE_LIMIT_PER_SECOND).toBe(0);
+  });
+
   it('parses booleans and numbers from strings', () => {
     const config = loadConfig({ SMTP_SECURE: 'yes', CRM_START_SIMULATOR: '0', API_PROCESSES: '3' });
     expect(config.SMTP_SECURE).toBe(true);

@@ -234,6 +234,19 @@ describe('CRM simulator: rate limit and stats', () => {
     expect(stats.byStatus).toEqual({ '201': 6, '429': 4 });
   });
 
+  it('counts the limit on arrival, before the simulated latency, and reports peak arrivals', async () => {
+    // Latency with jitter reorders when requests finish; the limit must not see that jitter.
+    await start({ rateLimitPerSecond: 3, faults: { latencyMs: 50, latencyJitterMs: 400 } });
+    const first = await Promise.all(Array.from({ length: 3 }, (_, i) => put(`a-${i}`, 1).then((r) => r.status)));
+    expect(first).toEqual([201, 201, 201]);
+    // The three arrived at once; the fourth arrives within their second and is refused even
+    // though it would finish well after the first three were answered.
+    expect((await put('a-3', 1)).status).toBe(429);
+    const stats = await json('/_sim/stats');
+    expect(stats.maxArrivalsPerSecond).toBe(4);
+    expect(stats.rateLimited).toBe(1);
+  });
+
   it('tracks peak concurrency', async () => {
     await setFaults({ latencyMs: 300 });
     await Promise.all(Array.from({ length: 4 }, (_, i) => put(`c-${i}`, 1)));
