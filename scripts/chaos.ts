@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { parseChaosArgs, UsageError } from '../src/chaos/options.js';
+import { parseChaosArgs, replayCommand, UsageError } from '../src/chaos/options.js';
 import { totalLine } from '../src/chaos/report.js';
 import { killActiveStackNow, runChaos, stopActiveStack } from '../src/chaos/run.js';
 import { prefixer } from '../src/stack/supervisor.js';
@@ -39,5 +39,10 @@ for (const scenario of done.scenarios) {
   console.log(`${scenario.scenario.padEnd(14)} ${failed.length ? `FAIL (${failed.join('; ')})` : 'ok  '}`);
 }
 console.log(totalLine(done));
-console.log(done.ok ? `chaos: all invariants held (seed ${done.seed}, ${(done.durationMs / 1000).toFixed(0)} s)` : `chaos: FAILED${done.error ? `: ${done.error}` : ''} (seed ${done.seed}; data kept in ${done.dataDir})`);
+if (done.ok) {
+  console.log(`chaos: all invariants held (seed ${done.seed}, ${(done.durationMs / 1000).toFixed(0)} s)`);
+} else {
+  console.log(`chaos: FAILED${done.error ? `: ${done.error}` : ''} (seed ${done.seed}; data kept in ${done.dataDir})`);
+  console.log(`chaos: replay with: ${replayCommand(process.argv.slice(2), done.seed)}`);
+}
 process.exit(done.ok ? 0 : 1);

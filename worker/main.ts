@@ -1,12 +1,23 @@
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { AutomationLoadError } from '../src/automations/loader.js';
 import { loadConfigOrExit } from '../src/env-file.js';
 import { waitForTemporal } from '../src/temporal/dev-server.js';
+import { OutageLogger } from './outage-logger.js';
 import { activityDepsFromConfig, createWorkers, runWorkers } from './workers.js';
 
 // Worker process entry: wires config, connection, adapters and workers, then runs until
 // SIGTERM/SIGINT (the SDK's runtime drains in-flight tasks before exiting).
 const config = loadConfigOrExit();
+
+// The SDK core's own log lines come through the TS logger, so that a Temporal outage is told
+// in one line when it starts and one when it ends, not one line per retried poll.
+Runtime.install({
+  logger: new OutageLogger(new DefaultLogger('INFO'), {
+    address: config.TEMPORAL_ADDRESS,
+    probe: () => waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 24 * 3_600_000 }),
+  }),
+  telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+});
 
 // The TS worker does not retry a failed first connection: wait for the server instead.
 await waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 120_000 });

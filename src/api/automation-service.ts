@@ -216,7 +216,7 @@ export class AutomationService {
   async unsubscribe(leadId: string, token: string): Promise<void> {
     if (!verifyUnsubscribeToken(this.options.unsubscribeSecret, leadId, token)) throw new InvalidUnsubscribeLinkError();
     const change: LeadChange = {
-      task_id: newTaskId(leadId),
+      task_id: newTaskId(leadId, 'patch'),
       op: 'patch',
       fields: { unsubscribed: true },
       received_at: new Date().toISOString(),

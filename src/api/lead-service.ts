@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { applyChange, type ChangeOp, type LeadChange, type LeadInput, type LeadPatch, type LeadView } from '../domain/lead.js';
-import { hashBody, idempotencyRecordId, leadIdForEmail, leadIdOfTask, leadWorkflowId, newTaskId } from '../domain/ids.js';
+import { hashBody, idempotencyRecordId, issuedTaskOp, leadIdForEmail, leadIdOfTask, leadWorkflowId, newTaskId } from '../domain/ids.js';
 import type { TaskState, TaskStatus } from '../domain/task.js';
 import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
@@ -71,7 +71,7 @@ export class LeadService {
   async create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
     const deadline = this.writeDeadline();
     const id = leadIdForEmail(fields.email);
-    const taskId = newTaskId(id, idempotencyKey);
+    const taskId = newTaskId(id, 'create', idempotencyKey);
     if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, 'POST /api/leads', fields, deadline);
     const change = this.change(taskId, 'create', fields);
     const workflowId = leadWorkflowId(id);
@@ -110,7 +110,7 @@ export class LeadService {
 
   async update(id: string, op: Exclude<ChangeOp, 'create'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {
     const deadline = this.writeDeadline();
-    const taskId = newTaskId(id, idempotencyKey);
+    const taskId = newTaskId(id, op, idempotencyKey);
     if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, `${op} ${id}`, fields, deadline);
     const change = this.change(taskId, op, fields);
     return this.within(deadline, async () => {
@@ -360,12 +360,13 @@ export class LeadService {
     const known = recent.find(([id]) => id === taskId);
     const events = await this.fetchRunHistory(leadWorkflowId(leadId), undefined, () => new TaskNotFoundError(taskId), deadline);
     const change = acceptedChanges(events ?? []).changes.find((c) => c.task_id === taskId);
-    if (!known && !change) throw new TaskNotFoundError(taskId);
+    if (!known && !change && !(await this.mayBeBuffered(leadId, taskId, deadline))) throw new TaskNotFoundError(taskId);
+    const op = change?.op ?? issuedTaskOp(taskId) ?? 'replace';
     const task: TaskState = {
       task_id: taskId,
       lead_id: leadId,
-      type: change?.op === 'create' ? 'lead_process' : 'crm_update',
-      op: change?.op ?? 'replace',
+      type: op === 'create' ? 'lead_process' : 'crm_update',
+      op,
       // Not yet in the memo of finished work: accepted and waiting for a worker.
       status: known?.[1] ?? 'queued',
       version: known?.[2] ?? null,
@@ -376,6 +377,20 @@ export class LeadService {
       steps: [],
     };
     return task;
+  }
+
+  /**
+   * Whether an acknowledged change can be missing from the history just read. Temporal keeps
+   * signals that arrive while a workflow task is running (say, on a worker that was just
+   * killed) out of the history until that task completes or times out, up to the workflow
+   * task timeout later. So a task id that this API issued (its check holds: it was handed out
+   * in a 202, so its change is durable) is not denied while the lead has a workflow task
+   * outstanding; it reads as `queued`. Any other id not found is unknown.
+   */
+  private async mayBeBuffered(leadId: string, taskId: string, deadline: number): Promise<boolean> {
+    if (!issuedTaskOp(taskId)) return false;
+    const description = await this.within(deadline, () => this.client.workflow.getHandle(leadWorkflowId(leadId)).describe());
+    return !!description.raw.pendingWorkflowTask;
   }
 
   /** While an activity retries, the workflow cannot see it: Temporal's pending-activity state can. */

@@ -50,6 +50,19 @@ export interface AttemptRecord {
   outcome: string;
 }
 
+/** A read sent right after a 202, by the same client: read-your-writes, under faults. */
+export interface ReadBack {
+  kind: 'task' | 'lead';
+  /** The task id, or the lead id. */
+  id: string;
+  /** '200', '404', '503:temporal_unavailable', 'ECONNRESET', … */
+  outcome: string;
+  at: number;
+  /** For a lead read answered 200: the version it showed, and the version the 202s so far imply. */
+  version?: number;
+  ackedVersion?: number;
+}
+
 export interface LoadOptions {
   apiUrl: string;
   /** Makes emails and Idempotency-Keys unique to this run. */
@@ -73,6 +86,7 @@ export interface LoadOptions {
 export interface LoadResult {
   leads: LeadRecord[];
   attempts: AttemptRecord[];
+  readBacks: ReadBack[];
   startedAt: number;
   endedAt: number;
 }
@@ -187,6 +201,7 @@ function describeStatus(status: number, body: unknown): string {
 export class LoadGenerator {
   readonly leads: LeadRecord[];
   readonly attempts: AttemptRecord[] = [];
+  readonly readBacks: ReadBack[] = [];
   private readonly gate: Gate;
   private readonly agent: Agent;
   private finished = false;
@@ -231,7 +246,7 @@ export class LoadGenerator {
     await Promise.all(sessions);
     this.finished = true;
     this.agent.destroy();
-    return { leads: this.leads, attempts: this.attempts, startedAt, endedAt: Date.now() };
+    return { leads: this.leads, attempts: this.attempts, readBacks: this.readBacks, startedAt, endedAt: Date.now() };
   }
 
   private async session(lead: LeadRecord): Promise<void> {
@@ -241,6 +256,34 @@ export class LoadGenerator {
       const ok = await this.deliver(lead, change);
       if (!ok) return;
     }
+  }
+
+  /**
+   * Reads the task or the lead once, right after its 202, whatever fault is under way: a 404
+   * would deny an acknowledged write. Not retried; a 503 is an honest "not now".
+   */
+  private async readBack(kind: ReadBack['kind'], id: string, ackedVersion?: number): Promise<void> {
+    const url = `${this.options.apiUrl}/api/${kind === 'task' ? 'tasks' : 'leads'}/${id}`;
+    const headers: Record<string, string> = {};
+    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    await this.gate.enter();
+    let outcome: HttpOutcome;
+    try {
+      outcome = await httpJson({ method: 'GET', url, headers, timeoutMs: this.options.requestTimeoutMs, agent: this.agent });
+    } finally {
+      this.gate.leave();
+    }
+    const read: ReadBack = {
+      kind,
+      id,
+      outcome: outcome.kind === 'response' ? describeStatus(outcome.status, outcome.body) : outcome.code,
+      at: Date.now(),
+    };
+    if (kind === 'lead' && outcome.kind === 'response' && outcome.status === 200) {
+      read.version = (outcome.body as { version?: number }).version ?? 0;
+      read.ackedVersion = ackedVersion;
+    }
+    this.readBacks.push(read);
   }
 
   /** Sends one change until it is acknowledged; false when the lead must stop here. */
@@ -278,7 +321,11 @@ export class LoadGenerator {
         }
         lead.acked += 1;
         lead.lastAckedSeq = change.seq;
-        if (receipt.task_id) lead.taskIds.push(receipt.task_id);
+        if (receipt.task_id) {
+          lead.taskIds.push(receipt.task_id);
+          await this.readBack('task', receipt.task_id);
+        }
+        await this.readBack('lead', lead.id, lead.acked);
         return true;
       }
       if (outcome.kind === 'response' && !RETRYABLE_STATUSES.has(outcome.status)) {

@@ -227,3 +227,14 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
   }
   return o;
 }
+
+/** The command that runs these flags again with the same seed (without the run's own files). */
+export function replayCommand(argv: readonly string[], seed: number): string {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === '--seed' || flag === '--out' || flag === '--data-dir') i += 1;
+    else if (flag !== '--keep-data') kept.push(flag);
+  }
+  return ['npm run chaos --', ...kept, '--seed', String(seed)].join(' ');
+}

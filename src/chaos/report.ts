@@ -36,6 +36,16 @@ export interface ScenarioResult {
     /** Per API SIGTERM: outcomes of the requests in flight at the signal, and of those sent in the next 2 s. */
     sigterms: Array<{ inFlight: Record<string, number>; next2s: Record<string, number> }>;
   };
+  /** One read of the task and one of the lead right after each 202 (read-your-writes under faults). */
+  reads: {
+    checked: number;
+    task: Record<string, number>;
+    lead: Record<string, number>;
+    /** Reads answered 404: an acknowledged write denied. Must be 0. */
+    denied: number;
+    /** Lead reads answered 200 with a version below what the 202s so far imply (history fallback). */
+    behind: number;
+  };
   workerRestarts: number;
   loadMs: number;
   drainMs: number;
@@ -83,6 +93,7 @@ export function detailLines(r: ScenarioResult): string[] {
       ` | smtp: accepted=${r.smtp.accepted} temp_failures=${r.smtp.rejected} dropped=${r.smtp.dropped} duplicate_message_ids=${r.smtp.duplicateMessageIds}`,
     `  api: attempts=${r.api.attempts} ${tally(r.api.byOutcome)}` +
       r.api.sigterms.map((s, n) => ` | sigterm#${n + 1} in-flight ${tally(s.inFlight)}, next 2 s ${tally(s.next2s)}`).join(''),
+    `  reads after 202: task ${tally(r.reads.task)} | lead ${tally(r.reads.lead)} | denied=${r.reads.denied} behind=${r.reads.behind}`,
     `  worker: kills=${r.faults.filter((f) => f.kind === 'worker-kill').length} (mid-activity ${midActivity}) supervisor_restarts=${r.workerRestarts}` +
       ` | load ${(r.loadMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s${r.drained ? '' : ' (NOT drained)'}` +
       (i.windowed.length ? ` | window: ${i.windowed.map((w) => `${w.kind} ${w.gapMs} ms before`).join(', ')}` : ''),

@@ -6,7 +6,7 @@ import type { SmtpSinkStats } from '../simulators/smtp-sink.js';
 import { planFaults, runFaults, type FaultCounts, type FaultEvent } from './faults.js';
 import { httpJson, keepAliveAgent } from './http.js';
 import { checkInvariants, compareContact, welcomeMessageId, type FaultWindow, type TaskView } from './invariants.js';
-import { LoadGenerator, type AttemptRecord, type LeadRecord } from './load.js';
+import { LoadGenerator, type AttemptRecord, type LeadRecord, type ReadBack } from './load.js';
 import type { ChaosOptions, Scenario } from './options.js';
 import { seededRandom, type Random } from './random.js';
 import { detailLines, summaryLine, type ChaosResult, type Check, type ScenarioResult } from './report.js';
@@ -223,6 +223,7 @@ async function runScenario(
     },
     smtp: smtpDelta(smtpBefore, smtpAfter),
     api: apiFigures(loadResult.attempts, faults),
+    reads: readFigures(loadResult.readBacks),
     workerRestarts: worker.restarts - restartsBefore,
     loadMs: loadEnded - loadStarted,
     drainMs: drainEnded - loadEnded,
@@ -358,6 +359,11 @@ function checksFor(r: ScenarioResult, setup: FaultSetup, o: ChaosOptions, fatal:
   if (setup.crm || setup.smtp) {
     check('retries happened', i.tasksWithRetries > 0 && i.maxAttempts > 1, `${i.tasksWithRetries} task(s) with attempts > 1, max ${i.maxAttempts}`);
   }
+  check(
+    'no acknowledged write denied',
+    r.reads.denied === 0,
+    `${r.reads.denied} read(s) right after a 202 answered 404 (of ${r.reads.checked})`,
+  );
   if (o.crmRateLimit > 0) {
     check(
       'CRM rate limit honoured',
@@ -409,4 +415,20 @@ function checksFor(r: ScenarioResult, setup: FaultSetup, o: ChaosOptions, fatal:
     if ((f.dropRate ?? 0) > 0) check('SMTP drops injected', r.smtp.dropped > 0, `${r.smtp.dropped}`);
   }
   return checks;
+}
+
+/** The reads sent right after each 202: outcomes, denials (404) and lead reads behind the 202s. */
+export function readFigures(reads: ReadBack[]): ScenarioResult['reads'] {
+  const tally = (kind: ReadBack['kind']) => {
+    const counts: Record<string, number> = {};
+    for (const r of reads) if (r.kind === kind) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+    return counts;
+  };
+  return {
+    checked: reads.length,
+    task: tally('task'),
+    lead: tally('lead'),
+    denied: reads.filter((r) => r.outcome.startsWith('404')).length,
+    behind: reads.filter((r) => r.version !== undefined && r.ackedVersion !== undefined && r.version < r.ackedVersion).length,
+  };
 }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { ChangeOp } from './lead.js';
 
 // Lead ids are derived from the normalized email the lead was created with, so two
 // concurrent POSTs of one email land on the same Temporal workflow id and Temporal's
@@ -32,12 +33,35 @@ export function leadIdForEmail(normalizedEmail: string): string {
   return base32(sha256(`lead:${normalizedEmail}`), 20);
 }
 
-/** A fresh task id, or a stable one when the client sent an Idempotency-Key. */
-export function newTaskId(leadId: string, idempotencyKey?: string): string {
-  const suffix = idempotencyKey
-    ? base32(sha256(`task:${leadId}:${idempotencyKey}`), 12)
-    : base32(randomBytes(8), 12);
-  return `${leadId}.${suffix}`;
+/**
+ * A task id: `<lead id>.<7-character nonce><5-character check>`. The nonce is fresh, or
+ * derived from the client's Idempotency-Key so a retry gets the same id; the check binds the
+ * id to its lead and to the kind of change, so the API can tell an id it handed out in a 202
+ * from a made-up one without asking Temporal (see issuedTaskOp).
+ */
+export function newTaskId(leadId: string, op: ChangeOp, idempotencyKey?: string): string {
+  const nonce = idempotencyKey
+    ? base32(sha256(`task:${leadId}:${idempotencyKey}`), NONCE_LENGTH)
+    : base32(randomBytes(5), NONCE_LENGTH);
+  return `${leadId}.${nonce}${taskCheck(leadId, nonce, op)}`;
+}
+
+const NONCE_LENGTH = 7;
+const CHANGE_OPS: readonly ChangeOp[] = ['create', 'replace', 'patch'];
+const taskCheck = (leadId: string, nonce: string, op: ChangeOp) => base32(sha256(`task-check:${leadId}.${nonce}:${op}`), 5);
+
+/**
+ * The kind of change a task id was issued for, when its check holds: this API made it for a
+ * write it acknowledged. Undefined for a made-up id (or one issued before ids carried a check).
+ * Not a secret: it tells the API's own ids from accidents, it does not authenticate anyone.
+ */
+export function issuedTaskOp(taskId: string): ChangeOp | undefined {
+  const match = TASK_ID_PATTERN.exec(taskId);
+  if (!match) return undefined;
+  const [, leadId, suffix] = match as unknown as [string, string, string];
+  const nonce = suffix.slice(0, NONCE_LENGTH);
+  const check = suffix.slice(NONCE_LENGTH);
+  return CHANGE_OPS.find((op) => taskCheck(leadId, nonce, op) === check);
 }
 
 export function leadIdOfTask(taskId: string): string | undefined {

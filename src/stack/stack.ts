@@ -62,15 +62,68 @@ export interface StackOptions {
   dynamicConfig?: Record<string, unknown>;
 }
 
+/** Restarts of a dev server that died on its own: the delay before each try, then give up. */
+export const TEMPORAL_RESTART_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15_000];
+/** A dev server that dies this many times within CRASH_WINDOW_MS is not restarted again. */
+const MAX_CRASHES = 5;
+const CRASH_WINDOW_MS = 5 * 60_000;
+
 export async function startStack(config: Config, options: StackOptions = {}): Promise<RunningStack> {
   const children: ManagedChild[] = [];
   let temporal: DevServer | undefined;
   let temporalOptions: DevServerOptions | undefined;
   let restarting: Promise<unknown> = Promise.resolve();
+  let stopping = false;
+  // Servers this stack itself is stopping (fault injection): their exit is not a crash.
+  const retiring = new WeakSet<DevServer>();
+  const crashes: number[] = [];
   const fatal = options.onFatal ?? ((m: string) => console.error(m));
   const say = prefixer('stack');
 
+  /**
+   * The dev server is a child of the stack like the workers: when it exits without being
+   * asked to, it is started again on the same SQLite file and port (state and address
+   * unchanged, so the API and the workers reconnect by themselves), with a line each time,
+   * and the stack gives up loudly when it keeps dying or cannot be started.
+   */
+  const superviseTemporal = (server: DevServer) => {
+    server.process.once('exit', (code, signal) => {
+      if (stopping || retiring.has(server) || server !== temporal) return;
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+      if (crashes.length >= MAX_CRASHES) {
+        fatal(`Temporal dev server exited unexpectedly (${how}), the ${crashes.length}th time in ${CRASH_WINDOW_MS / 60_000} minutes; not restarting it`);
+        return;
+      }
+      restarting = restartAfterCrash(how);
+    });
+  };
+
+  const restartAfterCrash = async (exit: string) => {
+    let how = exit;
+    const attempts = TEMPORAL_RESTART_DELAYS_MS.length;
+    for (const [i, delay] of TEMPORAL_RESTART_DELAYS_MS.entries()) {
+      if (stopping) return;
+      say(`Temporal dev server exited unexpectedly (${how}); restarting it on the same file and port in ${delay} ms (try ${i + 1} of ${attempts})`);
+      await new Promise((r) => setTimeout(r, delay));
+      if (stopping) return;
+      const started = Date.now();
+      try {
+        temporal = await startDevServer(temporalOptions!);
+        superviseTemporal(temporal);
+        say(`Temporal dev server is back on ${config.TEMPORAL_ADDRESS} (ready in ${Date.now() - started} ms)`);
+        return;
+      } catch (err) {
+        how = `restart failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+    }
+    fatal(`Temporal dev server could not be restarted after ${attempts} tries (${how})`);
+  };
+
   const stop = async () => {
+    stopping = true;
     // Reverse order: API first (stop taking writes), then workers, fakes, Temporal last.
     for (const child of children) child.markStopping();
     for (const child of [...children].reverse()) await child.stop();
@@ -84,10 +137,12 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     const run = (async (): Promise<TemporalRestart> => {
       const stoppedAt = Date.now();
       say(`Temporal dev server: ${signal} (fault injection), back in ${downtimeMs} ms …`);
+      retiring.add(old);
       old.process.kill(signal);
       await old.stop(); // waits for the exit (and escalates to SIGKILL after 10 s)
       if (downtimeMs > 0) await new Promise((r) => setTimeout(r, downtimeMs));
       temporal = await startDevServer(temporalOptions!);
+      superviseTemporal(temporal);
       const readyAt = Date.now();
       say(`Temporal dev server back after ${readyAt - stoppedAt} ms`);
       return { stoppedAt, readyAt };
@@ -115,6 +170,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
         startTimeoutMs: 60_000,
       };
       temporal = await startDevServer(temporalOptions);
+      superviseTemporal(temporal);
       say(`Temporal ready in ${Date.now() - started} ms`);
     }
 

@@ -111,7 +111,7 @@ export async function startTimeSkippingStack(env: Record<string, string> = {}): 
     },
     async createLead(fields) {
       const leadId = leadIdForEmail(fields.email);
-      const taskId = newTaskId(leadId);
+      const taskId = newTaskId(leadId, 'create');
       const input: LeadWorkflowInput = {
         leadId,
         settings: workflowSettingsFromConfig(config),
@@ -125,7 +125,7 @@ export async function startTimeSkippingStack(env: Record<string, string> = {}): 
       return { leadId, taskId };
     },
     async patchLead(leadId, fields) {
-      const taskId = newTaskId(leadId);
+      const taskId = newTaskId(leadId, 'patch');
       await testEnv.client.workflow
         .getHandle(leadWorkflowId(leadId))
         .signal(leadChangeSignal, { task_id: taskId, op: 'patch', fields, received_at: new Date().toISOString() });

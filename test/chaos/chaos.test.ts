@@ -98,6 +98,9 @@ async function shortForm(extra: string[]): Promise<void> {
   expect(i.maxAttempts).toBeGreaterThan(1);
   expect(scenario.crm.maxPerSecond).toBeLessThanOrEqual(scenario.crm.limit);
   expect(scenario.crm.rateLimited).toBe(0);
+  // Read-your-writes under faults: every 202 was read back at once, and none was denied.
+  expect(scenario.reads.checked).toBeGreaterThanOrEqual(2 * 60 * 4);
+  expect(scenario.reads.denied).toBe(0);
   // The workers' own limit (8/s in the short form), counted on arrival at the CRM.
   expect(scenario.crm.maxArrivalsPerSecond).toBeLessThanOrEqual(scenario.crm.workerRate);
   // Every fault was exercised.

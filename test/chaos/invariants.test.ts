@@ -10,6 +10,8 @@ import {
   type MailView,
 } from '../../src/chaos/invariants.js';
 import { planLeads, type LeadRecord } from '../../src/chaos/load.js';
+import { replayCommand } from '../../src/chaos/options.js';
+import { readFigures } from '../../src/chaos/run.js';
 import { seededRandom } from '../../src/chaos/random.js';
 
 const DOMAIN = 'leads.example.com';
@@ -193,5 +195,32 @@ describe('fault plan', () => {
     const plan = planFaults(seededRandom(7), options);
     expect(plan.filter((f) => f.kind === 'server-restart').map((f) => f.downtimeMs)).toEqual([75_000, 3_000]);
     expect(plan.filter((f) => f.kind === 'worker-kill').map((f) => f.midActivity)).toEqual([true, false, false, false, false]);
+  });
+});
+
+describe('reads right after a 202', () => {
+  it('counts 404s as denials and lead reads behind the acknowledged version', () => {
+    const figures = readFigures([
+      { kind: 'task', id: 't1', outcome: '200', at: 1 },
+      { kind: 'task', id: 't2', outcome: '404:task_not_found', at: 2 },
+      { kind: 'task', id: 't3', outcome: '503:temporal_unavailable', at: 3 },
+      { kind: 'lead', id: 'l1', outcome: '200', at: 4, version: 2, ackedVersion: 2 },
+      { kind: 'lead', id: 'l1', outcome: '200', at: 5, version: 2, ackedVersion: 3 },
+      { kind: 'lead', id: 'l2', outcome: '404:lead_not_found', at: 6 },
+    ]);
+    expect(figures).toEqual({
+      checked: 6,
+      task: { '200': 1, '404:task_not_found': 1, '503:temporal_unavailable': 1 },
+      lead: { '200': 2, '404:lead_not_found': 1 },
+      denied: 2,
+      behind: 1,
+    });
+  });
+});
+
+describe('replay command', () => {
+  it('repeats the flags with the failed run\'s seed, without its own output files', () => {
+    const argv = ['--profile', 'ci', '--seed', '12', '--out', '/tmp/r.json', '--data-dir', '/tmp/d', '--keep-data', '--worker-processes', '2'];
+    expect(replayCommand(argv, 414756)).toBe('npm run chaos -- --profile ci --worker-processes 2 --seed 414756');
   });
 });

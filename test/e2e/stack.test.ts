@@ -119,6 +119,36 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(mail.body.messages).toHaveLength(1);
   });
 
+  it('brings a crashed Temporal dev server back by itself, and writes succeed again', async () => {
+    const port = ports.TEMPORAL_ADDRESS.split(':')[1]!;
+    const { execSync } = await import('node:child_process');
+    const pids = execSync(`ps -eo pid,args | grep -F -- 'start-dev' | grep -F -- '--port ${port}' | grep -v grep || true`)
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
+    expect(pids).toHaveLength(1);
+    process.kill(pids[0]!, 'SIGKILL');
+
+    await eventually(async () => (running!.output().includes('Temporal dev server is back') ? true : undefined), {
+      timeoutMs: 120_000,
+      what: 'npm start to restart the dev server',
+    });
+    expect(running!.output()).toMatch(/Temporal dev server exited unexpectedly \(signal SIGKILL\); restarting it/);
+    // Nobody touched the stack: the API and the worker reconnect to the new server.
+    const created = await eventually(async () => {
+      const res = await send('POST', '/api/leads', { email: 'after-crash@example.com' });
+      return res.status === 202 ? res.body : undefined;
+    }, { timeoutMs: 60_000, what: 'a write to succeed after the restart' });
+    await eventually(async () => {
+      const res = await json(`${api}/api/tasks/${created.task_id}`);
+      return res.body.status === 'completed' ? true : undefined;
+    }, { timeoutMs: 90_000, what: 'the write to be processed by the reconnected worker' });
+    // The lead written before the crash is still there (same SQLite file).
+    expect((await json(`${api}/api/leads/${leadId}`)).body).toMatchObject({ version: 2 });
+  });
+
   it('stops everything on Ctrl-C, leaving no process behind', async () => {
     expect(cleanExit(await ctrlC(running!))).toBe(true);
     // Every port closes: nothing was orphaned.

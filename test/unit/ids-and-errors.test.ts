@@ -15,8 +15,10 @@ import { IdempotencyHeaders, LeadIdParams, ListQuery } from '../../src/api/schem
 import {
   LEAD_ID_PATTERN,
   TASK_ID_PATTERN,
+  base32,
   hashBody,
   idempotencyRecordId,
+  issuedTaskOp,
   leadIdForEmail,
   leadIdOfTask,
   leadWorkflowId,
@@ -59,7 +61,7 @@ describe('task ids', () => {
   const leadId = leadIdForEmail('ada@example.com');
 
   it('newTaskId without a key is <lead id>.<12 base32 characters> and fresh on every call', () => {
-    const ids = Array.from({ length: 200 }, () => newTaskId(leadId));
+    const ids = Array.from({ length: 200 }, () => newTaskId(leadId, 'patch'));
     for (const id of ids) {
       expect(id).toMatch(TASK_ID_PATTERN);
       expect(id.startsWith(`${leadId}.`)).toBe(true);
@@ -68,21 +70,40 @@ describe('task ids', () => {
   });
 
   it('newTaskId with an Idempotency-Key is stable for that lead and key', () => {
-    const a = newTaskId(leadId, 'key-1');
+    const a = newTaskId(leadId, 'replace', 'key-1');
     expect(a).toMatch(TASK_ID_PATTERN);
-    expect(newTaskId(leadId, 'key-1')).toBe(a);
-    expect(newTaskId(leadId, 'key-2')).not.toBe(a);
+    expect(newTaskId(leadId, 'replace', 'key-1')).toBe(a);
+    expect(newTaskId(leadId, 'replace', 'key-2')).not.toBe(a);
+    // The same key for another kind of change is another task (it must not be deduplicated away).
+    expect(newTaskId(leadId, 'patch', 'key-1')).not.toBe(a);
     const other = leadIdForEmail('bob@example.com');
-    expect(newTaskId(other, 'key-1')).not.toBe(`${other}.${a.split('.')[1]}`);
+    expect(newTaskId(other, 'replace', 'key-1')).not.toBe(`${other}.${a.split('.')[1]}`);
   });
 
   it('an empty key counts as no key (fresh id)', () => {
-    expect(newTaskId(leadId, '')).not.toBe(newTaskId(leadId, ''));
+    expect(newTaskId(leadId, 'create', '')).not.toBe(newTaskId(leadId, 'create', ''));
   });
 
   it('leadIdOfTask recovers the lead id', () => {
-    expect(leadIdOfTask(newTaskId(leadId))).toBe(leadId);
-    expect(leadIdOfTask(newTaskId(leadId, 'k'))).toBe(leadId);
+    expect(leadIdOfTask(newTaskId(leadId, 'create'))).toBe(leadId);
+    expect(leadIdOfTask(newTaskId(leadId, 'patch', 'k'))).toBe(leadId);
+  });
+
+  it('issuedTaskOp recognises the ids the API issues, with their kind of change, and nothing else', () => {
+    for (const op of ['create', 'replace', 'patch'] as const) {
+      expect(issuedTaskOp(newTaskId(leadId, op))).toBe(op);
+      expect(issuedTaskOp(newTaskId(leadId, op, 'key'))).toBe(op);
+    }
+    const issued = newTaskId(leadId, 'replace');
+    // Another lead's prefix, a changed character, a made-up or old-style id: not ours.
+    expect(issuedTaskOp(issued.replace(leadId, leadIdForEmail('bob@example.com')))).toBeUndefined();
+    const last = issued.at(-1) === 'a' ? 'b' : 'a';
+    expect(issuedTaskOp(issued.slice(0, -1) + last)).toBeUndefined();
+    expect(issuedTaskOp(`${leadId}.abcdefghijkl`)).toBeUndefined();
+    expect(issuedTaskOp('nope')).toBeUndefined();
+    // Made-up ids pass the check about once in 2^25 / 3 tries.
+    const fakes = Array.from({ length: 2000 }, (_, i) => `${leadId}.${base32(Buffer.from(String(i).padStart(8, '0')), 12)}`);
+    expect(fakes.filter((id) => issuedTaskOp(id) !== undefined)).toEqual([]);
   });
 
   it.each([
