@@ -20,6 +20,12 @@ import { runId } from './workload.js';
 
 const root = repoRoot() ?? process.cwd();
 
+// `npm run bench -- ab …`: two builds against each other (bench/ab.ts).
+if (process.argv[2] === 'ab') {
+  const { runAb } = await import('./ab.js');
+  process.exit(await runAb(process.argv.slice(3), root));
+}
+
 let options;
 try {
   options = parseArgs(process.argv.slice(2), join(root, 'bench', 'results'));

@@ -1,0 +1,143 @@
+import { formatMs, formatRate } from '../stats.js';
+
+// What an A/B run measured, and how the two sides compare. Pure, so tests can reach it.
+
+export type SideName = 'base' | 'head';
+
+/** One side's figures in one round: a seed-mix load against that side's own `npm start`. */
+export interface AbSample {
+  side: SideName;
+  round: number;
+  rps: number;
+  writeRps: number;
+  successRate: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** GET lead and GET task latency. */
+  readP50Ms: number;
+  readP99Ms: number;
+  /** Reads answered from Temporal history rather than by the workflow. */
+  historyReads: number;
+  reads: number;
+  /** Seconds from the end of the load until every acknowledged lead reached the CRM and the mailbox. */
+  drainSeconds: number;
+  drained: boolean;
+}
+
+export interface AbSide {
+  name: SideName;
+  ref: string;
+  commit: string;
+}
+
+export interface AbSummary {
+  side: SideName;
+  rounds: number;
+  rps: number;
+  successRate: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  readP50Ms: number;
+  readP99Ms: number;
+  historyReadShare: number;
+  drainSeconds: number;
+  allDrained: boolean;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Medians over a side's rounds (a round disturbed by the machine moves a median least). */
+export function summarizeSide(side: SideName, samples: readonly AbSample[]): AbSummary {
+  const own = samples.filter((s) => s.side === side);
+  const med = (pick: (s: AbSample) => number) => median(own.map(pick));
+  const reads = own.reduce((n, s) => n + s.reads, 0);
+  return {
+    side,
+    rounds: own.length,
+    rps: med((s) => s.rps),
+    successRate: Math.min(...own.map((s) => s.successRate), 1),
+    p50Ms: med((s) => s.p50Ms),
+    p99Ms: med((s) => s.p99Ms),
+    maxMs: Math.max(0, ...own.map((s) => s.maxMs)),
+    readP50Ms: med((s) => s.readP50Ms),
+    readP99Ms: med((s) => s.readP99Ms),
+    historyReadShare: reads > 0 ? own.reduce((n, s) => n + s.historyReads, 0) / reads : 0,
+    drainSeconds: med((s) => s.drainSeconds),
+    allDrained: own.every((s) => s.drained),
+  };
+}
+
+/**
+ * Which side runs first in each round: alternating, so neither side always meets the
+ * machine warmer (page cache, CPU frequency, a neighbour's load) than the other.
+ */
+export function roundOrder(round: number): [SideName, SideName] {
+  return round % 2 === 1 ? ['base', 'head'] : ['head', 'base'];
+}
+
+/** head ÷ base per round, so a ratio is taken between runs minutes apart, not across the whole run. */
+export function roundRatios(samples: readonly AbSample[], pick: (s: AbSample) => number): number[] {
+  const rounds = [...new Set(samples.map((s) => s.round))].sort((a, b) => a - b);
+  const ratios: number[] = [];
+  for (const round of rounds) {
+    const base = samples.find((s) => s.round === round && s.side === 'base');
+    const head = samples.find((s) => s.round === round && s.side === 'head');
+    if (base && head && pick(base) > 0) ratios.push(pick(head) / pick(base));
+  }
+  return ratios;
+}
+
+const pct = (share: number) => `${(share * 100).toFixed(share > 0 && share < 0.001 ? 3 : 1)}%`;
+const ratio = (r: number) => `${r.toFixed(2)}×`;
+
+export function renderAbMarkdown(input: {
+  startedAt: string;
+  machine: string;
+  command: string;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  sides: AbSide[];
+  samples: AbSample[];
+}): string {
+  const { samples } = input;
+  const base = summarizeSide('base', samples);
+  const head = summarizeSide('head', samples);
+  const sideOf = (name: SideName) => input.sides.find((s) => s.name === name)!;
+  const rpsRatios = roundRatios(samples, (s) => s.rps);
+  const p99Ratios = roundRatios(samples, (s) => s.p99Ms);
+  const row = (s: AbSummary) =>
+    `| ${s.side} (${sideOf(s.side).ref}, ${sideOf(s.side).commit}) | ${formatRate(s.rps)} | ${pct(s.successRate)} | ${formatMs(s.p50Ms)} | ${formatMs(s.p99Ms)} | ${formatMs(s.maxMs)} | ${formatMs(s.readP50Ms)} / ${formatMs(s.readP99Ms)} | ${pct(s.historyReadShare)} | ${s.drainSeconds.toFixed(1)} s${s.allDrained ? '' : ' (NOT all drained)'} |`;
+  const lines = [
+    `# A/B seed-mix: ${sideOf('head').ref} against ${sideOf('base').ref}`,
+    '',
+    `- started ${input.startedAt} on ${input.machine}`,
+    `- command: \`${input.command}\``,
+    `- each side is its own build started as \`npm start\` starts it (fresh SQLite file, CRM simulator latency 0, no CRM rate limit);`,
+    `  ${input.connections} connections each looping POST lead → GET lead → PUT lead → GET task, ${input.warmupS} s warm-up + ${input.durationS} s measured;`,
+    `  rounds alternate which side goes first; figures are medians over ${base.rounds} round(s) per side (max: the worst round)`,
+    '',
+    '| side | req/s | success | p50 | p99 | max | reads p50 / p99 | reads from history | drain after load |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    row(base),
+    row(head),
+    '',
+    `head ÷ base, per round: req/s ${rpsRatios.map(ratio).join(', ')} (median ${ratio(median(rpsRatios))}); ` +
+      `p99 ${p99Ratios.map(ratio).join(', ')} (median ${ratio(median(p99Ratios))})`,
+    '',
+    '| round | side | req/s | success | p50 | p99 | max | reads p50 / p99 | history reads | drain |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...samples.map(
+      (s) =>
+        `| ${s.round} | ${s.side} | ${formatRate(s.rps)} | ${pct(s.successRate)} | ${formatMs(s.p50Ms)} | ${formatMs(s.p99Ms)} | ${formatMs(s.maxMs)} | ${formatMs(s.readP50Ms)} / ${formatMs(s.readP99Ms)} | ${s.historyReads}/${s.reads} | ${s.drainSeconds.toFixed(1)} s${s.drained ? '' : ' (not drained)'} |`,
+    ),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { parseAbArgs } from '../../bench/ab.js';
+import { median, renderAbMarkdown, roundOrder, roundRatios, summarizeSide, type AbSample } from '../../bench/ab/compare.js';
+
+const sample = (side: 'base' | 'head', round: number, rps: number, p99Ms: number, extra: Partial<AbSample> = {}): AbSample => ({
+  side,
+  round,
+  rps,
+  writeRps: rps / 2,
+  successRate: 1,
+  p50Ms: p99Ms / 4,
+  p99Ms,
+  maxMs: p99Ms * 2,
+  readP50Ms: 10,
+  readP99Ms: 50,
+  historyReads: 0,
+  reads: 100,
+  drainSeconds: 3,
+  drained: true,
+  ...extra,
+});
+
+describe('A/B comparison', () => {
+  it('alternates which side goes first', () => {
+    expect([1, 2, 3, 4].map(roundOrder)).toEqual([
+      ['base', 'head'],
+      ['head', 'base'],
+      ['base', 'head'],
+      ['head', 'base'],
+    ]);
+  });
+
+  it('takes medians per side and ratios within each round', () => {
+    const samples = [
+      sample('base', 1, 100, 2000),
+      sample('head', 1, 300, 400),
+      sample('head', 2, 280, 500, { successRate: 0.99, historyReads: 10 }),
+      sample('base', 2, 50, 4000, { drained: false }),
+      sample('base', 3, 110, 1800),
+      sample('head', 3, 330, 300),
+    ];
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(roundRatios(samples, (s) => s.rps)).toEqual([3, 5.6, 3]);
+    const head = summarizeSide('head', samples);
+    expect(head).toMatchObject({ rounds: 3, rps: 300, p99Ms: 400, maxMs: 1000, successRate: 0.99, allDrained: true });
+    expect(head.historyReadShare).toBeCloseTo(10 / 300);
+    expect(summarizeSide('base', samples)).toMatchObject({ rps: 100, allDrained: false });
+
+    const md = renderAbMarkdown({
+      startedAt: '2026-12-02T08:00:00Z',
+      machine: '2 × test cpu',
+      command: 'npm run bench -- ab --base main',
+      connections: 50,
+      durationS: 30,
+      warmupS: 5,
+      sides: [
+        { name: 'base', ref: 'main', commit: 'aaaaaaaaaaaa' },
+        { name: 'head', ref: 'working tree', commit: 'bbbbbbbbbbbb' },
+      ],
+      samples,
+    });
+    expect(md).toContain('req/s 3.00×, 5.60×, 3.00× (median 3.00×)');
+    expect(md).toContain('| base (main, aaaaaaaaaaaa) |');
+    expect(md).toContain('(NOT all drained)');
+  });
+
+  it('needs a base and refuses unknown flags', () => {
+    expect(() => parseAbArgs([], '/out')).toThrow(/--base is required/);
+    expect(() => parseAbArgs(['--base', 'main', '--what', '1'], '/out')).toThrow(/unknown flag --what/);
+    expect(parseAbArgs(['--base', 'main', '--rounds', '2', '--duration', '1m', '--env', 'A=b=c'], '/out')).toMatchObject({
+      base: 'main',
+      rounds: 2,
+      durationS: 60,
+      env: { A: 'b=c' },
+      outDir: '/out',
+    });
+  });
+});
