@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { buildRef, workingTree, type BuiltRef } from './ab/build.js';
 import { renderAbMarkdown, roundOrder, type AbSample, type AbSide, type SideName } from './ab/compare.js';
+import { measureLeadCost } from './ab/cost.js';
 import { startSideStack } from './ab/side.js';
 import { cleanupAll, installSignalHandlers } from './cleanup.js';
 import { WriteLedger, resetSimulators, waitForDrain } from './drain.js';
@@ -100,6 +101,9 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
       timeoutMs: o.drainTimeoutS * 1000,
       onWait: (counts, expected) => log(`${side} r${round}: draining, ${Math.min(counts.contacts, counts.emails)}/${expected} leads in the CRM and the mailbox`),
     });
+    // Leads whose create and update were both acknowledged: seed-mix's unit of work.
+    const counted = ledger.records().filter((r) => r.createAcked && r.acked >= 2).slice(0, 40).map((r) => r.leadId);
+    const cost = await measureLeadCost(stack.temporalAddress, counted);
     const route = (name: string) => run.routes.find((r) => r.route === name);
     const reads = [route('get'), route('task')].filter((r) => r !== undefined);
     const sample: AbSample = {
@@ -117,6 +121,7 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
       reads: Object.values(run.readSources).reduce((a, b) => a + b, 0),
       drainSeconds: drain.drainSeconds,
       drained: drain.ok,
+      cost,
     };
     log(`round ${round}, ${side}: ${sample.rps.toFixed(1)} req/s, p99 ${sample.p99Ms.toFixed(0)} ms, success ${(sample.successRate * 100).toFixed(2)}%, drained in ${drain.drainSeconds.toFixed(1)} s${drain.ok ? '' : ' (NOT drained)'}`);
     return sample;

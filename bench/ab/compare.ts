@@ -1,4 +1,5 @@
 import { formatMs, formatRate } from '../stats.js';
+import type { LeadCost } from './cost.js';
 
 // What an A/B run measured, and how the two sides compare. Pure, so tests can reach it.
 
@@ -23,6 +24,8 @@ export interface AbSample {
   /** Seconds from the end of the load until every acknowledged lead reached the CRM and the mailbox. */
   drainSeconds: number;
   drained: boolean;
+  /** Temporal's work per lead, from the histories of leads this round created. */
+  cost?: LeadCost;
 }
 
 export interface AbSide {
@@ -44,6 +47,7 @@ export interface AbSummary {
   historyReadShare: number;
   drainSeconds: number;
   allDrained: boolean;
+  cost?: LeadCost;
 }
 
 export function median(values: readonly number[]): number {
@@ -71,6 +75,24 @@ export function summarizeSide(side: SideName, samples: readonly AbSample[]): AbS
     historyReadShare: reads > 0 ? own.reduce((n, s) => n + s.historyReads, 0) / reads : 0,
     drainSeconds: med((s) => s.drainSeconds),
     allDrained: own.every((s) => s.drained),
+    ...costSummary(own),
+  };
+}
+
+function costSummary(own: readonly AbSample[]): { cost?: LeadCost } {
+  const costs = own.map((s) => s.cost).filter((c): c is LeadCost => c !== undefined);
+  if (costs.length === 0) return {};
+  const med = (pick: (c: LeadCost) => number) => median(costs.map(pick));
+  return {
+    cost: {
+      leads: costs.reduce((n, c) => n + c.leads, 0),
+      events: med((c) => c.events),
+      workflowTasks: med((c) => c.workflowTasks),
+      activityTasks: med((c) => c.activityTasks),
+      localActivityMarkers: med((c) => c.localActivityMarkers),
+      visibilityWrites: med((c) => c.visibilityWrites),
+      signals: med((c) => c.signals),
+    },
   };
 }
 
@@ -132,6 +154,7 @@ export function renderAbMarkdown(input: {
     `head ÷ base, per round: req/s ${rpsRatios.map(ratio).join(', ')} (median ${ratio(median(rpsRatios))}); ` +
       `p99 ${p99Ratios.map(ratio).join(', ')} (median ${ratio(median(p99Ratios))})`,
     '',
+    ...costLines(base, head),
     '| round | side | req/s | success | p50 | p99 | max | reads p50 / p99 | history reads | drain |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...samples.map(
@@ -140,4 +163,25 @@ export function renderAbMarkdown(input: {
     ),
   ];
   return lines.join('\n');
+}
+
+function costLines(base: AbSummary, head: AbSummary): string[] {
+  if (!base.cost || !head.cost) return [];
+  const row = (label: string, pick: (c: LeadCost) => number) => {
+    const b = pick(base.cost!);
+    const h = pick(head.cost!);
+    return `| ${label} | ${b.toFixed(1)} | ${h.toFixed(1)} | ${b > 0 ? ratio(h / b) : '-'} |`;
+  };
+  return [
+    `Temporal's work per lead (one create and one update), from the histories of ${base.cost.leads} and ${head.cost.leads} leads the runs created:`,
+    '',
+    '| per lead | base | head | head ÷ base |',
+    '| --- | --- | --- | --- |',
+    row('history events', (c) => c.events),
+    row('workflow tasks', (c) => c.workflowTasks),
+    row('activity tasks', (c) => c.activityTasks),
+    row('local-activity markers', (c) => c.localActivityMarkers),
+    row('visibility writes', (c) => c.visibilityWrites),
+    '',
+  ];
 }

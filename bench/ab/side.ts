@@ -12,6 +12,7 @@ import type { SimulatorUrls } from '../drain.js';
 
 export interface SideStack {
   apiUrl: string;
+  temporalAddress: string;
   sim: SimulatorUrls;
   apiProcesses: number;
   /** Ctrl-C, as a user stops it; SIGKILL of the whole group if it hangs. */
@@ -87,6 +88,7 @@ export async function startSideStack(root: string, label: string, env: Record<st
   }
   return {
     apiUrl: `http://${host}:${settings.PORT}`,
+    temporalAddress: settings.TEMPORAL_ADDRESS!,
     sim: { crmUrl: settings.CRM_BASE_URL!, smtpHttpUrl: `http://${host}:${settings.SMTP_SINK_HTTP_PORT}` },
     // The side's own default unless told: one API process per core, at most 4.
     apiProcesses: Number(settings.API_PROCESSES ?? Math.min(availableParallelism(), 4)),

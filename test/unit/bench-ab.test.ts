@@ -77,3 +77,28 @@ describe('A/B comparison', () => {
     });
   });
 });
+
+describe('Temporal cost per lead', () => {
+  it('counts events, workflow and activity tasks, local-activity markers and visibility writes', async () => {
+    const { temporal } = await import('@temporalio/proto');
+    const { costOfHistory, averageCost } = await import('../../bench/ab/cost.js');
+    const T = temporal.api.enums.v1.EventType;
+    const wft = [T.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T.EVENT_TYPE_WORKFLOW_TASK_STARTED, T.EVENT_TYPE_WORKFLOW_TASK_COMPLETED];
+    const types = [
+      T.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+      ...wft,
+      T.EVENT_TYPE_MARKER_RECORDED,
+      T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+      T.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+      T.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+      T.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+      ...wft,
+      T.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+      T.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+      T.EVENT_TYPE_MARKER_RECORDED,
+    ];
+    const cost = costOfHistory(types, ['core_local_activity', 'core_patch']);
+    expect(cost).toEqual({ events: 15, workflowTasks: 2, activityTasks: 1, localActivityMarkers: 1, visibilityWrites: 3, signals: 1 });
+    expect(averageCost([cost, { ...cost, events: 25 }])).toMatchObject({ leads: 2, events: 20, workflowTasks: 2 });
+  });
+});

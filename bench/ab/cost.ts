@@ -1,0 +1,81 @@
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+// What one lead costs Temporal, counted from real histories: events, workflow tasks,
+// activity tasks, markers and visibility writes (the start, every search-attribute upsert,
+// every memo change). A lead made by seed-mix is one create and one update.
+
+const T = temporal.api.enums.v1.EventType;
+
+export interface LeadCost {
+  leads: number;
+  /** Per lead, averaged over the leads counted. */
+  events: number;
+  workflowTasks: number;
+  activityTasks: number;
+  localActivityMarkers: number;
+  visibilityWrites: number;
+  signals: number;
+}
+
+export type HistoryEventTypes = ReadonlyArray<number | null | undefined>;
+
+/** The cost of one lead's history (every run of it, continue-as-new included). */
+export function costOfHistory(types: HistoryEventTypes, markerNames: readonly string[] = []): Omit<LeadCost, 'leads'> {
+  const count = (t: number) => types.filter((x) => x === t).length;
+  return {
+    events: types.length,
+    workflowTasks: count(T.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED),
+    activityTasks: count(T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+    localActivityMarkers: markerNames.filter((n) => n === 'core_local_activity').length,
+    visibilityWrites:
+      count(T.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) +
+      count(T.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) +
+      count(T.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED) +
+      count(T.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW),
+    signals: count(T.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED),
+  };
+}
+
+export function averageCost(costs: ReadonlyArray<Omit<LeadCost, 'leads'>>): LeadCost {
+  const avg = (pick: (c: Omit<LeadCost, 'leads'>) => number) => (costs.length ? costs.reduce((n, c) => n + pick(c), 0) / costs.length : 0);
+  return {
+    leads: costs.length,
+    events: avg((c) => c.events),
+    workflowTasks: avg((c) => c.workflowTasks),
+    activityTasks: avg((c) => c.activityTasks),
+    localActivityMarkers: avg((c) => c.localActivityMarkers),
+    visibilityWrites: avg((c) => c.visibilityWrites),
+    signals: avg((c) => c.signals),
+  };
+}
+
+/** Reads the histories of these leads (workflow `lead-<id>`) from the server at `address`. */
+export async function measureLeadCost(address: string, leadIds: readonly string[], namespace = 'default'): Promise<LeadCost> {
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection, namespace });
+    const costs: Array<Omit<LeadCost, 'leads'>> = [];
+    for (const id of leadIds) {
+      const types: Array<number | null | undefined> = [];
+      const markers: string[] = [];
+      // Newest run first; earlier runs through continuedExecutionRunId links.
+      let runId: string | undefined;
+      for (let run = 0; run < 20; run++) {
+        const history = await client.workflow.getHandle(`lead-${id}`, runId).fetchHistory();
+        let previous: string | undefined;
+        for (const e of history.events ?? []) {
+          types.push(e.eventType);
+          if (e.markerRecordedEventAttributes?.markerName) markers.push(e.markerRecordedEventAttributes.markerName);
+          previous ??= e.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+        }
+        if (!previous) break;
+        runId = previous;
+      }
+      costs.push(costOfHistory(types, markers));
+    }
+    return averageCost(costs);
+  } finally {
+    await connection.close();
+  }
+}
