@@ -1,11 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
 // What one lead costs Temporal, counted from real histories: events, workflow tasks,
 // activity tasks, markers and visibility writes (the start, every search-attribute upsert,
 // every memo change). A lead made by seed-mix is one create and one update.
 
-const T = temporal.api.enums.v1.EventType;
+const T = proto.temporal.api.enums.v1.EventType;
 
 export interface LeadCost {
   leads: number;

@@ -1,4 +1,4 @@
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leadWorkflowId } from '../../src/domain/ids.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
@@ -26,7 +26,7 @@ async function holdWorkflowTask(workflowId: string): Promise<void> {
   const task = await h.client.withDeadline(Date.now() + 30_000, () =>
     h.client.workflowService.pollWorkflowTaskQueue({
       namespace: h.config.TEMPORAL_NAMESPACE,
-      taskQueue: { name: h.config.TEMPORAL_TASK_QUEUE, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueue: { name: h.config.TEMPORAL_TASK_QUEUE, kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       identity: 'test: a worker that dies holding the task',
     }),
   );

@@ -80,9 +80,9 @@ describe('A/B comparison', () => {
 
 describe('Temporal cost per lead', () => {
   it('counts events, workflow and activity tasks, local-activity markers and visibility writes', async () => {
-    const { temporal } = await import('@temporalio/proto');
+    const { default: proto } = await import('@temporalio/proto');
     const { costOfHistory, averageCost } = await import('../../bench/ab/cost.js');
-    const T = temporal.api.enums.v1.EventType;
+    const T = proto.temporal.api.enums.v1.EventType;
     const wft = [T.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T.EVENT_TYPE_WORKFLOW_TASK_STARTED, T.EVENT_TYPE_WORKFLOW_TASK_COMPLETED];
     const types = [
       T.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
