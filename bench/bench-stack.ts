@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../src/config.js';
-import { DURABLE_WAL, startStack, type RunningStack } from '../src/stack/stack.js';
+import { DEV_SERVER_TUNING, DURABLE_WAL, startStack, type RunningStack } from '../src/stack/stack.js';
 import { startChild, type ManagedChild } from '../src/stack/supervisor.js';
 import { getFreePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import { onCleanup } from './cleanup.js';
@@ -110,7 +110,8 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
     flags: {
       persistence: opts.inMemory ? 'in-memory (not durable)' : 'SQLite file',
       sqlitePragmas: opts.inMemory ? {} : (opts.sqlitePragmas ?? { ...DURABLE_WAL }),
-      dynamicConfig: opts.dynamicConfig ?? {},
+      // What the dev server runs with: the stack's tuning plus this run's values.
+      dynamicConfig: { ...DEV_SERVER_TUNING, ...opts.dynamicConfig },
       apiProcesses: config.API_PROCESSES,
       workerProcesses: config.WORKER_PROCESSES,
       workerMaxConcurrentWorkflowTasks: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -180,7 +181,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
         uiPort: config.TEMPORAL_UI_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
         logFile: join(dir, 'temporal.log'),
-        dynamicConfig: opts.dynamicConfig,
+        dynamicConfig: { ...DEV_SERVER_TUNING, ...opts.dynamicConfig },
         startTimeoutMs: 60_000,
       });
     }
