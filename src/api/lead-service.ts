@@ -9,7 +9,7 @@ import type { temporal } from '@temporalio/proto';
 import { applyChange, type ChangeOp, type LeadChange, type LeadInput, type LeadPatch, type LeadView } from '../domain/lead.js';
 import { hashBody, idempotencyRecordId, issuedTaskOp, leadIdForEmail, leadIdOfTask, leadWorkflowId, newTaskId } from '../domain/ids.js';
 import type { TaskState, TaskStatus } from '../domain/task.js';
-import { leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
+import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../workflows/search-attributes.js';
 import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
@@ -75,7 +75,7 @@ export class LeadService {
     if (idempotencyKey) await this.claimIdempotencyKey(idempotencyKey, 'POST /api/leads', fields, deadline);
     const change = this.change(taskId, 'create', fields);
     const workflowId = leadWorkflowId(id);
-    const input: LeadWorkflowInput = { leadId: id, settings: this.options.settings, initial: change };
+    const input: LeadWorkflowInput = { leadId: id, settings: this.options.settings, initial: change, generation: LEAD_WORKFLOW_GENERATION };
     return this.within(deadline, async () => {
       try {
         await this.client.workflow.start('leadWorkflow', {
@@ -87,7 +87,6 @@ export class LeadService {
           typedSearchAttributes: [
             { key: SA.email, value: fields.email },
             { key: SA.stage, value: fields.stage ?? 'new' },
-            { key: SA.version, value: 0 },
           ],
           staticSummary: `lead ${fields.email}`,
         });

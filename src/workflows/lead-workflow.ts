@@ -17,7 +17,7 @@ import { applyChange } from '../domain/apply-change.js';
 import type { CrmStatus, LeadChange, LeadFields, LeadView } from '../domain/lead.js';
 import { isTerminal, taskTypeFor, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
 import { startTriggeredAutomations } from './automation-triggers.js';
-import { leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from './messages.js';
+import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from './messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from './search-attributes.js';
 
 /** Settings fixed when a lead's workflow starts and carried across continue-as-new. */
@@ -54,7 +54,17 @@ export interface LeadWorkflowInput {
   settings: LeadWorkflowSettings;
   initial?: LeadChange;
   carried?: CarriedLeadState;
+  /**
+   * Which code paths this run takes, fixed in its input (so replay sees the same value).
+   * Absent (1): runs started before the patches below were folded in; they ask `patched()`.
+   * 2: takes the patched paths without `patched()` calls, each of which costs a marker and an
+   * upsert of the TemporalChangeVersion search attribute, and upserts only the search
+   * attributes whose value changed (LeadVersion is no longer kept: the memo has the version).
+   * Every run continues as new at generation 2.
+   */
+  generation?: number;
 }
+
 
 type WelcomeState = 'pending' | 'sent' | 'skipped' | 'failed';
 
@@ -70,6 +80,7 @@ const MAX_BATCH = 100;
  */
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const { leadId, settings } = input;
+  const current = (input.generation ?? 1) >= 2;
   const retry = {
     maximumAttempts: settings.maxAttempts,
     initialInterval: settings.initialIntervalMs,
@@ -184,18 +195,44 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     }
   }
 
+  // Generation 2: the search-attribute values visibility holds, so only changes are upserted
+  // (each upsert is a history event and a visibility write). A new run's start carried the
+  // email and stage; a continued run carries the last values published.
+  const published = new Map<string, string | number>();
+  if (current && input.initial && !carried) {
+    published.set(SA.email.name, input.initial.fields.email ?? '');
+    published.set(SA.stage.name, input.initial.fields.stage ?? 'new');
+  } else if (current && carried) {
+    published.set(SA.email.name, carried.fields.email);
+    published.set(SA.stage.name, carried.fields.stage ?? 'new');
+    published.set(SA.score.name, carried.score);
+    published.set(SA.crmStatus.name, carried.crm.status);
+  }
+
   function publish(): void {
     const lead = view();
     if (!lead) return;
     const recent = [...tasks.values()].slice(-TASKS_IN_MEMO).map((t) => [t.task_id, t.status, t.version]);
     upsertMemo({ lead, tasks: recent });
-    upsertSearchAttributes([
+    if (!current) {
+      upsertSearchAttributes([
+        { key: SA.email, value: lead.email },
+        { key: SA.stage, value: lead.stage },
+        { key: SA.score, value: lead.score },
+        { key: SA.crmStatus, value: crm.status },
+        { key: SA.version, value: version },
+      ]);
+      return;
+    }
+    const changed = [
       { key: SA.email, value: lead.email },
       { key: SA.stage, value: lead.stage },
       { key: SA.score, value: lead.score },
-      { key: SA.crmStatus, value: crm.status },
-      { key: SA.version, value: version },
-    ]);
+      { key: SA.crmStatus, value: crm.status as string },
+    ].filter((attr) => published.get(attr.key.name) !== attr.value);
+    if (changed.length === 0) return;
+    for (const attr of changed) published.set(attr.key.name, attr.value);
+    upsertSearchAttributes(changed as Parameters<typeof upsertSearchAttributes>[0]);
   }
 
   async function syncCrm(): Promise<{ ok: boolean; attempts: number; error: string | null }> {
@@ -312,7 +349,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   // handler is set, so the creating change must be accepted first or updates acknowledged
   // after it would be applied before it (found by the fault-injection suite). Patched so
   // histories recorded with the old order still replay.
-  const initialFirst = patched('initial-change-first');
+  const initialFirst = current || patched('initial-change-first');
   if (initialFirst && input.initial) accept(input.initial);
   setHandler(leadChangeSignal, accept);
   setHandler(leadQuery, view);
@@ -332,7 +369,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       await processBatch(batch);
       // Start the automations this batch triggers. patched() keeps histories recorded
       // before automations existed replaying: for them it is false at this point.
-      if (patched('automation-triggers')) await startTriggeredAutomations(leadId, before, view()!, batch, settings);
+      if (current || patched('automation-triggers')) await startTriggeredAutomations(leadId, before, view()!, batch, settings);
     } else if (!woke && needsRepair()) {
       await repair();
     }
@@ -343,6 +380,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       await continueAsNew<typeof leadWorkflow>({
         leadId,
         settings,
+        generation: LEAD_WORKFLOW_GENERATION,
         carried: {
           fields: fields!,
           version,

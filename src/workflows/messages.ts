@@ -5,6 +5,9 @@ import type { TaskState } from '../domain/task.js';
 // Message definitions shared by the workflow and its clients (the API, tests, benchmarks).
 
 export const leadChangeSignal = defineSignal<[LeadChange]>('leadChange');
+
+/** The generation new lead runs start at (see LeadWorkflowInput.generation). */
+export const LEAD_WORKFLOW_GENERATION = 2;
 export const leadQuery = defineQuery<LeadView | null>('lead');
 /**
  * The lead as of its last processed version: exactly the content the lead's own CRM write

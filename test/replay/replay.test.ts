@@ -102,3 +102,33 @@ describe('stored workflow histories replay against the current workflow code', (
     expect(error?.message).toMatch(/renamedInCode|activity type|nondetermin/i);
   });
 });
+
+describe('lead runs of generation 2 (LeadWorkflowInput.generation)', () => {
+  const decode = (data: string | undefined) => (data ? (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as Record<string, unknown>) : {});
+  const leadRuns = stored
+    .map((s) => ({ name: s.name, events: (JSON.parse(s.text) as { events: RawEvent[] }).events }))
+    .filter(({ events }) => events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name === 'leadWorkflow');
+  const generationOf = (events: RawEvent[]) =>
+    decode(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data).generation;
+
+  it('are among the stored histories, next to older ones', () => {
+    expect(leadRuns.filter((r) => generationOf(r.events) === 2).length).toBeGreaterThan(0);
+    expect(leadRuns.filter((r) => generationOf(r.events) === undefined).length).toBeGreaterThan(0);
+  });
+
+  it('record no patch markers, no TemporalChangeVersion upserts and no LeadVersion', () => {
+    for (const { name, events } of leadRuns.filter((r) => generationOf(r.events) === 2)) {
+      const markers = events.map((e) => e.markerRecordedEventAttributes?.markerName).filter(Boolean);
+      expect(markers, name).not.toContain('core_patch');
+      const upserted = events.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+      expect(upserted, name).not.toContain('TemporalChangeVersion');
+      expect(upserted, name).not.toContain('LeadVersion');
+    }
+  });
+});
+
+interface RawEvent {
+  workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string }; input?: { payloads?: Array<{ data?: string }> } };
+  markerRecordedEventAttributes?: { markerName?: string };
+  upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes?: { indexedFields?: Record<string, unknown> } };
+}
