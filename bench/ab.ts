@@ -24,6 +24,8 @@ export const AB_USAGE = `usage: npm run bench -- ab --base REF [options]
   --duration D        measured seed-mix time per side and round (default 30s)
   --warmup D          warm-up before each measurement (default 5s)
   --connections N     concurrent users (default 50)
+  --rate N            open loop: N requests per second over all users, instead of as fast as
+                      answers come back (e.g. 32 for the old design's 50 users with ~1 s think time)
   --drain-timeout D   how long each side may take to drain after its load (default 5m)
   --env K=V           extra setting for both sides' processes (repeatable)
   --tag NAME          suffix for the result file names
@@ -36,6 +38,8 @@ interface AbOptions {
   durationS: number;
   warmupS: number;
   connections: number;
+  /** Open loop: requests per second over all connections. */
+  rate?: number;
   drainTimeoutS: number;
   env: Record<string, string>;
   tag?: string;
@@ -60,6 +64,7 @@ export function parseAbArgs(argv: readonly string[], defaultOut: string): AbOpti
       case '--duration': o.durationS = parseDuration(value); break;
       case '--warmup': o.warmupS = parseDuration(value); break;
       case '--connections': o.connections = count(); break;
+      case '--rate': o.rate = count(); break;
       case '--drain-timeout': o.drainTimeoutS = parseDuration(value); break;
       case '--tag': o.tag = value; break;
       case '--out': o.outDir = value; break;
@@ -89,6 +94,7 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
       connections: o.connections,
       warmupS: o.warmupS,
       durationS: o.durationS,
+      ...(o.rate ? { overallRate: o.rate } : {}),
       timeoutS: 30,
       emails: new EmailSource(`ab${runId()}${side[0]}${round}`),
       ledger,
@@ -156,6 +162,7 @@ export async function runAb(argv: readonly string[], repo: string): Promise<numb
       machine: `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb.toFixed(0)} GB, Node ${machine.node}, Temporal CLI ${machine.temporal}`,
       command: `npm run bench -- ab ${argv.join(' ')}`,
       connections: o.connections,
+      ...(o.rate ? { rate: o.rate } : {}),
       durationS: o.durationS,
       warmupS: o.warmupS,
       sides,

@@ -124,6 +124,8 @@ export function renderAbMarkdown(input: {
   machine: string;
   command: string;
   connections: number;
+  /** Open loop: requests per second offered over all connections. */
+  rate?: number;
   durationS: number;
   warmupS: number;
   sides: AbSide[];
@@ -143,7 +145,7 @@ export function renderAbMarkdown(input: {
     `- started ${input.startedAt} on ${input.machine}`,
     `- command: \`${input.command}\``,
     `- each side is its own build started as \`npm start\` starts it (fresh SQLite file, CRM simulator latency 0, no CRM rate limit);`,
-    `  ${input.connections} connections each looping POST lead → GET lead → PUT lead → GET task, ${input.warmupS} s warm-up + ${input.durationS} s measured;`,
+    `  ${input.connections} connections each looping POST lead → GET lead → PUT lead → GET task${input.rate ? `, open loop at ${input.rate} req/s in all` : ', each request sent when the previous one is answered'}, ${input.warmupS} s warm-up + ${input.durationS} s measured;`,
     `  rounds alternate which side goes first; figures are medians over ${base.rounds} round(s) per side (max: the worst round)`,
     '',
     '| side | req/s | success | p50 | p99 | max | reads p50 / p99 | reads from history | drain after load |',
