@@ -16,8 +16,11 @@ import type { CrmClient } from './crm.js';
  * killed worker cannot add its share to what the dead one sent just before it died.
  */
 export interface SendLimiter {
-  /** Resolves when one send may go out now (and counts it); rejects if `signal` aborts first. */
-  acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves when one send may go out now (and counts it), with the time it was granted at;
+   * rejects if `signal` aborts first.
+   */
+  acquire(signal?: AbortSignal): Promise<number>;
 }
 
 export interface SendLimiterOptions {
@@ -41,7 +44,7 @@ export function createSendLimiter(options: SendLimiterOptions): SendLimiter {
   // Waiters are served in arrival order: each acquire waits for the one before it.
   let queue: Promise<void> = Promise.resolve();
 
-  async function takeSlot(signal?: AbortSignal): Promise<void> {
+  async function takeSlot(signal?: AbortSignal): Promise<number> {
     for (;;) {
       signal?.throwIfAborted();
       const t = now();
@@ -50,7 +53,7 @@ export function createSendLimiter(options: SendLimiterOptions): SendLimiter {
       if (wait <= 0) {
         granted.push(t);
         if (granted.length > limit) granted.shift();
-        return;
+        return t;
       }
       await sleep(wait, signal);
     }
@@ -59,7 +62,10 @@ export function createSendLimiter(options: SendLimiterOptions): SendLimiter {
   return {
     acquire(signal) {
       const turn = queue.then(() => takeSlot(signal));
-      queue = turn.catch(() => undefined);
+      queue = turn.then(
+        () => undefined,
+        () => undefined,
+      );
       return turn;
     },
   };
@@ -93,8 +99,8 @@ export function crmSendBudget(config: {
 export function rateLimitedCrm(crm: CrmClient, limiter: SendLimiter): CrmClient {
   return {
     async upsertContact(request, signal) {
-      await limiter.acquire(signal);
-      return crm.upsertContact(request, signal);
+      const grantedAt = await limiter.acquire(signal);
+      return crm.upsertContact({ ...request, grantedAt }, signal);
     },
   };
 }

@@ -14,6 +14,12 @@ export interface CrmUpsert {
   version: number;
   lead: CrmLead;
   idempotencyKey: string;
+  /**
+   * When the rate limiter let this request go (epoch ms), sent as `X-Rate-Limit-Granted-At`:
+   * a CRM ignores it; the simulator measures the workers' sends per sliding second from it,
+   * on the senders' clock, so a stall of its own cannot bunch up what it counts.
+   */
+  grantedAt?: number;
 }
 
 export interface CrmUpsertResult {
@@ -43,6 +49,7 @@ export function createRestCrmClient(options: RestCrmOptions): CrmClient {
         'idempotency-key': request.idempotencyKey,
       };
       if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+      if (request.grantedAt !== undefined) headers['x-rate-limit-granted-at'] = String(request.grantedAt);
       let response: Response;
       try {
         response = await fetch(`${base}/contacts/${encodeURIComponent(request.externalId)}`, {

@@ -26,6 +26,10 @@ export interface ScenarioResult {
     maxPerSecond: number;
     /** Most CRM writes that arrived in one sliding second, whatever their answer. */
     maxArrivalsPerSecond: number;
+    /** Most CRM writes the workers' limiters let go in one sliding second (their clock). */
+    maxGrantedPerSecond: number;
+    /** CRM writes that came without a limiter's grant. */
+    ungranted: number;
     limit: number;
     workerRate: number;
   };
@@ -88,7 +92,7 @@ export function detailLines(r: ScenarioResult): string[] {
     `  writes: acknowledged=${i.acknowledged} unresolved=${i.unresolved} rejected=${i.rejected} double_applied=${i.doubleApplied} missing_email=${i.missingEmail}` +
       ` | tasks: checked=${i.tasksChecked} failed=${i.failedTasks} with_retries=${i.tasksWithRetries} max_attempts=${i.maxAttempts}`,
     `  crm: ${tally(r.crm.byStatus)} hung=${r.crm.hung} rate_limited_429=${r.crm.rateLimited} replays=${i.crmReplays}` +
-      ` max_per_second=${r.crm.maxPerSecond} arrivals_per_second=${r.crm.maxArrivalsPerSecond}` +
+      ` max_per_second=${r.crm.maxPerSecond} sent_per_second=${r.crm.maxGrantedPerSecond} arrivals_per_second=${r.crm.maxArrivalsPerSecond}` +
       ` (simulator limit ${r.crm.limit || 'none'}, worker limit ${r.crm.workerRate || 'none'})` +
       ` | smtp: accepted=${r.smtp.accepted} temp_failures=${r.smtp.rejected} dropped=${r.smtp.dropped} duplicate_message_ids=${r.smtp.duplicateMessageIds}`,
     `  api: attempts=${r.api.attempts} ${tally(r.api.byOutcome)}` +

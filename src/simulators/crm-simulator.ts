@@ -72,6 +72,14 @@ export interface CrmStats {
    * whatever their answer: what a CRM's own rate limiter sees of its clients.
    */
   maxArrivalsPerSecond: number;
+  /**
+   * Peak number of PUTs whose sender's rate limiter granted them within one sliding second,
+   * from their `X-Rate-Limit-Granted-At` header (the workers' clock): what the workers sent,
+   * whatever delays or stalls bunched them up on the way in. Requests without the header are
+   * counted in `ungranted`.
+   */
+  maxGrantedPerSecond: number;
+  ungranted: number;
   /** PUTs held without an answer by the hang fault. */
   hung: number;
   /** PUTs answered 429 by the rate limit (`rateLimitPerSecond`), not by the rate429 fault. */
@@ -153,6 +161,17 @@ class SlidingWindow {
   }
 }
 
+/** The most times that fall within one window [t, t + windowMs) of the given length. */
+export function maxInSlidingWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let start = 0, end = 0; end < sorted.length; end++) {
+    while (sorted[end]! - sorted[start]! >= windowMs) start += 1;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
 function copyContact(contact: CrmContact): CrmContact {
   return { ...contact, lead: structuredClone(contact.lead), keys: [...contact.keys] };
 }
@@ -183,6 +202,9 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   // Every key ever seen per contact, so duplicates are found beyond the last KEYS_KEPT.
   const seenKeys = new Map<string, Set<string>>();
   const arrived = new SlidingWindow();
+  // Grant times from the senders' limiters, and PUTs that came without one.
+  let granted: number[] = [];
+  let ungranted = 0;
   const admitted = new SlidingWindow();
   const accepted = new SlidingWindow();
   let faults: CrmFaults = { ...NO_FAULTS, ...faultsPatchSchema.parse(opts.faults ?? {}) };
@@ -204,6 +226,8 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     seenKeys.clear();
     counters = newCounters();
     arrived.clear();
+    granted = [];
+    ungranted = 0;
     admitted.clear();
     accepted.clear();
     clearFaults();
@@ -214,6 +238,8 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     const sum = (pick: (c: CrmContact) => number) => all.reduce((total, c) => total + pick(c), 0);
     return {
       ...counters,
+      maxGrantedPerSecond: maxInSlidingWindow(granted, WINDOW_MS),
+      ungranted,
       byStatus: { ...counters.byStatus },
       inFlight,
       contacts: all.length,
@@ -240,8 +266,11 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
    * counts arrivals, as a CRM's gateway does, before the simulated processing time: counting
    * after a random latency would reorder requests and measure the simulator's own jitter.
    */
-  async function injectFault(reply: FastifyReply): Promise<boolean> {
+  async function injectFault(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const now = Date.now();
+    const grantedAt = Number(headerValue(request, 'x-rate-limit-granted-at'));
+    if (Number.isFinite(grantedAt) && grantedAt > 0) granted.push(grantedAt);
+    else ungranted += 1;
     counters.maxArrivalsPerSecond = Math.max(counters.maxArrivalsPerSecond, arrived.add(now));
     if (rateLimit > 0) {
       if (admitted.count(now) >= rateLimit) {
@@ -327,7 +356,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     request: FastifyRequest<{ Params: { externalId: string } }>,
     reply: FastifyReply,
   ): Promise<void> {
-    if (await injectFault(reply)) return;
+    if (await injectFault(request, reply)) return;
 
     const key = headerValue(request, 'idempotency-key');
     if (key === undefined) {

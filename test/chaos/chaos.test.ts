@@ -101,8 +101,9 @@ async function shortForm(extra: string[]): Promise<void> {
   // Read-your-writes under faults: every 202 was read back at once, and none was denied.
   expect(scenario.reads.checked).toBeGreaterThanOrEqual(2 * 60 * 4);
   expect(scenario.reads.denied).toBe(0);
-  // The workers' own limit (8/s in the short form), counted on arrival at the CRM.
-  expect(scenario.crm.maxArrivalsPerSecond).toBeLessThanOrEqual(scenario.crm.workerRate);
+  // The workers' own limit (8/s in the short form), in every sliding second of their sends.
+  expect(scenario.crm.maxGrantedPerSecond).toBeLessThanOrEqual(scenario.crm.workerRate);
+  expect(scenario.crm.ungranted).toBe(0);
   // Every fault was exercised.
   const kinds = scenario.faults.filter((f) => !f.error).map((f) => f.kind);
   expect(kinds.filter((k) => k === 'worker-kill')).toHaveLength(2);

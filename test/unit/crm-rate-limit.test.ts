@@ -33,10 +33,7 @@ describe('send limiter', () => {
     const clock = fakeClock();
     const limiter = createSendLimiter({ limit: 3, windowMs: 1000, ...clock });
     const grants: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      await limiter.acquire();
-      grants.push(clock.now());
-    }
+    for (let i = 0; i < 7; i++) grants.push(await limiter.acquire());
     expect(grants).toEqual([0, 0, 0, 1000, 1000, 1000, 2000]);
   });
 
@@ -116,10 +113,19 @@ describe('CRM send budget', () => {
         return { created: false, version: request.version, stale: false };
       },
     };
-    const limited = rateLimitedCrm(crm, createSendLimiter({ limit: 2, windowMs: 1000, ...clock }));
+    const granted: Array<number | undefined> = [];
+    const recording: CrmClient = {
+      upsertContact: async (request, signal) => {
+        granted.push(request.grantedAt);
+        return crm.upsertContact(request, signal);
+      },
+    };
+    const limited = rateLimitedCrm(recording, createSendLimiter({ limit: 2, windowMs: 1000, ...clock }));
     for (let v = 1; v <= 5; v++) {
       await limited.upsertContact({ externalId: 'l', version: v, lead: {} as never, idempotencyKey: `l:${v}` });
     }
     expect(sentAt).toEqual([0, 0, 1000, 1000, 2000]);
+    // Each request carries the time its send was granted, for the CRM simulator to measure.
+    expect(granted).toEqual([0, 0, 1000, 1000, 2000]);
   });
 });

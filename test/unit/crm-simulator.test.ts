@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startCrmSimulator } from '../../src/simulators/crm-simulator.js';
+import { maxInSlidingWindow, startCrmSimulator } from '../../src/simulators/crm-simulator.js';
 import type { CrmSimulator, CrmSimulatorOptions } from '../../src/simulators/crm-simulator.js';
 
 let sim: CrmSimulator;
@@ -245,6 +245,29 @@ describe('CRM simulator: rate limit and stats', () => {
     const stats = await json('/_sim/stats');
     expect(stats.maxArrivalsPerSecond).toBe(4);
     expect(stats.rateLimited).toBe(1);
+  });
+
+  it('measures the senders\' rate from the grant time each request carries, not from its arrival', async () => {
+    const granted = (at: number, n: number) =>
+      fetch(`${sim.url}/contacts/g-${n}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `g-${n}`, 'x-rate-limit-granted-at': String(at) },
+        body: JSON.stringify({ version: 1, lead: {} }),
+      });
+    // Sent 500 ms apart, two by two, but arriving all at once (as after a stall).
+    await Promise.all([0, 0, 500, 500, 1000, 1000, 1500].map((offset, n) => granted(1_000_000 + offset, n)));
+    await put('no-grant', 1);
+    const stats = await json('/_sim/stats');
+    expect(stats.maxGrantedPerSecond).toBe(4);
+    expect(stats.maxArrivalsPerSecond).toBe(8);
+    expect(stats.ungranted).toBe(1);
+  });
+
+  it('sliding-window maximum: half-open windows, any order', () => {
+    expect(maxInSlidingWindow([], 1000)).toBe(0);
+    expect(maxInSlidingWindow([2000, 0, 999, 1000, 1500], 1000)).toBe(3);
+    expect(maxInSlidingWindow([0, 999, 1000, 1999], 1000)).toBe(2);
+    expect(maxInSlidingWindow([0, 1000, 2000], 1000)).toBe(1);
   });
 
   it('tracks peak concurrency', async () => {
