@@ -1,5 +1,5 @@
 import { formatMs, formatRate } from '../stats.js';
-import type { LeadCost } from './cost.js';
+import { combineCosts, type LeadCost } from './cost.js';
 
 // What an A/B run measured, and how the two sides compare. Pure, so tests can reach it.
 
@@ -82,18 +82,7 @@ export function summarizeSide(side: SideName, samples: readonly AbSample[]): AbS
 function costSummary(own: readonly AbSample[]): { cost?: LeadCost } {
   const costs = own.map((s) => s.cost).filter((c): c is LeadCost => c !== undefined);
   if (costs.length === 0) return {};
-  const med = (pick: (c: LeadCost) => number) => median(costs.map(pick));
-  return {
-    cost: {
-      leads: costs.reduce((n, c) => n + c.leads, 0),
-      events: med((c) => c.events),
-      workflowTasks: med((c) => c.workflowTasks),
-      activityTasks: med((c) => c.activityTasks),
-      localActivityMarkers: med((c) => c.localActivityMarkers),
-      visibilityWrites: med((c) => c.visibilityWrites),
-      signals: med((c) => c.signals),
-    },
-  };
+  return { cost: combineCosts(costs, median, costs.reduce((n, c) => n + c.leads, 0)) };
 }
 
 /**

@@ -37,17 +37,21 @@ export function costOfHistory(types: HistoryEventTypes, markerNames: readonly st
   };
 }
 
+const COST_FIELDS = ['events', 'workflowTasks', 'activityTasks', 'localActivityMarkers', 'visibilityWrites', 'signals'] as const;
+
+/** One figure per field from the costs given (their mean, their median, …). */
+export function combineCosts(
+  costs: ReadonlyArray<Omit<LeadCost, 'leads'>>,
+  combine: (values: number[]) => number,
+  leads: number,
+): LeadCost {
+  const out = { leads } as LeadCost;
+  for (const field of COST_FIELDS) out[field] = costs.length ? combine(costs.map((c) => c[field])) : 0;
+  return out;
+}
+
 export function averageCost(costs: ReadonlyArray<Omit<LeadCost, 'leads'>>): LeadCost {
-  const avg = (pick: (c: Omit<LeadCost, 'leads'>) => number) => (costs.length ? costs.reduce((n, c) => n + pick(c), 0) / costs.length : 0);
-  return {
-    leads: costs.length,
-    events: avg((c) => c.events),
-    workflowTasks: avg((c) => c.workflowTasks),
-    activityTasks: avg((c) => c.activityTasks),
-    localActivityMarkers: avg((c) => c.localActivityMarkers),
-    visibilityWrites: avg((c) => c.visibilityWrites),
-    signals: avg((c) => c.signals),
-  };
+  return combineCosts(costs, (values) => values.reduce((a, b) => a + b, 0) / values.length, costs.length);
 }
 
 /** Reads the histories of these leads (workflow `lead-<id>`) from the server at `address`. */

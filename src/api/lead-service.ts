@@ -388,6 +388,8 @@ export class LeadService {
    */
   private async mayBeBuffered(leadId: string, taskId: string, deadline: number): Promise<boolean> {
     if (!issuedTaskOp(taskId)) return false;
+    // Described again, after the history read: a signal that came in between and was held
+    // back by a workflow task started meanwhile shows here, not in the earlier description.
     const description = await this.within(deadline, () => this.client.workflow.getHandle(leadWorkflowId(leadId)).describe());
     return !!description.raw.pendingWorkflowTask;
   }

@@ -1,5 +1,6 @@
 import type { FaultEvent } from './faults.js';
 import type { InvariantReport } from './invariants.js';
+import type { ReadBack } from './load.js';
 import type { Scenario } from './options.js';
 
 /** The figures of a chaos run and how they are printed. */
@@ -119,4 +120,20 @@ export function totalLine(result: ChaosResult): string {
     `dup_crm=${sum((r) => r.invariants.dupCrm)} dup_email=${sum((r) => r.invariants.dupEmail)} (window=${sum((r) => r.invariants.window)}) ` +
     `stuck=${sum((r) => r.invariants.stuck)}`
   );
+}
+
+/** The reads sent right after each 202: outcomes, denials (404) and lead reads behind the 202s. */
+export function readFigures(reads: ReadBack[]): ScenarioResult['reads'] {
+  const tally = (kind: ReadBack['kind']) => {
+    const counts: Record<string, number> = {};
+    for (const r of reads) if (r.kind === kind) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+    return counts;
+  };
+  return {
+    checked: reads.length,
+    task: tally('task'),
+    lead: tally('lead'),
+    denied: reads.filter((r) => r.outcome.startsWith('404')).length,
+    behind: reads.filter((r) => r.version !== undefined && r.ackedVersion !== undefined && r.version < r.ackedVersion).length,
+  };
 }

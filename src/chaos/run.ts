@@ -6,10 +6,10 @@ import type { SmtpSinkStats } from '../simulators/smtp-sink.js';
 import { planFaults, runFaults, type FaultCounts, type FaultEvent } from './faults.js';
 import { httpJson, keepAliveAgent } from './http.js';
 import { checkInvariants, compareContact, welcomeMessageId, type FaultWindow, type TaskView } from './invariants.js';
-import { LoadGenerator, type AttemptRecord, type LeadRecord, type ReadBack } from './load.js';
+import { LoadGenerator, type AttemptRecord, type LeadRecord } from './load.js';
 import type { ChaosOptions, Scenario } from './options.js';
 import { seededRandom, type Random } from './random.js';
-import { detailLines, summaryLine, type ChaosResult, type Check, type ScenarioResult } from './report.js';
+import { detailLines, readFigures, summaryLine, type ChaosResult, type Check, type ScenarioResult } from './report.js';
 import { startTarget, type Target } from './target.js';
 
 /**
@@ -421,18 +421,3 @@ function checksFor(r: ScenarioResult, setup: FaultSetup, o: ChaosOptions, fatal:
   return checks;
 }
 
-/** The reads sent right after each 202: outcomes, denials (404) and lead reads behind the 202s. */
-export function readFigures(reads: ReadBack[]): ScenarioResult['reads'] {
-  const tally = (kind: ReadBack['kind']) => {
-    const counts: Record<string, number> = {};
-    for (const r of reads) if (r.kind === kind) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
-    return counts;
-  };
-  return {
-    checked: reads.length,
-    task: tally('task'),
-    lead: tally('lead'),
-    denied: reads.filter((r) => r.outcome.startsWith('404')).length,
-    behind: reads.filter((r) => r.version !== undefined && r.ackedVersion !== undefined && r.version < r.ackedVersion).length,
-  };
-}

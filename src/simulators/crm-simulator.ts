@@ -161,6 +161,30 @@ class SlidingWindow {
   }
 }
 
+/**
+ * The peak number of grant times in one sliding second, kept as requests come in: grants
+ * arrive nearly in order, so only those of the minute before the newest are kept (sorted), and a new one
+ * can only change the windows within a second either side of it. Memory and work stay
+ * bounded however long the simulator runs.
+ */
+class GrantWindow {
+  private readonly times: number[] = [];
+  max = 0;
+
+  add(grantedAt: number): void {
+    const newest = Math.max(grantedAt, this.times.at(-1) ?? grantedAt);
+    while (this.times.length > 0 && this.times[0]! < newest - GRANTS_KEPT_MS) this.times.shift();
+    let at = this.times.length;
+    while (at > 0 && this.times[at - 1]! > grantedAt) at -= 1;
+    this.times.splice(at, 0, grantedAt);
+    const near = this.times.filter((t) => t > grantedAt - WINDOW_MS && t < grantedAt + WINDOW_MS);
+    this.max = Math.max(this.max, maxInSlidingWindow(near, WINDOW_MS));
+  }
+}
+
+/** A grant a minute older than the newest one is beyond any CRM timeout: it cannot share a second with what comes. */
+const GRANTS_KEPT_MS = 60_000;
+
 /** The most times that fall within one window [t, t + windowMs) of the given length. */
 export function maxInSlidingWindow(times: readonly number[], windowMs: number): number {
   const sorted = [...times].sort((a, b) => a - b);
@@ -203,7 +227,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   const seenKeys = new Map<string, Set<string>>();
   const arrived = new SlidingWindow();
   // Grant times from the senders' limiters, and PUTs that came without one.
-  let granted: number[] = [];
+  let granted = new GrantWindow();
   let ungranted = 0;
   const admitted = new SlidingWindow();
   const accepted = new SlidingWindow();
@@ -226,7 +250,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     seenKeys.clear();
     counters = newCounters();
     arrived.clear();
-    granted = [];
+    granted = new GrantWindow();
     ungranted = 0;
     admitted.clear();
     accepted.clear();
@@ -238,7 +262,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
     const sum = (pick: (c: CrmContact) => number) => all.reduce((total, c) => total + pick(c), 0);
     return {
       ...counters,
-      maxGrantedPerSecond: maxInSlidingWindow(granted, WINDOW_MS),
+      maxGrantedPerSecond: granted.max,
       ungranted,
       byStatus: { ...counters.byStatus },
       inFlight,
@@ -269,7 +293,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
   async function injectFault(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const now = Date.now();
     const grantedAt = Number(headerValue(request, 'x-rate-limit-granted-at'));
-    if (Number.isFinite(grantedAt) && grantedAt > 0) granted.push(grantedAt);
+    if (Number.isFinite(grantedAt) && grantedAt > 0) granted.add(grantedAt);
     else ungranted += 1;
     counters.maxArrivalsPerSecond = Math.max(counters.maxArrivalsPerSecond, arrived.add(now));
     if (rateLimit > 0) {

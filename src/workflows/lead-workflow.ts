@@ -65,7 +65,6 @@ export interface LeadWorkflowInput {
   generation?: number;
 }
 
-
 type WelcomeState = 'pending' | 'sent' | 'skipped' | 'failed';
 
 const TASKS_KEPT = 200;
@@ -214,22 +213,17 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     if (!lead) return;
     const recent = [...tasks.values()].slice(-TASKS_IN_MEMO).map((t) => [t.task_id, t.status, t.version]);
     upsertMemo({ lead, tasks: recent });
-    if (!current) {
-      upsertSearchAttributes([
-        { key: SA.email, value: lead.email },
-        { key: SA.stage, value: lead.stage },
-        { key: SA.score, value: lead.score },
-        { key: SA.crmStatus, value: crm.status },
-        { key: SA.version, value: version },
-      ]);
-      return;
-    }
-    const changed = [
+    const attrs = [
       { key: SA.email, value: lead.email },
       { key: SA.stage, value: lead.stage },
       { key: SA.score, value: lead.score },
       { key: SA.crmStatus, value: crm.status as string },
-    ].filter((attr) => published.get(attr.key.name) !== attr.value);
+    ];
+    if (!current) {
+      upsertSearchAttributes([...attrs, { key: SA.version, value: version }] as Parameters<typeof upsertSearchAttributes>[0]);
+      return;
+    }
+    const changed = attrs.filter((attr) => published.get(attr.key.name) !== attr.value);
     if (changed.length === 0) return;
     for (const attr of changed) published.set(attr.key.name, attr.value);
     upsertSearchAttributes(changed as Parameters<typeof upsertSearchAttributes>[0]);

@@ -11,7 +11,7 @@ import {
 } from '../../src/chaos/invariants.js';
 import { planLeads, type LeadRecord } from '../../src/chaos/load.js';
 import { replayCommand } from '../../src/chaos/options.js';
-import { readFigures } from '../../src/chaos/run.js';
+import { readFigures } from '../../src/chaos/report.js';
 import { seededRandom } from '../../src/chaos/random.js';
 
 const DOMAIN = 'leads.example.com';
