@@ -138,7 +138,7 @@ async function taskDone(taskId: string, target = app): Promise<Record<string, an
 async function settled(leadId: string, version: number): Promise<void> {
   await until(`lead ${leadId} at version ${version}, synced`, async () => {
     const res = await api(app, 'GET', `/api/leads/${leadId}`);
-    return res.body.version === version && res.body.crm?.status === 'synced' && res.body.read_source === 'workflow' ? true : undefined;
+    return res.body.version === version && res.body.crm?.status === 'synced' && res.body.read_source !== 'history' ? true : undefined;
   });
   await sleep(300); // let the last workflow task complete
 }

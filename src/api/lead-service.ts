@@ -8,13 +8,15 @@ import {
 import type { temporal } from '@temporalio/proto';
 import { applyChange, type ChangeOp, type LeadChange, type LeadInput, type LeadPatch, type LeadView } from '../domain/lead.js';
 import { hashBody, idempotencyRecordId, issuedTaskOp, leadIdForEmail, leadIdOfTask, leadWorkflowId, newTaskId } from '../domain/ids.js';
-import type { TaskState, TaskStatus } from '../domain/task.js';
+import { queuedTask, type TaskState, type TaskStatus } from '../domain/task.js';
+import { foldLead, type LeadReadModel } from '../domain/lead-read-model.js';
 import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../workflows/search-attributes.js';
 import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
 import { QueryBreaker } from './query-breaker.js';
 import { acceptedChanges, leadEventsFromHistory, type LeadEvent } from './history.js';
+import { LeadTailReader } from './lead-tail.js';
 
 export interface LeadServiceOptions {
   namespace: string;
@@ -29,10 +31,18 @@ export interface LeadServiceOptions {
    * past it the API answers 503. Default: queryTimeoutMs + writeTimeoutMs.
    */
   readTimeoutMs?: number;
+  /**
+   * How long a read waits for a running workflow task to end before answering without the
+   * changes Temporal may be holding back until then (see lead-tail.ts). Default 1000 ms.
+   */
+  settleMs?: number;
 }
 
-/** Where a read's answer came from: the running workflow, or its history when no worker answered. */
-export type ReadSource = 'workflow' | 'history';
+/**
+ * Where a read's answer came from: the lead's memo and events since (`events`), the running
+ * workflow (`workflow`), or its history when neither could see every change (`history`).
+ */
+export type ReadSource = 'events' | 'workflow' | 'history';
 
 export interface WriteReceipt {
   id: string;
@@ -60,12 +70,14 @@ export class LeadService {
   private readonly queries: QueryBreaker;
   /** Temporal calls still open, including those a request stopped waiting for at its deadline. */
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly tail: LeadTailReader;
 
   constructor(
     private readonly client: Client,
     private readonly options: LeadServiceOptions,
   ) {
     this.queries = new QueryBreaker(Math.min(5000, options.queryTimeoutMs * 2));
+    this.tail = new LeadTailReader(client, options.namespace);
   }
 
   async create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
@@ -125,6 +137,11 @@ export class LeadService {
 
   async get(id: string): Promise<{ lead: LeadView; source: ReadSource }> {
     const deadline = this.readDeadline();
+    const read = await this.readModel(id, deadline, () => new LeadNotFoundError(id));
+    if (read) {
+      if (!read.model.lead) throw new LeadNotFoundError(id);
+      return { lead: read.model.lead, source: read.source };
+    }
     const handle = this.client.workflow.getHandle(leadWorkflowId(id));
     const fromWorkflow = await this.tryQuery(deadline, () => handle.query(leadQuery), () => new LeadNotFoundError(id));
     if (fromWorkflow.answered) {
@@ -138,6 +155,16 @@ export class LeadService {
     const leadId = leadIdOfTask(taskId);
     if (!leadId) throw new TaskNotFoundError(taskId);
     const deadline = this.readDeadline();
+    const read = await this.readModel(leadId, deadline, () => new TaskNotFoundError(taskId));
+    const known = read?.model.task(taskId);
+    if (read && known && known !== 'summary') return { task: known, source: read.source };
+    const op = issuedTaskOp(taskId);
+    if (read && !known && read.source === 'history' && op) {
+      // A workflow task was still running at the read: this id was handed out in a 202, so
+      // its change is durable and held back by Temporal until that task ends (see TailRead).
+      return { task: queuedTask(leadId, { task_id: taskId, op, received_at: '' }, false), source: 'history' };
+    }
+    // Known only by status, or older than the memo's recent tasks: the workflow has it all.
     const handle = this.client.workflow.getHandle(leadWorkflowId(leadId));
     const fromWorkflow = await this.tryQuery(deadline, () => handle.query(taskQuery, taskId), () => new TaskNotFoundError(taskId));
     if (fromWorkflow.answered) {
@@ -186,6 +213,29 @@ export class LeadService {
       runId = decoded.previousRunId;
     }
     return events.flat();
+  }
+
+  /**
+   * The lead as its last published memo and the events since show it (see lead-tail.ts),
+   * without a worker. Undefined when the lead's run has no read memo (an older generation):
+   * the caller asks the workflow. Source `events` when the read saw every acknowledged
+   * change; `history` when a workflow task was still running past the settle time, so a
+   * change Temporal holds back until that task ends may be missing.
+   */
+  private async readModel(
+    leadId: string,
+    deadline: number,
+    notFound: () => Error,
+  ): Promise<{ model: LeadReadModel; source: ReadSource } | undefined> {
+    const settleBy = Math.min(deadline, Date.now() + (this.options.settleMs ?? 1000));
+    try {
+      const read = await this.tail.read(leadWorkflowId(leadId), (fn) => this.within(deadline, fn), settleBy);
+      if (!read) return undefined;
+      return { model: foldLead(leadId, read.base, read.tail, read.retrying), source: read.settled ? 'events' : 'history' };
+    } catch (err) {
+      if (isNotFound(err)) throw notFound();
+      throw err;
+    }
   }
 
   /**

@@ -54,7 +54,7 @@ export const LeadResponse = z.looseObject({
   crm: z.object({ status: z.string(), synced_version: z.number().int() }),
   created_at: z.string(),
   updated_at: z.string(),
-  read_source: z.enum(['workflow', 'history']),
+  read_source: z.enum(['events', 'workflow', 'history']),
 });
 
 export const LeadList = z.object({
@@ -76,7 +76,7 @@ export const TaskResponse = z.looseObject({
   attempts: z.number().int(),
   last_error: z.string().nullable(),
   steps: z.array(Step),
-  read_source: z.enum(['workflow', 'history']),
+  read_source: z.enum(['events', 'workflow', 'history']),
 });
 
 export const HistoryResponse = z.object({

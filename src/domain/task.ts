@@ -43,3 +43,26 @@ export const isTerminal = (status: TaskStatus) =>
 export function taskTypeFor(op: ChangeOp): TaskType {
   return op === 'create' ? 'lead_process' : 'crm_update';
 }
+
+/**
+ * The state of a change the moment a lead accepts it: queued, every step pending. The
+ * welcome email is a step only of the change that creates the lead. Used by the lead
+ * workflow and by the API's read model, so both describe a new task the same way.
+ */
+export function queuedTask(leadId: string, change: { task_id: string; op: ChangeOp; received_at: string }, withWelcome: boolean): TaskState {
+  const steps: StepName[] = ['lead_process', 'crm_update'];
+  if (withWelcome) steps.push('email_send');
+  return {
+    task_id: change.task_id,
+    lead_id: leadId,
+    type: taskTypeFor(change.op),
+    op: change.op,
+    status: 'queued',
+    version: null,
+    attempts: 0,
+    last_error: null,
+    created_at: change.received_at,
+    updated_at: change.received_at,
+    steps: steps.map((name) => ({ name, status: 'pending', attempts: 0, last_error: null, started_at: null, finished_at: null })),
+  };
+}

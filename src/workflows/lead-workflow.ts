@@ -15,7 +15,8 @@ import {
 import type { Activities } from '../activities/index.js';
 import { applyChange } from '../domain/apply-change.js';
 import type { CrmStatus, LeadChange, LeadFields, LeadView } from '../domain/lead.js';
-import { isTerminal, taskTypeFor, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
+import { isTerminal, queuedTask, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
+import { MAX_BATCH, MEMO_BATCH_TASKS, type ReadMemo } from '../domain/lead-read-model.js';
 import { startTriggeredAutomations } from './automation-triggers.js';
 import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from './messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from './search-attributes.js';
@@ -60,7 +61,10 @@ export interface LeadWorkflowInput {
    * 2: takes the patched paths without `patched()` calls, each of which costs a marker and an
    * upsert of the TemporalChangeVersion search attribute, and upserts only the search
    * attributes whose value changed (LeadVersion is no longer kept: the memo has the version).
-   * Every run continues as new at generation 2.
+   * 3: the memo of each batch's end also holds that batch's tasks in full and the ids of the
+   * changes accepted but not yet applied, so the API can answer reads from the memo and the
+   * events after it without asking a worker (domain/lead-read-model.ts). Nothing else differs.
+   * Every run continues as new at the current generation (LEAD_WORKFLOW_GENERATION).
    */
   generation?: number;
 }
@@ -69,7 +73,6 @@ type WelcomeState = 'pending' | 'sent' | 'skipped' | 'failed';
 
 const TASKS_KEPT = 200;
 const TASKS_IN_MEMO = 20;
-const MAX_BATCH = 100;
 
 /**
  * The entity workflow of one lead (workflow id `lead-<leadId>`). Every accepted write
@@ -80,6 +83,7 @@ const MAX_BATCH = 100;
 export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const { leadId, settings } = input;
   const current = (input.generation ?? 1) >= 2;
+  const readModel = (input.generation ?? 1) >= 3;
   const retry = {
     maximumAttempts: settings.maxAttempts,
     initialInterval: settings.initialIntervalMs,
@@ -148,30 +152,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   function accept(change: LeadChange): void {
     // A client retry with the same Idempotency-Key carries the same task id: apply once.
     if (tasks.has(change.task_id)) return;
-    const steps: StepName[] = ['lead_process', 'crm_update'];
-    if (change.op === 'create' && welcome === 'pending' && !fields && !pending.some((c) => c.op === 'create')) {
-      steps.push('email_send');
-    }
-    tasks.set(change.task_id, {
-      task_id: change.task_id,
-      lead_id: leadId,
-      type: taskTypeFor(change.op),
-      op: change.op,
-      status: 'queued',
-      version: null,
-      attempts: 0,
-      last_error: null,
-      created_at: change.received_at,
-      updated_at: change.received_at,
-      steps: steps.map((name) => ({
-        name,
-        status: 'pending',
-        attempts: 0,
-        last_error: null,
-        started_at: null,
-        finished_at: null,
-      })),
-    });
+    const withWelcome = change.op === 'create' && welcome === 'pending' && !fields && !pending.some((c) => c.op === 'create');
+    tasks.set(change.task_id, queuedTask(leadId, change, withWelcome));
     pruneTasks();
     pending.push(change);
   }
@@ -208,11 +190,19 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
     published.set(SA.crmStatus.name, carried.crm.status);
   }
 
-  function publish(): void {
+  /** Publishes the lead at a batch's end (or a repair's): memo, and search attributes that changed. */
+  function publish(batchTasks: TaskState[] = []): void {
     const lead = view();
     if (!lead) return;
     const recent = [...tasks.values()].slice(-TASKS_IN_MEMO).map((t) => [t.task_id, t.status, t.version]);
-    upsertMemo({ lead, tasks: recent });
+    if (readModel) {
+      // What the API's read model starts from (domain/lead-read-model.ts): the finished batch's
+      // tasks in full, and which accepted changes this lead has not applied yet.
+      const memo: ReadMemo = { lead, tasks: recent as ReadMemo['tasks'], batch: batchTasks.slice(-MEMO_BATCH_TASKS), queued: pending.map((c) => c.task_id) };
+      upsertMemo({ ...memo });
+    } else {
+      upsertMemo({ lead, tasks: recent });
+    }
     const attrs = [
       { key: SA.email, value: lead.email },
       { key: SA.stage, value: lead.stage },
@@ -325,7 +315,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       task.status = task.steps.some((s) => s.status === 'failed') ? 'failed' : 'completed';
       task.updated_at = now();
     }
-    publish();
+    publish(batchTasks);
   }
 
   /** After a failed sync or welcome email, try again later even if no new change arrives. */

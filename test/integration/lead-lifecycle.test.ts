@@ -56,7 +56,7 @@ describe('a lead from POST to CRM and email', () => {
       stage: 'new',
       version: 1,
       crm: { status: 'synced', synced_version: 1 },
-      read_source: 'workflow',
+      read_source: 'events',
     });
     expect(lead.body.score).toBeGreaterThan(50);
 

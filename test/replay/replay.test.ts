@@ -103,7 +103,7 @@ describe('stored workflow histories replay against the current workflow code', (
   });
 });
 
-describe('lead runs of generation 2 (LeadWorkflowInput.generation)', () => {
+describe('lead runs of generation 2 and later (LeadWorkflowInput.generation)', () => {
   const decode = (data: string | undefined) => (data ? (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as Record<string, unknown>) : {});
   const leadRuns = stored
     .map((s) => ({ name: s.name, events: (JSON.parse(s.text) as { events: RawEvent[] }).events }))
@@ -113,11 +113,12 @@ describe('lead runs of generation 2 (LeadWorkflowInput.generation)', () => {
 
   it('are among the stored histories, next to older ones', () => {
     expect(leadRuns.filter((r) => generationOf(r.events) === 2).length).toBeGreaterThan(0);
+    expect(leadRuns.filter((r) => generationOf(r.events) === 3).length).toBeGreaterThan(0);
     expect(leadRuns.filter((r) => generationOf(r.events) === undefined).length).toBeGreaterThan(0);
   });
 
   it('record no patch markers, no TemporalChangeVersion upserts and no LeadVersion', () => {
-    for (const { name, events } of leadRuns.filter((r) => generationOf(r.events) === 2)) {
+    for (const { name, events } of leadRuns.filter((r) => Number(generationOf(r.events)) >= 2)) {
       const markers = events.map((e) => e.markerRecordedEventAttributes?.markerName).filter(Boolean);
       expect(markers, name).not.toContain('core_patch');
       const upserted = events.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
