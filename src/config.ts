@@ -32,6 +32,7 @@ export const configSchema = z.object({
   API_KEYS: optionalString,
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   QUERY_TIMEOUT_MS: int(2000, 50, 60_000),
+  READ_SETTLE_MS: int(1000, 0, 60_000),
   WRITE_TIMEOUT_MS: int(5000, 100, 60_000),
   READ_TIMEOUT_MS: int(5000, 100, 60_000),
   HANDLER_TIMEOUT_MS: int(15_000, 1000, 600_000),

@@ -34,6 +34,7 @@ export function leadServiceFromConfig(config: Config, client: Client): LeadServi
     queryTimeoutMs: config.QUERY_TIMEOUT_MS,
     writeTimeoutMs: config.WRITE_TIMEOUT_MS,
     readTimeoutMs: config.READ_TIMEOUT_MS,
+    settleMs: config.READ_SETTLE_MS,
   });
 }
 
