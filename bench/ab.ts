@@ -7,6 +7,7 @@ import { startSideStack } from './ab/side.js';
 import { cleanupAll, installSignalHandlers } from './cleanup.js';
 import { WriteLedger, resetSimulators, waitForDrain } from './drain.js';
 import { runHttpLoad } from './load/http-load.js';
+import { runUserLoad } from './load/user-load.js';
 import { describeMachine } from './machine.js';
 import { log } from './progress.js';
 import { parseDuration } from './stats.js';
@@ -25,7 +26,10 @@ export const AB_USAGE = `usage: npm run bench -- ab --base REF [options]
   --warmup D          warm-up before each measurement (default 5s)
   --connections N     concurrent users (default 50)
   --rate N            open loop: N requests per second over all users, instead of as fast as
-                      answers come back (e.g. 32 for the old design's 50 users with ~1 s think time)
+                      answers come back (autocannon: each second's requests leave in one burst)
+  --think D           users who pause a think time between requests (uniform in 0.5-1.5x D,
+                      random start), e.g. 1s for the old design's 50 users; a GET follows its
+                      write after one think time
   --drain-timeout D   how long each side may take to drain after its load (default 5m)
   --env K=V           extra setting for both sides' processes (repeatable)
   --tag NAME          suffix for the result file names
@@ -40,6 +44,8 @@ interface AbOptions {
   connections: number;
   /** Open loop: requests per second over all connections. */
   rate?: number;
+  /** Users with think time (ms) between requests instead of autocannon. */
+  thinkMs?: number;
   drainTimeoutS: number;
   env: Record<string, string>;
   tag?: string;
@@ -65,6 +71,7 @@ export function parseAbArgs(argv: readonly string[], defaultOut: string): AbOpti
       case '--warmup': o.warmupS = parseDuration(value); break;
       case '--connections': o.connections = count(); break;
       case '--rate': o.rate = count(); break;
+      case '--think': o.thinkMs = parseDuration(value) * 1000; break;
       case '--drain-timeout': o.drainTimeoutS = parseDuration(value); break;
       case '--tag': o.tag = value; break;
       case '--out': o.outDir = value; break;
@@ -88,19 +95,20 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
   try {
     await resetSimulators(stack.sim);
     const ledger = new WriteLedger();
-    const run = await runHttpLoad({
+    const common = {
       label: `${side} r${round}`,
       url: stack.apiUrl,
-      connections: o.connections,
       warmupS: o.warmupS,
       durationS: o.durationS,
-      ...(o.rate ? { overallRate: o.rate } : {}),
       timeoutS: 30,
       emails: new EmailSource(`ab${runId()}${side[0]}${round}`),
       ledger,
       sim: stack.sim,
       serverProcesses: stack.apiProcesses,
-    });
+    };
+    const run = o.thinkMs
+      ? await runUserLoad({ ...common, users: o.connections, thinkMs: o.thinkMs })
+      : await runHttpLoad({ ...common, connections: o.connections, ...(o.rate ? { overallRate: o.rate } : {}) });
     const loadEndedAt = Date.now();
     const drain = await waitForDrain(stack.sim, ledger, {
       loadEndedAt,
@@ -163,6 +171,7 @@ export async function runAb(argv: readonly string[], repo: string): Promise<numb
       command: `npm run bench -- ab ${argv.join(' ')}`,
       connections: o.connections,
       ...(o.rate ? { rate: o.rate } : {}),
+      ...(o.thinkMs ? { thinkMs: o.thinkMs } : {}),
       durationS: o.durationS,
       warmupS: o.warmupS,
       sides,

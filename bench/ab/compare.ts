@@ -108,6 +108,12 @@ export function roundRatios(samples: readonly AbSample[], pick: (s: AbSample) =>
 const pct = (share: number) => `${(share * 100).toFixed(share > 0 && share < 0.001 ? 3 : 1)}%`;
 const ratio = (r: number) => `${r.toFixed(2)}×`;
 
+function loopShape(input: { rate?: number; thinkMs?: number }): string {
+  if (input.thinkMs) return `, a think time of ${input.thinkMs / 1000} s (0.5-1.5x, random) before each request`;
+  if (input.rate) return `, open loop at ${input.rate} req/s in all (autocannon: in one burst each second)`;
+  return ', each request sent when the previous one is answered';
+}
+
 export function renderAbMarkdown(input: {
   startedAt: string;
   machine: string;
@@ -115,6 +121,8 @@ export function renderAbMarkdown(input: {
   connections: number;
   /** Open loop: requests per second offered over all connections. */
   rate?: number;
+  /** Users with think time (ms) between requests. */
+  thinkMs?: number;
   durationS: number;
   warmupS: number;
   sides: AbSide[];
@@ -134,7 +142,7 @@ export function renderAbMarkdown(input: {
     `- started ${input.startedAt} on ${input.machine}`,
     `- command: \`${input.command}\``,
     `- each side is its own build started as \`npm start\` starts it (fresh SQLite file, CRM simulator latency 0, no CRM rate limit);`,
-    `  ${input.connections} connections each looping POST lead → GET lead → PUT lead → GET task${input.rate ? `, open loop at ${input.rate} req/s in all` : ', each request sent when the previous one is answered'}, ${input.warmupS} s warm-up + ${input.durationS} s measured;`,
+    `  ${input.connections} ${input.thinkMs ? 'users' : 'connections'} each looping POST lead → GET lead → PUT lead → GET task${loopShape(input)}, ${input.warmupS} s warm-up + ${input.durationS} s measured;`,
     `  rounds alternate which side goes first; figures are medians over ${base.rounds} round(s) per side (max: the worst round)`,
     '',
     '| side | req/s | success | p50 | p99 | max | reads p50 / p99 | reads from history | drain after load |',

@@ -61,6 +61,8 @@ export interface ReadBack {
   /** For a lead read answered 200: the version it showed, and the version the 202s so far imply. */
   version?: number;
   ackedVersion?: number;
+  /** For a read answered 200: its `read_source`. */
+  source?: string;
 }
 
 export interface LoadOptions {
@@ -280,8 +282,10 @@ export class LoadGenerator {
       at: Date.now(),
     };
     if (kind === 'lead' && outcome.kind === 'response' && outcome.status === 200) {
-      read.version = (outcome.body as { version?: number }).version ?? 0;
+      const body = outcome.body as { version?: number; read_source?: string };
+      read.version = body.version ?? 0;
       read.ackedVersion = ackedVersion;
+      read.source = body.read_source;
     }
     this.readBacks.push(read);
   }

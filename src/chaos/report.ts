@@ -50,6 +50,8 @@ export interface ScenarioResult {
     denied: number;
     /** Lead reads answered 200 with a version below what the 202s so far imply (history fallback). */
     behind: number;
+    /** Of those, reads the read model answered as complete (`read_source: "events"`). Must be 0. */
+    behindEvents: number;
   };
   workerRestarts: number;
   loadMs: number;
@@ -98,7 +100,7 @@ export function detailLines(r: ScenarioResult): string[] {
       ` | smtp: accepted=${r.smtp.accepted} temp_failures=${r.smtp.rejected} dropped=${r.smtp.dropped} duplicate_message_ids=${r.smtp.duplicateMessageIds}`,
     `  api: attempts=${r.api.attempts} ${tally(r.api.byOutcome)}` +
       r.api.sigterms.map((s, n) => ` | sigterm#${n + 1} in-flight ${tally(s.inFlight)}, next 2 s ${tally(s.next2s)}`).join(''),
-    `  reads after 202: task ${tally(r.reads.task)} | lead ${tally(r.reads.lead)} | denied=${r.reads.denied} behind=${r.reads.behind}`,
+    `  reads after 202: task ${tally(r.reads.task)} | lead ${tally(r.reads.lead)} | denied=${r.reads.denied} behind=${r.reads.behind} (from events: ${r.reads.behindEvents})`,
     `  worker: kills=${r.faults.filter((f) => f.kind === 'worker-kill').length} (mid-activity ${midActivity}) supervisor_restarts=${r.workerRestarts}` +
       ` | load ${(r.loadMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s${r.drained ? '' : ' (NOT drained)'}` +
       (i.windowed.length ? ` | window: ${i.windowed.map((w) => `${w.kind} ${w.gapMs} ms before`).join(', ')}` : ''),
@@ -124,6 +126,7 @@ export function totalLine(result: ChaosResult): string {
 
 /** The reads sent right after each 202: outcomes, denials (404) and lead reads behind the 202s. */
 export function readFigures(reads: ReadBack[]): ScenarioResult['reads'] {
+  const behind = reads.filter((r) => r.version !== undefined && r.ackedVersion !== undefined && r.version < r.ackedVersion);
   const tally = (kind: ReadBack['kind']) => {
     const counts: Record<string, number> = {};
     for (const r of reads) if (r.kind === kind) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
@@ -134,6 +137,7 @@ export function readFigures(reads: ReadBack[]): ScenarioResult['reads'] {
     task: tally('task'),
     lead: tally('lead'),
     denied: reads.filter((r) => r.outcome.startsWith('404')).length,
-    behind: reads.filter((r) => r.version !== undefined && r.ackedVersion !== undefined && r.version < r.ackedVersion).length,
+    behind: behind.length,
+    behindEvents: behind.filter((r) => r.source === 'events').length,
   };
 }

@@ -366,6 +366,11 @@ function checksFor(r: ScenarioResult, setup: FaultSetup, o: ChaosOptions, fatal:
     r.reads.denied === 0,
     `${r.reads.denied} read(s) right after a 202 answered 404 (of ${r.reads.checked})`,
   );
+  check(
+    'reads from the events show every acknowledged change',
+    r.reads.behindEvents === 0,
+    `${r.reads.behindEvents} lead read(s) with read_source "events" behind the 202s before them`,
+  );
   if (o.crmRateLimit > 0) {
     check(
       'CRM rate limit honoured',

@@ -199,21 +199,23 @@ describe('fault plan', () => {
 });
 
 describe('reads right after a 202', () => {
-  it('counts 404s as denials and lead reads behind the acknowledged version', () => {
+  it('counts 404s as denials and lead reads behind the acknowledged version, apart those the read model answered', () => {
     const figures = readFigures([
       { kind: 'task', id: 't1', outcome: '200', at: 1 },
       { kind: 'task', id: 't2', outcome: '404:task_not_found', at: 2 },
       { kind: 'task', id: 't3', outcome: '503:temporal_unavailable', at: 3 },
       { kind: 'lead', id: 'l1', outcome: '200', at: 4, version: 2, ackedVersion: 2 },
-      { kind: 'lead', id: 'l1', outcome: '200', at: 5, version: 2, ackedVersion: 3 },
+      { kind: 'lead', id: 'l1', outcome: '200', at: 5, version: 2, ackedVersion: 3, source: 'history' },
       { kind: 'lead', id: 'l2', outcome: '404:lead_not_found', at: 6 },
+      { kind: 'lead', id: 'l3', outcome: '200', at: 7, version: 1, ackedVersion: 2, source: 'events' },
     ]);
     expect(figures).toEqual({
-      checked: 6,
+      checked: 7,
       task: { '200': 1, '404:task_not_found': 1, '503:temporal_unavailable': 1 },
-      lead: { '200': 2, '404:lead_not_found': 1 },
+      lead: { '200': 3, '404:lead_not_found': 1 },
       denied: 2,
-      behind: 1,
+      behind: 2,
+      behindEvents: 1,
     });
   });
 });

@@ -75,6 +75,7 @@ describe('A/B comparison', () => {
       env: { A: 'b=c' },
       outDir: '/out',
     });
+    expect(parseAbArgs(['--base', 'main', '--think', '1s'], '/out')).toMatchObject({ thinkMs: 1000 });
   });
 });
 

@@ -1,0 +1,177 @@
+import { loadavg } from 'node:os';
+import type { WriteLedger, SimulatorUrls } from '../drain.js';
+import { startMonitor, type Monitor } from '../progress.js';
+import type { RssTracker } from '../rss.js';
+import { LatencyRecorder, ROUTES, RouteRecorder, totalsOf, type RouteKey } from '../stats.js';
+import { EmailSource, leadBody } from '../workload.js';
+import type { LoadRun, TimelinePoint } from './types.js';
+
+// The seed-mix loop as people send it: each virtual user creates a lead, reads it, replaces
+// it and reads the PUT's task, pausing a think time between requests (uniform in 0.5-1.5x
+// `thinkMs`, users starting at random offsets). autocannon's open loop (`--rate`) cannot
+// give this shape: every connection sends one request and waits for its own one-second
+// tick, and the ticks of all connections coincide, so the whole second's load arrives as
+// one burst; a GET also comes a full second after the write it follows.
+
+export interface UserLoadOptions {
+  label: string;
+  url: string;
+  users: number;
+  thinkMs: number;
+  warmupS: number;
+  durationS: number;
+  timeoutS: number;
+  emails: EmailSource;
+  ledger?: WriteLedger;
+  sim?: SimulatorUrls;
+  rss?: RssTracker;
+  serverProcesses: number;
+  /** Random source in [0, 1); Math.random by default. */
+  random?: () => number;
+}
+
+class Window {
+  readonly routes = new Map<RouteKey, RouteRecorder>(ROUTES.map((r) => [r, new RouteRecorder(r)]));
+  readonly all = new LatencyRecorder();
+  readonly statusCounts: Record<string, number> = {};
+  readonly errorKinds: Record<string, number> = {};
+  readonly readSources: Record<string, number> = {};
+  readonly perSecond: TimelinePoint[] = [];
+  ok = 0;
+  errors = 0;
+  timeouts = 0;
+  non2xx = 0;
+  constructor(readonly startedAt: number) {}
+
+  second(): TimelinePoint {
+    const t = Math.floor((Date.now() - this.startedAt) / 1000);
+    while (this.perSecond.length <= t) this.perSecond.push({ t: this.perSecond.length, ok: 0, errors: 0 });
+    return this.perSecond[t]!;
+  }
+}
+
+export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
+  const random = opts.random ?? Math.random;
+  const origin = new URL(opts.url).origin;
+  let window = new Window(Date.now());
+  let phase = opts.warmupS > 0 ? 'warm-up' : 'measure';
+  const started = Date.now();
+  const measureFrom = started + opts.warmupS * 1000;
+  const stopAt = measureFrom + opts.durationS * 1000;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const think = () => sleep(opts.thinkMs * (0.5 + random()));
+
+  /** One request; undefined when it failed to get an answer. */
+  async function send(route: RouteKey, method: string, path: string, body?: unknown) {
+    const at = performance.now();
+    try {
+      const res = await fetch(origin + path, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(opts.timeoutS * 1000),
+      });
+      const text = await res.text();
+      const status = res.status;
+      const ms = performance.now() - at;
+      const w = window;
+      w.routes.get(route)!.response(status, ms);
+      w.all.push(ms);
+      w.statusCounts[String(status)] = (w.statusCounts[String(status)] ?? 0) + 1;
+      const ok = status >= 200 && status < 300;
+      if (ok) {
+        w.ok += 1;
+        w.second().ok += 1;
+      } else {
+        w.non2xx += 1;
+      }
+      const source = res.headers.get('x-read-source');
+      if (typeof source === 'string') w.readSources[source] = (w.readSources[source] ?? 0) + 1;
+      return { ok, json: ok ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      const code = cause?.code ?? (err as Error).name;
+      const timeout = (err as Error).name === 'TimeoutError';
+      window.routes.get(route)!.failure(timeout);
+      window.errors += 1;
+      if (timeout) window.timeouts += 1;
+      window.errorKinds[code] = (window.errorKinds[code] ?? 0) + 1;
+      window.second().errors += 1;
+      return undefined;
+    }
+  }
+
+  async function user(): Promise<void> {
+    await sleep(random() * opts.thinkMs);
+    while (Date.now() < stopAt) {
+      const { email, leadId } = opts.emails.next();
+      const createMarker = opts.ledger ? opts.ledger.attempt(leadId, true) : 1;
+      const created = await send('create', 'POST', '/api/leads', leadBody(email, createMarker, 'create'));
+      if (!created?.ok || typeof created.json?.id !== 'string') {
+        await think();
+        continue;
+      }
+      opts.ledger?.ack(leadId, createMarker, true);
+      const id = created.json.id;
+      await think();
+      await send('get', 'GET', `/api/leads/${id}`);
+      await think();
+      const putMarker = opts.ledger ? opts.ledger.attempt(leadId, false) : 2;
+      const put = await send('put', 'PUT', `/api/leads/${id}`, leadBody(email, putMarker, 'replace'));
+      if (put?.ok) opts.ledger?.ack(leadId, putMarker, false);
+      await think();
+      if (typeof put?.json?.task_id === 'string') {
+        await send('task', 'GET', `/api/tasks/${put.json.task_id}`);
+        await think();
+      }
+    }
+  }
+
+  const load = { start: loadavg(), end: [] as number[] };
+  let monitor: Monitor | undefined = startMonitor({
+    label: opts.label,
+    totalS: opts.warmupS + opts.durationS,
+    counters: () => ({
+      ok: window.ok,
+      errors: window.errors,
+      non2xx: window.non2xx,
+      ...(opts.ledger ? { ackedCreates: opts.ledger.ackedCreates } : {}),
+      phase,
+    }),
+    sim: opts.sim,
+    rss: opts.rss,
+  });
+  const warmup = setTimeout(() => {
+    window = new Window(Date.now());
+    phase = 'measure';
+  }, opts.warmupS * 1000);
+  try {
+    await Promise.all(Array.from({ length: opts.users }, () => user()));
+    const durationS = (Math.min(Date.now(), stopAt + opts.timeoutS * 1000) - Math.max(measureFrom, window.startedAt)) / 1000;
+    const backlog = monitor.stop();
+    monitor = undefined;
+    load.end = loadavg();
+    const routes = ROUTES.map((r) => window.routes.get(r)!.stats(durationS));
+    return {
+      label: opts.label,
+      kind: 'http',
+      mode: 'open',
+      connections: opts.users,
+      processes: opts.serverProcesses,
+      offeredRate: (opts.users * 1000) / opts.thinkMs,
+      warmupS: opts.warmupS,
+      durationS,
+      routes,
+      totals: totalsOf(routes, window.all.values(), durationS, { errors: window.errors, timeouts: window.timeouts, resets: 0 }),
+      statusCounts: window.statusCounts,
+      errorKinds: window.errorKinds,
+      readSources: window.readSources,
+      timeline: window.perSecond,
+      ...(opts.ledger ? { backlog, createRate: opts.ledger.ackedCreates / ((Date.now() - started) / 1000) } : {}),
+      loadavg: load,
+    };
+  } finally {
+    clearTimeout(warmup);
+    monitor?.stop();
+  }
+}
