@@ -30,6 +30,8 @@ export const AB_USAGE = `usage: npm run bench -- ab --base REF [options]
   --think D           users who pause a think time between requests (uniform in 0.5-1.5x D,
                       random start), e.g. 1s for the old design's 50 users; a GET follows its
                       write after one think time
+  --crm-latency A-B   the CRM simulator answers each request after A to B (uniform), e.g. 5s-10s,
+                      the old design's CRM; pair it with --env CRM_TIMEOUT_MS=15000
   --drain-timeout D   how long each side may take to drain after its load (default 5m)
   --env K=V           extra setting for both sides' processes (repeatable)
   --tag NAME          suffix for the result file names
@@ -46,6 +48,8 @@ interface AbOptions {
   rate?: number;
   /** Users with think time (ms) between requests instead of autocannon. */
   thinkMs?: number;
+  /** CRM simulator latency, [min, max] ms. */
+  crmLatencyMs?: [number, number];
   drainTimeoutS: number;
   env: Record<string, string>;
   tag?: string;
@@ -72,6 +76,14 @@ export function parseAbArgs(argv: readonly string[], defaultOut: string): AbOpti
       case '--connections': o.connections = count(); break;
       case '--rate': o.rate = count(); break;
       case '--think': o.thinkMs = parseDuration(value) * 1000; break;
+      case '--crm-latency': {
+        const parts = value.split('-').map((part) => parseDuration(part) * 1000);
+        const min = parts[0] ?? 0;
+        const max = parts[1] ?? min;
+        if (parts.length > 2 || max < min) throw new Error(`--crm-latency takes MIN-MAX such as 5s-10s, got ${value}`);
+        o.crmLatencyMs = [min, max];
+        break;
+      }
       case '--drain-timeout': o.drainTimeoutS = parseDuration(value); break;
       case '--tag': o.tag = value; break;
       case '--out': o.outDir = value; break;
@@ -94,7 +106,9 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
   const stack = await startSideStack(built.root, side, o.env);
   try {
     await resetSimulators(stack.sim);
+    if (o.crmLatencyMs) await setCrmLatency(stack.sim.crmUrl, o.crmLatencyMs);
     const ledger = new WriteLedger();
+    const loadStartedAt = Date.now();
     const common = {
       label: `${side} r${round}`,
       url: stack.apiUrl,
@@ -110,6 +124,7 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
       ? await runUserLoad({ ...common, users: o.connections, thinkMs: o.thinkMs })
       : await runHttpLoad({ ...common, connections: o.connections, ...(o.rate ? { overallRate: o.rate } : {}) });
     const loadEndedAt = Date.now();
+    const loadSeconds = (loadEndedAt - loadStartedAt) / 1000;
     const drain = await waitForDrain(stack.sim, ledger, {
       loadEndedAt,
       timeoutMs: o.drainTimeoutS * 1000,
@@ -135,6 +150,7 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
       reads: Object.values(run.readSources).reduce((a, b) => a + b, 0),
       drainSeconds: drain.drainSeconds,
       drained: drain.ok,
+      leadsPerSecond: ledger.ackedCreates / (loadSeconds + drain.drainSeconds),
       cost,
     };
     log(`round ${round}, ${side}: ${sample.rps.toFixed(1)} req/s, p99 ${sample.p99Ms.toFixed(0)} ms, success ${(sample.successRate * 100).toFixed(2)}%, drained in ${drain.drainSeconds.toFixed(1)} s${drain.ok ? '' : ' (NOT drained)'}`);
@@ -142,6 +158,16 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
   } finally {
     await stack.stop();
   }
+}
+
+async function setCrmLatency(crmUrl: string, [min, max]: [number, number]): Promise<void> {
+  const res = await fetch(`${crmUrl}/_sim/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ latencyMs: min, latencyJitterMs: max - min }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`CRM simulator refused the latency setting: ${res.status} ${await res.text()}`);
 }
 
 /** Runs the A/B benchmark; returns the process exit code. */
@@ -172,6 +198,7 @@ export async function runAb(argv: readonly string[], repo: string): Promise<numb
       connections: o.connections,
       ...(o.rate ? { rate: o.rate } : {}),
       ...(o.thinkMs ? { thinkMs: o.thinkMs } : {}),
+      ...(o.crmLatencyMs ? { crmLatencyMs: o.crmLatencyMs } : {}),
       durationS: o.durationS,
       warmupS: o.warmupS,
       sides,

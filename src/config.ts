@@ -48,6 +48,8 @@ export const configSchema = z.object({
   // Worker
   WORKER_PROCESSES: int(1, 1, 64),
   WORKER_MAX_CONCURRENT_ACTIVITIES: int(100, 1, 10_000),
+  // CRM writes mostly wait on the CRM: enough in flight to keep a 50/s budget busy at a 10 s latency.
+  CRM_MAX_CONCURRENT_WRITES: int(500, 1, 100_000),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(40, 2, 10_000),
   // Worker memory grows by roughly 1.5 MB per cached workflow (bench: ~400 MB at 100, 1.6 GB at ~900).
   WORKER_MAX_CACHED_WORKFLOWS: int(100, 0, 1_000_000),

@@ -105,7 +105,8 @@ export async function createWorkers(
     ...common,
     taskQueue: config.TEMPORAL_CRM_TASK_QUEUE,
     activities: { syncLeadToCrm: activities.syncLeadToCrm },
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    // Each write mostly waits for the CRM's answer: latency is hidden by having many in flight.
+    maxConcurrentActivityTaskExecutions: config.CRM_MAX_CONCURRENT_WRITES,
     ...(config.CRM_RATE_LIMIT_PER_SECOND > 0
       ? { maxTaskQueueActivitiesPerSecond: config.CRM_RATE_LIMIT_PER_SECOND }
       : {}),

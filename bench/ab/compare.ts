@@ -24,6 +24,12 @@ export interface AbSample {
   /** Seconds from the end of the load until every acknowledged lead reached the CRM and the mailbox. */
   drainSeconds: number;
   drained: boolean;
+  /**
+   * Leads created and acknowledged, over the seconds from the start of the load until the
+   * last of them reached the CRM and the mailbox (warm-up included): what the whole system
+   * delivered, end to end.
+   */
+  leadsPerSecond?: number;
   /** Temporal's work per lead, from the histories of leads this round created. */
   cost?: LeadCost;
 }
@@ -47,6 +53,7 @@ export interface AbSummary {
   historyReadShare: number;
   drainSeconds: number;
   allDrained: boolean;
+  leadsPerSecond: number;
   cost?: LeadCost;
 }
 
@@ -75,6 +82,7 @@ export function summarizeSide(side: SideName, samples: readonly AbSample[]): AbS
     historyReadShare: reads > 0 ? own.reduce((n, s) => n + s.historyReads, 0) / reads : 0,
     drainSeconds: med((s) => s.drainSeconds),
     allDrained: own.every((s) => s.drained),
+    leadsPerSecond: med((s) => s.leadsPerSecond ?? 0),
     ...costSummary(own),
   };
 }
@@ -108,6 +116,12 @@ export function roundRatios(samples: readonly AbSample[], pick: (s: AbSample) =>
 const pct = (share: number) => `${(share * 100).toFixed(share > 0 && share < 0.001 ? 3 : 1)}%`;
 const ratio = (r: number) => `${r.toFixed(2)}×`;
 
+function crmLatency(range: [number, number] | undefined): string {
+  if (!range) return '0';
+  const s = (ms: number) => `${ms / 1000} s`;
+  return range[0] === range[1] ? s(range[0]) : `${s(range[0])}–${s(range[1])} per request`;
+}
+
 function loopShape(input: { rate?: number; thinkMs?: number }): string {
   if (input.thinkMs) return `, a think time of ${input.thinkMs / 1000} s (0.5-1.5x, random) before each request`;
   if (input.rate) return `, open loop at ${input.rate} req/s in all (autocannon: in one burst each second)`;
@@ -123,6 +137,8 @@ export function renderAbMarkdown(input: {
   rate?: number;
   /** Users with think time (ms) between requests. */
   thinkMs?: number;
+  /** The CRM simulator's latency per request, [min, max] ms. */
+  crmLatencyMs?: [number, number];
   durationS: number;
   warmupS: number;
   sides: AbSide[];
@@ -141,7 +157,7 @@ export function renderAbMarkdown(input: {
     '',
     `- started ${input.startedAt} on ${input.machine}`,
     `- command: \`${input.command}\``,
-    `- each side is its own build started as \`npm start\` starts it (fresh SQLite file, CRM simulator latency 0, no CRM rate limit);`,
+    `- each side is its own build started as \`npm start\` starts it (fresh SQLite file, CRM simulator latency ${crmLatency(input.crmLatencyMs)}, no CRM rate limit);`,
     `  ${input.connections} ${input.thinkMs ? 'users' : 'connections'} each looping POST lead → GET lead → PUT lead → GET task${loopShape(input)}, ${input.warmupS} s warm-up + ${input.durationS} s measured;`,
     `  rounds alternate which side goes first; figures are medians over ${base.rounds} round(s) per side (max: the worst round)`,
     '',
@@ -153,6 +169,13 @@ export function renderAbMarkdown(input: {
     `head ÷ base, per round: req/s ${rpsRatios.map(ratio).join(', ')} (median ${ratio(median(rpsRatios))}); ` +
       `p99 ${p99Ratios.map(ratio).join(', ')} (median ${ratio(median(p99Ratios))})`,
     '',
+    ...(base.leadsPerSecond > 0 && head.leadsPerSecond > 0
+      ? [
+          `End to end (leads acknowledged ÷ seconds from the load's start until the last reached the CRM and the mailbox): ` +
+            `base ${base.leadsPerSecond.toFixed(1)} leads/s, head ${head.leadsPerSecond.toFixed(1)} leads/s (${ratio(head.leadsPerSecond / base.leadsPerSecond)})`,
+          '',
+        ]
+      : []),
     ...costLines(base, head),
     '| round | side | req/s | success | p50 | p99 | max | reads p50 / p99 | history reads | drain |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
