@@ -1,12 +1,13 @@
 import autocannon from 'autocannon';
 import { loadavg } from 'node:os';
 import type { WriteLedger } from '../drain.js';
-import { startMonitor, type Monitor } from '../progress.js';
+import type { Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
 import type { SimulatorUrls } from '../drain.js';
-import { connectionsFor, LatencyRecorder, ROUTES, RouteRecorder, totalsOf, type RouteKey } from '../stats.js';
+import { connectionsFor, ROUTES, totalsOf, type RouteKey } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
-import type { LoadRun, TimelinePoint } from './types.js';
+import type { LoadRun } from './types.js';
+import { MeasureWindow, monitorLoad } from './window.js';
 
 // The seed-mix user loop over HTTP with autocannon: each connection creates a lead, reads
 // it, replaces it and reads the PUT's task, carrying ids from one response to the next
@@ -40,28 +41,6 @@ interface Ctx {
   putTaskId?: string;
 }
 
-/** The measured window's counters; replaced when the warm-up ends. */
-class Window {
-  readonly routes = new Map<RouteKey, RouteRecorder>(ROUTES.map((r) => [r, new RouteRecorder(r)]));
-  readonly all = new LatencyRecorder();
-  readonly statusCounts: Record<string, number> = {};
-  readonly errorKinds: Record<string, number> = {};
-  readonly readSources: Record<string, number> = {};
-  readonly perSecond: TimelinePoint[] = [];
-  errors = 0;
-  timeouts = 0;
-  resets = 0;
-  non2xx = 0;
-  ok = 0;
-  constructor(readonly startedAt: number) {}
-
-  second(): TimelinePoint {
-    const t = Math.floor((Date.now() - this.startedAt) / 1000);
-    while (this.perSecond.length <= t) this.perSecond.push({ t: this.perSecond.length, ok: 0, errors: 0 });
-    return this.perSecond[t]!;
-  }
-}
-
 const isOk = (status: number) => status >= 200 && status < 300;
 
 function parse(body: string): Record<string, unknown> | undefined {
@@ -80,7 +59,7 @@ function inflightRoute(client: autocannon.Client): RouteKey | undefined {
 
 export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
   const { ledger } = opts;
-  let window = new Window(Date.now());
+  let window = new MeasureWindow(Date.now());
   let phase = opts.warmupS > 0 ? 'warm-up' : 'measure';
   // onResponse runs right before autocannon's 'response' event for the same answer.
   let answered: RouteKey | undefined;
@@ -238,24 +217,12 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
 
   const started = Date.now();
   const load = { start: loadavg(), end: [] as number[] };
-  let monitor: Monitor | undefined = startMonitor({
-    label: opts.label,
-    totalS: opts.warmupS + opts.durationS,
-    counters: () => ({
-      ok: window.ok,
-      errors: window.errors,
-      non2xx: window.non2xx,
-      ...(ledger ? { ackedCreates: ledger.ackedCreates } : {}),
-      phase,
-    }),
-    sim: opts.sim,
-    rss: opts.rss,
-  });
+  let monitor: Monitor | undefined = monitorLoad(opts, () => ({ window, phase }));
   const results: Record<string, autocannon.Result> = {};
   try {
     if (opts.warmupS > 0) {
       results.warmup = await run(opts.warmupS);
-      window = new Window(Date.now());
+      window = new MeasureWindow(Date.now());
       phase = 'measure';
     }
     const measuredFrom = Date.now();

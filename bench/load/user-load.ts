@@ -1,10 +1,11 @@
 import { loadavg } from 'node:os';
 import type { WriteLedger, SimulatorUrls } from '../drain.js';
-import { startMonitor, type Monitor } from '../progress.js';
+import type { Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
-import { LatencyRecorder, ROUTES, RouteRecorder, totalsOf, type RouteKey } from '../stats.js';
+import { ROUTES, totalsOf, type RouteKey } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
-import type { LoadRun, TimelinePoint } from './types.js';
+import type { LoadRun } from './types.js';
+import { MeasureWindow, monitorLoad } from './window.js';
 
 // The seed-mix loop as people send it: each virtual user creates a lead, reads it, replaces
 // it and reads the PUT's task, pausing a think time between requests (uniform in 0.5-1.5x
@@ -30,30 +31,10 @@ export interface UserLoadOptions {
   random?: () => number;
 }
 
-class Window {
-  readonly routes = new Map<RouteKey, RouteRecorder>(ROUTES.map((r) => [r, new RouteRecorder(r)]));
-  readonly all = new LatencyRecorder();
-  readonly statusCounts: Record<string, number> = {};
-  readonly errorKinds: Record<string, number> = {};
-  readonly readSources: Record<string, number> = {};
-  readonly perSecond: TimelinePoint[] = [];
-  ok = 0;
-  errors = 0;
-  timeouts = 0;
-  non2xx = 0;
-  constructor(readonly startedAt: number) {}
-
-  second(): TimelinePoint {
-    const t = Math.floor((Date.now() - this.startedAt) / 1000);
-    while (this.perSecond.length <= t) this.perSecond.push({ t: this.perSecond.length, ok: 0, errors: 0 });
-    return this.perSecond[t]!;
-  }
-}
-
 export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
   const random = opts.random ?? Math.random;
   const origin = new URL(opts.url).origin;
-  let window = new Window(Date.now());
+  let window = new MeasureWindow(Date.now());
   let phase = opts.warmupS > 0 ? 'warm-up' : 'measure';
   const started = Date.now();
   const measureFrom = started + opts.warmupS * 1000;
@@ -128,21 +109,9 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
   }
 
   const load = { start: loadavg(), end: [] as number[] };
-  let monitor: Monitor | undefined = startMonitor({
-    label: opts.label,
-    totalS: opts.warmupS + opts.durationS,
-    counters: () => ({
-      ok: window.ok,
-      errors: window.errors,
-      non2xx: window.non2xx,
-      ...(opts.ledger ? { ackedCreates: opts.ledger.ackedCreates } : {}),
-      phase,
-    }),
-    sim: opts.sim,
-    rss: opts.rss,
-  });
+  let monitor: Monitor | undefined = monitorLoad(opts, () => ({ window, phase }));
   const warmup = setTimeout(() => {
-    window = new Window(Date.now());
+    window = new MeasureWindow(Date.now());
     phase = 'measure';
   }, opts.warmupS * 1000);
   try {

@@ -4,6 +4,7 @@ import proto, { type temporal } from '@temporalio/proto';
 import type { LeadChange, LeadFields } from '../domain/lead.js';
 import type { ReadBase, ReadMemo, RetryingStep, TailEvent } from '../domain/lead-read-model.js';
 import type { StepName } from '../domain/task.js';
+import { leadView } from '../domain/lead-view.js';
 import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
 import { eventTime } from './history.js';
 
@@ -160,16 +161,7 @@ function baseOfRun(input: LeadWorkflowInput): ReadBase | undefined {
   const carried = input.carried;
   if (carried) {
     return {
-      lead: {
-        ...carried.fields,
-        id: input.leadId,
-        version: carried.version,
-        score: carried.score,
-        stage: carried.fields.stage ?? 'new',
-        crm: carried.crm,
-        created_at: carried.createdAt,
-        updated_at: carried.updatedAt,
-      },
+      lead: leadView(input.leadId, carried.fields, carried),
       tasks: carried.tasks,
       recent: [],
       pending: carried.pending,

@@ -1,4 +1,5 @@
 import { applyChange } from './apply-change.js';
+import { leadView } from './lead-view.js';
 import type { LeadChange, LeadFields, LeadView } from './lead.js';
 import { queuedTask, type StepName, type TaskState, type TaskStatus } from './task.js';
 
@@ -123,12 +124,12 @@ export function foldLead(leadId: string, base: ReadBase, tail: TailEvent[], retr
   }
 
   return {
-    lead: leadView(leadId, base.lead, batch ?? [], processed, pending, crmRunning),
+    lead: foldView(leadId, base.lead, batch ?? [], processed, pending, crmRunning),
     task: (taskId) => tasks.get(taskId) ?? (summaries.has(taskId) ? 'summary' : undefined),
   };
 }
 
-function leadView(
+function foldView(
   leadId: string,
   base: LeadView | null,
   batch: LeadChange[],
@@ -149,16 +150,13 @@ function leadView(
   const changes = [...batch, ...pending];
   version += changes.length;
   const crm = base?.crm ?? { status: 'pending' as const, synced_version: 0 };
-  return {
-    ...fields,
-    id: leadId,
+  return leadView(leadId, fields, {
     version,
     score,
-    stage: fields.stage ?? 'new',
-    crm: crmRunning ? { status: 'syncing', synced_version: crm.synced_version } : { ...crm },
-    created_at: base?.created_at || changes[0]?.received_at || '',
-    updated_at: changes.at(-1)?.received_at ?? base?.updated_at ?? '',
-  };
+    crm: crmRunning ? { status: 'syncing', synced_version: crm.synced_version } : crm,
+    createdAt: base?.created_at || changes[0]?.received_at || '',
+    updatedAt: changes.at(-1)?.received_at ?? base?.updated_at ?? '',
+  });
 }
 
 function fieldsOf(view: LeadView): LeadFields {

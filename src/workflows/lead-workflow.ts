@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { applyChange } from '../domain/apply-change.js';
+import { leadView } from '../domain/lead-view.js';
 import type { CrmStatus, LeadChange, LeadFields, LeadView } from '../domain/lead.js';
 import { isTerminal, queuedTask, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
 import { MAX_BATCH, MEMO_BATCH_TASKS, type ReadMemo } from '../domain/lead-read-model.js';
@@ -122,17 +123,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const now = () => new Date().toISOString();
 
   function view(): LeadView | null {
-    if (!fields) return null;
-    return {
-      ...fields,
-      id: leadId,
-      version,
-      score,
-      stage: fields.stage ?? 'new',
-      crm: { ...crm },
-      created_at: createdAt,
-      updated_at: updatedAt,
-    };
+    return fields ? leadView(leadId, fields, { version, score, crm, createdAt, updatedAt }) : null;
   }
 
   // The lead as the last finished lead_process left it (carried state is processed).

@@ -1,0 +1,51 @@
+import type { SimulatorUrls, WriteLedger } from '../drain.js';
+import { startMonitor, type Monitor } from '../progress.js';
+import type { RssTracker } from '../rss.js';
+import { LatencyRecorder, ROUTES, RouteRecorder, type RouteKey } from '../stats.js';
+import type { TimelinePoint } from './types.js';
+
+/** A load run's counters for its measured window; a driver replaces it when the warm-up ends. */
+export class MeasureWindow {
+  readonly routes = new Map<RouteKey, RouteRecorder>(ROUTES.map((r) => [r, new RouteRecorder(r)]));
+  readonly all = new LatencyRecorder();
+  readonly statusCounts: Record<string, number> = {};
+  readonly errorKinds: Record<string, number> = {};
+  readonly readSources: Record<string, number> = {};
+  readonly perSecond: TimelinePoint[] = [];
+  errors = 0;
+  timeouts = 0;
+  resets = 0;
+  non2xx = 0;
+  ok = 0;
+  constructor(readonly startedAt: number) {}
+
+  /** The timeline point of the current second. */
+  second(): TimelinePoint {
+    const t = Math.floor((Date.now() - this.startedAt) / 1000);
+    while (this.perSecond.length <= t) this.perSecond.push({ t: this.perSecond.length, ok: 0, errors: 0 });
+    return this.perSecond[t]!;
+  }
+}
+
+/** The progress line of a load run: counts from whichever window is current, backlog, RSS. */
+export function monitorLoad(
+  opts: { label: string; warmupS: number; durationS: number; ledger?: WriteLedger | undefined; sim?: SimulatorUrls | undefined; rss?: RssTracker | undefined },
+  current: () => { window: MeasureWindow; phase: string },
+): Monitor {
+  return startMonitor({
+    label: opts.label,
+    totalS: opts.warmupS + opts.durationS,
+    counters: () => {
+      const { window, phase } = current();
+      return {
+        ok: window.ok,
+        errors: window.errors,
+        non2xx: window.non2xx,
+        ...(opts.ledger ? { ackedCreates: opts.ledger.ackedCreates } : {}),
+        phase,
+      };
+    },
+    sim: opts.sim,
+    rss: opts.rss,
+  });
+}
