@@ -1,5 +1,10 @@
+import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { leadServiceFromConfig } from '../../src/api/compose.js';
+import { loadConfig } from '../../src/config.js';
 import { leadWorkflowId } from '../../src/domain/ids.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
@@ -77,3 +82,49 @@ describe('reads after a 202 while a workflow task is held by a dead worker', () 
     expect(await signalledTaskIds(leadWorkflowId(leadId))).toContain(put.body.task_id);
   });
 });
+
+describe('reads right after a 202, through another API process', () => {
+  // A second API with its own connection to Temporal stands for another process: it shares
+  // nothing with the first but Temporal. It waits up to 10 s for a running workflow task,
+  // so that a slow CI machine cannot turn the check into a timing test.
+  let other: FastifyInstance;
+  let connection: Connection;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: h.config.TEMPORAL_ADDRESS });
+    const config = loadConfig({ ...configEnv(h), READ_SETTLE_MS: '10000' });
+    other = await buildApp({ leads: leadServiceFromConfig(config, new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })) });
+  });
+  afterAll(async () => {
+    await other?.close();
+    await connection?.close();
+  });
+
+  it('show every acknowledged change, from the events, while the worker processes them', { timeout: 120_000 }, async () => {
+    await h.startWorker();
+    for (let lead = 0; lead < 4; lead++) {
+      const email = uniqueEmail('ryw');
+      const created = await call(h.app, 'POST', '/api/leads', { email, first_name: 'ryw' });
+      expect(created.status).toBe(202);
+      const id: string = created.body.id;
+      const first = await call(other, 'GET', `/api/leads/${id}`);
+      expect(first.body).toMatchObject({ version: 1, read_source: 'events' });
+      // Changes in quick succession from both APIs; each read goes to the one that did not write.
+      for (let n = 2; n <= 6; n++) {
+        const writer = n % 2 === 0 ? h.app : other;
+        const patch = await call(writer, 'PATCH', `/api/leads/${id}`, { company: `Acme ${n}` });
+        expect(patch.status).toBe(202);
+        const read = await call(other, 'GET', `/api/leads/${id}`);
+        expect(read.body, `lead ${lead}, change ${n}`).toMatchObject({ version: n, company: `Acme ${n}`, read_source: 'events' });
+        const task = await call(other, 'GET', `/api/tasks/${patch.body.task_id}`);
+        expect(task.status).toBe(200);
+        expect(task.body.read_source).toBe('events');
+        expect(['queued', 'running', 'retrying', 'completed']).toContain(task.body.status);
+      }
+    }
+  });
+});
+
+/** The settings the harness's API runs with, as environment variables. */
+function configEnv(harness: Harness): Record<string, string> {
+  return Object.fromEntries(Object.entries(harness.config).map(([k, v]) => [k, String(v ?? '')]).filter(([, v]) => v !== '' && v !== 'undefined'));
+}
