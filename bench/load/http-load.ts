@@ -4,7 +4,7 @@ import type { WriteLedger } from '../drain.js';
 import type { Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
 import type { SimulatorUrls } from '../drain.js';
-import { connectionsFor, ROUTES, totalsOf, type RouteKey } from '../stats.js';
+import { connectionsFor, type RouteKey } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
 import type { LoadRun } from './types.js';
 import { MeasureWindow, monitorLoad } from './window.js';
@@ -231,7 +231,6 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
     const backlog = monitor.stop();
     monitor = undefined;
     load.end = loadavg();
-    const routes = ROUTES.map((r) => window.routes.get(r)!.stats(durationS));
     return {
       label: opts.label,
       kind: 'http',
@@ -241,17 +240,7 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
       processes: opts.serverProcesses,
       ...(opts.overallRate ? { offeredRate: opts.overallRate } : {}),
       warmupS: opts.warmupS,
-      durationS,
-      routes,
-      totals: totalsOf(routes, window.all.values(), durationS, {
-        errors: window.errors,
-        timeouts: window.timeouts,
-        resets: window.resets,
-      }),
-      statusCounts: window.statusCounts,
-      errorKinds: window.errorKinds,
-      readSources: window.readSources,
-      timeline: window.perSecond,
+      ...window.measured(durationS),
       ...(ledger ? { backlog, createRate: ledger.ackedCreates / ((Date.now() - started) / 1000) } : {}),
       autocannon: results,
       loadavg: load,

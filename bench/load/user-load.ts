@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import type { WriteLedger, SimulatorUrls } from '../drain.js';
 import type { Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
-import { ROUTES, totalsOf, type RouteKey } from '../stats.js';
+import type { RouteKey } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
 import type { LoadRun } from './types.js';
 import { MeasureWindow, monitorLoad } from './window.js';
@@ -120,7 +120,6 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
     const backlog = monitor.stop();
     monitor = undefined;
     load.end = loadavg();
-    const routes = ROUTES.map((r) => window.routes.get(r)!.stats(durationS));
     return {
       label: opts.label,
       kind: 'http',
@@ -129,13 +128,7 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
       processes: opts.serverProcesses,
       offeredRate: (opts.users * 1000) / opts.thinkMs,
       warmupS: opts.warmupS,
-      durationS,
-      routes,
-      totals: totalsOf(routes, window.all.values(), durationS, { errors: window.errors, timeouts: window.timeouts, resets: 0 }),
-      statusCounts: window.statusCounts,
-      errorKinds: window.errorKinds,
-      readSources: window.readSources,
-      timeline: window.perSecond,
+      ...window.measured(durationS),
       ...(opts.ledger ? { backlog, createRate: opts.ledger.ackedCreates / ((Date.now() - started) / 1000) } : {}),
       loadavg: load,
     };

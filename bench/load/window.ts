@@ -1,8 +1,8 @@
 import type { SimulatorUrls, WriteLedger } from '../drain.js';
 import { startMonitor, type Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
-import { LatencyRecorder, ROUTES, RouteRecorder, type RouteKey } from '../stats.js';
-import type { TimelinePoint } from './types.js';
+import { LatencyRecorder, ROUTES, RouteRecorder, totalsOf, type RouteKey } from '../stats.js';
+import type { LoadRun, TimelinePoint } from './types.js';
 
 /** A load run's counters for its measured window; a driver replaces it when the warm-up ends. */
 export class MeasureWindow {
@@ -18,6 +18,20 @@ export class MeasureWindow {
   non2xx = 0;
   ok = 0;
   constructor(readonly startedAt: number) {}
+
+  /** What the window measured, as a load run reports it, over `durationS` seconds. */
+  measured(durationS: number): Pick<LoadRun, 'durationS' | 'routes' | 'totals' | 'statusCounts' | 'errorKinds' | 'readSources' | 'timeline'> {
+    const routes = ROUTES.map((r) => this.routes.get(r)!.stats(durationS));
+    return {
+      durationS,
+      routes,
+      totals: totalsOf(routes, this.all.values(), durationS, { errors: this.errors, timeouts: this.timeouts, resets: this.resets }),
+      statusCounts: this.statusCounts,
+      errorKinds: this.errorKinds,
+      readSources: this.readSources,
+      timeline: this.perSecond,
+    };
+  }
 
   /** The timeline point of the current second. */
   second(): TimelinePoint {

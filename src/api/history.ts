@@ -2,6 +2,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { LeadChange } from '../domain/lead.js';
 import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
+import { leadChangeSignal } from '../workflows/messages.js';
+import { stepOfActivity } from '../domain/task.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
@@ -13,11 +15,6 @@ export interface LeadEvent {
   [detail: string]: unknown;
 }
 
-const STEP_OF_ACTIVITY: Record<string, string> = {
-  processLead: 'lead_process',
-  syncLeadToCrm: 'crm_update',
-  sendLeadEmail: 'email_send',
-};
 
 export function eventTime(event: HistoryEvent): string {
   const t = event.eventTime;
@@ -27,7 +24,11 @@ export function eventTime(event: HistoryEvent): string {
 }
 
 function decode<T>(payloads: Payloads, index = 0): T | undefined {
-  const payload = payloads?.payloads?.[index];
+  return decodePayload<T>(payloads?.payloads?.[index]);
+}
+
+/** One payload decoded with the default converter; undefined when absent or unreadable. */
+export function decodePayload<T>(payload: temporal.api.common.v1.IPayload | null | undefined): T | undefined {
   if (!payload) return undefined;
   try {
     return defaultPayloadConverter.fromPayload<T>(payload);
@@ -66,7 +67,7 @@ export function leadEventsFromHistory(events: HistoryEvent[]): { events: LeadEve
     } else if (event.workflowExecutionSignaledEventAttributes) {
       const attrs = event.workflowExecutionSignaledEventAttributes;
       const change = decode<LeadChange>(attrs.input);
-      if (attrs.signalName === 'leadChange' && change) out.push(changeEvent(at, change));
+      if (attrs.signalName === leadChangeSignal.name && change) out.push(changeEvent(at, change));
     } else if (event.markerRecordedEventAttributes) {
       const details = event.markerRecordedEventAttributes.details ?? {};
       // Local-activity markers: `data` holds the marker's metadata, `result` the activity's result.
@@ -86,7 +87,7 @@ export function leadEventsFromHistory(events: HistoryEvent[]): { events: LeadEve
         out.push({
           at,
           kind: 'retry',
-          step: STEP_OF_ACTIVITY[activity?.type ?? ''] ?? activity?.type,
+          step: stepOfActivity(activity?.type) ?? activity?.type,
           attempt: attrs.attempt,
           last_error: attrs.lastFailure?.message ?? null,
         });
@@ -106,7 +107,7 @@ export function leadEventsFromHistory(events: HistoryEvent[]): { events: LeadEve
       out.push({
         at,
         kind: 'failure',
-        step: STEP_OF_ACTIVITY[activity?.type ?? ''] ?? activity?.type,
+        step: stepOfActivity(activity?.type) ?? activity?.type,
         error: attrs.failure?.cause?.message ?? attrs.failure?.message ?? 'failed',
       });
     } else if (event.workflowExecutionContinuedAsNewEventAttributes) {
@@ -125,7 +126,7 @@ export function acceptedChanges(events: HistoryEvent[]): { input: LeadWorkflowIn
       input = decode<LeadWorkflowInput>(event.workflowExecutionStartedEventAttributes.input);
       if (input?.initial) changes.push(input.initial);
       changes.push(...(input?.carried?.pending ?? []));
-    } else if (event.workflowExecutionSignaledEventAttributes?.signalName === 'leadChange') {
+    } else if (event.workflowExecutionSignaledEventAttributes?.signalName === leadChangeSignal.name) {
       const change = decode<LeadChange>(event.workflowExecutionSignaledEventAttributes.input);
       if (change) changes.push(change);
     }

@@ -8,7 +8,7 @@ import {
 import type { temporal } from '@temporalio/proto';
 import { applyChange, type ChangeOp, type LeadChange, type LeadInput, type LeadPatch, type LeadView } from '../domain/lead.js';
 import { hashBody, idempotencyRecordId, issuedTaskOp, leadIdForEmail, leadIdOfTask, leadWorkflowId, newTaskId } from '../domain/ids.js';
-import { queuedTask, type TaskState, type TaskStatus } from '../domain/task.js';
+import { ACTIVITY_OF_STEP, queuedTask, type TaskState, type TaskStatus } from '../domain/task.js';
 import { foldLead, type LeadReadModel } from '../domain/lead-read-model.js';
 import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
@@ -451,7 +451,7 @@ export class LeadService {
       () => undefined,
     );
     const running = task.steps.find((s) => s.status === 'running');
-    const activityType = running && { lead_process: 'processLead', crm_update: 'syncLeadToCrm', email_send: 'sendLeadEmail' }[running.name];
+    const activityType = running && ACTIVITY_OF_STEP[running.name];
     for (const pending of description?.raw.pendingActivities ?? []) {
       if (pending.activityType?.name !== activityType || !running) continue;
       const attempt = pending.attempt ?? 1;

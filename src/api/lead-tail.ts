@@ -1,15 +1,14 @@
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import proto, { type temporal } from '@temporalio/proto';
 import type { LeadChange, LeadFields } from '../domain/lead.js';
 import type { ReadBase, ReadMemo, RetryingStep, TailEvent } from '../domain/lead-read-model.js';
-import type { StepName } from '../domain/task.js';
+import { stepOfActivity } from '../domain/task.js';
 import { leadView } from '../domain/lead-view.js';
 import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
-import { eventTime } from './history.js';
+import { leadChangeSignal } from '../workflows/messages.js';
+import { decodePayload, eventTime } from './history.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-type Payload = temporal.api.common.v1.IPayload | null | undefined;
 
 /** What a read folds: the base, the events after it (oldest first), retries in progress. */
 export interface TailRead {
@@ -30,11 +29,6 @@ const PAGE_SIZE = 64;
 /** The first pause before a read looks again at a running workflow task (most end within 10-30 ms); it grows to 25 ms. */
 const SETTLE_POLL_MS = 3;
 const MAX_PAGES = 20;
-const STEP_OF_ACTIVITY: Partial<Record<string, StepName>> = {
-  processLead: 'lead_process',
-  syncLeadToCrm: 'crm_update',
-  sendLeadEmail: 'email_send',
-};
 const { PENDING_WORKFLOW_TASK_STATE_STARTED } = proto.temporal.api.enums.v1.PendingWorkflowTaskState;
 const { WORKFLOW_EXECUTION_STATUS_RUNNING } = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
 
@@ -115,16 +109,16 @@ export async function baseAndTail(newestFirst: AsyncIterator<HistoryEvent>): Pro
     if (fields?.lead) {
       if (!fields.queued) return undefined; // a memo of an older generation: no read model
       memo = {
-        lead: decode(fields.lead)!,
-        tasks: decode(fields.tasks) ?? [],
-        batch: decode(fields.batch) ?? [],
-        queued: decode(fields.queued) ?? [],
+        lead: decodePayload(fields.lead)!,
+        tasks: decodePayload(fields.tasks) ?? [],
+        batch: decodePayload(fields.batch) ?? [],
+        queued: decodePayload(fields.queued) ?? [],
       };
       break;
     }
     const started = event.workflowExecutionStartedEventAttributes;
     if (started) {
-      const input = decode<LeadWorkflowInput>(started.input?.payloads?.[0]);
+      const input = decodePayload<LeadWorkflowInput>(started.input?.payloads?.[0]);
       const base = input && baseOfRun(input);
       return base && { base, tail: tailEvents(after.reverse()) };
     }
@@ -140,7 +134,7 @@ export async function baseAndTail(newestFirst: AsyncIterator<HistoryEvent>): Pro
     if (change && wanted.has(change.task_id)) found.set(change.task_id, change);
     const started = next.value.workflowExecutionStartedEventAttributes;
     if (started) {
-      const input = decode<LeadWorkflowInput>(started.input?.payloads?.[0]);
+      const input = decodePayload<LeadWorkflowInput>(started.input?.payloads?.[0]);
       for (const c of [...(input?.initial ? [input.initial] : []), ...(input?.carried?.pending ?? [])]) {
         if (wanted.has(c.task_id)) found.set(c.task_id, c);
       }
@@ -184,15 +178,15 @@ function tailEvents(events: HistoryEvent[]): TailEvent[] {
     }
     const marker = event.markerRecordedEventAttributes;
     if (marker) {
-      const meta = decode<{ activity_type?: string }>(marker.details?.data?.payloads?.[0]);
+      const meta = decodePayload<{ activity_type?: string }>(marker.details?.data?.payloads?.[0]);
       if (meta?.activity_type !== 'processLead') continue;
-      const result = decode<{ fields: LeadFields; score: number; attempt?: number }>(marker.details?.result?.payloads?.[0]);
+      const result = decodePayload<{ fields: LeadFields; score: number; attempt?: number }>(marker.details?.result?.payloads?.[0]);
       const error = marker.failure ? (marker.failure.cause?.message ?? marker.failure.message ?? 'failed') : undefined;
       out.push({ kind: 'batch_started', at, ...(result && { result }), ...(error && { error }) });
       continue;
     }
     const scheduledAttrs = event.activityTaskScheduledEventAttributes;
-    const step = STEP_OF_ACTIVITY[scheduledAttrs?.activityType?.name ?? ''];
+    const step = stepOfActivity(scheduledAttrs?.activityType?.name);
     if (scheduledAttrs && (step === 'crm_update' || step === 'email_send')) {
       scheduled.set(String(event.eventId), step);
       out.push({ kind: 'activity', at, step, outcome: 'scheduled' });
@@ -217,8 +211,8 @@ function tailEvents(events: HistoryEvent[]): TailEvent[] {
 
 function signalledChange(event: HistoryEvent): LeadChange | undefined {
   const attrs = event.workflowExecutionSignaledEventAttributes;
-  if (attrs?.signalName !== 'leadChange') return undefined;
-  return decode<LeadChange>(attrs.input?.payloads?.[0]);
+  if (attrs?.signalName !== leadChangeSignal.name) return undefined;
+  return decodePayload<LeadChange>(attrs.input?.payloads?.[0]);
 }
 
 function taskRunning(description: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): boolean {
@@ -227,16 +221,8 @@ function taskRunning(description: temporal.api.workflowservice.v1.IDescribeWorkf
 
 function retryingSteps(pending: temporal.api.workflow.v1.IPendingActivityInfo[]): RetryingStep[] {
   return pending.flatMap((activity) => {
-    const step = STEP_OF_ACTIVITY[activity.activityType?.name ?? ''];
+    const step = stepOfActivity(activity.activityType?.name);
     return step ? [{ step, attempt: activity.attempt ?? 1, lastError: activity.lastFailure?.message ?? null }] : [];
   });
 }
 
-function decode<T>(payload: Payload): T | undefined {
-  if (!payload) return undefined;
-  try {
-    return defaultPayloadConverter.fromPayload<T>(payload);
-  } catch {
-    return undefined;
-  }
-}

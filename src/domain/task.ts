@@ -66,3 +66,15 @@ export function queuedTask(leadId: string, change: { task_id: string; op: Change
     steps: steps.map((name) => ({ name, status: 'pending', attempts: 0, last_error: null, started_at: null, finished_at: null })),
   };
 }
+
+/** The activity that runs each step (processLead runs as a local activity). */
+export const ACTIVITY_OF_STEP: Readonly<Record<StepName, string>> = {
+  lead_process: 'processLead',
+  crm_update: 'syncLeadToCrm',
+  email_send: 'sendLeadEmail',
+};
+
+/** The step an activity type runs, if it runs one. */
+export function stepOfActivity(activityType: string | null | undefined): StepName | undefined {
+  return (Object.keys(ACTIVITY_OF_STEP) as StepName[]).find((step) => ACTIVITY_OF_STEP[step] === activityType);
+}
