@@ -177,6 +177,7 @@ export function renderAbMarkdown(input: {
         ]
       : []),
     ...costLines(base, head),
+    ...targetLines(fastPathTargets(samples, input)),
     '| round | side | req/s | success | p50 | p99 | max | reads p50 / p99 | history reads | drain |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...samples.map(
@@ -185,6 +186,58 @@ export function renderAbMarkdown(input: {
     ),
   ];
   return lines.join('\n');
+}
+
+/** Issue #9's targets for the closed-loop seed-mix A/B (targets 1 and 4), as head against base. */
+export const FAST_PATH_TARGETS = { rpsRatio: 3.5, p99Ratio: 0.3, costRatio: 0.5 };
+
+export interface AbTarget {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+/**
+ * The targets a closed-loop A/B can judge: throughput and p99 as the median of the per-round
+ * ratios, head's success and reads from history, and Temporal's work per lead. Other load
+ * shapes (think time, open loop, a slow CRM) are not what the targets were set for: none.
+ */
+export function fastPathTargets(samples: readonly AbSample[], shape: { rate?: number; thinkMs?: number; crmLatencyMs?: [number, number] } = {}): AbTarget[] {
+  if (shape.rate || shape.thinkMs || shape.crmLatencyMs) return [];
+  const base = summarizeSide('base', samples);
+  const head = summarizeSide('head', samples);
+  const rps = median(roundRatios(samples, (s) => s.rps));
+  const p99 = median(roundRatios(samples, (s) => s.p99Ms));
+  const targets: AbTarget[] = [
+    { target: `1. req/s ≥ ${FAST_PATH_TARGETS.rpsRatio}× base`, measured: `${ratio(rps)} (${formatRate(base.rps)} → ${formatRate(head.rps)})`, met: rps >= FAST_PATH_TARGETS.rpsRatio },
+    { target: `1. p99 ≤ ${FAST_PATH_TARGETS.p99Ratio}× base`, measured: `${ratio(p99)} (${formatMs(base.p99Ms)} → ${formatMs(head.p99Ms)})`, met: p99 > 0 && p99 <= FAST_PATH_TARGETS.p99Ratio },
+    { target: '1. 100% success', measured: pct(head.successRate), met: head.successRate >= 1 },
+    { target: '1. no read answered from history under load', measured: pct(head.historyReadShare), met: head.historyReadShare === 0 },
+  ];
+  if (base.cost && head.cost) {
+    const per = [
+      ['history events', base.cost.events, head.cost.events],
+      ['workflow tasks', base.cost.workflowTasks, head.cost.workflowTasks],
+      ['visibility writes', base.cost.visibilityWrites, head.cost.visibilityWrites],
+    ] as const;
+    for (const [label, b, h] of per) {
+      const r = b > 0 ? h / b : 0;
+      targets.push({ target: `4. ${label} per lead ≤ ${FAST_PATH_TARGETS.costRatio}× base`, measured: `${ratio(r)} (${b.toFixed(1)} → ${h.toFixed(1)})`, met: b > 0 && r <= FAST_PATH_TARGETS.costRatio });
+    }
+  }
+  return targets;
+}
+
+function targetLines(targets: readonly AbTarget[]): string[] {
+  if (targets.length === 0) return [];
+  return [
+    'Targets of issue #9 this run can judge (closed loop; the others need their own runs, see the README):',
+    '',
+    '| target | measured (head ÷ base) | |',
+    '| --- | --- | --- |',
+    ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'met' : '**not met**'} |`),
+    '',
+  ];
 }
 
 function costLines(base: AbSummary, head: AbSummary): string[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAbArgs } from '../../bench/ab.js';
-import { median, renderAbMarkdown, roundOrder, roundRatios, summarizeSide, type AbSample } from '../../bench/ab/compare.js';
+import { fastPathTargets, median, renderAbMarkdown, roundOrder, roundRatios, summarizeSide, type AbSample } from '../../bench/ab/compare.js';
 
 const sample = (side: 'base' | 'head', round: number, rps: number, p99Ms: number, extra: Partial<AbSample> = {}): AbSample => ({
   side,
@@ -63,6 +63,28 @@ describe('A/B comparison', () => {
     expect(md).toContain('req/s 3.00×, 5.60×, 3.00× (median 3.00×)');
     expect(md).toContain('| base (main, aaaaaaaaaaaa) |');
     expect(md).toContain('(NOT all drained)');
+  });
+
+  it("judges issue #9's closed-loop targets from the per-round ratios and the cost per lead, and only for that shape", () => {
+    const cost = (events: number, workflowTasks: number, visibilityWrites: number) => ({ leads: 10, events, workflowTasks, activityTasks: 2, localActivityMarkers: 2, visibilityWrites, signals: 1 });
+    const samples = [
+      sample('base', 1, 100, 1000, { cost: cost(35, 4.5, 6.5) }),
+      sample('head', 1, 360, 280, { cost: cost(17, 2.3, 3.2) }),
+      sample('head', 2, 300, 300, { cost: cost(17, 2.3, 3.2), historyReads: 1 }),
+      sample('base', 2, 100, 1000, { cost: cost(35, 4.5, 6.5) }),
+    ];
+    const verdicts = Object.fromEntries(fastPathTargets(samples).map((t) => [t.target, t.met]));
+    expect(verdicts).toEqual({
+      '1. req/s ≥ 3.5× base': false, // rounds 3.6× and 3.0×: the median 3.3× falls short
+      '1. p99 ≤ 0.3× base': true, // 0.28× and 0.30×
+      '1. 100% success': true,
+      '1. no read answered from history under load': false,
+      '4. history events per lead ≤ 0.5× base': true,
+      '4. workflow tasks per lead ≤ 0.5× base': false,
+      '4. visibility writes per lead ≤ 0.5× base': true,
+    });
+    expect(fastPathTargets(samples, { thinkMs: 1000 })).toEqual([]);
+    expect(fastPathTargets(samples, { crmLatencyMs: [5000, 10000] })).toEqual([]);
   });
 
   it('needs a base and refuses unknown flags', () => {
