@@ -60,7 +60,7 @@ export function createActivities(deps: ActivityDeps) {
         messageId,
         headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}` },
       });
-      return { messageId, template: input.template, attempt: currentAttempt() };
+      return { messageId, attempt: currentAttempt() };
     },
 
     // The automation runs' activities (src/automations/activities.ts).

@@ -72,16 +72,8 @@ export function leadEventsFromHistory(events: HistoryEvent[]): { events: LeadEve
       const details = event.markerRecordedEventAttributes.details ?? {};
       // Local-activity markers: `data` holds the marker's metadata, `result` the activity's result.
       const meta = decode<{ activity_type?: string }>(details.data);
-      const result = decode<{ score?: number; messageId?: string; template?: string; attempt?: number }>(details.result);
-      const failure = event.markerRecordedEventAttributes.failure;
-      if (meta?.activity_type === 'processLead' && result) {
-        out.push({ at, kind: 'processed', score: result.score });
-      } else if (meta?.activity_type === 'sendLeadEmail' && result) {
-        // Generation 4: the welcome email as a local activity.
-        out.push({ at, kind: 'email', template: result.template, message_id: result.messageId, attempts: result.attempt });
-      } else if (meta?.activity_type === 'sendLeadEmail' && failure) {
-        out.push({ at, kind: 'failure', step: 'email_send', error: failure.cause?.message ?? failure.message ?? 'failed' });
-      }
+      const result = decode<{ score?: number }>(details.result);
+      if (meta?.activity_type === 'processLead' && result) out.push({ at, kind: 'processed', score: result.score });
     } else if (event.activityTaskScheduledEventAttributes) {
       const attrs = event.activityTaskScheduledEventAttributes;
       scheduled.set(id, {

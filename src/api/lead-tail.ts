@@ -179,15 +179,10 @@ function tailEvents(events: HistoryEvent[]): TailEvent[] {
     const marker = event.markerRecordedEventAttributes;
     if (marker) {
       const meta = decodePayload<{ activity_type?: string }>(marker.details?.data?.payloads?.[0]);
+      if (meta?.activity_type !== 'processLead') continue;
+      const result = decodePayload<{ fields: LeadFields; score: number; attempt?: number }>(marker.details?.result?.payloads?.[0]);
       const error = marker.failure ? (marker.failure.cause?.message ?? marker.failure.message ?? 'failed') : undefined;
-      if (meta?.activity_type === 'processLead') {
-        const result = decodePayload<{ fields: LeadFields; score: number; attempt?: number }>(marker.details?.result?.payloads?.[0]);
-        out.push({ kind: 'batch_started', at, ...(result && { result }), ...(error && { error }) });
-      } else if (stepOfActivity(meta?.activity_type) === 'email_send') {
-        // Generation 4 sends the welcome as a local activity: its marker is its only event.
-        const result = decodePayload<{ attempt?: number }>(marker.details?.result?.payloads?.[0]);
-        out.push({ kind: 'activity', at, step: 'email_send', outcome: error ? 'failed' : 'completed', attempts: result?.attempt, ...(error && { error }) });
-      }
+      out.push({ kind: 'batch_started', at, ...(result && { result }), ...(error && { error }) });
       continue;
     }
     const scheduledAttrs = event.activityTaskScheduledEventAttributes;

@@ -14,13 +14,10 @@ import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
  *   twice); only a write whose outcome the load generator never learnt may explain one.
  * - dup_crm: more than one CRM create, or more than one contact, for one lead.
  * - emails: the welcome email's Message-ID is `<welcome.<leadId>@domain>`; a second copy
- *   is an at-least-once duplicate (window) when the first copy was accepted shortly before
- *   a worker kill or around a Temporal outage (the activity had sent it, but its completion
- *   never became durable in Temporal) and no more than one of the lead's tasks has an email
- *   step, so the copies are runs of one step, not two sends. The email is a local activity (generation
- *   4): a worker that takes over the workflow task runs it again from attempt 1, so the
- *   step's attempts cannot tell a re-run from a second send; the number of steps can. Any
- *   other second copy is a real duplicate (dup_email).
+ *   is an at-least-once duplicate (window) when the email activity was retried (its step
+ *   shows attempts > 1) and the first copy was accepted shortly before a worker kill or
+ *   around a Temporal outage: the activity had sent it, but its completion never became
+ *   durable in Temporal. Any other second copy is a real duplicate (dup_email).
  * - stuck: an acknowledged task not in a terminal state.
  */
 
@@ -190,14 +187,14 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
       } else if (copies.length > 1) {
         const firstAt = Date.parse(copies[0]!.receivedAt);
         const explained = windowFor(firstAt, input.faults, input.windowMs);
-        // Two tasks with an email step would be two sends; copies of one step are its re-runs.
-        const emailSteps = lead.taskIds.filter((id) => emailAttempts.get(id) !== undefined).length;
-        if (explained && emailSteps <= 1) {
+        // The create's task carries the email step; one attempt means two separate sends, never a retry.
+        const attempts = lead.taskIds[0] === undefined ? undefined : emailAttempts.get(lead.taskIds[0]);
+        if (explained && attempts !== 1) {
           window += copies.length - 1;
           windowed.push({ leadId: lead.id, kind: explained.kind, gapMs: Math.max(0, explained.from - firstAt), copies: copies.length });
         } else {
           dupEmail += copies.length - 1;
-          const why = explained ? `${emailSteps} tasks carry an email step` : 'outside any fault window';
+          const why = explained ? 'the email step ran once (not a retry)' : 'outside any fault window';
           problems.push({ id: lead.id, problem: `${copies.length} welcome emails, first at ${copies[0]!.receivedAt}, ${why}` });
         }
       }

@@ -41,15 +41,7 @@ export interface ReadBase {
 export type TailEvent =
   | { kind: 'change'; at: string; change: LeadChange }
   | { kind: 'batch_started'; at: string; result?: { fields: LeadFields; score: number; attempt?: number }; error?: string }
-  | {
-      kind: 'activity';
-      at: string;
-      step: 'crm_update' | 'email_send';
-      outcome: 'scheduled' | 'completed' | 'failed';
-      error?: string;
-      /** Known for a local activity, whose marker records its result (and no schedule). */
-      attempts?: number | undefined;
-    };
+  | { kind: 'activity'; at: string; step: 'crm_update' | 'email_send'; outcome: 'scheduled' | 'completed' | 'failed'; error?: string };
 
 /** An activity Temporal is retrying right now (its pending state, from describe). */
 export interface RetryingStep {
@@ -114,18 +106,8 @@ export function foldLead(leadId: string, base: ReadBase, tail: TailEvent[], retr
     } else if (batch) {
       if (event.step === 'crm_update') crmRunning = event.outcome === 'scheduled';
       for (const task of batchTasks()) {
-        if (event.outcome === 'scheduled') {
-          setStep(task, event.step, { status: 'running', started_at: event.at });
-          continue;
-        }
-        const started = task.steps.find((s) => s.name === event.step)?.started_at;
-        setStep(task, event.step, {
-          status: event.outcome,
-          last_error: event.error ?? null,
-          started_at: started ?? event.at,
-          finished_at: event.at,
-          ...(event.attempts !== undefined && { attempts: event.attempts }),
-        });
+        if (event.outcome === 'scheduled') setStep(task, event.step, { status: 'running', started_at: event.at });
+        else setStep(task, event.step, { status: event.outcome, last_error: event.error ?? null, finished_at: event.at });
       }
     }
   }

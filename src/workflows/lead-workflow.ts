@@ -65,8 +65,6 @@ export interface LeadWorkflowInput {
    * 3: the memo of each batch's end also holds that batch's tasks in full and the ids of the
    * changes accepted but not yet applied, so the API can answer reads from the memo and the
    * events after it without asking a worker (domain/lead-read-model.ts). Nothing else differs.
-   * 4: the welcome email is a local activity: it runs in the workflow task that processes the
-   * batch, which saves a workflow task, an activity task and three events per new lead.
    * Every run continues as new at the current generation (LEAD_WORKFLOW_GENERATION).
    */
   generation?: number;
@@ -87,7 +85,6 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const { leadId, settings } = input;
   const current = (input.generation ?? 1) >= 2;
   const readModel = (input.generation ?? 1) >= 3;
-  const localWelcome = (input.generation ?? 1) >= 4;
   const retry = {
     maximumAttempts: settings.maxAttempts,
     initialInterval: settings.initialIntervalMs,
@@ -106,21 +103,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
       summary,
     });
   const mailActivities = (summary: string) =>
-    localWelcome
-      ? proxyLocalActivities<Activities>({
-          // Held inside a workflow task: the lead's reads wait for it and its CRM write is
-          // scheduled after it. So a slow SMTP server is cut off early, and a backoff past
-          // a few seconds becomes a durable timer that frees the workflow task.
-          startToCloseTimeout: '15s',
-          localRetryThreshold: '3s',
-          retry: { ...retry, nonRetryableErrorTypes: ['EmailRejected'] },
-          summary,
-        })
-      : proxyActivities<Activities>({
-          startToCloseTimeout: '60s',
-          retry: { ...retry, nonRetryableErrorTypes: ['EmailRejected'] },
-          summary,
-        });
+    proxyActivities<Activities>({
+      startToCloseTimeout: '60s',
+      retry: { ...retry, nonRetryableErrorTypes: ['EmailRejected'] },
+      summary,
+    });
 
   const carried = input.carried;
   let fields: LeadFields | undefined = carried?.fields;

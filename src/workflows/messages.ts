@@ -7,7 +7,7 @@ import type { TaskState } from '../domain/task.js';
 export const leadChangeSignal = defineSignal<[LeadChange]>('leadChange');
 
 /** The generation new lead runs start at (see LeadWorkflowInput.generation). */
-export const LEAD_WORKFLOW_GENERATION = 4;
+export const LEAD_WORKFLOW_GENERATION = 3;
 export const leadQuery = defineQuery<LeadView | null>('lead');
 /**
  * The lead as of its last processed version: exactly the content the lead's own CRM write

@@ -52,18 +52,6 @@ describe('foldLead', () => {
     ]);
   });
 
-  it('takes a local-activity welcome from its marker alone: completed, with its attempts (generation 4)', () => {
-    const tail: TailEvent[] = [
-      { kind: 'batch_started', at: at(2), result: { fields: { email: 'ada@example.com', first_name: 'Ada' }, score: 40, attempt: 1 } },
-      { kind: 'activity', at: at(3), step: 'email_send', outcome: 'completed', attempts: 2 },
-      { kind: 'activity', at: at(3), step: 'crm_update', outcome: 'scheduled' },
-    ];
-    const task = foldLead(LEAD, newLead, tail).task('t1');
-    const email = task !== 'summary' ? task?.steps.find((s) => s.name === 'email_send') : undefined;
-    expect(email).toMatchObject({ status: 'completed', attempts: 2, started_at: at(3), finished_at: at(3) });
-    expect(task).toMatchObject({ status: 'running', attempts: 2 });
-  });
-
   it('applies changes accepted during a batch after it, in arrival order, each with its own version', () => {
     const put = change('t2', 'replace', { email: 'ada@example.com', stage: 'contacted' }, 5);
     const patch = change('t3', 'patch', { last_name: 'Lovelace' }, 6);
