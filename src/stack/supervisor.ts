@@ -16,6 +16,8 @@ export interface ChildSpec {
   /** Restart after an unexpected exit (with backoff), instead of failing the stack. */
   restart?: boolean;
   readyTimeoutMs?: number;
+  /** Uptime after which an exit starts the restart backoff again (default STABLE_AFTER_MS). */
+  stableAfterMs?: number;
 }
 
 export interface ManagedChild {
@@ -28,6 +30,18 @@ export interface ManagedChild {
   stop(graceMs?: number): Promise<void>;
   /** For fault tests: SIGKILL the current process (a supervised one comes back). */
   kill(): void;
+}
+
+/** A process that stayed up this long before it exited starts its restart backoff again. */
+export const STABLE_AFTER_MS = 30_000;
+
+/**
+ * The wait before the n-th restart in a row (n ≥ 1): 0.5 s doubling to 30 s. Counted per
+ * run of crashes, not over the stack's life: a worker killed now and then, each time after
+ * running fine for minutes, comes back in half a second, not in the 30 s a crash loop earns.
+ */
+export function restartDelay(inARow: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.min(Math.max(inARow, 1) - 1, 6));
 }
 
 export class StartupError extends Error {
@@ -50,6 +64,7 @@ export async function startChild(spec: ChildSpec, onUnexpectedExit: (message: st
   let current: ChildProcess | undefined;
   let stopping = false;
   let restarts = 0;
+  let inARow = 0;
   let exited: Promise<void> = Promise.resolve();
 
   const launch = (onReady?: () => void, onEarlyExit?: (why: string) => void) => {
@@ -58,6 +73,7 @@ export async function startChild(spec: ChildSpec, onUnexpectedExit: (message: st
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     current = child;
+    const startedAt = Date.now();
     const recent: string[] = [];
     let ready = false;
     const onLine = (line: string) => {
@@ -85,18 +101,19 @@ export async function startChild(spec: ChildSpec, onUnexpectedExit: (message: st
         const why = `${spec.name} exited (${signal ?? `code ${code}`})`;
         if (!ready) {
           onEarlyExit?.(`${why} before it was ready:\n${recent.map((l) => `    ${l}`).join('\n')}`);
-          if (!onEarlyExit && spec.restart) scheduleRestart(why);
+          if (!onEarlyExit && spec.restart) scheduleRestart(why, Date.now() - startedAt);
           return;
         }
-        if (spec.restart) scheduleRestart(why);
+        if (spec.restart) scheduleRestart(why, Date.now() - startedAt);
         else onUnexpectedExit(why);
       });
     });
   };
 
-  const scheduleRestart = (why: string) => {
+  const scheduleRestart = (why: string, upMs: number) => {
     restarts += 1;
-    const delay = Math.min(30_000, 500 * 2 ** Math.min(restarts - 1, 6));
+    inARow = upMs >= (spec.stableAfterMs ?? STABLE_AFTER_MS) ? 1 : inARow + 1;
+    const delay = restartDelay(inARow);
     print(`${why}; restarting in ${delay} ms (restart #${restarts})`);
     setTimeout(() => {
       if (!stopping) launch();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startChild, StartupError } from '../../src/stack/supervisor.js';
+import { restartDelay, startChild, StartupError } from '../../src/stack/supervisor.js';
 
 const node = (script: string) => ({ command: process.execPath, args: ['-e', script] });
 
@@ -28,5 +28,30 @@ describe('startChild', () => {
       () => {},
     );
     await expect(started).rejects.toThrow(/did not become ready within 300 ms/);
+  });
+
+  it('backs off restarts in a row from 0.5 s to 30 s', () => {
+    expect([1, 2, 3, 4, 7, 8, 50].map(restartDelay)).toEqual([500, 1000, 2000, 4000, 30_000, 30_000, 30_000]);
+  });
+
+  it('starts the backoff again for a process that had been up a while: every kill comes back in about 0.5 s', async () => {
+    const child = await startChild(
+      { name: 'killed', ...node("console.log('up'); setInterval(() => {}, 1000)"), readyWhen: /up/, restart: true, stableAfterMs: 200 },
+      () => {},
+    );
+    try {
+      // Without the reset the third restart in a row would wait 2 s, the fourth 4 s.
+      for (let kill = 1; kill <= 4; kill++) {
+        await new Promise((r) => setTimeout(r, 300));
+        const before = child.pid;
+        const killedAt = Date.now();
+        child.kill();
+        while (child.pid === before) await new Promise((r) => setTimeout(r, 20));
+        expect(Date.now() - killedAt, `restart #${kill}`).toBeLessThan(1_500);
+      }
+      expect(child.restarts).toBe(4);
+    } finally {
+      await child.stop(2000);
+    }
   });
 });
