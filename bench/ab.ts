@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { buildRef, workingTree, type BuiltRef } from './ab/build.js';
+import { renderAbChart } from './ab/chart.js';
 import { renderAbMarkdown, roundOrder, type AbSample, type AbSide, type SideName } from './ab/compare.js';
 import { measureLeadCost } from './ab/cost.js';
 import { startSideStack } from './ab/side.js';
@@ -191,6 +192,7 @@ export async function runAb(argv: readonly string[], repo: string): Promise<numb
       for (const side of roundOrder(round)) samples.push(await measure(builds[side], side, round, o));
     }
     const sides: AbSide[] = (['base', 'head'] as const).map((name) => ({ name, ref: builds[name].ref, commit: builds[name].commit }));
+    const name = `${startedAt.slice(0, 10)}-ab${o.tag ? `-${o.tag}` : ''}`;
     const markdown = renderAbMarkdown({
       startedAt,
       machine: `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb.toFixed(0)} GB, Node ${machine.node}, Temporal CLI ${machine.temporal}`,
@@ -203,10 +205,11 @@ export async function runAb(argv: readonly string[], repo: string): Promise<numb
       warmupS: o.warmupS,
       sides,
       samples,
+      chart: `${name}.svg`,
     });
     const outDir = resolve(o.outDir);
     mkdirSync(outDir, { recursive: true });
-    const name = `${startedAt.slice(0, 10)}-ab${o.tag ? `-${o.tag}` : ''}`;
+    writeFileSync(join(outDir, `${name}.svg`), `${renderAbChart(`A/B seed-mix: ${sides[1]!.ref} against ${sides[0]!.ref}`, samples)}\n`);
     writeFileSync(join(outDir, `${name}.md`), `${markdown}\n`);
     writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify({ startedAt, machine, options: o, sides, samples }, null, 2)}\n`);
     console.log(`\n${markdown}\n\nreport: ${relative(process.cwd(), join(outDir, `${name}.md`))}`);

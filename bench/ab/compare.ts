@@ -143,6 +143,8 @@ export function renderAbMarkdown(input: {
   warmupS: number;
   sides: AbSide[];
   samples: AbSample[];
+  /** File name of the chart written next to the report. */
+  chart?: string;
 }): string {
   const { samples } = input;
   const base = summarizeSide('base', samples);
@@ -161,6 +163,7 @@ export function renderAbMarkdown(input: {
     `  ${input.connections} ${input.thinkMs ? 'users' : 'connections'} each looping POST lead → GET lead → PUT lead → GET task${loopShape(input)}, ${input.warmupS} s warm-up + ${input.durationS} s measured;`,
     `  rounds alternate which side goes first; figures are medians over ${base.rounds} round(s) per side (max: the worst round)`,
     '',
+    ...(input.chart ? [`![base against head, round by round](${input.chart})`, ''] : []),
     '| side | req/s | success | p50 | p99 | max | reads p50 / p99 | reads from history | drain after load |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     row(base),

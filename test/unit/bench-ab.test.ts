@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAbArgs } from '../../bench/ab.js';
+import { abPanels, renderAbChart } from '../../bench/ab/chart.js';
 import { fastPathTargets, median, renderAbMarkdown, roundOrder, roundRatios, summarizeSide, type AbSample } from '../../bench/ab/compare.js';
 
 const sample = (side: 'base' | 'head', round: number, rps: number, p99Ms: number, extra: Partial<AbSample> = {}): AbSample => ({
@@ -85,6 +86,22 @@ describe('A/B comparison', () => {
     });
     expect(fastPathTargets(samples, { thinkMs: 1000 })).toEqual([]);
     expect(fastPathTargets(samples, { crmLatencyMs: [5000, 10000] })).toEqual([]);
+  });
+
+  it('draws each round of each side, read latency per side and, when counted, the work per lead', () => {
+    const cost = (events: number) => ({ leads: 10, events, workflowTasks: 2, activityTasks: 2, localActivityMarkers: 2, visibilityWrites: 3, signals: 1 });
+    const samples = [sample('head', 1, 300, 400, { cost: cost(18) }), sample('base', 1, 100, 2000, { cost: cost(35) }), sample('base', 2, 120, 1800), sample('head', 2, 330, 300)];
+    const panels = abPanels(samples);
+    expect(panels.map((p) => p.bars.length)).toEqual([4, 4, 4, 2, 2, 2]);
+    expect(panels[0]!.bars.map((b) => `${b.label}=${b.value}`)).toEqual(['round 1, base=100', 'round 1, head=300', 'round 2, base=120', 'round 2, head=330']);
+    expect(panels[3]!.bars.map((b) => b.shown)).toEqual(['35.0', '18.0']);
+    expect(abPanels(samples.map(({ cost: _c, ...s }) => s))).toHaveLength(3);
+    const svg = renderAbChart('A/B: <tree> against main', samples);
+    expect(svg).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    expect(svg).toContain('A/B: &lt;tree&gt; against main');
+    // Linear from zero: head's 330 req/s bar is 330/100 times base's 100.
+    const widths = [...svg.matchAll(/<rect x="230" y="[\d.]+" width="([\d.]+)"/g)].slice(0, 4).map((m) => Number(m[1]));
+    expect(widths[3]! / widths[0]!).toBeCloseTo(3.3, 1);
   });
 
   it('needs a base and refuses unknown flags', () => {
