@@ -38,7 +38,8 @@ const COLORS = {
   bar: { api: '#2171b5', c2: '#e6550d', c0: '#636363' },
 } as const;
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Text made safe inside SVG elements and attributes. */
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Powers of ten spanning [min, max] (values ≤ 0 ignored). */
 export function logTicks(min: number, max: number): number[] {

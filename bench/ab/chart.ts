@@ -1,3 +1,4 @@
+import { esc } from '../chart.js';
 import { formatMs, formatRate } from '../stats.js';
 import { summarizeSide, type AbSample, type SideName } from './compare.js';
 
@@ -20,8 +21,6 @@ interface Panel {
   title: string;
   bars: Bar[];
 }
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function panelSvg(panel: Panel, y0: number): { svg: string; h: number } {
   const plotW = WIDTH - LABEL_W - 110;
