@@ -3,7 +3,11 @@
 # One image for every Node process of the project:
 #   API (default):  node dist/src/api/server.js
 #   worker:         node dist/worker/main.js
-#   dev fakes:      node dist/src/simulators/main.js crm|smtp
+#   dev fakes:      target `dev-fakes`: node dist/tooling/simulators/main.js crm|smtp
+#
+# The runtime image holds what production runs (dist/src, dist/worker, the workflow
+# bundle) and production dependencies only; the dev tooling (tooling/: simulators, dev
+# stack, chaos) is compiled in the build stage and shipped only in `dev-fakes`.
 #
 # Debian (glibc) rather than Alpine: the native core bridge of @temporalio/worker ships
 # prebuilt binaries for *-unknown-linux-gnu only.
@@ -40,7 +44,9 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund
 
 # Owned by root and only readable by the `node` user: the processes never write here.
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/worker ./dist/worker
+COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # Automation definitions and email templates: read by the API and the workers at start-up.
 COPY automations ./automations
 
@@ -48,9 +54,20 @@ USER node
 EXPOSE 3000
 
 # Liveness of the API process (GET /health does not touch Temporal; /ready does).
-# Services that run another command from this image (worker, simulators) override or
+# Services that run another command from this image (the worker) override or
 # disable this check in docker-compose.yml.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 CMD ["node", "dist/src/api/server.js"]
+
+# ---------------------------------------------------------------------------------------
+# dev-fakes: the CRM simulator and the SMTP sink (docker compose --profile dev-fakes).
+# Built from the build stage, which has the dev dependencies they use (smtp-server,
+# mailparser); never used for the API or the worker.
+# ---------------------------------------------------------------------------------------
+FROM build AS dev-fakes
+ENV NODE_ENV=production
+USER node
+HEALTHCHECK NONE
+CMD ["node", "dist/tooling/simulators/main.js", "crm"]

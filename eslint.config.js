@@ -1,5 +1,12 @@
 import tseslint from 'typescript-eslint';
 
+// Modules of src/temporal that workflow code imports: they run in the workflow sandbox.
+const SANDBOXED = ['src/temporal/lead-messages.ts', 'src/temporal/automation-messages.ts', 'src/temporal/search-attributes.ts'];
+const TOOLING = {
+  group: ['**/tooling/**', '**/bench/**', '**/scripts/**'],
+  message: 'production code (src/, worker/) must not import the dev tooling, benchmarks or scripts',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'coverage/**', 'bench/results/**'] },
   ...tseslint.configs.recommended,
@@ -15,8 +22,17 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code must stay deterministic: no I/O, no Node built-ins.
-    files: ['src/workflows/**/*.ts'],
+    // Production code never reaches into the dev tooling, benchmarks or scripts.
+    files: ['src/**/*.ts', 'worker/**/*.ts'],
+    ignores: ['src/workflows/**/*.ts', ...SANDBOXED],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [TOOLING] }],
+    },
+  },
+  {
+    // Workflow code (and what only it and its clients share) must stay deterministic:
+    // no I/O, no Node built-ins.
+    files: ['src/workflows/**/*.ts', ...SANDBOXED],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -25,6 +41,7 @@ export default tseslint.config(
             { group: ['node:*'], message: 'workflow code must not use Node built-ins (determinism)' },
             { group: ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process'], message: 'workflow code must not do I/O' },
             { group: ['**/activities/*', '!**/activities/index.js'], message: 'import activity types only, via activities/index.js' },
+            TOOLING,
           ],
         },
       ],

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { BenchOptions } from './scenarios/context.js';
 import { parseDuration } from './stats.js';
-import { DURABLE_WAL } from '../src/stack/stack.js';
+import { DURABLE_WAL } from '../tooling/stack/stack.js';
 
 // Command line: `npm run bench -- [scenario] [--duration 10m] [--connections 50] …`. Pure.
 

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { parseChaosArgs, replayCommand, UsageError } from '../src/chaos/options.js';
-import { totalLine } from '../src/chaos/report.js';
-import { killActiveStackNow, runChaos, stopActiveStack } from '../src/chaos/run.js';
-import { prefixer } from '../src/stack/supervisor.js';
+import { parseChaosArgs, replayCommand, UsageError } from '../tooling/chaos/options.js';
+import { totalLine } from '../tooling/chaos/report.js';
+import { killActiveStackNow, runChaos, stopActiveStack } from '../tooling/chaos/run.js';
+import { prefixer } from '../tooling/stack/supervisor.js';
 
 // `npm run chaos [-- flags]`: the fault-injection suite (see src/chaos/). Exit code 0 when
 // every invariant held, 1 when one broke, 2 on a usage error.

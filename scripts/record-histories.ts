@@ -11,9 +11,9 @@ import { buildApp } from '../src/api/app.js';
 import { leadServiceFromConfig } from '../src/api/compose.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { idempotencyRecordId, leadWorkflowId } from '../src/domain/ids.js';
-import { startCrmSimulator } from '../src/simulators/crm-simulator.js';
-import { startSmtpSink } from '../src/simulators/smtp-sink.js';
-import { startDevServer } from '../src/temporal/dev-server.js';
+import { startCrmSimulator } from '../tooling/simulators/crm-simulator.js';
+import { startSmtpSink } from '../tooling/simulators/smtp-sink.js';
+import { startDevServer } from '../tooling/temporal/dev-server.js';
 import { activityDepsFromConfig, createWorkers } from '../worker/workers.js';
 
 // `npm run histories:record`: runs representative lead scenarios against a private,

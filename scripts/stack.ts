@@ -1,6 +1,6 @@
 import { loadConfigOrExit } from '../src/env-file.js';
-import { StartupError } from '../src/stack/supervisor.js';
-import { startStack } from '../src/stack/stack.js';
+import { StartupError } from '../tooling/stack/supervisor.js';
+import { startStack } from '../tooling/stack/stack.js';
 
 // `npm start`: brings the whole stack up on this machine and keeps it running until Ctrl-C.
 

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { resolveTemporalBinary, startDevServer } from '../src/temporal/dev-server.js';
+import { resolveTemporalBinary, startDevServer } from '../tooling/temporal/dev-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,7 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { AutomationLoadError } from '../src/automations/loader.js';
 import { loadConfigOrExit } from '../src/env-file.js';
-import { waitForTemporal } from '../src/temporal/dev-server.js';
+import { waitForTemporal } from '../src/temporal/connection.js';
 import { OutageLogger } from './outage-logger.js';
 import { activityDepsFromConfig, createWorkers, runWorkers } from './workers.js';
 

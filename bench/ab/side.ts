@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getFreePort, resolveTemporalBinary } from '../../src/temporal/dev-server.js';
+import { getFreePort, resolveTemporalBinary } from '../../tooling/temporal/dev-server.js';
 import { onCleanup } from '../cleanup.js';
 import type { SimulatorUrls } from '../drain.js';
 

@@ -1,4 +1,4 @@
-import { DURABLE_WAL } from '../../src/stack/stack.js';
+import { DURABLE_WAL } from '../../tooling/stack/stack.js';
 import { startBenchStack } from '../bench-stack.js';
 import { log } from '../progress.js';
 import { formatRate } from '../stats.js';

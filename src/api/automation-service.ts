@@ -17,8 +17,8 @@ import {
   type AutomationRunSettings,
   type AutomationRunState,
   type RunStatus,
-} from '../workflows/automation-messages.js';
-import { leadChangeSignal } from '../workflows/messages.js';
+} from '../temporal/automation-messages.js';
+import { leadChangeSignal } from '../temporal/lead-messages.js';
 import { HttpError, InvalidCursorError, LeadNotFoundError } from './errors.js';
 
 export class AutomationNotFoundError extends HttpError {

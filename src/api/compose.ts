@@ -2,7 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { apiKeysOf, type Config } from '../config.js';
-import { automationRunSettings } from '../workflows/automation-messages.js';
+import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { buildApp, type OverloadOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';

@@ -2,7 +2,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { LeadChange } from '../domain/lead.js';
 import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
-import { leadChangeSignal } from '../workflows/messages.js';
+import { leadChangeSignal } from '../temporal/lead-messages.js';
 import { stepOfActivity } from '../domain/task.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

@@ -10,9 +10,9 @@ import { applyChange, type ChangeOp, type LeadChange, type LeadInput, type LeadP
 import { hashBody, idempotencyRecordId, issuedTaskOp, leadIdForEmail, leadIdOfTask, leadWorkflowId, newTaskId } from '../domain/ids.js';
 import { ACTIVITY_OF_STEP, queuedTask, type TaskState, type TaskStatus } from '../domain/task.js';
 import { foldLead, type LeadReadModel } from '../domain/lead-read-model.js';
-import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, taskQuery } from '../workflows/messages.js';
+import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, taskQuery } from '../temporal/lead-messages.js';
 import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
-import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../workflows/search-attributes.js';
+import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { IdempotencyConflictError, InvalidCursorError, LeadNotFoundError, TaskNotFoundError, TemporalUnavailableError } from './errors.js';
 import { QueryBreaker } from './query-breaker.js';
 import { acceptedChanges, leadEventsFromHistory, type LeadEvent } from './history.js';

@@ -5,7 +5,7 @@ import type { ReadBase, ReadMemo, RetryingStep, TailEvent } from '../domain/lead
 import { stepOfActivity } from '../domain/task.js';
 import { leadView } from '../domain/lead-view.js';
 import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
-import { leadChangeSignal } from '../workflows/messages.js';
+import { leadChangeSignal } from '../temporal/lead-messages.js';
 import { decodePayload, eventTime } from './history.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

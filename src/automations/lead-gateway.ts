@@ -2,7 +2,7 @@ import { QueryNotRegisteredError, WorkflowNotFoundError, type Client } from '@te
 import { leadWorkflowId } from '../domain/ids.js';
 import type { LeadChange, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
-import { leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from '../workflows/messages.js';
+import { leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from '../temporal/lead-messages.js';
 
 /**
  * What automation activities need from a lead: its current state and a way to change

@@ -22,9 +22,9 @@ import {
   type AutomationRunState,
   type RunStep,
   type StepStatus,
-} from './automation-messages.js';
+} from '../temporal/automation-messages.js';
 
-export type { AutomationRunInput } from './automation-messages.js';
+export type { AutomationRunInput } from '../temporal/automation-messages.js';
 
 /** Thrown inside the interpreter to end the run early, as `stopped` with a reason. */
 class StopRun {

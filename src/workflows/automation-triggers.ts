@@ -9,7 +9,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { automationRunId, runKeyOfTask } from '../automations/ids.js';
 import type { LeadChange, LeadView } from '../domain/lead.js';
-import { automationRunSettings, type AutomationRunInput, type AutomationRunSettings } from './automation-messages.js';
+import { automationRunSettings, type AutomationRunInput, type AutomationRunSettings } from '../temporal/automation-messages.js';
 import { automationRun } from './automation-run.js';
 
 const { matchAutomations } = proxyLocalActivities<Activities>({

@@ -19,8 +19,8 @@ import type { CrmStatus, LeadChange, LeadFields, LeadView } from '../domain/lead
 import { isTerminal, queuedTask, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
 import { MAX_BATCH, MEMO_BATCH_TASKS, type ReadMemo } from '../domain/lead-read-model.js';
 import { startTriggeredAutomations } from './automation-triggers.js';
-import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from './messages.js';
-import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from './search-attributes.js';
+import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from '../temporal/lead-messages.js';
+import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 
 /** Settings fixed when a lead's workflow starts and carried across continue-as-new. */
 export interface LeadWorkflowSettings {

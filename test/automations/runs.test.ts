@@ -6,7 +6,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stepTaskId } from '../../src/automations/ids.js';
-import type { AutomationRunState } from '../../src/workflows/automation-messages.js';
+import type { AutomationRunState } from '../../src/temporal/automation-messages.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from './time-skipping.js';
 
 // Both shipped automations, run by the real workers on the time-skipping test server with

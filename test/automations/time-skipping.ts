@@ -10,13 +10,13 @@ import { automationRunId, runKeyOfTask } from '../../src/automations/ids.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { leadIdForEmail, leadWorkflowId, newTaskId } from '../../src/domain/ids.js';
 import type { LeadInput, LeadPatch, LeadView } from '../../src/domain/lead.js';
-import { startCrmSimulator, type CrmSimulator } from '../../src/simulators/crm-simulator.js';
-import { startSmtpSink, type SinkMessage, type SmtpSink } from '../../src/simulators/smtp-sink.js';
-import { LEAD_SEARCH_ATTRIBUTES } from '../../src/temporal/dev-server.js';
-import proto from '@temporalio/proto';
-import { automationRunQuery, type AutomationRunState } from '../../src/workflows/automation-messages.js';
+import { startCrmSimulator, type CrmSimulator } from '../../tooling/simulators/crm-simulator.js';
+import { startSmtpSink, type SinkMessage, type SmtpSink } from '../../tooling/simulators/smtp-sink.js';
+import { LEAD_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
+import { INDEXED_VALUE_TYPES } from '../../tooling/temporal/dev-server.js';
+import { automationRunQuery, type AutomationRunState } from '../../src/temporal/automation-messages.js';
 import type { LeadWorkflowInput } from '../../src/workflows/lead-workflow.js';
-import { leadChangeSignal, leadQuery } from '../../src/workflows/messages.js';
+import { leadChangeSignal, leadQuery } from '../../src/temporal/lead-messages.js';
 import { activityDepsFromConfig, createWorkers } from '../../worker/workers.js';
 import '../support/harness.js'; // quiet Runtime logger
 import { eventually } from '../support/harness.js';
@@ -26,8 +26,6 @@ import { eventually } from '../support/harness.js';
 // jumps over timers, so a sequence that waits seven days finishes in seconds, with the
 // definitions' real durations (AUTOMATION_TIME_SCALE=1).
 
-const IVT = proto.temporal.api.enums.v1.IndexedValueType;
-const INDEXED = { Keyword: IVT.INDEXED_VALUE_TYPE_KEYWORD, Int: IVT.INDEXED_VALUE_TYPE_INT } as const;
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -72,7 +70,7 @@ export async function startTimeSkippingStack(env: Record<string, string> = {}): 
   // The test server has addSearchAttributes but not listSearchAttributes.
   await testEnv.connection.operatorService.addSearchAttributes({
     namespace: 'default',
-    searchAttributes: Object.fromEntries(Object.entries(LEAD_SEARCH_ATTRIBUTES).map(([name, kind]) => [name, INDEXED[kind]])),
+    searchAttributes: Object.fromEntries(Object.entries(LEAD_SEARCH_ATTRIBUTES).map(([name, kind]) => [name, INDEXED_VALUE_TYPES[kind]])),
   });
   const crm = await startCrmSimulator({ port: 0 });
   const smtp = await startSmtpSink({ smtpPort: 0, httpPort: 0 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ChaosResult } from '../../src/chaos/report.js';
+import type { ChaosResult } from '../../tooling/chaos/report.js';
 
 // The short form of the fault-injection suite (`npm run chaos -- --profile ci`): the whole
 // stack as separate processes, 60 leads × 3 updates through the API over HTTP while the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planFaults } from '../../src/chaos/faults.js';
+import { planFaults } from '../../tooling/chaos/faults.js';
 import {
   checkInvariants,
   compareContact,
@@ -8,11 +8,11 @@ import {
   type CrmContactView,
   type InvariantInput,
   type MailView,
-} from '../../src/chaos/invariants.js';
-import { planLeads, type LeadRecord } from '../../src/chaos/load.js';
-import { replayCommand } from '../../src/chaos/options.js';
-import { readFigures } from '../../src/chaos/report.js';
-import { seededRandom } from '../../src/chaos/random.js';
+} from '../../tooling/chaos/invariants.js';
+import { planLeads, type LeadRecord } from '../../tooling/chaos/load.js';
+import { replayCommand } from '../../tooling/chaos/options.js';
+import { readFigures } from '../../tooling/chaos/report.js';
+import { seededRandom } from '../../tooling/chaos/random.js';
 
 const DOMAIN = 'leads.example.com';
 

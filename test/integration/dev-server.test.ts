@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { LEAD_SEARCH_ATTRIBUTES, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { LEAD_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
+import { startDevServer, type DevServer } from '../../tooling/temporal/dev-server.js';
 
 const INDEXED_TYPE_NAMES: Record<string, number> = { Keyword: 2, Int: 3 };
 

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import { createLeadGateway } from '../../src/automations/lead-gateway.js';
 import { leadWorkflowId } from '../../src/domain/ids.js';
-import { leadQuery, processedLeadQuery } from '../../src/workflows/messages.js';
+import { leadQuery, processedLeadQuery } from '../../src/temporal/lead-messages.js';
 import { activityDepsFromConfig, automationDepsFromConfig, workflowCodeOptions } from '../../worker/workers.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 

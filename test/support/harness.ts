@@ -6,8 +6,8 @@ import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { startCrmSimulator, type CrmSimulator } from '../../src/simulators/crm-simulator.js';
-import { startSmtpSink, type SmtpSink } from '../../src/simulators/smtp-sink.js';
+import { startCrmSimulator, type CrmSimulator } from '../../tooling/simulators/crm-simulator.js';
+import { startSmtpSink, type SmtpSink } from '../../tooling/simulators/smtp-sink.js';
 import { activityDepsFromConfig, createWorkers } from '../../worker/workers.js';
 
 /**

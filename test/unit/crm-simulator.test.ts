@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { maxInSlidingWindow, startCrmSimulator } from '../../src/simulators/crm-simulator.js';
-import type { CrmSimulator, CrmSimulatorOptions } from '../../src/simulators/crm-simulator.js';
+import { maxInSlidingWindow, startCrmSimulator } from '../../tooling/simulators/crm-simulator.js';
+import type { CrmSimulator, CrmSimulatorOptions } from '../../tooling/simulators/crm-simulator.js';
 
 let sim: CrmSimulator;
 let keySeq = 0;

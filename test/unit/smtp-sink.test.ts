@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSmtpSink } from '../../src/simulators/smtp-sink.js';
-import type { SmtpSink } from '../../src/simulators/smtp-sink.js';
+import { startSmtpSink } from '../../tooling/simulators/smtp-sink.js';
+import type { SmtpSink } from '../../tooling/simulators/smtp-sink.js';
 
 let sink: SmtpSink;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { restartDelay, startChild, StartupError } from '../../src/stack/supervisor.js';
+import { restartDelay, startChild, StartupError } from '../../tooling/stack/supervisor.js';
 
 const node = (script: string) => ({ command: process.execPath, args: ['-e', script] });
 

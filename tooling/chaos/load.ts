@@ -1,7 +1,7 @@
 import type { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { leadIdForEmail } from '../domain/ids.js';
-import { LEAD_STAGES } from '../domain/lead.js';
+import { leadIdForEmail } from '../../src/domain/ids.js';
+import { LEAD_STAGES } from '../../src/domain/lead.js';
 import { httpJson, keepAliveAgent, retryAfterMs, type HttpOutcome } from './http.js';
 import type { Random } from './random.js';
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../config.js';
+import type { Config } from '../../src/config.js';
 import { startDevServer, type DevServer, type DevServerOptions } from '../temporal/dev-server.js';
 import { prefixer, startChild, type ManagedChild } from './supervisor.js';
 
@@ -198,7 +198,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
           {
             name: 'crm-sim',
             command: node,
-            args: [script('src/simulators/main.js'), 'crm'],
+            args: [script('tooling/simulators/main.js'), 'crm'],
             env: { ...env, CRM_SIM_HOST: crm.hostname, CRM_SIM_PORT: crm.port || '80' },
             readyWhen: /listening on/,
           },
@@ -212,7 +212,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
           {
             name: 'smtp',
             command: node,
-            args: [script('src/simulators/main.js'), 'smtp'],
+            args: [script('tooling/simulators/main.js'), 'smtp'],
             env: {
               ...env,
               SMTP_SINK_HOST: config.SMTP_HOST,

@@ -3,7 +3,7 @@ import { startSmtpSink } from './smtp-sink.js';
 
 /**
  * Runs one simulator from the command line:
- *   node dist/src/simulators/main.js crm|smtp
+ *   node dist/tooling/simulators/main.js crm|smtp
  * crm:  CRM_SIM_HOST (127.0.0.1), CRM_SIM_PORT (4010), CRM_SIM_RATE_LIMIT (0 = off)
  * smtp: SMTP_SINK_HOST (127.0.0.1), SMTP_SINK_PORT (2525), SMTP_SINK_HTTP_PORT (8025)
  */
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const starters: Record<string, () => Promise<Running>> = { crm: startCrm, smtp: startSmtp };
   const start = which === undefined ? undefined : starters[which];
   if (!start) {
-    console.error('usage: node dist/src/simulators/main.js crm|smtp');
+    console.error('usage: node dist/tooling/simulators/main.js crm|smtp');
     process.exit(2);
   }
   const running = start();

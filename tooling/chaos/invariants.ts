@@ -1,7 +1,7 @@
-import { applyChange, LeadInput, LeadPatch, type ChangeOp, type LeadFields } from '../domain/lead.js';
-import { normalizeLead } from '../domain/scoring.js';
-import { stableStringify } from '../domain/ids.js';
-import { isTerminal, TASK_STATUSES, type TaskStatus } from '../domain/task.js';
+import { applyChange, LeadInput, LeadPatch, type ChangeOp, type LeadFields } from '../../src/domain/lead.js';
+import { normalizeLead } from '../../src/domain/scoring.js';
+import { stableStringify } from '../../src/domain/ids.js';
+import { isTerminal, TASK_STATUSES, type TaskStatus } from '../../src/domain/task.js';
 import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import type { CrmFaults, CrmStats } from '../simulators/crm-simulator.js';
 import type { SmtpFaults, SmtpSinkStats } from '../simulators/smtp-sink.js';
 import { startStack, type RunningStack } from '../stack/stack.js';

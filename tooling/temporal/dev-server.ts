@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync, fstatSync } from 'node:fs';
-import { connect as netConnect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +15,9 @@ import { Connection } from '@temporalio/client';
 // plain Node, so take the module object and destructure it.
 import proto from '@temporalio/proto';
 import type { temporal as protoTypes } from '@temporalio/proto';
+import { LEAD_SEARCH_ATTRIBUTES, type SearchAttributeKind } from '../../src/temporal/search-attributes.js';
+import { GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, GRPC_UNAVAILABLE, grpcCode } from '../../src/temporal/protocol.js';
+import { connectWhenReady } from '../../src/temporal/connection.js';
 
 const { temporal } = proto;
 type IndexedValueType = protoTypes.api.enums.v1.IndexedValueType;
@@ -27,19 +30,7 @@ const EXE = process.platform === 'win32' ? '.exe' : '';
 // Search attributes
 // ---------------------------------------------------------------------------
 
-/** Search attribute value types accepted by `temporal server start-dev --search-attribute`. */
-export type SearchAttributeKind = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
-
-/** Custom search attributes used by the lead workflow. */
-export const LEAD_SEARCH_ATTRIBUTES = {
-  LeadEmail: 'Keyword',
-  LeadStage: 'Keyword',
-  LeadScore: 'Int',
-  LeadCrmStatus: 'Keyword',
-  LeadVersion: 'Int',
-} as const satisfies Record<string, SearchAttributeKind>;
-
-const INDEXED_VALUE_TYPES: Record<SearchAttributeKind, IndexedValueType> = {
+export const INDEXED_VALUE_TYPES: Record<SearchAttributeKind, IndexedValueType> = {
   Text: IVT.INDEXED_VALUE_TYPE_TEXT,
   Keyword: IVT.INDEXED_VALUE_TYPE_KEYWORD,
   Int: IVT.INDEXED_VALUE_TYPE_INT,
@@ -48,20 +39,6 @@ const INDEXED_VALUE_TYPES: Record<SearchAttributeKind, IndexedValueType> = {
   Datetime: IVT.INDEXED_VALUE_TYPE_DATETIME,
   KeywordList: IVT.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };
-
-// gRPC status codes (avoid a direct dependency on @grpc/grpc-js).
-const GRPC_NOT_FOUND = 5;
-const GRPC_ALREADY_EXISTS = 6;
-const GRPC_UNAVAILABLE = 14;
-
-function grpcCode(err: unknown): number | undefined {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 /**
  * Registers the given custom search attributes on `namespace` if they are not
@@ -191,81 +168,6 @@ export function resolveTemporalBinary(): string {
     'Temporal CLI not found. Run `npm run setup` (installs it into .tools/), ' +
       'or set TEMPORAL_CLI_PATH to an existing `temporal` binary.',
   );
-}
-
-// ---------------------------------------------------------------------------
-// Readiness
-// ---------------------------------------------------------------------------
-
-function splitAddress(address: string): { host: string; port: number } | undefined {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address.trim());
-  return m?.[1] && m[2] ? { host: m[1], port: Number(m[2]) } : undefined;
-}
-
-/** Cheap TCP check, so polling is not slowed down by gRPC reconnect backoff. */
-function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((res) => {
-    const socket = netConnect({ host, port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      res(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-/** Tries once to reach the frontend; returns an open connection or throws. */
-async function probe(address: string, timeoutMs: number): Promise<Connection> {
-  const target = splitAddress(address);
-  if (target && !(await tcpReachable(target.host, target.port, timeoutMs))) {
-    throw new Error(`nothing is listening on ${address} yet`);
-  }
-  const connection = await Connection.connect({ address, connectTimeout: Math.max(250, timeoutMs) });
-  try {
-    await connection.withDeadline(Date.now() + Math.max(250, timeoutMs), () =>
-      connection.workflowService.getSystemInfo({}),
-    );
-    return connection;
-  } catch (err) {
-    await connection.close().catch(() => undefined);
-    throw err;
-  }
-}
-
-async function connectWhenReady(
-  address: string,
-  timeoutMs: number,
-  abort?: () => Error | undefined,
-): Promise<Connection> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    const aborted = abort?.();
-    if (aborted) throw aborted;
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    try {
-      return await probe(address, Math.min(2_000, remaining));
-    } catch (err) {
-      lastError = err;
-    }
-    const aborted2 = abort?.();
-    if (aborted2) throw aborted2;
-    await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
-  }
-  const reason = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new Error(`Temporal at ${address} did not become ready within ${timeoutMs} ms (last error: ${reason})`);
-}
-
-/**
- * Resolves once the Temporal frontend at `address` answers GetSystemInfo;
- * polls every 200 ms. Rejects after `timeoutMs` (default 30 s).
- */
-export async function waitForTemporal(address: string, opts: { timeoutMs?: number } = {}): Promise<void> {
-  const connection = await connectWhenReady(address, opts.timeoutMs ?? 30_000);
-  await connection.close();
 }
 
 // ---------------------------------------------------------------------------
