@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, hostname, loadavg, platform, release, totalmem } from 'node:os';
-import { resolveTemporalBinary } from '../tooling/temporal/dev-server.js';
+import { resolveTemporalBinary } from '../tooling/temporal/binary.js';
 
 export interface MachineInfo {
   cpuModel: string;

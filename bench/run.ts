@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { repoRoot } from '../tooling/temporal/dev-server.js';
+import { repoRoot } from '../tooling/temporal/binary.js';
 import { parseArgs, UsageError, USAGE } from './args.js';
 import { chartInputFromReport, renderChart } from './chart.js';
 import { cleanupAll, installSignalHandlers } from './cleanup.js';

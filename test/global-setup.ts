@@ -8,7 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { resolveTemporalBinary, startDevServer } from '../tooling/temporal/dev-server.js';
+import { resolveTemporalBinary } from '../tooling/temporal/binary.js';
+import { startDevServer } from '../tooling/temporal/dev-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

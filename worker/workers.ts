@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../src/activities/index.js';
+import { createActivitiesByTaskQueue, type ActivityDeps } from '../src/activities/index.js';
+import type { AutomationDeps } from '../src/activities/automation.js';
 import { createRestCrmClient } from '../src/activities/crm.js';
 import { createSendLimiter, crmSendBudget, rateLimitedCrm } from '../src/activities/crm-rate-limit.js';
+import { createLeadGateway } from '../src/activities/lead-gateway.js';
 import { createSmtpMailer } from '../src/activities/mailer.js';
-import type { AutomationDeps } from '../src/automations/activities.js';
-import { createLeadGateway } from '../src/automations/lead-gateway.js';
 import { loadAutomations } from '../src/automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
 import type { Config } from '../src/config.js';
@@ -68,8 +68,9 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
 }
 
 /**
- * Two workers share one connection: the main task queue runs the workflows, the local
- * lead-processing activity and email; the CRM queue runs only CRM writes. The CRM's rate
+ * Two workers share one connection: the main task queue runs the workflows and every
+ * activity but the CRM writes, which run on the CRM queue (createActivitiesByTaskQueue
+ * groups them, so a new activity needs no list here). The CRM's rate
  * limit is held by each process's send limiter (activityDepsFromConfig); the task-queue
  * limit at the server (`maxTaskQueueActivitiesPerSecond`, a token bucket that bursts) only
  * keeps the server from handing a worker far more CRM writes than it may send, which would
@@ -81,21 +82,13 @@ export async function createWorkers(
   deps: ActivityDeps,
   overrides: Partial<WorkerOptions> = {},
 ): Promise<Worker[]> {
-  const activities = createActivities({ ...deps, automations: deps.automations ?? automationDepsFromConfig(config, connection) });
+  const activities = createActivitiesByTaskQueue({ ...deps, automations: deps.automations ?? automationDepsFromConfig(config, connection) });
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s' } as const;
   const main = await Worker.create({
     ...common,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflowCodeOptions(),
-    activities: {
-      processLead: activities.processLead,
-      sendLeadEmail: activities.sendLeadEmail,
-      matchAutomations: activities.matchAutomations,
-      readLead: activities.readLead,
-      sendAutomationEmail: activities.sendAutomationEmail,
-      applyLeadUpdate: activities.applyLeadUpdate,
-      postWebhook: activities.postWebhook,
-    },
+    activities: activities.main,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
@@ -104,7 +97,7 @@ export async function createWorkers(
   const crm = await Worker.create({
     ...common,
     taskQueue: config.TEMPORAL_CRM_TASK_QUEUE,
-    activities: { syncLeadToCrm: activities.syncLeadToCrm },
+    activities: activities.crm,
     // Each write mostly waits for the CRM's answer: latency is hidden by having many in flight.
     maxConcurrentActivityTaskExecutions: config.CRM_MAX_CONCURRENT_WRITES,
     ...(config.CRM_RATE_LIMIT_PER_SECOND > 0

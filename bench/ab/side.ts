@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getFreePort, resolveTemporalBinary } from '../../tooling/temporal/dev-server.js';
+import { resolveTemporalBinary } from '../../tooling/temporal/binary.js';
+import { getFreePort } from '../../tooling/temporal/ports.js';
 import { onCleanup } from '../cleanup.js';
 import type { SimulatorUrls } from '../drain.js';
 

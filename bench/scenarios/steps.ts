@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
 import { LeadInput } from '../../src/domain/lead.js';
 import { startChild } from '../../tooling/stack/supervisor.js';
-import { getFreePort } from '../../tooling/temporal/dev-server.js';
+import { getFreePort } from '../../tooling/temporal/ports.js';
 import type { BenchStack } from '../bench-stack.js';
 import { onCleanup } from '../cleanup.js';
 import { resetSimulators, simCounts, waitForDrain, WriteLedger, type DrainResult } from '../drain.js';

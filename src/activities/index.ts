@@ -4,7 +4,7 @@ import { normalizeLead, scoreLead } from '../domain/scoring.js';
 import type { CrmClient, CrmLead } from './crm.js';
 import { EMAIL_TEMPLATES, type EmailTemplateName } from './email-templates.js';
 import type { Mailer } from './mailer.js';
-import { createAutomationActivities, type AutomationDeps } from '../automations/activities.js';
+import { createAutomationActivities, type AutomationDeps } from './automation.js';
 
 export interface ActivityDeps {
   crm: CrmClient;
@@ -31,24 +31,32 @@ function cancellationSignal(): AbortSignal | undefined {
  * processLead = lead_process, syncLeadToCrm = crm_update, sendLeadEmail = email_send.
  */
 export function createActivities(deps: ActivityDeps) {
+  const { main, crm } = createActivitiesByTaskQueue(deps);
+  return { ...main, ...crm };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The same activities, grouped by the task queue whose worker runs them: the CRM queue runs
+ * only CRM writes (its worker's limits are the CRM's), the main queue everything else.
+ */
+export function createActivitiesByTaskQueue(deps: ActivityDeps) {
+  return {
+    main: {
+      ...createLeadActivities(deps),
+      // The automation runs' activities (src/activities/automation.ts).
+      ...createAutomationActivities(deps.automations, deps.mailer, deps.messageIdDomain),
+    },
+    crm: createCrmActivities(deps),
+  };
+}
+
+function createLeadActivities(deps: ActivityDeps) {
   return {
     async processLead(input: { leadId: string; fields: LeadFields }) {
       const fields = normalizeLead(input.fields);
       return { fields, score: scoreLead(fields), attempt: currentAttempt() };
-    },
-
-    async syncLeadToCrm(input: { leadId: string; version: number; lead: CrmLead }) {
-      const result = await deps.crm.upsertContact(
-        {
-          externalId: input.leadId,
-          version: input.version,
-          lead: input.lead,
-          // Business key, not the activity id: activity ids restart at every continue-as-new.
-          idempotencyKey: `${input.leadId}:${input.version}`,
-        },
-        cancellationSignal(),
-      );
-      return { ...result, attempt: currentAttempt() };
     },
 
     async sendLeadEmail(input: { leadId: string; template: EmailTemplateName; lead: LeadView }) {
@@ -62,10 +70,23 @@ export function createActivities(deps: ActivityDeps) {
       });
       return { messageId, attempt: currentAttempt() };
     },
-
-    // The automation runs' activities (src/automations/activities.ts).
-    ...createAutomationActivities(deps.automations, deps.mailer, deps.messageIdDomain),
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+function createCrmActivities(deps: ActivityDeps) {
+  return {
+    async syncLeadToCrm(input: { leadId: string; version: number; lead: CrmLead }) {
+      const result = await deps.crm.upsertContact(
+        {
+          externalId: input.leadId,
+          version: input.version,
+          lead: input.lead,
+          // Business key, not the activity id: activity ids restart at every continue-as-new.
+          idempotencyKey: `${input.leadId}:${input.version}`,
+        },
+        cancellationSignal(),
+      );
+      return { ...result, attempt: currentAttempt() };
+    },
+  };
+}

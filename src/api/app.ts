@@ -1,33 +1,26 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
-import fastifyRateLimit from '@fastify/rate-limit';
+import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import fastifyUnderPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { HttpError, mapError, OverloadedError, RateLimitedError, ShuttingDownError } from './errors.js';
+import { registerAccessControl } from './access-control.js';
+import { mapError, RouteNotFoundError, ShuttingDownError, type MappedError } from './errors.js';
+import { registerLoadShedding, type OverloadOptions } from './load-shedding.js';
 import type { LeadService } from './lead-service.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
 import { automationRoutes } from './routes/automations.js';
+import { automationRunRoutes } from './routes/automation-runs.js';
+import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import type { AutomationService } from './automation-service.js';
 import { taskRoutes } from './routes/tasks.js';
+
+export type { OverloadOptions } from './load-shedding.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     leads: LeadService;
   }
-}
-
-/** Load shedding: past any threshold every request but GET /health gets 503 + Retry-After. 0 = not checked. */
-export interface OverloadOptions {
-  /** Mean event-loop delay over one sample interval. */
-  maxEventLoopDelayMs?: number;
-  maxHeapUsedBytes?: number;
-  maxRssBytes?: number;
-  /** How often the process is measured; default 1000 ms. */
-  sampleIntervalMs?: number;
-  retryAfterSeconds?: number;
 }
 
 export interface TimeoutOptions {
@@ -72,9 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     handlerTimeout: timeouts.handlerTimeoutMs,
     // URL and routing errors raised before any route runs get the contract's error shape too.
     frameworkErrors: (error, request, reply) => {
-      const mapped = mapError(error);
-      mapped.body.error.request_id = request.id;
-      void (reply as FastifyReply).code(mapped.status).header('x-request-id', request.id).headers(mapped.headers).send(mapped.body);
+      void sendError(request, (reply as FastifyReply).header('x-request-id', request.id), mapError(error));
     },
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
     // Fastify's own answer while closing is a bare 503; ours (below) says when to retry.
@@ -93,8 +84,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('leads', deps.leads);
 
-  // From the moment close() starts, in-flight requests finish but new ones (arriving on a
-  // kept-alive connection) are refused with Retry-After and the connection is closed.
+  registerShutdownRefusal(app);
+  if (deps.overload) await registerLoadShedding(app, deps.overload);
+  await registerAccessControl(app, deps.apiKeys ?? [], deps.rateLimitPerMinute ?? 0);
+  registerErrorAnswers(app);
+  await registerDocs(app, (deps.apiKeys ?? []).length > 0);
+
+  await app.register(healthRoutes);
+  await app.register(leadRoutes);
+  await app.register(taskRoutes);
+  await app.register(automationRoutes, { service: deps.automations });
+  await app.register(automationRunRoutes, { service: deps.automations });
+  await app.register(unsubscribeRoutes, { service: deps.automations });
+  return app;
+}
+
+/**
+ * From the moment close() starts, in-flight requests finish but new ones (arriving on a
+ * kept-alive connection) are refused with Retry-After and the connection is closed.
+ */
+function registerShutdownRefusal(app: FastifyInstance): void {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -109,58 +118,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
     return payload;
   });
+}
 
-  if (deps.overload) await registerLoadShedding(app, deps.overload);
-
-  // Access control on /api/* (and on unknown routes, so they do not reveal what exists):
-  // the rate limit first, so guessing keys is limited too, then the key itself.
-  const keys = (deps.apiKeys ?? []).map((k) => Buffer.from(k));
-  const limited = (deps.rateLimitPerMinute ?? 0) > 0;
-  if (limited) await app.register(fastifyRateLimit, { global: false, max: deps.rateLimitPerMinute, timeWindow: 60_000 });
-  const rateLimit = limited
-    ? app.createRateLimit({
-        // A valid key is its own bucket; requests without one share their client address's.
-        keyGenerator: (request) => {
-          const key = matchKey(keys, request);
-          return key === undefined ? `ip:${request.ip}` : `key:${key}`;
-        },
-      })
-    : undefined;
-  if (keys.length > 0 || rateLimit) {
-    app.addHook('onRequest', async (request, reply) => {
-      // The matched route, not the raw URL: `/%61pi/leads` routes to /api/leads too.
-      const route = request.routeOptions.url;
-      if (route !== undefined && !route.startsWith('/api/')) return;
-      if (rateLimit) {
-        const verdict = await rateLimit(request);
-        if (!verdict.isAllowed) {
-          reply.header('x-ratelimit-limit', verdict.max);
-          reply.header('x-ratelimit-remaining', verdict.remaining);
-          reply.header('x-ratelimit-reset', verdict.ttlInSeconds);
-          if (verdict.isExceeded) throw new RateLimitedError(Math.max(1, verdict.ttlInSeconds));
-        }
-      }
-      if (keys.length > 0 && matchKey(keys, request) === undefined) {
-        throw new HttpError(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>', [], {
-          'www-authenticate': 'Bearer',
-        });
-      }
-    });
-  }
-
+/** Errors from any layer, and unknown routes, answer in the contract's shape (errors.ts). */
+function registerErrorAnswers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const mapped = mapError(err);
     if (mapped.status === 503) request.log.warn({ code: mapped.body.error.code, detail: (err as { detail?: string }).detail }, 'unavailable');
     else if (mapped.status >= 500) request.log.error({ err }, 'request failed');
-    mapped.body.error.request_id = request.id;
-    return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
+    return sendError(request, reply, mapped);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, issues: [], request_id: request.id },
-    }),
+    sendError(request, reply, mapError(new RouteNotFoundError(request.method, request.url.split('?')[0] ?? ''))),
   );
+}
 
+/** The OpenAPI document at /openapi.json, generated from the routes' zod schemas, and its page at /docs. */
+async function registerDocs(app: FastifyInstance, withKeys: boolean): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -168,55 +142,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: '1.0.0',
         description: 'Leads in; durable processing, CRM sync and email out, orchestrated by Temporal.',
       },
-      components: keys.length > 0 ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
+      components: withKeys ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
     },
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  await app.register(healthRoutes);
-  await app.register(leadRoutes);
-  await app.register(taskRoutes);
-  await app.register(automationRoutes, { service: deps.automations });
-  return app;
 }
 
-const KEY_MATCH = Symbol('apiKeyMatch');
-type WithKeyMatch = FastifyRequest & { [KEY_MATCH]?: number | null };
-
-/** Index of the configured key the request presents (Authorization: Bearer), or undefined. Constant-time per key. */
-function matchKey(keys: Buffer[], request: FastifyRequest): number | undefined {
-  const memo = request as WithKeyMatch;
-  if (memo[KEY_MATCH] !== undefined) return memo[KEY_MATCH] ?? undefined;
-  const [scheme = '', token = ''] = (request.headers.authorization ?? '').trim().split(/\s+/, 2);
-  const presented = Buffer.from(scheme.toLowerCase() === 'bearer' ? token : '');
-  let found: number | null = null;
-  // Every key is compared, so the time taken does not tell which one nearly matched.
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (k.length === presented.length && timingSafeEqual(k, presented) && found === null) found = i;
-  }
-  memo[KEY_MATCH] = found;
-  return found ?? undefined;
-}
-
-/**
- * Sheds load with @fastify/under-pressure: when the event loop lags or memory runs high,
- * answers 503 + Retry-After at once instead of queueing work the process cannot finish in
- * time. GET /health (liveness) still answers, so an overloaded process is not restarted.
- */
-async function registerLoadShedding(app: FastifyInstance, options: OverloadOptions): Promise<void> {
-  const retryAfter = options.retryAfterSeconds ?? 5;
-  await app.register(fastifyUnderPressure, {
-    maxEventLoopDelay: options.maxEventLoopDelayMs ?? 0,
-    maxHeapUsedBytes: options.maxHeapUsedBytes ?? 0,
-    maxRssBytes: options.maxRssBytes ?? 0,
-    sampleInterval: options.sampleIntervalMs ?? 1000,
-    pressureHandler: async (request, _reply, type, value) => {
-      if (request.routeOptions.url === '/health') return;
-      request.log.warn({ pressure: type, value }, 'overloaded: shedding request');
-      throw new OverloadedError(retryAfter);
-    },
-  });
+/** Every error answer goes out here, in the contract's shape with the request's id. */
+function sendError(request: FastifyRequest, reply: FastifyReply, mapped: MappedError): FastifyReply {
+  mapped.body.error.request_id = request.id;
+  return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
 }

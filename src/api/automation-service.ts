@@ -6,6 +6,8 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { isoTimestamp, quote } from '../temporal/protocol.js';
+import { automationRun } from '../workflows/index.js';
 import type { AutomationCatalog, LoadedAutomation } from '../automations/loader.js';
 import { automationRunId, leadRunsPrefix, parseRunId } from '../automations/ids.js';
 import { verifyUnsubscribeToken } from '../automations/unsubscribe.js';
@@ -19,42 +21,16 @@ import {
   type RunStatus,
 } from '../temporal/automation-messages.js';
 import { leadChangeSignal } from '../temporal/lead-messages.js';
-import { HttpError, InvalidCursorError, LeadNotFoundError } from './errors.js';
-
-export class AutomationNotFoundError extends HttpError {
-  override name = 'AutomationNotFoundError';
-  constructor(id: string) {
-    super(404, 'automation_not_found', `no automation with id ${id}`);
-  }
-}
-
-export class AutomationDisabledError extends HttpError {
-  override name = 'AutomationDisabledError';
-  constructor(id: string) {
-    super(409, 'automation_disabled', `automation ${id} is disabled (enabled: false in its file)`);
-  }
-}
-
-export class RunNotFoundError extends HttpError {
-  override name = 'RunNotFoundError';
-  constructor(runId: string) {
-    super(404, 'run_not_found', `no automation run with id ${runId}`);
-  }
-}
-
-export class RunFinishedError extends HttpError {
-  override name = 'RunFinishedError';
-  constructor(runId: string, status: string) {
-    super(409, 'run_finished', `automation run ${runId} has already finished (${status})`);
-  }
-}
-
-export class InvalidUnsubscribeLinkError extends HttpError {
-  override name = 'InvalidUnsubscribeLinkError';
-  constructor() {
-    super(400, 'invalid_unsubscribe_link', 'this unsubscribe link is not valid; use the link from the email');
-  }
-}
+import {
+  AutomationDisabledError,
+  AutomationNotFoundError,
+  InvalidUnsubscribeLinkError,
+  LeadNotFoundError,
+  RunFinishedError,
+  RunNotFoundError,
+} from './errors.js';
+import { TemporalCalls } from './temporal-calls.js';
+import { listExecutions } from './visibility.js';
 
 export interface AutomationServiceOptions {
   namespace: string;
@@ -92,11 +68,17 @@ const TEMPORAL_STATUS: Record<number, RunSummary['status']> = {
 
 /** Automation definitions and runs, as the API offers them; holds no state of its own. */
 export class AutomationService {
+  private readonly calls: TemporalCalls;
+  private readonly client: Client;
+
   constructor(
-    private readonly client: Client,
+    client: Client | TemporalCalls,
     private readonly catalog: AutomationCatalog,
     private readonly options: AutomationServiceOptions,
-  ) {}
+  ) {
+    this.calls = client instanceof TemporalCalls ? client : new TemporalCalls(client);
+    this.client = this.calls.client;
+  }
 
   list() {
     return this.catalog.list().map(summary);
@@ -126,7 +108,7 @@ export class AutomationService {
       await this.assertLead(leadId);
       let deduplicated = false;
       try {
-        await this.client.workflow.start('automationRun', {
+        await this.client.workflow.start(automationRun, {
           workflowId: runId,
           taskQueue: this.options.taskQueue,
           args: [input],
@@ -153,7 +135,7 @@ export class AutomationService {
       return { ...state, read_source: 'history' };
     }
     try {
-      const state = await this.client.withDeadline(Date.now() + this.options.queryTimeoutMs, () => handle.query(automationRunQuery));
+      const state = await this.calls.within(Date.now() + this.options.queryTimeoutMs, () => handle.query(automationRunQuery));
       return { ...state, read_source: 'workflow' };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
@@ -175,8 +157,8 @@ export class AutomationService {
         next_wake_up: null,
         stop_reason: status === 'cancelled' ? 'cancelled' : null,
         error: null,
-        started_at: timestamp(info?.startTime) ?? '',
-        finished_at: timestamp(info?.closeTime),
+        started_at: isoTimestamp(info?.startTime) ?? '',
+        finished_at: isoTimestamp(info?.closeTime),
         read_source: 'history',
       };
     }
@@ -194,22 +176,8 @@ export class AutomationService {
   /** A lead's runs, newest first, from Temporal visibility (workflow id prefix `automation-<leadId>-`). */
   async leadRuns(leadId: string, page: { limit: number; cursor?: string | undefined }) {
     await this.bounded(() => this.assertLead(leadId));
-    const pageToken = page.cursor ? decodeCursor(page.cursor) : undefined;
-    const query = `WorkflowType = 'automationRun' AND WorkflowId STARTS_WITH '${leadRunsPrefix(leadId)}'`;
-    const response = await this.bounded(() =>
-      this.client.workflowService.listWorkflowExecutions({
-        namespace: this.options.namespace,
-        query,
-        pageSize: page.limit,
-        nextPageToken: pageToken,
-      }),
-    ).catch((err: unknown) => {
-      if (pageToken) throw new InvalidCursorError();
-      throw err;
-    });
-    const items = (response.executions ?? []).map(runSummary).filter((r): r is RunSummary => !!r);
-    const token = response.nextPageToken;
-    return { items, next_cursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+    const query = `WorkflowType = ${quote(automationRun.name)} AND WorkflowId STARTS_WITH ${quote(leadRunsPrefix(leadId))}`;
+    return listExecutions(this.calls, this.options.namespace, { query, limit: page.limit, cursor: page.cursor }, this.deadline(), runSummary);
   }
 
   /** The unsubscribe link: sets `unsubscribed: true` through the lead's workflow like any other change. */
@@ -258,7 +226,11 @@ export class AutomationService {
   }
 
   private bounded<T>(fn: () => Promise<T>): Promise<T> {
-    return this.client.withDeadline(Date.now() + this.options.writeTimeoutMs, fn);
+    return this.calls.within(this.deadline(), fn);
+  }
+
+  private deadline(): number {
+    return Date.now() + this.options.writeTimeoutMs;
   }
 }
 
@@ -299,23 +271,7 @@ function runSummary(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo):
     definition_hash: typeof memo.definition_hash === 'string' ? memo.definition_hash : null,
     trigger: typeof memo.trigger === 'string' ? memo.trigger : null,
     status,
-    started_at: timestamp(execution.startTime),
-    finished_at: timestamp(execution.closeTime),
+    started_at: isoTimestamp(execution.startTime),
+    finished_at: isoTimestamp(execution.closeTime),
   };
-}
-
-function timestamp(t: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): string | null {
-  if (!t?.seconds) return null;
-  return new Date(Number(t.seconds.toString()) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
-}
-
-function decodeCursor(cursor: string): Buffer {
-  const token = Buffer.from(cursor, 'base64url');
-  try {
-    const parsed: unknown = JSON.parse(token.toString('utf8'));
-    if (parsed && typeof parsed === 'object') return token;
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError();
 }

@@ -6,6 +6,7 @@ import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { buildApp, type OverloadOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
+import { TemporalCalls } from './temporal-calls.js';
 import { AutomationService } from './automation-service.js';
 import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
@@ -26,7 +27,7 @@ export function workflowSettingsFromConfig(config: Config): LeadWorkflowSettings
   };
 }
 
-export function leadServiceFromConfig(config: Config, client: Client): LeadService {
+export function leadServiceFromConfig(config: Config, client: Client | TemporalCalls): LeadService {
   return new LeadService(client, {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -60,7 +61,7 @@ export function timeoutOptionsFromConfig(config: Config): TimeoutOptions {
  * Automations for the API: the folder is loaded and validated here (an invalid file throws
  * AutomationLoadError and the API does not start), and manual runs get these settings.
  */
-export function automationServiceFromConfig(config: Config, client: Client): AutomationService {
+export function automationServiceFromConfig(config: Config, client: Client | TemporalCalls): AutomationService {
   return new AutomationService(client, loadAutomations(config.AUTOMATIONS_DIR), {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -81,10 +82,12 @@ export async function buildApiFromConfig(
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const leads = leadServiceFromConfig(config, client);
+  // One record of open Temporal calls for both services, so close() waits for all of them.
+  const calls = new TemporalCalls(client);
+  const leads = leadServiceFromConfig(config, calls);
   const app = await buildApp({
     leads,
-    automations: automationServiceFromConfig(config, client),
+    automations: automationServiceFromConfig(config, calls),
     apiKeys: apiKeysOf(config),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,

@@ -23,6 +23,21 @@ export class HttpError extends Error {
   }
 }
 
+/** No route for this method and path (a wrong path, or an unknown one behind the API key check). */
+export class RouteNotFoundError extends HttpError {
+  override name = 'RouteNotFoundError';
+  constructor(method: string, path: string) {
+    super(404, 'not_found', `no route ${method} ${path}`);
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  override name = 'UnauthorizedError';
+  constructor() {
+    super(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>', [], { 'www-authenticate': 'Bearer' });
+  }
+}
+
 export class LeadNotFoundError extends HttpError {
   override name = 'LeadNotFoundError';
   constructor(leadId: string) {
@@ -97,6 +112,41 @@ export class InvalidCursorError extends HttpError {
     super(400, 'invalid_request', 'the cursor is not one this API handed out', [
       { path: 'query.cursor', code: 'invalid_cursor', message: 'use the next_cursor value of a previous page' },
     ]);
+  }
+}
+
+export class AutomationNotFoundError extends HttpError {
+  override name = 'AutomationNotFoundError';
+  constructor(id: string) {
+    super(404, 'automation_not_found', `no automation with id ${id}`);
+  }
+}
+
+export class AutomationDisabledError extends HttpError {
+  override name = 'AutomationDisabledError';
+  constructor(id: string) {
+    super(409, 'automation_disabled', `automation ${id} is disabled (enabled: false in its file)`);
+  }
+}
+
+export class RunNotFoundError extends HttpError {
+  override name = 'RunNotFoundError';
+  constructor(runId: string) {
+    super(404, 'run_not_found', `no automation run with id ${runId}`);
+  }
+}
+
+export class RunFinishedError extends HttpError {
+  override name = 'RunFinishedError';
+  constructor(runId: string, status: string) {
+    super(409, 'run_finished', `automation run ${runId} has already finished (${status})`);
+  }
+}
+
+export class InvalidUnsubscribeLinkError extends HttpError {
+  override name = 'InvalidUnsubscribeLinkError';
+  constructor() {
+    super(400, 'invalid_unsubscribe_link', 'this unsubscribe link is not valid; use the link from the email');
   }
 }
 

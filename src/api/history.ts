@@ -3,7 +3,8 @@ import type { temporal } from '@temporalio/proto';
 import type { LeadChange } from '../domain/lead.js';
 import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
 import { leadChangeSignal } from '../temporal/lead-messages.js';
-import { stepOfActivity } from '../domain/task.js';
+import { ACTIVITY_OF_STEP, stepOfActivity } from '../domain/task.js';
+import { isoTimestamp } from '../temporal/protocol.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
@@ -17,10 +18,7 @@ export interface LeadEvent {
 
 
 export function eventTime(event: HistoryEvent): string {
-  const t = event.eventTime;
-  if (!t) return new Date(0).toISOString();
-  const seconds = Number(t.seconds?.toString() ?? 0);
-  return new Date(seconds * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
+  return isoTimestamp(event.eventTime) ?? new Date(0).toISOString();
 }
 
 function decode<T>(payloads: Payloads, index = 0): T | undefined {
@@ -45,6 +43,8 @@ const changeEvent = (at: string, change: LeadChange): LeadEvent => ({
   fields: Object.keys(change.fields),
 });
 
+type Scheduled = Map<string, { type: string; input: Record<string, unknown> | undefined }>;
+
 /**
  * Turns one run's Temporal history into lead events: every accepted change (workflow
  * start input and signals), every CRM sync and email (activity completions), every retry
@@ -52,12 +52,11 @@ const changeEvent = (at: string, change: LeadChange): LeadEvent => ({
  */
 export function leadEventsFromHistory(events: HistoryEvent[]): { events: LeadEvent[]; previousRunId?: string } {
   const out: LeadEvent[] = [];
-  const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
+  const scheduled: Scheduled = new Map();
   let previousRunId: string | undefined;
 
   for (const event of events) {
     const at = eventTime(event);
-    const id = event.eventId?.toString() ?? '';
     if (event.workflowExecutionStartedEventAttributes) {
       const attrs = event.workflowExecutionStartedEventAttributes;
       previousRunId = attrs.continuedExecutionRunId || undefined;
@@ -73,48 +72,48 @@ export function leadEventsFromHistory(events: HistoryEvent[]): { events: LeadEve
       // Local-activity markers: `data` holds the marker's metadata, `result` the activity's result.
       const meta = decode<{ activity_type?: string }>(details.data);
       const result = decode<{ score?: number }>(details.result);
-      if (meta?.activity_type === 'processLead' && result) out.push({ at, kind: 'processed', score: result.score });
-    } else if (event.activityTaskScheduledEventAttributes) {
-      const attrs = event.activityTaskScheduledEventAttributes;
-      scheduled.set(id, {
-        type: attrs.activityType?.name ?? 'unknown',
-        input: decode<Record<string, unknown>>(attrs.input),
-      });
-    } else if (event.activityTaskStartedEventAttributes) {
-      const attrs = event.activityTaskStartedEventAttributes;
-      const activity = scheduled.get(attrs.scheduledEventId?.toString() ?? '');
-      if ((attrs.attempt ?? 1) > 1) {
-        out.push({
-          at,
-          kind: 'retry',
-          step: stepOfActivity(activity?.type) ?? activity?.type,
-          attempt: attrs.attempt,
-          last_error: attrs.lastFailure?.message ?? null,
-        });
-      }
-    } else if (event.activityTaskCompletedEventAttributes) {
-      const attrs = event.activityTaskCompletedEventAttributes;
-      const activity = scheduled.get(attrs.scheduledEventId?.toString() ?? '');
-      const result = decode<Record<string, unknown>>(attrs.result);
-      if (activity?.type === 'syncLeadToCrm') {
-        out.push({ at, kind: 'crm_sync', version: activity.input?.version, created: result?.created, attempts: result?.attempt });
-      } else if (activity?.type === 'sendLeadEmail') {
-        out.push({ at, kind: 'email', template: activity.input?.template, message_id: result?.messageId, attempts: result?.attempt });
-      }
-    } else if (event.activityTaskFailedEventAttributes || event.activityTaskTimedOutEventAttributes) {
-      const attrs = event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes!;
-      const activity = scheduled.get(attrs.scheduledEventId?.toString() ?? '');
-      out.push({
-        at,
-        kind: 'failure',
-        step: stepOfActivity(activity?.type) ?? activity?.type,
-        error: attrs.failure?.cause?.message ?? attrs.failure?.message ?? 'failed',
-      });
+      if (meta?.activity_type === ACTIVITY_OF_STEP.lead_process && result) out.push({ at, kind: 'processed', score: result.score });
     } else if (event.workflowExecutionContinuedAsNewEventAttributes) {
       out.push({ at, kind: 'continued_as_new' });
+    } else {
+      const told = activityEvent(event, at, scheduled);
+      if (told) out.push(told);
     }
   }
   return { events: out, previousRunId };
+}
+
+/** An activity's retry, completion or failure as a lead event; its scheduling is remembered for them. */
+function activityEvent(event: HistoryEvent, at: string, scheduled: Scheduled): LeadEvent | undefined {
+  if (event.activityTaskScheduledEventAttributes) {
+    const attrs = event.activityTaskScheduledEventAttributes;
+    scheduled.set(event.eventId?.toString() ?? '', { type: attrs.activityType?.name ?? 'unknown', input: decode<Record<string, unknown>>(attrs.input) });
+    return undefined;
+  }
+  if (event.activityTaskStartedEventAttributes) {
+    const attrs = event.activityTaskStartedEventAttributes;
+    const activity = scheduled.get(attrs.scheduledEventId?.toString() ?? '');
+    if ((attrs.attempt ?? 1) <= 1) return undefined;
+    const step = stepOfActivity(activity?.type) ?? activity?.type;
+    return { at, kind: 'retry', step, attempt: attrs.attempt, last_error: attrs.lastFailure?.message ?? null };
+  }
+  if (event.activityTaskCompletedEventAttributes) {
+    const attrs = event.activityTaskCompletedEventAttributes;
+    const activity = scheduled.get(attrs.scheduledEventId?.toString() ?? '');
+    const result = decode<Record<string, unknown>>(attrs.result);
+    if (activity?.type === ACTIVITY_OF_STEP.crm_update) {
+      return { at, kind: 'crm_sync', version: activity.input?.version, created: result?.created, attempts: result?.attempt };
+    }
+    if (activity?.type === ACTIVITY_OF_STEP.email_send) {
+      return { at, kind: 'email', template: activity.input?.template, message_id: result?.messageId, attempts: result?.attempt };
+    }
+    return undefined;
+  }
+  const failed = event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
+  if (!failed) return undefined;
+  const activity = scheduled.get(failed.scheduledEventId?.toString() ?? '');
+  const error = failed.failure?.cause?.message ?? failed.failure?.message ?? 'failed';
+  return { at, kind: 'failure', step: stepOfActivity(activity?.type) ?? activity?.type, error };
 }
 
 /** The changes a run has accepted, in order: used to answer reads when no worker does. */

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import proto, { type temporal } from '@temporalio/proto';
 import type { LeadChange, LeadFields } from '../domain/lead.js';
 import type { ReadBase, ReadMemo, RetryingStep, TailEvent } from '../domain/lead-read-model.js';
-import { stepOfActivity } from '../domain/task.js';
+import { ACTIVITY_OF_STEP, stepOfActivity } from '../domain/task.js';
 import { leadView } from '../domain/lead-view.js';
 import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
 import { leadChangeSignal } from '../temporal/lead-messages.js';
@@ -179,7 +179,7 @@ function tailEvents(events: HistoryEvent[]): TailEvent[] {
     const marker = event.markerRecordedEventAttributes;
     if (marker) {
       const meta = decodePayload<{ activity_type?: string }>(marker.details?.data?.payloads?.[0]);
-      if (meta?.activity_type !== 'processLead') continue;
+      if (meta?.activity_type !== ACTIVITY_OF_STEP.lead_process) continue;
       const result = decodePayload<{ fields: LeadFields; score: number; attempt?: number }>(marker.details?.result?.payloads?.[0]);
       const error = marker.failure ? (marker.failure.cause?.message ?? marker.failure.message ?? 'failed') : undefined;
       out.push({ kind: 'batch_started', at, ...(result && { result }), ...(error && { error }) });

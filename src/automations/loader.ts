@@ -8,6 +8,7 @@ import { evaluateCondition } from './conditions.js';
 import {
   AUTOMATION_ID,
   DefinitionSchema,
+  NESTED_STEP_KEYS,
   TEMPLATE_NAME,
   type AutomationDefinition,
   type PinnedAutomation,
@@ -197,14 +198,12 @@ function loadTemplates(dir: string, shown: (p: string) => string, problems: stri
   return templates;
 }
 
-const NESTED: Record<string, string[]> = { branch: ['then', 'else'], wait_for: ['on_timeout'] };
-
 /** Every template a definition sends, with where it is first used. */
 function templatesUsed(steps: Step[], path = 'steps', out = new Map<string, string>()): Map<string, string> {
   steps.forEach((step, i) => {
     const here = `${path}[${i}]`;
     if (step.type === 'send_email' && !out.has(step.template)) out.set(step.template, here);
-    for (const key of NESTED[step.type] ?? []) templatesUsed((step as unknown as Record<string, Step[]>)[key]!, `${here}.${key}`, out);
+    for (const key of NESTED_STEP_KEYS[step.type] ?? []) templatesUsed((step as unknown as Record<string, Step[]>)[key]!, `${here}.${key}`, out);
   });
   return out;
 }
@@ -214,7 +213,7 @@ function checkShape(definition: AutomationDefinition, file: string, problems: st
   const walk = (steps: Step[], path: string, depth: number) => {
     steps.forEach((step, i) => {
       count += 1;
-      const nested = NESTED[step.type] ?? [];
+      const nested = NESTED_STEP_KEYS[step.type] ?? [];
       if (nested.length > 0 && depth >= MAX_DEPTH) {
         problems.push(`${file}: ${path}[${i}] (${step.type}): steps nest at most ${MAX_DEPTH} levels deep`);
         return;
@@ -226,12 +225,15 @@ function checkShape(definition: AutomationDefinition, file: string, problems: st
   if (count > MAX_STEPS) problems.push(`${file}: steps: at most ${MAX_STEPS} steps in all (found ${count})`);
 }
 
+// Where a zod issue's path enters a list of steps: the definition's, or a nested step's.
+const STEP_LISTS = new Set(['steps', ...Object.values(NESTED_STEP_KEYS).flat()]);
+
 /** `steps[3].then[0] (send_email): template: …` from a zod issue and the raw document. */
 function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string {
   const path = issue.path;
   let stepEnd = -1;
   for (let i = 0; i + 1 < path.length; i++) {
-    if (['steps', 'then', 'else', 'on_timeout'].includes(String(path[i])) && typeof path[i + 1] === 'number') stepEnd = i + 1;
+    if (STEP_LISTS.has(String(path[i])) && typeof path[i + 1] === 'number') stepEnd = i + 1;
   }
   const format = (segments: PropertyKey[]) =>
     segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : `${i === 0 ? '' : '.'}${String(s)}`)).join('');

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { LEAD_STAGES, LeadPatch, Tags } from '../domain/lead.js';
-import { CONDITION_OPS, fieldKind, type Condition, type ConditionOp, type Scalar } from './conditions.js';
+import { CONDITION_OPS, fieldKind, type Condition, type ConditionOp, type FieldKind, type Scalar } from './conditions.js';
 import { parseDuration } from './duration.js';
 
 // The automation definition format: one zod schema, used by the loader at start-up of
 // the API and the worker, and by `npm run automations:validate`. Steps are a union
-// discriminated by `type`; `branch` and `wait_for` hold steps of their own.
+// discriminated by `type` (STEP_SCHEMAS); `branch` and `wait_for` hold steps of their own.
 
 export const AUTOMATION_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 export const TEMPLATE_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -31,9 +31,12 @@ function checkCondition(value: unknown, path: (string | number)[], issues: Issue
     return;
   }
   const keys = Object.keys(value);
-  for (const group of ['all', 'any'] as const) {
-    if (!(group in value)) continue;
-    if (keys.length !== 1) issues.push({ path, message: `\`${group}\` stands alone; found also ${keys.filter((k) => k !== group).join(', ')}` });
+  const alone = (key: string) => {
+    if (keys.length !== 1) issues.push({ path, message: `\`${key}\` stands alone; found also ${keys.filter((k) => k !== key).join(', ')}` });
+  };
+  const group = (['all', 'any'] as const).find((g) => g in value);
+  if (group) {
+    alone(group);
     const list = value[group];
     if (!Array.isArray(list) || list.length === 0) {
       issues.push({ path: [...path, group], message: `\`${group}\` needs a non-empty list of conditions` });
@@ -43,10 +46,15 @@ function checkCondition(value: unknown, path: (string | number)[], issues: Issue
     return;
   }
   if ('not' in value) {
-    if (keys.length !== 1) issues.push({ path, message: `\`not\` stands alone; found also ${keys.filter((k) => k !== 'not').join(', ')}` });
+    alone('not');
     checkCondition(value.not, [...path, 'not'], issues, depth + 1);
     return;
   }
+  checkLeaf(value, keys, path, issues);
+}
+
+/** A `{field, op, value}` leaf: a known field, a known op, and a value that fits both. */
+function checkLeaf(value: Record<string, unknown>, keys: string[], path: (string | number)[], issues: Issues): void {
   const unknown = keys.filter((k) => !['field', 'op', 'value'].includes(k));
   if (unknown.length > 0) {
     issues.push({ path, message: `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (a condition has field, op, value, or all / any / not)` });
@@ -66,8 +74,11 @@ function checkCondition(value: unknown, path: (string | number)[], issues: Issue
     issues.push({ path: [...path, 'op'], message: `op must be one of ${CONDITION_OPS.join(', ')}` });
     return;
   }
-  const fail = (message: string) => issues.push({ path: [...path, 'value'], message });
-  switch (op as ConditionOp) {
+  checkOperand(field, kind, op as ConditionOp, expected, (message) => issues.push({ path: [...path, 'value'], message }));
+}
+
+function checkOperand(field: string, kind: FieldKind, op: ConditionOp, expected: unknown, fail: (message: string) => void): void {
+  switch (op) {
     case 'exists':
       if (expected !== undefined && typeof expected !== 'boolean') fail('exists takes true (default) or false');
       return;
@@ -134,7 +145,35 @@ const DAY = 86_400_000;
 const name = (what: string) =>
   z.string().regex(TEMPLATE_NAME, { message: `${what} uses lower-case letters, digits and single dashes (e.g. follow-up-1)` });
 
+// A step that holds steps of its own (branch's then/else, wait_for's on_timeout) declares
+// the list as a getter (zod's recursion, typed by inference) made by nestedSteps, which
+// registers it: the loader walks nested steps by NESTED_STEP_KEYS, derived from that.
+type StepList = z.ZodDefault<z.ZodArray<typeof StepSchema>>;
+const nestedLists = new WeakSet<z.ZodType>();
+function nestedSteps(max: number): StepList {
+  const list = z.array(StepSchema).max(max).default([]);
+  nestedLists.add(list);
+  return list;
+}
+
 const WaitStep = z.strictObject({ type: z.literal('wait'), duration: duration(1000, 365 * DAY, 'a wait') });
+
+const WaitForStep = z
+  .strictObject({
+    type: z.literal('wait_for'),
+    until: ConditionSchema,
+    timeout: duration(60_000, 365 * DAY, 'a wait_for timeout'),
+    every: duration(1000, 7 * DAY, 'the poll interval').default('1h'),
+    get on_timeout(): StepList {
+      return nestedSteps(50);
+    },
+  })
+  .superRefine((step, ctx) => {
+    const polls = (parseDuration(step.timeout) ?? 0) / (parseDuration(step.every) ?? 1);
+    if (polls > 1000) {
+      ctx.addIssue({ code: 'custom', path: ['every'], message: `would look at the lead ${Math.ceil(polls)} times; make every at least timeout/1000` });
+    }
+  });
 
 const SendEmailStep = z.strictObject({ type: z.literal('send_email'), template: name('a template name') });
 
@@ -173,6 +212,17 @@ const ScoreStep = z
   })
   .refine((s) => s.min <= s.max, { message: 'min must not be above max', path: ['min'] });
 
+const BranchStep = z.strictObject({
+  type: z.literal('branch'),
+  if: ConditionSchema,
+  get then(): StepList {
+    return nestedSteps(50);
+  },
+  get else(): StepList {
+    return nestedSteps(50);
+  },
+});
+
 const RESERVED_HEADERS = new Set(['idempotency-key', 'content-type', 'content-length', 'host', 'connection', 'transfer-encoding']);
 
 const WebhookStep = z.strictObject({
@@ -205,69 +255,30 @@ const WebhookStep = z.strictObject({
 
 const StopStep = z.strictObject({ type: z.literal('stop'), reason: z.string().max(200).optional() });
 
-export type WaitStep = z.output<typeof WaitStep>;
-export type SendEmailStep = z.output<typeof SendEmailStep>;
-export type UpdateLeadStep = z.output<typeof UpdateLeadStep>;
-export type CrmUpdateStep = z.output<typeof CrmUpdateStep>;
-export type ScoreStep = z.output<typeof ScoreStep>;
-export type WebhookStep = z.output<typeof WebhookStep>;
-export type StopStep = z.output<typeof StopStep>;
-export interface WaitForStep {
-  type: 'wait_for';
-  until: Condition;
-  timeout: string;
-  every: string;
-  on_timeout: Step[];
-}
-export interface BranchStep {
-  type: 'branch';
-  if: Condition;
-  then: Step[];
-  else: Step[];
-}
-export type Step =
-  | WaitStep
-  | WaitForStep
-  | SendEmailStep
-  | UpdateLeadStep
-  | CrmUpdateStep
-  | ScoreStep
-  | BranchStep
-  | WebhookStep
-  | StopStep;
-export type StepType = Step['type'];
+/**
+ * Every step type, in the order `type must be one of …` lists them. A new step type is one
+ * entry here (and its runner in src/workflows/automation-steps.ts, which the compiler asks for).
+ */
+const STEP_SCHEMAS = [WaitStep, WaitForStep, SendEmailStep, UpdateLeadStep, CrmUpdateStep, ScoreStep, BranchStep, WebhookStep, StopStep] as const;
 
-const Steps = (max: number): z.ZodType<Step[]> => z.array(z.lazy(() => StepSchema)).max(max) as unknown as z.ZodType<Step[]>;
-
-const WaitForStep = z
-  .strictObject({
-    type: z.literal('wait_for'),
-    until: ConditionSchema,
-    timeout: duration(60_000, 365 * DAY, 'a wait_for timeout'),
-    every: duration(1000, 7 * DAY, 'the poll interval').default('1h'),
-    on_timeout: Steps(50).default([]),
-  })
-  .superRefine((step, ctx) => {
-    const polls = (parseDuration(step.timeout) ?? 0) / (parseDuration(step.every) ?? 1);
-    if (polls > 1000) {
-      ctx.addIssue({ code: 'custom', path: ['every'], message: `would look at the lead ${Math.ceil(polls)} times; make every at least timeout/1000` });
-    }
-  });
-
-const BranchStep = z.strictObject({
-  type: z.literal('branch'),
-  if: ConditionSchema,
-  then: Steps(50).default([]),
-  else: Steps(50).default([]),
+export const StepSchema = z.discriminatedUnion('type', STEP_SCHEMAS, {
+  error: (issue) => (issue.code === 'invalid_union' ? `type must be one of ${STEP_TYPES.join(', ')}` : undefined),
 });
 
-export const STEP_TYPES = ['wait', 'wait_for', 'send_email', 'update_lead', 'crm_update', 'score', 'branch', 'webhook', 'stop'] as const;
+// After StepSchema: reading a schema's shape resolves its getters, which use StepSchema.
+export const STEP_TYPES = STEP_SCHEMAS.map((schema) => schema.shape.type.value);
 
-export const StepSchema: z.ZodType<Step> = z.discriminatedUnion(
-  'type',
-  [WaitStep, WaitForStep, SendEmailStep, UpdateLeadStep, CrmUpdateStep, ScoreStep, BranchStep, WebhookStep, StopStep],
-  { error: (issue) => (issue.code === 'invalid_union' ? `type must be one of ${STEP_TYPES.join(', ')}` : undefined) },
-) as unknown as z.ZodType<Step>;
+export type Step = z.output<typeof StepSchema>;
+export type StepType = Step['type'];
+export type StepOf<T extends StepType> = Extract<Step, { type: T }>;
+
+/** The keys of each step type that hold steps of their own: `{branch: ['then', 'else'], wait_for: ['on_timeout']}`. */
+export const NESTED_STEP_KEYS: Partial<Record<StepType, readonly string[]>> = Object.fromEntries(
+  STEP_SCHEMAS.flatMap((schema) => {
+    const keys = Object.entries(schema.shape).flatMap(([key, field]) => (nestedLists.has(field) ? [key] : []));
+    return keys.length > 0 ? [[schema.shape.type.value, keys]] : [];
+  }),
+);
 
 // ---------------------------------------------------------------------------
 // Definitions
@@ -295,7 +306,7 @@ export const DefinitionSchema = z.strictObject({
   description: z.string().max(2000).optional(),
   enabled: z.boolean().default(true),
   trigger: TriggerSchema,
-  steps: Steps(100).refine((steps) => steps.length > 0, { message: 'an automation needs at least one step' }),
+  steps: z.array(StepSchema).max(100).refine((steps) => steps.length > 0, { message: 'an automation needs at least one step' }),
 });
 
 export type AutomationDefinition = z.output<typeof DefinitionSchema>;

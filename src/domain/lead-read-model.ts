@@ -1,4 +1,4 @@
-import { applyChange } from './apply-change.js';
+import { applyChanges, applyLeadChange, isNewChange, NO_LEAD, type LeadState } from './lead-fold.js';
 import { leadView } from './lead-view.js';
 import type { LeadChange, LeadFields, LeadView } from './lead.js';
 import { queuedTask, type StepName, type TaskState, type TaskStatus } from './task.js';
@@ -65,54 +65,83 @@ const VIEW_ONLY_KEYS = ['id', 'version', 'score', 'crm', 'created_at', 'updated_
  * recorded, and the batch's CRM write and welcome email move its tasks' steps.
  */
 export function foldLead(leadId: string, base: ReadBase, tail: TailEvent[], retrying: RetryingStep[] = []): LeadReadModel {
-  const tasks = new Map<string, TaskState>(base.tasks.map((t) => [t.task_id, structuredClone(t)]));
-  const summaries = new Map(base.recent.map((s) => [s[0], s]));
-  const known = new Set<string>([...summaries.keys(), ...tasks.keys()]);
-  const pending: LeadChange[] = [];
-  let batch: LeadChange[] | undefined;
-  let processed: { fields: LeadFields; score: number } | undefined;
-  let crmRunning = false;
+  const fold = new ReadFold(leadId, base);
+  for (const event of tail) fold.add(event);
+  for (const retry of retrying) fold.markRetrying(retry);
+  return { lead: fold.lead(), task: (taskId) => fold.task(taskId) };
+}
 
-  const accept = (change: LeadChange, alreadyAccepted: boolean) => {
-    if (!alreadyAccepted && known.has(change.task_id)) return;
-    known.add(change.task_id);
-    const withWelcome = change.op === 'create' && !base.lead && ![...(batch ?? []), ...pending].some((c) => c.op === 'create');
-    const full = tasks.get(change.task_id);
-    if (!full || full.status !== 'queued') tasks.set(change.task_id, queuedTask(leadId, change, withWelcome));
-    pending.push(change);
-  };
-  const batchTasks = () => (batch ?? []).map((c) => tasks.get(c.task_id)!);
+/** The fold's running state: the lead as of the batch seen (lead-fold.ts), tasks, changes not applied. */
+class ReadFold {
+  private readonly tasks: Map<string, TaskState>;
+  private readonly summaries: Map<string, TaskSummary>;
+  private readonly known: Set<string>;
+  private readonly pending: LeadChange[] = [];
+  private batch: LeadChange[] | undefined;
+  private state: LeadState;
+  private score: number;
+  private crmRunning = false;
 
-  for (const change of base.pending) accept(change, true);
-  let version = base.lead?.version ?? 0;
-  for (const event of tail) {
-    if (event.kind === 'change') {
-      accept(event.change, false);
-    } else if (event.kind === 'batch_started') {
-      if (batch) continue; // one batch at most runs after a memo: the next memo ends it
-      batch = pending.splice(0, MAX_BATCH);
-      if (event.result) processed = { fields: event.result.fields, score: event.result.score };
-      for (const task of batchTasks()) {
-        task.version = ++version;
-        task.status = 'running';
-        setStep(task, 'lead_process', {
-          status: event.error ? 'failed' : 'completed',
-          attempts: event.result?.attempt ?? 1,
-          last_error: event.error ?? null,
-          started_at: event.at,
-          finished_at: event.at,
-        });
-      }
-    } else if (batch) {
-      if (event.step === 'crm_update') crmRunning = event.outcome === 'scheduled';
-      for (const task of batchTasks()) {
-        if (event.outcome === 'scheduled') setStep(task, event.step, { status: 'running', started_at: event.at });
-        else setStep(task, event.step, { status: event.outcome, last_error: event.error ?? null, finished_at: event.at });
-      }
+  constructor(
+    private readonly leadId: string,
+    private readonly base: ReadBase,
+  ) {
+    this.tasks = new Map(base.tasks.map((t) => [t.task_id, structuredClone(t)]));
+    this.summaries = new Map(base.recent.map((s) => [s[0], s]));
+    this.known = new Set([...this.summaries.keys(), ...this.tasks.keys()]);
+    const lead = base.lead;
+    this.state = lead ? { fields: fieldsOf(lead), version: lead.version, createdAt: lead.created_at, updatedAt: lead.updated_at } : NO_LEAD;
+    this.score = lead?.score ?? 0;
+    for (const change of base.pending) this.accept(change, true);
+  }
+
+  add(event: TailEvent): void {
+    if (event.kind === 'change') this.accept(event.change, false);
+    else if (event.kind === 'batch_started') this.startBatch(event);
+    else if (this.batch) this.moveStep(event);
+  }
+
+  private accept(change: LeadChange, alreadyAccepted: boolean): void {
+    if (!alreadyAccepted && !isNewChange(this.known, change)) return;
+    this.known.add(change.task_id);
+    const withWelcome = change.op === 'create' && !this.base.lead && ![...(this.batch ?? []), ...this.pending].some((c) => c.op === 'create');
+    const full = this.tasks.get(change.task_id);
+    if (!full || full.status !== 'queued') this.tasks.set(change.task_id, queuedTask(this.leadId, change, withWelcome));
+    this.pending.push(change);
+  }
+
+  private startBatch(event: Extract<TailEvent, { kind: 'batch_started' }>): void {
+    if (this.batch) return; // one batch at most runs after a memo: the next memo ends it
+    this.batch = this.pending.splice(0, MAX_BATCH);
+    for (const change of this.batch) {
+      this.state = applyLeadChange(this.state, change);
+      const task = this.tasks.get(change.task_id)!;
+      task.version = this.state.version;
+      task.status = 'running';
+      setStep(task, 'lead_process', {
+        status: event.error ? 'failed' : 'completed',
+        attempts: event.result?.attempt ?? 1,
+        last_error: event.error ?? null,
+        started_at: event.at,
+        finished_at: event.at,
+      });
+    }
+    if (event.result) {
+      this.state = { ...this.state, fields: event.result.fields };
+      this.score = event.result.score;
     }
   }
-  for (const retry of retrying) {
-    for (const task of batchTasks()) {
+
+  private moveStep(event: Extract<TailEvent, { kind: 'activity' }>): void {
+    if (event.step === 'crm_update') this.crmRunning = event.outcome === 'scheduled';
+    for (const task of this.batchTasks()) {
+      if (event.outcome === 'scheduled') setStep(task, event.step, { status: 'running', started_at: event.at });
+      else setStep(task, event.step, { status: event.outcome, last_error: event.error ?? null, finished_at: event.at });
+    }
+  }
+
+  markRetrying(retry: RetryingStep): void {
+    for (const task of this.batchTasks()) {
       const step = task.steps.find((s) => s.name === retry.step && s.status === 'running');
       if (!step) continue;
       step.attempts = retry.attempt;
@@ -123,40 +152,25 @@ export function foldLead(leadId: string, base: ReadBase, tail: TailEvent[], retr
     }
   }
 
-  return {
-    lead: foldView(leadId, base.lead, batch ?? [], processed, pending, crmRunning),
-    task: (taskId) => tasks.get(taskId) ?? (summaries.has(taskId) ? 'summary' : undefined),
-  };
-}
-
-function foldView(
-  leadId: string,
-  base: LeadView | null,
-  batch: LeadChange[],
-  processed: { fields: LeadFields; score: number } | undefined,
-  pending: LeadChange[],
-  crmRunning: boolean,
-): LeadView | null {
-  let fields: LeadFields | undefined = base ? fieldsOf(base) : undefined;
-  let version = base?.version ?? 0;
-  let score = base?.score ?? 0;
-  for (const change of batch) fields = applyChange(fields, change);
-  if (processed) {
-    fields = processed.fields;
-    score = processed.score;
+  /** The lead with every accepted change applied: changes after the batch are shown raw. */
+  lead(): LeadView | null {
+    const { fields, ...state } = applyChanges(this.state, this.pending);
+    if (!fields) return null;
+    const crm = this.base.lead?.crm ?? { status: 'pending' as const, synced_version: 0 };
+    return leadView(this.leadId, fields, {
+      ...state,
+      score: this.score,
+      crm: this.crmRunning ? { status: 'syncing', synced_version: crm.synced_version } : crm,
+    });
   }
-  for (const change of pending) fields = applyChange(fields, change);
-  if (!fields) return null;
-  const changes = [...batch, ...pending];
-  version += changes.length;
-  const crm = base?.crm ?? { status: 'pending' as const, synced_version: 0 };
-  return leadView(leadId, fields, {
-    version,
-    score,
-    crm: crmRunning ? { status: 'syncing', synced_version: crm.synced_version } : crm,
-    createdAt: base?.created_at || changes[0]?.received_at || '',
-    updatedAt: changes.at(-1)?.received_at ?? base?.updated_at ?? '',
-  });
+
+  task(taskId: string): TaskState | 'summary' | undefined {
+    return this.tasks.get(taskId) ?? (this.summaries.has(taskId) ? 'summary' : undefined);
+  }
+
+  private batchTasks(): TaskState[] {
+    return (this.batch ?? []).map((c) => this.tasks.get(c.task_id)!);
+  }
 }
 
 function fieldsOf(view: LeadView): LeadFields {

@@ -3,7 +3,7 @@ import type { LeadFields, LeadView } from './lead.js';
 // Type imports only: workflow code imports this module (see apply-change.ts).
 
 /** What a lead carries besides its fields. */
-export interface LeadState {
+export interface LeadMeta {
   version: number;
   score: number;
   crm: LeadView['crm'];
@@ -12,7 +12,7 @@ export interface LeadState {
 }
 
 /** The lead as reads show it: its fields, and its state. Used by the workflow and the read model. */
-export function leadView(leadId: string, fields: LeadFields, state: LeadState): LeadView {
+export function leadView(leadId: string, fields: LeadFields, state: LeadMeta): LeadView {
   return {
     ...fields,
     id: leadId,

@@ -13,7 +13,7 @@ import type { LeadInput, LeadPatch, LeadView } from '../../src/domain/lead.js';
 import { startCrmSimulator, type CrmSimulator } from '../../tooling/simulators/crm-simulator.js';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from '../../tooling/simulators/smtp-sink.js';
 import { LEAD_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
-import { INDEXED_VALUE_TYPES } from '../../tooling/temporal/dev-server.js';
+import { INDEXED_VALUE_TYPES } from '../../tooling/temporal/search-attributes.js';
 import { automationRunQuery, type AutomationRunState } from '../../src/temporal/automation-messages.js';
 import type { LeadWorkflowInput } from '../../src/workflows/lead-workflow.js';
 import { leadChangeSignal, leadQuery } from '../../src/temporal/lead-messages.js';

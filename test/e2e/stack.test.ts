@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { getFreePort } from '../../tooling/temporal/dev-server.js';
+import { getFreePort } from '../../tooling/temporal/ports.js';
 import { eventually } from '../support/harness.js';
 
 // Starts the stack exactly as the README says (`npm start`), on free ports and a fresh

@@ -2,7 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { createLeadGateway } from '../../src/automations/lead-gateway.js';
+import { createLeadGateway } from '../../src/activities/lead-gateway.js';
 import { leadWorkflowId } from '../../src/domain/ids.js';
 import { leadQuery, processedLeadQuery } from '../../src/temporal/lead-messages.js';
 import { activityDepsFromConfig, automationDepsFromConfig, workflowCodeOptions } from '../../worker/workers.js';

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { getFreePort } from '../../tooling/temporal/dev-server.js';
+import { getFreePort } from '../../tooling/temporal/ports.js';
 
 describe('getFreePort', () => {
   it('picks bindable ports below the ephemeral range', async () => {

@@ -2,6 +2,7 @@ import { applyChange, LeadInput, LeadPatch, type ChangeOp, type LeadFields } fro
 import { normalizeLead } from '../../src/domain/scoring.js';
 import { stableStringify } from '../../src/domain/ids.js';
 import { isTerminal, TASK_STATUSES, type TaskStatus } from '../../src/domain/task.js';
+import type { CrmContact } from '../simulators/crm-simulator.js';
 import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
 
 /**
@@ -21,15 +22,8 @@ import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
  * - stuck: an acknowledged task not in a terminal state.
  */
 
-export interface CrmContactView {
-  externalId: string;
-  version: number;
-  lead: Record<string, unknown>;
-  creates: number;
-  writes: number;
-  staleWrites: number;
-  duplicateKeys: number;
-}
+/** The fields of a CRM simulator contact (/_sim/contacts) the invariants read. */
+export type CrmContactView = Pick<CrmContact, 'externalId' | 'version' | 'lead' | 'creates' | 'writes' | 'staleWrites' | 'duplicateKeys'>;
 
 export interface MailView {
   messageId: string;
@@ -133,7 +127,60 @@ export function windowFor(firstAt: number, faults: readonly FaultWindow[], windo
 }
 
 export function checkInvariants(input: InvariantInput): InvariantReport {
-  const problems: LeadProblem[] = [];
+  const tally = newTally();
+  const index = indexInput(input);
+  for (const lead of input.leads) {
+    const contact = index.contacts.get(lead.id);
+    countCrmDuplicates(tally, lead, contact, index.byEmail);
+    if (lead.acked > 0 && lead.lastAckedSeq !== null) {
+      checkContent(tally, lead, contact);
+      checkWelcomeEmail(tally, lead, input, index);
+    }
+  }
+  const tasks = taskFigures(input.tasks, tally.problems);
+
+  return {
+    leads: input.leads.length,
+    acknowledged: input.leads.reduce((n, l) => n + l.acked, 0),
+    unresolved: input.leads.filter((l) => l.unresolved).length,
+    rejected: input.leads.filter((l) => l.rejected).length,
+    lost: tally.lost,
+    doubleApplied: tally.doubleApplied,
+    dupCrm: tally.dupCrm,
+    crmReplays: tally.crmReplays,
+    dupEmail: tally.dupEmail,
+    window: tally.window,
+    windowed: tally.windowed,
+    missingEmail: tally.missingEmail,
+    stuck: tasks.stuck,
+    failedTasks: tasks.failedTasks,
+    tasksChecked: input.tasks.length,
+    tasksWithRetries: tasks.tasksWithRetries,
+    maxAttempts: tasks.maxAttempts,
+    problems: tally.problems,
+  };
+}
+
+/** The per-lead counts, filled in lead by lead. */
+type Tally = Pick<
+  InvariantReport,
+  'lost' | 'doubleApplied' | 'dupCrm' | 'crmReplays' | 'dupEmail' | 'window' | 'windowed' | 'missingEmail' | 'problems'
+>;
+
+function newTally(): Tally {
+  return { lost: 0, doubleApplied: 0, dupCrm: 0, crmReplays: 0, dupEmail: 0, window: 0, windowed: [], missingEmail: 0, problems: [] };
+}
+
+interface InputIndex {
+  contacts: Map<string, CrmContactView>;
+  byEmail: Map<string, CrmContactView[]>;
+  /** Attempts of each task's email step. */
+  emailAttempts: Map<string, number | undefined>;
+  /** Copies of each Message-ID. */
+  mail: Map<string, MailView[]>;
+}
+
+function indexInput(input: InvariantInput): InputIndex {
   const contacts = new Map(input.contacts.map((c) => [c.externalId, c]));
   const byEmail = new Map<string, CrmContactView[]>();
   for (const contact of input.contacts) {
@@ -143,69 +190,77 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
   const emailAttempts = new Map(input.tasks.map((t) => [t.task_id, t.emailAttempts]));
   const mail = new Map<string, MailView[]>();
   for (const message of input.messages) mail.set(message.messageId, [...(mail.get(message.messageId) ?? []), message]);
+  return { contacts, byEmail, emailAttempts, mail };
+}
 
-  let lost = 0;
-  let doubleApplied = 0;
-  let dupCrm = 0;
-  let crmReplays = 0;
-  let dupEmail = 0;
-  let window = 0;
-  let missingEmail = 0;
-  const windowed: InvariantReport['windowed'] = [];
-
-  for (const lead of input.leads) {
-    const contact = contacts.get(lead.id);
-    if (contact) {
-      crmReplays += contact.duplicateKeys;
-      if (contact.creates > 1) {
-        dupCrm += contact.creates - 1;
-        problems.push({ id: lead.id, problem: `CRM created the contact ${contact.creates} times` });
-      }
-    }
-    const sameEmail = (byEmail.get(lead.email) ?? []).length;
-    if (sameEmail > 1) {
-      dupCrm += sameEmail - 1;
-      problems.push({ id: lead.id, problem: `${sameEmail} CRM contacts for ${lead.email}` });
-    }
-
-    if (lead.acked > 0 && lead.lastAckedSeq !== null) {
-      const verdict = compareContact(lead, contact);
-      if (verdict.kind === 'lost') {
-        lost += 1;
-        problems.push({ id: lead.id, problem: `lost: ${verdict.why}` });
-      } else if (verdict.kind === 'ahead') {
-        doubleApplied += 1;
-        problems.push({ id: lead.id, problem: `double-applied: ${verdict.why}` });
-      }
-
-      const copies = [...(mail.get(welcomeMessageId(lead.id, input.messageIdDomain)) ?? [])].sort(
-        (a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt),
-      );
-      if (copies.length === 0) {
-        missingEmail += 1;
-        problems.push({ id: lead.id, problem: 'no welcome email' });
-      } else if (copies.length > 1) {
-        const firstAt = Date.parse(copies[0]!.receivedAt);
-        const explained = windowFor(firstAt, input.faults, input.windowMs);
-        // The create's task carries the email step; one attempt means two separate sends, never a retry.
-        const attempts = lead.taskIds[0] === undefined ? undefined : emailAttempts.get(lead.taskIds[0]);
-        if (explained && attempts !== 1) {
-          window += copies.length - 1;
-          windowed.push({ leadId: lead.id, kind: explained.kind, gapMs: Math.max(0, explained.from - firstAt), copies: copies.length });
-        } else {
-          dupEmail += copies.length - 1;
-          const why = explained ? 'the email step ran once (not a retry)' : 'outside any fault window';
-          problems.push({ id: lead.id, problem: `${copies.length} welcome emails, first at ${copies[0]!.receivedAt}, ${why}` });
-        }
-      }
+/** dup_crm: more than one create of the lead's contact, or more than one contact with its email. */
+function countCrmDuplicates(
+  tally: Tally,
+  lead: LeadRecord,
+  contact: CrmContactView | undefined,
+  byEmail: ReadonlyMap<string, CrmContactView[]>,
+): void {
+  if (contact) {
+    tally.crmReplays += contact.duplicateKeys;
+    if (contact.creates > 1) {
+      tally.dupCrm += contact.creates - 1;
+      tally.problems.push({ id: lead.id, problem: `CRM created the contact ${contact.creates} times` });
     }
   }
+  const sameEmail = (byEmail.get(lead.email) ?? []).length;
+  if (sameEmail > 1) {
+    tally.dupCrm += sameEmail - 1;
+    tally.problems.push({ id: lead.id, problem: `${sameEmail} CRM contacts for ${lead.email}` });
+  }
+}
 
+/** lost / double_applied: the contact against the acknowledged writes. */
+function checkContent(tally: Tally, lead: LeadRecord, contact: CrmContactView | undefined): void {
+  const verdict = compareContact(lead, contact);
+  if (verdict.kind === 'lost') {
+    tally.lost += 1;
+    tally.problems.push({ id: lead.id, problem: `lost: ${verdict.why}` });
+  } else if (verdict.kind === 'ahead') {
+    tally.doubleApplied += 1;
+    tally.problems.push({ id: lead.id, problem: `double-applied: ${verdict.why}` });
+  }
+}
+
+/** missing_email, and a second copy: inside an at-least-once window, or a real duplicate. */
+function checkWelcomeEmail(tally: Tally, lead: LeadRecord, input: InvariantInput, index: InputIndex): void {
+  const copies = [...(index.mail.get(welcomeMessageId(lead.id, input.messageIdDomain)) ?? [])].sort(
+    (a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt),
+  );
+  if (copies.length === 0) {
+    tally.missingEmail += 1;
+    tally.problems.push({ id: lead.id, problem: 'no welcome email' });
+    return;
+  }
+  if (copies.length === 1) return;
+  const firstAt = Date.parse(copies[0]!.receivedAt);
+  const explained = windowFor(firstAt, input.faults, input.windowMs);
+  // The create's task carries the email step; one attempt means two separate sends, never a retry.
+  const attempts = lead.taskIds[0] === undefined ? undefined : index.emailAttempts.get(lead.taskIds[0]);
+  if (explained && attempts !== 1) {
+    tally.window += copies.length - 1;
+    tally.windowed.push({ leadId: lead.id, kind: explained.kind, gapMs: Math.max(0, explained.from - firstAt), copies: copies.length });
+  } else {
+    tally.dupEmail += copies.length - 1;
+    const why = explained ? 'the email step ran once (not a retry)' : 'outside any fault window';
+    tally.problems.push({ id: lead.id, problem: `${copies.length} welcome emails, first at ${copies[0]!.receivedAt}, ${why}` });
+  }
+}
+
+/** stuck: a task not in a terminal state; also failures and retries, for the report. */
+function taskFigures(
+  tasks: readonly TaskView[],
+  problems: LeadProblem[],
+): Pick<InvariantReport, 'stuck' | 'failedTasks' | 'tasksWithRetries' | 'maxAttempts'> {
   let stuck = 0;
   let failedTasks = 0;
   let tasksWithRetries = 0;
   let maxAttempts = 0;
-  for (const task of input.tasks) {
+  for (const task of tasks) {
     const known = (TASK_STATUSES as readonly string[]).includes(task.status);
     if (!known || !isTerminal(task.status as TaskStatus)) {
       stuck += 1;
@@ -216,27 +271,7 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
     if (task.attempts > 1) tasksWithRetries += 1;
     maxAttempts = Math.max(maxAttempts, task.attempts);
   }
-
-  return {
-    leads: input.leads.length,
-    acknowledged: input.leads.reduce((n, l) => n + l.acked, 0),
-    unresolved: input.leads.filter((l) => l.unresolved).length,
-    rejected: input.leads.filter((l) => l.rejected).length,
-    lost,
-    doubleApplied,
-    dupCrm,
-    crmReplays,
-    dupEmail,
-    window,
-    windowed,
-    missingEmail,
-    stuck,
-    failedTasks,
-    tasksChecked: input.tasks.length,
-    tasksWithRetries,
-    maxAttempts,
-    problems,
-  };
+  return { stuck, failedTasks, tasksWithRetries, maxAttempts };
 }
 
 type ContactVerdict = { kind: 'ok' } | { kind: 'lost'; why: string } | { kind: 'ahead'; why: string };

@@ -105,68 +105,65 @@ const FIRST_NAMES = ['ada', 'grace', 'alan', 'edsger', 'barbara', 'donald', 'mar
 const COMPANIES = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Tyrell'];
 const STAGES = LEAD_STAGES.filter((s) => s !== 'new');
 
-export function planLeads(options: Pick<LoadOptions, 'runTag' | 'leads' | 'updatesPerLead' | 'duplicateCreateRate' | 'random'>): LeadRecord[] {
-  const { runTag, random } = options;
+type PlanOptions = Pick<LoadOptions, 'runTag' | 'leads' | 'updatesPerLead' | 'duplicateCreateRate' | 'random'>;
+
+export function planLeads(options: PlanOptions): LeadRecord[] {
   const records: LeadRecord[] = [];
   for (let index = 0; index < options.leads; index++) {
-    const email = `chaos.${runTag}.${index}@leads.chaos.example`.toLowerCase();
-    const custom = (seq: number) => ({ run: runTag, seq });
-    const key = (seq: number) => `chaos-${runTag}-${index}-${seq}`;
-    const planned: PlannedChange[] = [
-      {
-        seq: 0,
-        kind: 'create',
-        method: 'POST',
-        body: {
-          email,
-          first_name: random.pick(FIRST_NAMES),
-          last_name: `Lead${index}`,
-          company: random.pick(COMPANIES),
-          source: 'website',
-          custom: custom(0),
-        },
-        idempotencyKey: key(0),
-      },
-    ];
-    for (let seq = 1; seq <= options.updatesPerLead; seq++) {
-      const roll = random.next();
-      if (roll < options.duplicateCreateRate) {
-        planned.push({
-          seq,
-          kind: 'duplicate-create',
-          method: 'POST',
-          body: { email, company: `${random.pick(COMPANIES)} ${seq}`, custom: custom(seq) },
-          idempotencyKey: key(seq),
-        });
-      } else if (random.chance(0.5)) {
-        planned.push({
-          seq,
-          kind: 'replace',
-          method: 'PUT',
-          body: {
-            email,
-            first_name: random.pick(FIRST_NAMES),
-            last_name: `Lead${index}`,
-            company: `${random.pick(COMPANIES)} ${seq}`,
-            stage: random.pick(STAGES),
-            tags: [`seq-${seq}`],
-            custom: custom(seq),
-          },
-          idempotencyKey: key(seq),
-        });
-      } else {
-        planned.push({
-          seq,
-          kind: 'patch',
-          method: 'PATCH',
-          body: { stage: random.pick(STAGES), phone: `+1 555 ${String(1000 + seq)}`, custom: custom(seq) },
-          idempotencyKey: key(seq),
-        });
-      }
-    }
+    const email = `chaos.${options.runTag}.${index}@leads.chaos.example`.toLowerCase();
+    const planned = [plannedCreate(options, index, email)];
+    for (let seq = 1; seq <= options.updatesPerLead; seq++) planned.push(plannedUpdate(options, index, email, seq));
     records.push({ index, email, id: leadIdForEmail(email), planned, acked: 0, lastAckedSeq: null, taskIds: [], attempts: [] });
   }
   return records;
+}
+
+// Draws from `random` in a fixed order, so a seed replays the same plan.
+
+function plannedCreate({ runTag, random }: PlanOptions, index: number, email: string): PlannedChange {
+  return {
+    seq: 0,
+    kind: 'create',
+    method: 'POST',
+    body: {
+      email,
+      first_name: random.pick(FIRST_NAMES),
+      last_name: `Lead${index}`,
+      company: random.pick(COMPANIES),
+      source: 'website',
+      custom: { run: runTag, seq: 0 },
+    },
+    idempotencyKey: changeKey(runTag, index, 0),
+  };
+}
+
+/** A repeated POST of the email (share `duplicateCreateRate`), else a PUT or a PATCH, half and half. */
+function plannedUpdate(options: PlanOptions, index: number, email: string, seq: number): PlannedChange {
+  const { runTag, random } = options;
+  const custom = { run: runTag, seq };
+  const idempotencyKey = changeKey(runTag, index, seq);
+  if (random.next() < options.duplicateCreateRate) {
+    const body = { email, company: `${random.pick(COMPANIES)} ${seq}`, custom };
+    return { seq, kind: 'duplicate-create', method: 'POST', body, idempotencyKey };
+  }
+  if (random.chance(0.5)) {
+    const body = {
+      email,
+      first_name: random.pick(FIRST_NAMES),
+      last_name: `Lead${index}`,
+      company: `${random.pick(COMPANIES)} ${seq}`,
+      stage: random.pick(STAGES),
+      tags: [`seq-${seq}`],
+      custom,
+    };
+    return { seq, kind: 'replace', method: 'PUT', body, idempotencyKey };
+  }
+  const body = { stage: random.pick(STAGES), phone: `+1 555 ${String(1000 + seq)}`, custom };
+  return { seq, kind: 'patch', method: 'PATCH', body, idempotencyKey };
+}
+
+function changeKey(runTag: string, index: number, seq: number): string {
+  return `chaos-${runTag}-${index}-${seq}`;
 }
 
 /** Bounds the number of requests in flight. */
@@ -296,42 +293,10 @@ export class LoadGenerator {
     const headers: Record<string, string> = { 'idempotency-key': change.idempotencyKey };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const giveUpAt = Date.now() + this.options.giveUpAfterMs;
-    let last = '';
     for (let attempt = 1; ; attempt++) {
       lead.attempts[change.seq] = attempt;
-      await this.gate.enter();
-      const startedAt = Date.now();
-      let outcome: HttpOutcome;
-      try {
-        outcome = await httpJson({
-          method: change.method,
-          url,
-          body: change.body,
-          headers,
-          timeoutMs: this.options.requestTimeoutMs,
-          agent: this.agent,
-        });
-      } finally {
-        this.gate.leave();
-      }
-      last = outcome.kind === 'response' ? describeStatus(outcome.status, outcome.body) : outcome.code;
-      this.attempts.push({ startedAt, endedAt: Date.now(), outcome: last });
-
-      if (outcome.kind === 'response' && outcome.status === 202) {
-        const receipt = outcome.body as { id?: string; task_id?: string };
-        if (receipt.id !== lead.id) {
-          lead.rejected = { seq: change.seq, status: 202, body: { problem: `receipt id ${receipt.id} is not ${lead.id}`, receipt } };
-          return false;
-        }
-        lead.acked += 1;
-        lead.lastAckedSeq = change.seq;
-        if (receipt.task_id) {
-          lead.taskIds.push(receipt.task_id);
-          await this.readBack('task', receipt.task_id);
-        }
-        await this.readBack('lead', lead.id, lead.acked);
-        return true;
-      }
+      const { outcome, last } = await this.send(change, url, headers);
+      if (outcome.kind === 'response' && outcome.status === 202) return this.acknowledged(lead, change, outcome.body);
       if (outcome.kind === 'response' && !RETRYABLE_STATUSES.has(outcome.status)) {
         lead.rejected = { seq: change.seq, status: outcome.status, body: outcome.body };
         return false;
@@ -345,5 +310,44 @@ export class LoadGenerator {
       }
       await sleep(delay);
     }
+  }
+
+  /** One HTTP attempt, recorded; `last` describes its outcome. */
+  private async send(change: PlannedChange, url: string, headers: Record<string, string>): Promise<{ outcome: HttpOutcome; last: string }> {
+    await this.gate.enter();
+    const startedAt = Date.now();
+    let outcome: HttpOutcome;
+    try {
+      outcome = await httpJson({
+        method: change.method,
+        url,
+        body: change.body,
+        headers,
+        timeoutMs: this.options.requestTimeoutMs,
+        agent: this.agent,
+      });
+    } finally {
+      this.gate.leave();
+    }
+    const last = outcome.kind === 'response' ? describeStatus(outcome.status, outcome.body) : outcome.code;
+    this.attempts.push({ startedAt, endedAt: Date.now(), outcome: last });
+    return { outcome, last };
+  }
+
+  /** A 202: counts it (unless its receipt names another lead) and reads the task and the lead back. */
+  private async acknowledged(lead: LeadRecord, change: PlannedChange, body: unknown): Promise<boolean> {
+    const receipt = body as { id?: string; task_id?: string };
+    if (receipt.id !== lead.id) {
+      lead.rejected = { seq: change.seq, status: 202, body: { problem: `receipt id ${receipt.id} is not ${lead.id}`, receipt } };
+      return false;
+    }
+    lead.acked += 1;
+    lead.lastAckedSeq = change.seq;
+    if (receipt.task_id) {
+      lead.taskIds.push(receipt.task_id);
+      await this.readBack('task', receipt.task_id);
+    }
+    await this.readBack('lead', lead.id, lead.acked);
+    return true;
   }
 }

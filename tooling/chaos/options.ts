@@ -51,9 +51,15 @@ export interface ChaosOptions {
   progressEveryMs: number;
 }
 
+/** What both profiles share. */
+type Common = Pick<
+  ChaosOptions,
+  'scenarios' | 'seed' | 'duplicateCreateRate' | 'apiProcesses' | 'workerProcesses' | 'windowMs' | 'keepData'
+>;
+
 export function profile(name: 'long' | 'ci'): ChaosOptions {
-  const common = {
-    scenarios: ['mixed'] as Scenario[],
+  const common: Common = {
+    scenarios: ['mixed'],
     seed: Date.now() % 1_000_000,
     duplicateCreateRate: 0.1,
     apiProcesses: 2,
@@ -61,42 +67,49 @@ export function profile(name: 'long' | 'ci'): ChaosOptions {
     windowMs: 10_000,
     keepData: false,
   };
-  if (name === 'ci') {
-    return {
-      ...common,
-      profile: 'ci',
-      leads: 60,
-      updates: 3,
-      durationMs: 20_000,
-      thinkMs: [100, 1_500],
-      concurrency: 16,
-      workerKills: 2,
-      serverRestarts: 1,
-      serverDowntimeMs: 3_000,
-      longOutageMs: 0,
-      apiSigterms: 1,
-      crmBaseLatencyMs: [30, 100],
-      crmFaults: { errorRate: 0.2, rate429: 0.1, retryAfterSeconds: 1, hangRate: 0.05, latencyMs: 60, latencyJitterMs: 300 },
-      smtpFaults: { tempFailRate: 0.2, dropRate: 0.1, latencyMs: 50 },
-      // The simulator counts on arrival, and on this shared two-core machine its own stalls
-      // bunch requests sent evenly at 8/s into up to 14 in one second (seen in CI): the CRM's
-      // limit is set with that headroom; the workers' 8/s is checked on their own clock.
-      crmRateLimit: 24,
-      workerCrmRate: 8,
-      drainTimeoutMs: 240_000,
-      workerMinUptimeMs: 4_000,
-      requestTimeoutMs: 30_000,
-      giveUpAfterMs: 180_000,
-      env: {
-        CRM_TIMEOUT_MS: '1000',
-        RETRY_INITIAL_INTERVAL_MS: '100',
-        RETRY_MAX_INTERVAL_MS: '1000',
-        RETRY_MAX_ATTEMPTS: '200',
-        CRM_RESYNC_INTERVAL_MS: '2000',
-      },
-      progressEveryMs: 5_000,
-    };
-  }
+  return name === 'ci' ? ciProfile(common) : longProfile(common);
+}
+
+/** The short run the test suite does: 60 leads in 20 s, every fault at least once. */
+function ciProfile(common: Common): ChaosOptions {
+  return {
+    ...common,
+    profile: 'ci',
+    leads: 60,
+    updates: 3,
+    durationMs: 20_000,
+    thinkMs: [100, 1_500],
+    concurrency: 16,
+    workerKills: 2,
+    serverRestarts: 1,
+    serverDowntimeMs: 3_000,
+    longOutageMs: 0,
+    apiSigterms: 1,
+    crmBaseLatencyMs: [30, 100],
+    crmFaults: { errorRate: 0.2, rate429: 0.1, retryAfterSeconds: 1, hangRate: 0.05, latencyMs: 60, latencyJitterMs: 300 },
+    smtpFaults: { tempFailRate: 0.2, dropRate: 0.1, latencyMs: 50 },
+    // The simulator counts on arrival, and on this shared two-core machine its own stalls
+    // bunch requests sent evenly at 8/s into up to 14 in one second (seen in CI): the CRM's
+    // limit is set with that headroom; the workers' 8/s is checked on their own clock.
+    crmRateLimit: 24,
+    workerCrmRate: 8,
+    drainTimeoutMs: 240_000,
+    workerMinUptimeMs: 4_000,
+    requestTimeoutMs: 30_000,
+    giveUpAfterMs: 180_000,
+    env: {
+      CRM_TIMEOUT_MS: '1000',
+      RETRY_INITIAL_INTERVAL_MS: '100',
+      RETRY_MAX_INTERVAL_MS: '1000',
+      RETRY_MAX_ATTEMPTS: '200',
+      CRM_RESYNC_INTERVAL_MS: '2000',
+    },
+    progressEveryMs: 5_000,
+  };
+}
+
+/** The default of `npm run chaos`: a thousand leads over four minutes. */
+function longProfile(common: Common): ChaosOptions {
   return {
     ...common,
     profile: 'long',
@@ -157,78 +170,83 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
   const profileName = profileIndex >= 0 ? argv[profileIndex + 1] : 'long';
   if (profileName !== 'long' && profileName !== 'ci') throw new UsageError(`--profile must be long or ci, got ${profileName}`);
   const o = profile(profileName);
-  const num = (flag: string, value: string | undefined, min = 0): number => {
-    const n = Number(value);
-    if (value === undefined || !Number.isFinite(n) || n < min) throw new UsageError(`${flag} needs a number ≥ ${min}, got ${value}`);
-    return n;
-  };
-  const rate = (flag: string, value: string | undefined) => {
-    const n = num(flag, value);
-    if (n > 1) throw new UsageError(`${flag} is a share between 0 and 1, got ${value}`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
-    const value = argv[i + 1];
-    const take = () => {
+    const set = VALUE_FLAGS.get(flag);
+    if (set) {
+      set(o, argv[i + 1], flag);
       i += 1;
-      return value;
-    };
-    switch (flag) {
-      case '--profile': take(); break;
-      case '--scenarios': {
-        const list = (take() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (list.length === 1 && list[0] === 'each') {
-          o.scenarios = ['worker-kill', 'server-restart', 'api-sigterm', 'crm', 'smtp', 'mixed'];
-          break;
-        }
-        for (const s of list) if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario ${s}`);
-        if (list.length === 0) throw new UsageError('--scenarios needs at least one scenario');
-        o.scenarios = list as Scenario[];
-        break;
-      }
-      case '--leads': o.leads = num(flag, take(), 1); break;
-      case '--updates': o.updates = num(flag, take()); break;
-      case '--duration': o.durationMs = num(flag, take()) * 1000; break;
-      case '--concurrency': o.concurrency = num(flag, take(), 1); break;
-      case '--worker-kills': o.workerKills = num(flag, take()); break;
-      case '--server-restarts': o.serverRestarts = num(flag, take()); break;
-      case '--api-sigterms': o.apiSigterms = num(flag, take()); break;
-      case '--server-downtime': o.serverDowntimeMs = num(flag, take()); break;
-      case '--long-outage': o.longOutageMs = num(flag, take()); break;
-      case '--crm-error-rate': o.crmFaults.errorRate = rate(flag, take()); break;
-      case '--crm-429-rate': o.crmFaults.rate429 = rate(flag, take()); break;
-      case '--crm-hang-rate': o.crmFaults.hangRate = rate(flag, take()); break;
-      case '--crm-latency': o.crmFaults.latencyMs = num(flag, take()); break;
-      case '--crm-base-latency': o.crmBaseLatencyMs = [num(flag, take()), o.crmBaseLatencyMs[1]]; break;
-      case '--smtp-temp-fail-rate': o.smtpFaults.tempFailRate = rate(flag, take()); break;
-      case '--smtp-drop-rate': o.smtpFaults.dropRate = rate(flag, take()); break;
-      case '--smtp-latency': o.smtpFaults.latencyMs = num(flag, take()); break;
-      case '--crm-rate-limit': o.crmRateLimit = num(flag, take()); break;
-      case '--worker-crm-rate': o.workerCrmRate = num(flag, take()); break;
-      case '--worker-processes': o.workerProcesses = num(flag, take(), 1); break;
-      case '--drain-timeout': o.drainTimeoutMs = num(flag, take()) * 1000; break;
-      case '--give-up': o.giveUpAfterMs = num(flag, take()) * 1000; break;
-      case '--window': o.windowMs = num(flag, take()); break;
-      case '--seed': o.seed = num(flag, take()); break;
-      case '--data-dir': o.dataDir = take(); break;
-      case '--keep-data': o.keepData = true; break;
-      case '--out': o.out = take(); break;
-      case '--env': {
-        const pair = take() ?? '';
-        const eq = pair.indexOf('=');
-        if (eq <= 0) throw new UsageError(`--env needs KEY=VALUE, got ${pair}`);
-        o.env[pair.slice(0, eq)] = pair.slice(eq + 1);
-        break;
-      }
-      case '--help':
-      case '-h':
-        throw new UsageError(USAGE);
-      default:
-        throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
+    } else if (flag === '--keep-data') {
+      o.keepData = true;
+    } else if (flag === '--help' || flag === '-h') {
+      throw new UsageError(USAGE);
+    } else {
+      throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
     }
   }
   return o;
+}
+
+/** Applies a flag's value (the next argument, undefined when there is none) to the options. */
+type SetFlag = (o: ChaosOptions, value: string | undefined, flag: string) => void;
+
+// A Map, not an object: a flag such as `constructor` must not find a setter.
+const VALUE_FLAGS = new Map<string, SetFlag>([
+  ['--profile', () => {}], // read before the other flags, since it picks the defaults
+  ['--scenarios', (o, v) => { o.scenarios = parseScenarios(v); }],
+  ['--leads', (o, v, f) => { o.leads = num(f, v, 1); }],
+  ['--updates', (o, v, f) => { o.updates = num(f, v); }],
+  ['--duration', (o, v, f) => { o.durationMs = num(f, v) * 1000; }],
+  ['--concurrency', (o, v, f) => { o.concurrency = num(f, v, 1); }],
+  ['--worker-kills', (o, v, f) => { o.workerKills = num(f, v); }],
+  ['--server-restarts', (o, v, f) => { o.serverRestarts = num(f, v); }],
+  ['--api-sigterms', (o, v, f) => { o.apiSigterms = num(f, v); }],
+  ['--server-downtime', (o, v, f) => { o.serverDowntimeMs = num(f, v); }],
+  ['--long-outage', (o, v, f) => { o.longOutageMs = num(f, v); }],
+  ['--crm-error-rate', (o, v, f) => { o.crmFaults.errorRate = rate(f, v); }],
+  ['--crm-429-rate', (o, v, f) => { o.crmFaults.rate429 = rate(f, v); }],
+  ['--crm-hang-rate', (o, v, f) => { o.crmFaults.hangRate = rate(f, v); }],
+  ['--crm-latency', (o, v, f) => { o.crmFaults.latencyMs = num(f, v); }],
+  ['--crm-base-latency', (o, v, f) => { o.crmBaseLatencyMs = [num(f, v), o.crmBaseLatencyMs[1]]; }],
+  ['--smtp-temp-fail-rate', (o, v, f) => { o.smtpFaults.tempFailRate = rate(f, v); }],
+  ['--smtp-drop-rate', (o, v, f) => { o.smtpFaults.dropRate = rate(f, v); }],
+  ['--smtp-latency', (o, v, f) => { o.smtpFaults.latencyMs = num(f, v); }],
+  ['--crm-rate-limit', (o, v, f) => { o.crmRateLimit = num(f, v); }],
+  ['--worker-crm-rate', (o, v, f) => { o.workerCrmRate = num(f, v); }],
+  ['--worker-processes', (o, v, f) => { o.workerProcesses = num(f, v, 1); }],
+  ['--drain-timeout', (o, v, f) => { o.drainTimeoutMs = num(f, v) * 1000; }],
+  ['--give-up', (o, v, f) => { o.giveUpAfterMs = num(f, v) * 1000; }],
+  ['--window', (o, v, f) => { o.windowMs = num(f, v); }],
+  ['--seed', (o, v, f) => { o.seed = num(f, v); }],
+  ['--data-dir', (o, v) => { o.dataDir = v; }],
+  ['--out', (o, v) => { o.out = v; }],
+  ['--env', (o, v) => setEnv(o, v ?? '')],
+]);
+
+function num(flag: string, value: string | undefined, min = 0): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n < min) throw new UsageError(`${flag} needs a number ≥ ${min}, got ${value}`);
+  return n;
+}
+
+function rate(flag: string, value: string | undefined): number {
+  const n = num(flag, value);
+  if (n > 1) throw new UsageError(`${flag} is a share between 0 and 1, got ${value}`);
+  return n;
+}
+
+function parseScenarios(value: string | undefined): Scenario[] {
+  const list = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 1 && list[0] === 'each') return ['worker-kill', 'server-restart', 'api-sigterm', 'crm', 'smtp', 'mixed'];
+  for (const s of list) if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario ${s}`);
+  if (list.length === 0) throw new UsageError('--scenarios needs at least one scenario');
+  return list as Scenario[];
+}
+
+function setEnv(o: ChaosOptions, pair: string): void {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--env needs KEY=VALUE, got ${pair}`);
+  o.env[pair.slice(0, eq)] = pair.slice(eq + 1);
 }
 
 /** The command that runs these flags again with the same seed (without the run's own files). */

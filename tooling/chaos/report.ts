@@ -5,6 +5,9 @@ import type { Scenario } from './options.js';
 
 /** The figures of a chaos run and how they are printed. */
 
+/** Prints one line of the run's log. */
+export type Say = (line: string) => void;
+
 export interface Check {
   name: string;
   ok: boolean;

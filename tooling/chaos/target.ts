@@ -5,7 +5,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { CrmFaults, CrmStats } from '../simulators/crm-simulator.js';
 import type { SmtpFaults, SmtpSinkStats } from '../simulators/smtp-sink.js';
 import { startStack, type RunningStack } from '../stack/stack.js';
-import { getFreePort } from '../temporal/dev-server.js';
+import type { ManagedChild } from '../stack/supervisor.js';
+import { getFreePort } from '../temporal/ports.js';
 import type { FaultActions } from './faults.js';
 import { getJson, sendJson } from './http.js';
 import type { CrmContactView, MailView } from './invariants.js';
@@ -55,8 +56,45 @@ export interface Target {
 }
 
 export async function startTarget(options: TargetOptions): Promise<Target> {
+  const env = await targetEnv(options);
+  const config = loadConfig({ ...process.env, ...env });
+  const stack = await startStack(config, {
+    env,
+    temporalLogFile: join(options.dataDir, 'temporal.log'),
+    onFatal: options.onFatal,
+  });
+  const crmUrl = config.CRM_BASE_URL.replace(/\/+$/, '');
+  const smtpUrl = `http://${config.SMTP_HOST}:${config.SMTP_SINK_HTTP_PORT}`;
+  const crmStats = () => getJson<CrmStats>(`${crmUrl}/_sim/stats`);
+  const apiProcesses = () => (stack.api.pid ? childrenOf(stack.api.pid) : []);
+
+  return {
+    stack,
+    config,
+    env,
+    crmUrl,
+    smtpUrl,
+    messageIdDomain: config.MESSAGE_ID_DOMAIN,
+    actions: createFaultActions(stack, options, crmStats, apiProcesses),
+    setCrmFaults: async (faults) => void (await sendJson('POST', `${crmUrl}/_sim/faults`, faults)),
+    setSmtpFaults: async (faults) => void (await sendJson('POST', `${smtpUrl}/_sim/faults`, faults)),
+    async clearFaults() {
+      await sendJson('DELETE', `${crmUrl}/_sim/faults`);
+      await sendJson('DELETE', `${smtpUrl}/_sim/faults`);
+    },
+    crmStats,
+    smtpStats: () => getJson<SmtpSinkStats>(`${smtpUrl}/_sim/stats`),
+    contacts: async () => (await getJson<{ contacts: CrmContactView[] }>(`${crmUrl}/_sim/contacts`, 120_000)).contacts,
+    messages: async () => (await getJson<{ messages: MailView[] }>(`${smtpUrl}/messages`, 120_000)).messages,
+    apiProcesses,
+    stop: () => stack.stop(),
+  };
+}
+
+/** Every process's settings: free loopback ports for each listener, then the run's own settings. */
+async function targetEnv(options: TargetOptions): Promise<Record<string, string>> {
   const port = () => getFreePort('127.0.0.1');
-  const env: Record<string, string> = {
+  return {
     HOST: '127.0.0.1',
     PORT: String(await port()),
     API_PROCESSES: String(options.apiProcesses),
@@ -76,96 +114,87 @@ export async function startTarget(options: TargetOptions): Promise<Target> {
     LOG_LEVEL: 'error',
     ...options.env,
   };
-  const config = loadConfig({ ...process.env, ...env });
-  const stack = await startStack(config, {
-    env,
-    temporalLogFile: join(options.dataDir, 'temporal.log'),
-    onFatal: options.onFatal,
-  });
-  const crmUrl = config.CRM_BASE_URL.replace(/\/+$/, '');
-  const smtpUrl = `http://${config.SMTP_HOST}:${config.SMTP_SINK_HTTP_PORT}`;
+}
+
+/** The levers the fault runner pulls on this stack. */
+function createFaultActions(
+  stack: RunningStack,
+  options: TargetOptions,
+  crmStats: () => Promise<CrmStats>,
+  apiProcesses: () => number[],
+): FaultActions {
   const worker = stack.workers[0]!;
-
-  const crmStats = () => getJson<CrmStats>(`${crmUrl}/_sim/stats`);
-
-  const waitFor = async (check: () => boolean, timeoutMs: number): Promise<number | undefined> => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (check()) return Date.now();
-      await sleep(100);
-    }
-    return undefined;
-  };
-
-  const apiProcesses = () => (stack.api.pid ? childrenOf(stack.api.pid) : []);
-
-  const actions: FaultActions = {
-    async killWorker({ midActivity }) {
-      // Let a freshly restarted worker get going first: the point is to kill one mid-work.
-      await waitFor(() => {
-        const pid = worker.pid;
-        return pid !== undefined && (processAgeMs(pid) ?? 0) >= options.workerMinUptimeMs;
-      }, 120_000);
-      let crmInFlight = -1;
-      const lookUntil = Date.now() + (midActivity ? 10_000 : 0);
-      do {
-        crmInFlight = (await crmStats().catch(() => undefined))?.inFlight ?? -1;
-        if (crmInFlight > 0 || Date.now() >= lookUntil) break;
-        await sleep(25);
-      } while (Date.now() < lookUntil);
-      const pid = worker.pid;
-      const at = Date.now();
-      worker.kill();
-      const recoveredAt = await waitFor(() => worker.pid !== undefined && worker.pid !== pid, 120_000);
-      const detail = `worker pid ${pid} SIGKILLed (${crmInFlight} CRM call(s) in flight); ${
-        recoveredAt ? `supervisor restarted it as pid ${worker.pid} after ${recoveredAt - at} ms` : 'NOT restarted within 120 s'
-      } (restarts so far: ${worker.restarts})`;
-      return { at, detail, crmInFlight, ...(recoveredAt ? { recoveredAt } : {}) };
-    },
-
+  return {
+    killWorker: ({ midActivity }) => killWorker(worker, options.workerMinUptimeMs, midActivity, crmStats),
     async restartServer(downtimeMs) {
       const { stoppedAt, readyAt } = await stack.restartTemporal({ signal: 'SIGKILL', downtimeMs });
       return { at: stoppedAt, recoveredAt: readyAt, detail: `Temporal dev server SIGKILLed, down ${readyAt - stoppedAt} ms, restarted on the same SQLite file` };
     },
-
-    async sigtermApi() {
-      const before = apiProcesses();
-      if (before.length === 0) throw new Error(`no API processes found under pid ${stack.api.pid}`);
-      const victim = options.random.pick(before);
-      const at = Date.now();
-      process.kill(victim, 'SIGTERM');
-      const recoveredAt = await waitFor(() => {
-        const now = apiProcesses();
-        return !now.includes(victim) && now.length >= before.length;
-      }, 60_000);
-      const detail = `API process ${victim} SIGTERMed (of ${before.join(', ')}); ${
-        recoveredAt ? `replaced by ${apiProcesses().filter((p) => !before.includes(p)).join(', ')} after ${recoveredAt - at} ms` : 'NOT replaced within 60 s'
-      }`;
-      return { at, detail, ...(recoveredAt ? { recoveredAt } : {}) };
-    },
+    sigtermApi: () => sigtermApi(stack, options.random, apiProcesses),
   };
+}
 
-  return {
-    stack,
-    config,
-    env,
-    crmUrl,
-    smtpUrl,
-    messageIdDomain: config.MESSAGE_ID_DOMAIN,
-    actions,
-    setCrmFaults: async (faults) => void (await sendJson('POST', `${crmUrl}/_sim/faults`, faults)),
-    setSmtpFaults: async (faults) => void (await sendJson('POST', `${smtpUrl}/_sim/faults`, faults)),
-    async clearFaults() {
-      await sendJson('DELETE', `${crmUrl}/_sim/faults`);
-      await sendJson('DELETE', `${smtpUrl}/_sim/faults`);
-    },
-    crmStats,
-    smtpStats: () => getJson<SmtpSinkStats>(`${smtpUrl}/_sim/stats`),
-    contacts: async () => (await getJson<{ contacts: CrmContactView[] }>(`${crmUrl}/_sim/contacts`, 120_000)).contacts,
-    messages: async () => (await getJson<{ messages: MailView[] }>(`${smtpUrl}/messages`, 120_000)).messages,
-    apiProcesses,
-    stop: () => stack.stop(),
-  };
+type KillOutcome = Awaited<ReturnType<FaultActions['killWorker']>>;
+type SigtermOutcome = Awaited<ReturnType<FaultActions['sigtermApi']>>;
+
+async function killWorker(
+  worker: ManagedChild,
+  minUptimeMs: number,
+  midActivity: boolean,
+  crmStats: () => Promise<CrmStats>,
+): Promise<KillOutcome> {
+  // Let a freshly restarted worker get going first: the point is to kill one mid-work.
+  await waitFor(() => {
+    const pid = worker.pid;
+    return pid !== undefined && (processAgeMs(pid) ?? 0) >= minUptimeMs;
+  }, 120_000);
+  const crmInFlight = await crmCallsInFlight(crmStats, midActivity ? 10_000 : 0);
+  const pid = worker.pid;
+  const at = Date.now();
+  worker.kill();
+  const recoveredAt = await waitFor(() => worker.pid !== undefined && worker.pid !== pid, 120_000);
+  const detail = `worker pid ${pid} SIGKILLed (${crmInFlight} CRM call(s) in flight); ${
+    recoveredAt ? `supervisor restarted it as pid ${worker.pid} after ${recoveredAt - at} ms` : 'NOT restarted within 120 s'
+  } (restarts so far: ${worker.restarts})`;
+  return { at, detail, crmInFlight, ...(recoveredAt ? { recoveredAt } : {}) };
+}
+
+/** CRM calls in flight now, or as soon as there are some within `lookMs`; -1 when the simulator did not say. */
+async function crmCallsInFlight(crmStats: () => Promise<CrmStats>, lookMs: number): Promise<number> {
+  let crmInFlight = -1;
+  const lookUntil = Date.now() + lookMs;
+  do {
+    crmInFlight = (await crmStats().catch(() => undefined))?.inFlight ?? -1;
+    if (crmInFlight > 0 || Date.now() >= lookUntil) break;
+    await sleep(25);
+  } while (Date.now() < lookUntil);
+  return crmInFlight;
+}
+
+async function sigtermApi(stack: RunningStack, random: Random, apiProcesses: () => number[]): Promise<SigtermOutcome> {
+  const before = apiProcesses();
+  if (before.length === 0) throw new Error(`no API processes found under pid ${stack.api.pid}`);
+  const victim = random.pick(before);
+  const at = Date.now();
+  process.kill(victim, 'SIGTERM');
+  const recoveredAt = await waitFor(() => {
+    const now = apiProcesses();
+    return !now.includes(victim) && now.length >= before.length;
+  }, 60_000);
+  const detail = `API process ${victim} SIGTERMed (of ${before.join(', ')}); ${
+    recoveredAt ? `replaced by ${apiProcesses().filter((p) => !before.includes(p)).join(', ')} after ${recoveredAt - at} ms` : 'NOT replaced within 60 s'
+  }`;
+  return { at, detail, ...(recoveredAt ? { recoveredAt } : {}) };
+}
+
+/** Polls `check` until it holds; the time it did, or undefined after `timeoutMs`. */
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return Date.now();
+    await sleep(100);
+  }
+  return undefined;
 }
 
 /** Child pids of a process, from /proc (every thread's `children` file). */

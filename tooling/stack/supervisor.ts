@@ -60,34 +60,100 @@ export function prefixer(name: string): (line: string) => void {
 
 /** Starts a child and resolves once it printed its ready line; rejects if it exits first. */
 export async function startChild(spec: ChildSpec, onUnexpectedExit: (message: string) => void): Promise<ManagedChild> {
-  const print = prefixer(spec.name);
-  let current: ChildProcess | undefined;
-  let stopping = false;
-  let restarts = 0;
-  let inARow = 0;
-  let exited: Promise<void> = Promise.resolve();
+  const child = new SupervisedChild(spec, onUnexpectedExit);
+  await child.start();
+  return child;
+}
 
-  const launch = (onReady?: () => void, onEarlyExit?: (why: string) => void) => {
-    const child = spawn(spec.command, spec.args, {
-      env: { ...process.env, ...spec.env },
+/** How the first launch reports back to start(); later launches (restarts) have none. */
+interface Startup {
+  onReady(): void;
+  onEarlyExit(why: string): void;
+}
+
+interface OutputWatch {
+  /** The last lines printed, for the reason of an early exit. */
+  recent: string[];
+  isReady(): boolean;
+}
+
+class SupervisedChild implements ManagedChild {
+  readonly name: string;
+  private readonly print: (line: string) => void;
+  private current: ChildProcess | undefined;
+  private stopping = false;
+  private restartCount = 0;
+  private inARow = 0;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly spec: ChildSpec,
+    private readonly onUnexpectedExit: (message: string) => void,
+  ) {
+    this.name = spec.name;
+    this.print = prefixer(spec.name);
+  }
+
+  get pid(): number | undefined {
+    return this.current?.pid;
+  }
+
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Launches the first process; resolves at its ready line, else kills it and rejects. */
+  async start(): Promise<void> {
+    const timeoutMs = this.spec.readyTimeoutMs ?? 60_000;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new StartupError(`${this.spec.name} did not become ready within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.launch({
+        onReady: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        onEarlyExit: (why) => {
+          clearTimeout(timer);
+          reject(new StartupError(why));
+        },
+      });
+    }).catch(async (err: unknown) => {
+      this.stopping = true;
+      this.current?.kill('SIGKILL');
+      await this.exited;
+      throw err;
+    });
+  }
+
+  markStopping(): void {
+    this.stopping = true;
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    const child = this.current;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    this.current?.kill('SIGKILL');
+  }
+
+  private launch(startup?: Startup): void {
+    const child = spawn(this.spec.command, this.spec.args, {
+      env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    current = child;
+    this.current = child;
     const startedAt = Date.now();
-    const recent: string[] = [];
-    let ready = false;
-    const onLine = (line: string) => {
-      print(line);
-      recent.push(line);
-      if (recent.length > 20) recent.shift();
-      if (!ready && spec.readyWhen.test(line)) {
-        ready = true;
-        onReady?.();
-      }
-    };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', onLine);
-    exited = new Promise((resolve) => {
+    const output = this.watchOutput(child, startup?.onReady);
+    this.exited = new Promise((resolve) => {
       // 'exit' can come before the last lines of output were read: wait for the pipes to
       // close (bounded, a grandchild may hold them) so an early exit reports its reason.
       const drained = new Promise<void>((done) => {
@@ -97,72 +163,49 @@ export async function startChild(spec: ChildSpec, onUnexpectedExit: (message: st
       child.on('exit', async (code, signal) => {
         await drained;
         resolve();
-        if (stopping) return;
-        const why = `${spec.name} exited (${signal ?? `code ${code}`})`;
-        if (!ready) {
-          onEarlyExit?.(`${why} before it was ready:\n${recent.map((l) => `    ${l}`).join('\n')}`);
-          if (!onEarlyExit && spec.restart) scheduleRestart(why, Date.now() - startedAt);
-          return;
-        }
-        if (spec.restart) scheduleRestart(why, Date.now() - startedAt);
-        else onUnexpectedExit(why);
+        if (this.stopping) return;
+        const why = `${this.spec.name} exited (${signal ?? `code ${code}`})`;
+        this.afterExit(why, Date.now() - startedAt, output, startup?.onEarlyExit);
       });
     });
-  };
+  }
 
-  const scheduleRestart = (why: string, upMs: number) => {
-    restarts += 1;
-    inARow = upMs >= (spec.stableAfterMs ?? STABLE_AFTER_MS) ? 1 : inARow + 1;
-    const delay = restartDelay(inARow);
-    print(`${why}; restarting in ${delay} ms (restart #${restarts})`);
+  /** Prints every line of the child's output and calls onReady at the first ready line. */
+  private watchOutput(child: ChildProcess, onReady?: () => void): OutputWatch {
+    const recent: string[] = [];
+    let ready = false;
+    const onLine = (line: string) => {
+      this.print(line);
+      recent.push(line);
+      if (recent.length > 20) recent.shift();
+      if (!ready && this.spec.readyWhen.test(line)) {
+        ready = true;
+        onReady?.();
+      }
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+    return { recent, isReady: () => ready };
+  }
+
+  /** An exit nobody asked for: fail the start, restart, or report it. */
+  private afterExit(why: string, upMs: number, output: OutputWatch, onEarlyExit?: (why: string) => void): void {
+    if (!output.isReady()) {
+      onEarlyExit?.(`${why} before it was ready:\n${output.recent.map((l) => `    ${l}`).join('\n')}`);
+      if (!onEarlyExit && this.spec.restart) this.scheduleRestart(why, upMs);
+      return;
+    }
+    if (this.spec.restart) this.scheduleRestart(why, upMs);
+    else this.onUnexpectedExit(why);
+  }
+
+  private scheduleRestart(why: string, upMs: number): void {
+    this.restartCount += 1;
+    this.inARow = upMs >= (this.spec.stableAfterMs ?? STABLE_AFTER_MS) ? 1 : this.inARow + 1;
+    const delay = restartDelay(this.inARow);
+    this.print(`${why}; restarting in ${delay} ms (restart #${this.restartCount})`);
     setTimeout(() => {
-      if (!stopping) launch();
+      if (!this.stopping) this.launch();
     }, delay).unref();
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new StartupError(`${spec.name} did not become ready within ${spec.readyTimeoutMs ?? 60_000} ms`));
-    }, spec.readyTimeoutMs ?? 60_000);
-    launch(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      (why) => {
-        clearTimeout(timer);
-        reject(new StartupError(why));
-      },
-    );
-  }).catch(async (err: unknown) => {
-    stopping = true;
-    current?.kill('SIGKILL');
-    await exited;
-    throw err;
-  });
-
-  return {
-    name: spec.name,
-    get pid() {
-      return current?.pid;
-    },
-    get restarts() {
-      return restarts;
-    },
-    markStopping() {
-      stopping = true;
-    },
-    async stop(graceMs = 10_000) {
-      stopping = true;
-      const child = current;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-    kill() {
-      current?.kill('SIGKILL');
-    },
-  };
+  }
 }

@@ -1,0 +1,243 @@
+import { Context } from '@temporalio/activity';
+import type { AutomationCatalog } from '../automations/loader.js';
+import type { PinnedAutomation, RenderableTemplate } from '../automations/schema.js';
+import { emailContext, renderTemplate } from '../automations/templates.js';
+import { unsubscribeUrl } from '../automations/unsubscribe.js';
+import { LeadPatch, type LeadView } from '../domain/lead.js';
+import { parseRetryAfter, permanentFailure, transientFailure } from './failures.js';
+import type { LeadGateway } from './lead-gateway.js';
+import type { Mailer } from './mailer.js';
+
+/** Everything the automation activities need, built once per worker. */
+export interface AutomationDeps {
+  catalog: AutomationCatalog;
+  leads: LeadGateway;
+  /** AUTOMATION_TIME_SCALE, pinned into every run a lead change starts. */
+  timeScale: number;
+  /** Relative webhook URLs (`/webhooks/sales`) resolve against this. */
+  webhookBaseUrl: string;
+  webhookTimeoutMs: number;
+  unsubscribeBaseUrl: string;
+  unsubscribeSecret: string;
+}
+
+export interface AutomationEmailInput {
+  runId: string;
+  stepKey: string;
+  leadId: string;
+  automationName: string;
+  templateName: string;
+  template: RenderableTemplate;
+}
+
+export type AutomationEmailResult =
+  | { sent: true; messageId: string; attempt: number }
+  | { sent: false; reason: 'unsubscribed' | 'lead_not_found' };
+
+export interface LeadUpdateInput {
+  leadId: string;
+  taskId: string;
+  set?: LeadPatch | undefined;
+  addTags?: string[] | undefined;
+  removeTags?: string[] | undefined;
+  /** Custom fields merged into the lead's custom map (not replacing it). */
+  custom?: Record<string, string | number | boolean> | undefined;
+}
+
+export interface MatchInput {
+  leadId: string;
+  event: 'lead.created' | 'lead.updated';
+  before: LeadView | null;
+  after: LeadView;
+}
+
+export interface WebhookInput {
+  runId: string;
+  stepKey: string;
+  leadId: string;
+  automationId: string;
+  name: string;
+  url: string;
+  payload?: Record<string, unknown> | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+const TASK_POLL_MS = 200;
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // called outside an activity (unit tests)
+  }
+}
+const attempt = () => activityContext()?.info.attempt ?? 1;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Activities of the automation runs. The lead's state is read from its workflow at the
+ * moment a step needs it, so every step sees the lead as it is now, not as it was when
+ * the run started.
+ */
+export function createAutomationActivities(deps: AutomationDeps | undefined, mailer: Mailer, messageIdDomain: string) {
+  const need = (): AutomationDeps => {
+    if (!deps) throw permanentFailure('AutomationsNotConfigured', 'this worker was built without automation dependencies');
+    return deps;
+  };
+
+  return {
+    /** Local activity of the lead workflow: which automations this change starts, pinned as they are now. */
+    async matchAutomations(input: MatchInput): Promise<{ automations: PinnedAutomation[]; timeScale: number }> {
+      return matchAutomations(need(), input);
+    },
+
+    async readLead(input: { leadId: string }): Promise<LeadView | null> {
+      return need().leads.read(input.leadId);
+    },
+
+    async sendAutomationEmail(input: AutomationEmailInput): Promise<AutomationEmailResult> {
+      return sendAutomationEmail(need(), mailer, messageIdDomain, input);
+    },
+
+    async applyLeadUpdate(input: LeadUpdateInput): Promise<{ version: number; taskId: string }> {
+      return applyLeadUpdate(need(), input);
+    },
+
+    async postWebhook(input: WebhookInput): Promise<{ status: number; attempt: number }> {
+      return postWebhook(need(), input);
+    },
+  };
+}
+
+export type AutomationActivities = ReturnType<typeof createAutomationActivities>;
+
+function matchAutomations(d: AutomationDeps, input: MatchInput): { automations: PinnedAutomation[]; timeScale: number } {
+  const matched = d.catalog.match(input.event, input.before, input.after);
+  return {
+    automations: matched.map(({ id, hash, definition, templates }) => ({ id, hash, definition, templates })),
+    timeScale: d.timeScale,
+  };
+}
+
+/**
+ * One email step. The lead is read first: an unsubscribed lead gets nothing and the
+ * run stops. The Message-ID is stable per run and step, so a resend after a crash
+ * between SMTP acceptance and completion is detectable as a duplicate.
+ */
+async function sendAutomationEmail(
+  d: AutomationDeps,
+  mailer: Mailer,
+  messageIdDomain: string,
+  input: AutomationEmailInput,
+): Promise<AutomationEmailResult> {
+  const lead = await d.leads.read(input.leadId);
+  if (!lead) return { sent: false, reason: 'lead_not_found' };
+  if (lead.unsubscribed) return { sent: false, reason: 'unsubscribed' };
+  const link = unsubscribeUrl(d.unsubscribeBaseUrl, d.unsubscribeSecret, input.leadId);
+  const rendered = renderTemplate(input.template, emailContext(lead, link, input.automationName));
+  const messageId = `<${input.runId}.${input.stepKey}@${messageIdDomain}>`;
+  await mailer.send({
+    to: lead.email,
+    ...rendered,
+    messageId,
+    headers: {
+      'X-Lead-Id': input.leadId,
+      'X-Automation-Run': input.runId,
+      'X-Idempotency-Key': `${input.runId}:${input.stepKey}`,
+      'List-Unsubscribe': `<${link}>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+    },
+  });
+  return { sent: true, messageId, attempt: attempt() };
+}
+
+/**
+ * An update_lead (or score) step: a patch signalled to the lead's workflow with the
+ * step's deterministic task id, so a retry is applied once; returns once the lead has
+ * applied it, so the next step reads the new state.
+ */
+async function applyLeadUpdate(d: AutomationDeps, input: LeadUpdateInput): Promise<{ version: number; taskId: string }> {
+  const lead = await d.leads.read(input.leadId);
+  if (!lead) throw permanentFailure('LeadNotFound', `no lead with id ${input.leadId}`);
+  const known = await d.leads.task(input.leadId, input.taskId);
+  if (!known) {
+    await d.leads.change(input.leadId, {
+      task_id: input.taskId,
+      op: 'patch',
+      fields: leadPatch(lead, input),
+      received_at: new Date().toISOString(),
+    });
+  }
+  for (;;) {
+    const task = await d.leads.task(input.leadId, input.taskId);
+    const processed = task?.steps.find((s) => s.name === 'lead_process');
+    if (task && task.version !== null && processed && processed.status !== 'pending' && processed.status !== 'running') {
+      return { version: task.version, taskId: input.taskId };
+    }
+    activityContext()?.heartbeat();
+    await sleep(TASK_POLL_MS);
+  }
+}
+
+/** The step's change as a lead patch: custom fields merged into the lead's, tags added and removed. */
+function leadPatch(lead: LeadView, input: LeadUpdateInput): LeadPatch {
+  const patch: Record<string, unknown> = { ...(input.set ?? {}) };
+  if (input.set?.custom || input.custom) patch.custom = { ...(lead.custom ?? {}), ...(input.set?.custom ?? {}), ...(input.custom ?? {}) };
+  if (input.addTags?.length || input.removeTags?.length) {
+    const remove = new Set(input.removeTags ?? []);
+    patch.tags = [...(lead.tags ?? []), ...(input.addTags ?? [])].filter((t) => !remove.has(t));
+  }
+  const parsed = LeadPatch.safeParse(patch);
+  if (!parsed.success) {
+    throw permanentFailure('InvalidLeadUpdate', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+/** A webhook step: POST JSON with `Idempotency-Key: <runId>:<stepKey>`; 4xx is final, 5xx and 429 are retried. */
+async function postWebhook(d: AutomationDeps, input: WebhookInput): Promise<{ status: number; attempt: number }> {
+  const lead = await d.leads.read(input.leadId);
+  if (!lead) throw permanentFailure('LeadNotFound', `no lead with id ${input.leadId}`);
+  const { crm: _crm, ...leadFields } = lead;
+  const url = input.url.startsWith('/') ? `${d.webhookBaseUrl.replace(/\/+$/, '')}${input.url}` : input.url;
+  const timeout = AbortSignal.timeout(d.webhookTimeoutMs);
+  const cancelled = activityContext()?.cancellationSignal;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        ...(input.headers ?? {}),
+        'content-type': 'application/json',
+        'idempotency-key': `${input.runId}:${input.stepKey}`,
+        'user-agent': 'automation-orchestrator',
+      },
+      body: JSON.stringify({
+        event: 'automation.webhook',
+        webhook: input.name,
+        automation_id: input.automationId,
+        run_id: input.runId,
+        step: input.stepKey,
+        lead: leadFields,
+        data: input.payload ?? {},
+      }),
+      signal: cancelled ? AbortSignal.any([cancelled, timeout]) : timeout,
+    });
+  } catch (err) {
+    const reason = timeout.aborted ? `no answer within ${d.webhookTimeoutMs} ms` : (err as Error).message;
+    throw transientFailure('WebhookUnavailable', `webhook ${input.name} unreachable: ${reason}`);
+  }
+  return webhookOutcome(input.name, response);
+}
+
+async function webhookOutcome(name: string, response: Response): Promise<{ status: number; attempt: number }> {
+  const body = (await response.text()).slice(0, 200);
+  if (response.ok) return { status: response.status, attempt: attempt() };
+  const summary = `webhook ${name} answered ${response.status}: ${body}`;
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+  if (response.status === 429) throw transientFailure('WebhookRateLimited', summary, { retryAfterMs });
+  if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 409) {
+    throw permanentFailure('WebhookRejected', summary);
+  }
+  throw transientFailure('WebhookUnavailable', summary, { retryAfterMs });
+}

@@ -1,0 +1,103 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { ChangeOp, LeadChange, LeadInput, LeadPatch } from '../domain/lead.js';
+import { leadIdForEmail, leadWorkflowId, newTaskId } from '../domain/ids.js';
+import { LEAD_WORKFLOW_GENERATION, leadChangeSignal } from '../temporal/lead-messages.js';
+import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
+import { leadWorkflow } from '../workflows/index.js';
+import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
+import { LeadNotFoundError } from './errors.js';
+import { claimIdempotencyKey } from './idempotency.js';
+import type { TemporalCalls } from './temporal-calls.js';
+
+export interface LeadWriteOptions {
+  taskQueue: string;
+  settings: LeadWorkflowSettings;
+  /** Upper bound on a write's round trips to Temporal; past it the API answers 503. */
+  writeTimeoutMs: number;
+}
+
+export interface WriteReceipt {
+  id: string;
+  task_id: string;
+  status: 'queued';
+}
+
+/**
+ * Lead writes as Temporal calls: a create starts the lead's entity workflow (or, for an
+ * email already known, signals it); every other write signals it. Acknowledged once
+ * Temporal has recorded it, so an accepted write survives any process that fails after.
+ */
+export class LeadWrites {
+  constructor(
+    private readonly calls: TemporalCalls,
+    private readonly options: LeadWriteOptions,
+  ) {}
+
+  async create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
+    const deadline = Date.now() + this.options.writeTimeoutMs;
+    const id = leadIdForEmail(fields.email);
+    const taskId = newTaskId(id, 'create', idempotencyKey);
+    if (idempotencyKey) await this.claim({ key: idempotencyKey, scope: 'POST /api/leads', body: fields }, deadline);
+    const change = newChange(taskId, 'create', fields);
+    return this.calls.within(deadline, async () => {
+      if (await this.startLead(id, change, fields)) return { id, task_id: taskId, status: 'queued' as const, deduplicated: false };
+      // The lead exists: this create is a duplicate by email and merges into it.
+      const handle = this.calls.client.workflow.getHandle(leadWorkflowId(id));
+      await handle.signal(leadChangeSignal, change);
+      let deduplicated = true;
+      if (idempotencyKey) {
+        // A retry of the request that created the lead must get the same answer it got.
+        const description = await handle.describe();
+        deduplicated = description.memo?.created_task_id !== taskId;
+      }
+      return { id, task_id: taskId, status: 'queued' as const, deduplicated };
+    });
+  }
+
+  async update(id: string, op: Exclude<ChangeOp, 'create'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {
+    const deadline = Date.now() + this.options.writeTimeoutMs;
+    const taskId = newTaskId(id, op, idempotencyKey);
+    if (idempotencyKey) await this.claim({ key: idempotencyKey, scope: `${op} ${id}`, body: fields }, deadline);
+    const change = newChange(taskId, op, fields);
+    return this.calls.within(deadline, async () => {
+      try {
+        await this.calls.client.workflow.getHandle(leadWorkflowId(id)).signal(leadChangeSignal, change);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(id);
+        throw err;
+      }
+      return { id, task_id: taskId, status: 'queued' as const };
+    });
+  }
+
+  /** Starts the lead's workflow with its first change; false when it already runs. */
+  private async startLead(id: string, change: LeadChange, fields: LeadInput): Promise<boolean> {
+    const input: LeadWorkflowInput = { leadId: id, settings: this.options.settings, initial: change, generation: LEAD_WORKFLOW_GENERATION };
+    try {
+      await this.calls.client.workflow.start(leadWorkflow, {
+        workflowId: leadWorkflowId(id),
+        taskQueue: this.options.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        memo: { created_task_id: change.task_id },
+        typedSearchAttributes: [
+          { key: SA.email, value: fields.email },
+          { key: SA.stage, value: fields.stage ?? 'new' },
+        ],
+        staticSummary: `lead ${fields.email}`,
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  }
+
+  private claim(claim: Parameters<typeof claimIdempotencyKey>[2], deadline: number): Promise<void> {
+    return claimIdempotencyKey(this.calls, this.options.taskQueue, claim, deadline);
+  }
+}
+
+function newChange(taskId: string, op: ChangeOp, fields: LeadInput | LeadPatch): LeadChange {
+  return { task_id: taskId, op, fields, received_at: new Date().toISOString() };
+}

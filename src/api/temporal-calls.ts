@@ -1,0 +1,84 @@
+import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { isNotFound } from '../temporal/protocol.js';
+import { TemporalUnavailableError } from './errors.js';
+
+/** How long past its deadline a call may take to fail on its own before the guard gives up on it. */
+const GUARD_GRACE_MS = 250;
+
+/**
+ * The API's calls to Temporal, each under an absolute deadline, and the record of those
+ * still open. Every service of the API goes through one of these, so no request waits on
+ * Temporal past its deadline and closing the connection can wait for what is left.
+ */
+export class TemporalCalls {
+  /** Temporal calls still open, including those a request stopped waiting for at its deadline. */
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(readonly client: Client) {}
+
+  /**
+   * Runs Temporal calls under an absolute deadline (epoch ms): gRPC fails each call that is
+   * still open then (DEADLINE_EXCEEDED, a 503 in errors.ts), and a guard timer answers 503
+   * itself should a call not fail in time on its own, so no request waits on Temporal past
+   * its deadline, whether Temporal is down, unreachable, or accepting and never answering.
+   */
+  within<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return Promise.reject(new TemporalUnavailableError('deadline passed before the call'));
+    let timer: NodeJS.Timeout | undefined;
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer within ${remaining} ms`)), remaining + GUARD_GRACE_MS);
+    });
+    const call = this.client.withDeadline(deadline, fn);
+    // The guard may win the race; the call then fails later on its own deadline, unobserved
+    // here but tracked, so that closing the connection can wait for it (see drain()).
+    this.inflight.add(call);
+    call.then(
+      () => this.inflight.delete(call),
+      () => this.inflight.delete(call),
+    );
+    return Promise.race([call, guard]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Resolves once every call started here has settled. Call it before closing the
+   * connection: the SDK's gRPC retry timer of an abandoned call would otherwise fire on a
+   * closed channel and throw outside any promise. Bounded by the call deadlines.
+   */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Temporal reachable and answering: used by GET /ready. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    try {
+      await this.within(Date.now() + timeoutMs, () => this.client.workflowService.getSystemInfo({}));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * One run's history (the current run without `runId`). An unknown workflow throws
+   * `notFound()`; an older run gone past the retention period is undefined.
+   */
+  async runHistory(
+    workflowId: string,
+    runId: string | undefined,
+    notFound: () => Error,
+    deadline: number,
+  ): Promise<temporal.api.history.v1.IHistoryEvent[] | undefined> {
+    try {
+      const history = await this.within(deadline, () => this.client.workflow.getHandle(workflowId, runId).fetchHistory());
+      return history.events ?? [];
+    } catch (err) {
+      if (isNotFound(err)) {
+        if (runId) return undefined;
+        throw notFound();
+      }
+      throw err;
+    }
+  }
+}

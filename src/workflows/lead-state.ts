@@ -1,0 +1,155 @@
+import { applyLeadChange, isNewChange, NO_LEAD, type LeadState } from '../domain/lead-fold.js';
+import { leadView } from '../domain/lead-view.js';
+import type { LeadChange, LeadFields, LeadView } from '../domain/lead.js';
+import { isTerminal, queuedTask, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
+
+export type WelcomeState = 'pending' | 'sent' | 'skipped' | 'failed';
+
+/** State handed from one run to the next on continue-as-new. */
+export interface CarriedLeadState {
+  fields: LeadFields;
+  version: number;
+  score: number;
+  crm: LeadView['crm'];
+  welcome: WelcomeState;
+  createdAt: string;
+  updatedAt: string;
+  tasks: TaskState[];
+  pending: LeadChange[];
+}
+
+const TASKS_KEPT = 200;
+
+export const now = () => new Date().toISOString();
+
+/**
+ * One lead as its workflow run holds it: the lead (applied with domain/lead-fold.ts), its
+ * score, CRM and welcome state, its tasks, and the changes accepted but not yet applied.
+ */
+export class LeadEntity {
+  lead: LeadState;
+  score: number;
+  crm: LeadView['crm'];
+  welcome: WelcomeState;
+  readonly tasks: Map<string, TaskState>;
+  readonly pending: LeadChange[];
+  // The lead as the last finished lead_process left it (carried state is processed).
+  // Between applying a batch and normalizing it, view() shows raw fields under the new
+  // version; a second writer copying that to the CRM would pin raw content to a version.
+  private processed: Omit<LeadView, 'crm'> | null = null;
+
+  constructor(
+    readonly leadId: string,
+    carried: CarriedLeadState | undefined,
+  ) {
+    this.lead = carried
+      ? { fields: carried.fields, version: carried.version, createdAt: carried.createdAt, updatedAt: carried.updatedAt }
+      : NO_LEAD;
+    this.score = carried?.score ?? 0;
+    this.crm = carried?.crm ?? { status: 'pending', synced_version: 0 };
+    this.welcome = carried?.welcome ?? 'pending';
+    this.tasks = new Map((carried?.tasks ?? []).map((t) => [t.task_id, t]));
+    this.pending = [...(carried?.pending ?? [])];
+    this.snapshotProcessed();
+  }
+
+  get fields(): LeadFields | undefined {
+    return this.lead.fields;
+  }
+
+  view(): LeadView | null {
+    const { fields, ...state } = this.lead;
+    return fields ? leadView(this.leadId, fields, { ...state, score: this.score, crm: this.crm }) : null;
+  }
+
+  /** The lead as of its last processed version, with the CRM state as it is now. */
+  processedView(): LeadView | null {
+    return this.processed ? { ...this.processed, crm: { ...this.crm } } : null;
+  }
+
+  /** What the CRM write of the last processed version carries (see `processed`). */
+  processedLead(): Omit<LeadView, 'crm'> {
+    return this.processed!;
+  }
+
+  snapshotProcessed(): void {
+    const lead = this.view();
+    if (lead) {
+      const { crm: _live, ...rest } = lead;
+      this.processed = rest;
+    }
+  }
+
+  accept(change: LeadChange): void {
+    if (!isNewChange(this.tasks, change)) return;
+    const withWelcome =
+      change.op === 'create' && this.welcome === 'pending' && !this.fields && !this.pending.some((c) => c.op === 'create');
+    this.tasks.set(change.task_id, queuedTask(this.leadId, change, withWelcome));
+    this.pruneTasks();
+    this.pending.push(change);
+  }
+
+  private pruneTasks(): void {
+    for (const [id, task] of this.tasks) {
+      if (this.tasks.size <= TASKS_KEPT) break;
+      if (isTerminal(task.status)) this.tasks.delete(id);
+    }
+  }
+
+  /** Applies a batch in arrival order; returns its tasks, each with the version it produced. */
+  applyBatch(batch: LeadChange[]): TaskState[] {
+    const batchTasks = batch.map((c) => this.tasks.get(c.task_id)).filter((t): t is TaskState => !!t);
+    for (const change of batch) {
+      this.lead = applyLeadChange(this.lead, change);
+      const task = this.tasks.get(change.task_id);
+      if (task) {
+        task.version = this.lead.version;
+        task.status = 'running';
+      }
+    }
+    return batchTasks;
+  }
+
+  /** The normalized, scored fields of the batch just applied. */
+  setProcessed(fields: LeadFields, score: number): void {
+    this.lead = { ...this.lead, fields };
+    this.score = score;
+  }
+
+  finishBatch(batchTasks: TaskState[]): void {
+    for (const task of batchTasks) {
+      task.status = task.steps.some((s) => s.status === 'failed') ? 'failed' : 'completed';
+      task.updated_at = now();
+    }
+  }
+
+  needsRepair(): boolean {
+    return this.crm.status === 'failed' || this.welcome === 'failed';
+  }
+
+  /** The state the next run starts from; takes every change still pending. */
+  carry(): CarriedLeadState {
+    return {
+      fields: this.fields!,
+      version: this.lead.version,
+      score: this.score,
+      crm: this.crm,
+      welcome: this.welcome,
+      createdAt: this.lead.createdAt,
+      updatedAt: this.lead.updatedAt,
+      tasks: [...this.tasks.values()].slice(-TASKS_KEPT),
+      pending: this.pending.splice(0),
+    };
+  }
+}
+
+export function updateStep(batch: TaskState[], name: StepName, patch: Partial<TaskStep>): void {
+  for (const task of batch) {
+    const step = task.steps.find((s) => s.name === name);
+    if (!step) continue;
+    Object.assign(step, patch);
+    task.attempts = Math.max(task.attempts, step.attempts);
+    if (step.last_error) task.last_error = step.last_error;
+    task.updated_at = now();
+  }
+}

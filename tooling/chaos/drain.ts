@@ -1,0 +1,114 @@
+import type { Agent } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { httpJson, keepAliveAgent } from './http.js';
+import { compareContact, welcomeMessageId, type TaskView } from './invariants.js';
+import type { LeadRecord } from './load.js';
+import type { Say } from './report.js';
+import type { Target } from './target.js';
+
+/** After the load: wait for the stack to catch up before the checks read the outside world. */
+
+export interface Drained {
+  /** Every acknowledged task ended before the deadline. */
+  complete: boolean;
+  tasks: TaskView[];
+}
+
+/** One progress line at most every `everyMs`, shared by both phases of a drain. */
+type Progress = (line: () => string) => void;
+
+/** Waits until every lead is in the CRM at its acknowledged state with its welcome email, and every task has ended. */
+export async function drain(
+  target: Target,
+  leads: readonly LeadRecord[],
+  deadline: number,
+  progressEveryMs: number,
+  say: Say,
+  fatal: () => string | undefined,
+): Promise<Drained> {
+  const started = Date.now();
+  let lastSaid = 0;
+  const progress: Progress = (line) => {
+    if (Date.now() - lastSaid >= progressEveryMs) {
+      lastSaid = Date.now();
+      say(`drain ${((Date.now() - started) / 1000).toFixed(0)}s: ${line()}`);
+    }
+  };
+  await waitForLeads(target, leads, deadline, progress, fatal);
+  // Every acknowledged task must end; give this at least a minute even past the deadline, to read them.
+  const drained = await waitForTasks(target, leads, Math.max(deadline, Date.now() + 60_000), progress, fatal);
+  // A late second copy of an email would come from an activity attempt still running: give it a moment.
+  await sleep(3_000);
+  return drained;
+}
+
+async function waitForLeads(
+  target: Target,
+  leads: readonly LeadRecord[],
+  deadline: number,
+  progress: Progress,
+  fatal: () => string | undefined,
+): Promise<void> {
+  const expecting = leads.filter((l) => l.acked > 0);
+  for (;;) {
+    const [contacts, messages] = await Promise.all([target.contacts(), target.messages()]);
+    const byId = new Map(contacts.map((c) => [c.externalId, c]));
+    const mailIds = new Set(messages.map((m) => m.messageId));
+    const settled = expecting.filter(
+      (l) => compareContact(l, byId.get(l.id)).kind === 'ok' && mailIds.has(welcomeMessageId(l.id, target.messageIdDomain)),
+    ).length;
+    if (settled === expecting.length) return;
+    progress(() => `${settled}/${expecting.length} leads in the CRM at their acknowledged state with their welcome email`);
+    if (Date.now() > deadline || fatal()) return;
+    await sleep(1_000);
+  }
+}
+
+async function waitForTasks(
+  target: Target,
+  leads: readonly LeadRecord[],
+  deadline: number,
+  progress: Progress,
+  fatal: () => string | undefined,
+): Promise<Drained> {
+  const statuses = new Map<string, TaskView>();
+  const all = leads.flatMap((l) => l.taskIds);
+  for (const id of all) statuses.set(id, { task_id: id, status: 'unknown', attempts: 0 });
+  const agent = keepAliveAgent(16);
+  let pending = all;
+  try {
+    for (;;) {
+      await forEachLimited(pending, 16, async (id) => {
+        const task = await readTask(target.stack.apiUrl, id, agent);
+        if (task) statuses.set(id, task);
+      });
+      pending = pending.filter((id) => !['completed', 'failed', 'cancelled'].includes(statuses.get(id)!.status));
+      if (pending.length === 0 || Date.now() > deadline || fatal()) break;
+      progress(() => `${all.length - pending.length}/${all.length} tasks ended`);
+      await sleep(1_000);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return { complete: pending.length === 0, tasks: [...statuses.values()] };
+}
+
+/** The task as the API shows it, or undefined when the API did not answer 200. */
+async function readTask(apiUrl: string, id: string, agent: Agent): Promise<TaskView | undefined> {
+  const outcome = await httpJson({ method: 'GET', url: `${apiUrl}/api/tasks/${id}`, timeoutMs: 30_000, agent });
+  if (outcome.kind !== 'response' || outcome.status !== 200) return undefined;
+  const body = outcome.body as { status: TaskView['status']; attempts: number; steps?: Array<{ name: string; attempts: number }> };
+  const email = body.steps?.find((s) => s.name === 'email_send');
+  return { task_id: id, status: body.status, attempts: body.attempts, emailAttempts: email?.attempts };
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
