@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { apiKeysOf, type Config } from '../config.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
-import type { LeadWorkflowSettings } from '../workflows/lead-workflow.js';
+import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import { buildApp, type OverloadOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
 import { TemporalCalls } from './temporal-calls.js';

@@ -2,7 +2,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { LeadChange, LeadView } from '../domain/lead.js';
 import { acceptChanges, applyChanges, NO_LEAD } from '../domain/lead-fold.js';
 import { leadView } from '../domain/lead-view.js';
-import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
+import type { LeadWorkflowInput } from '../temporal/lead-messages.js';
 import { issuedTaskOp, leadWorkflowId } from '../domain/ids.js';
 import { ACTIVITY_OF_STEP, type TaskState, type TaskStatus } from '../domain/task.js';
 import { LeadNotFoundError, TaskNotFoundError } from './errors.js';

@@ -1,8 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { LeadChange } from '../domain/lead.js';
-import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
-import { leadChangeSignal } from '../temporal/lead-messages.js';
+import { leadChangeSignal, type LeadWorkflowInput } from '../temporal/lead-messages.js';
 import { ACTIVITY_OF_STEP, stepOfActivity } from '../domain/task.js';
 import { isoTimestamp } from '../temporal/protocol.js';
 

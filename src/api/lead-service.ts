@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { ChangeOp, LeadInput, LeadPatch, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
-import type { LeadWorkflowSettings } from '../workflows/lead-workflow.js';
+import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import type { LeadEvent } from './history.js';
 import { listLeads, type ListFilter } from './lead-list.js';
 import { LeadReads, type ReadSource } from './lead-reads.js';

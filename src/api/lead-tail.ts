@@ -4,8 +4,7 @@ import type { LeadChange, LeadFields } from '../domain/lead.js';
 import type { ReadBase, ReadMemo, RetryingStep, TailEvent } from '../domain/lead-read-model.js';
 import { ACTIVITY_OF_STEP, stepOfActivity } from '../domain/task.js';
 import { leadView } from '../domain/lead-view.js';
-import type { LeadWorkflowInput } from '../workflows/lead-workflow.js';
-import { leadChangeSignal } from '../temporal/lead-messages.js';
+import { leadChangeSignal, type LeadWorkflowInput } from '../temporal/lead-messages.js';
 import { decodePayload, eventTime } from './history.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

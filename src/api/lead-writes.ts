@@ -1,10 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ChangeOp, LeadChange, LeadInput, LeadPatch } from '../domain/lead.js';
 import { leadIdForEmail, leadWorkflowId, newTaskId } from '../domain/ids.js';
-import { LEAD_WORKFLOW_GENERATION, leadChangeSignal } from '../temporal/lead-messages.js';
+import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, type LeadWorkflowInput, type LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { leadWorkflow } from '../workflows/index.js';
-import type { LeadWorkflowInput, LeadWorkflowSettings } from '../workflows/lead-workflow.js';
 import { LeadNotFoundError } from './errors.js';
 import { claimIdempotencyKey } from './idempotency.js';
 import type { TemporalCalls } from './temporal-calls.js';

@@ -108,7 +108,3 @@ export interface LeadView extends LeadInput {
   created_at: string;
   updated_at: string;
 }
-
-// The workflow sandbox imports applyChange from its own zod-free module; re-exported here
-// for everything else.
-export { applyChange } from './apply-change.js';

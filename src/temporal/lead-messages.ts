@@ -1,8 +1,60 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { LeadChange, LeadView } from '../domain/lead.js';
+import type { LeadChange, LeadFields, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
 
-// Message definitions shared by the workflow and its clients (the API, tests, benchmarks).
+// The lead workflow's input, signal and queries, shared by the workflow and its clients (the
+// API, tests, benchmarks).
+
+/** Settings fixed when a lead's workflow starts and carried across continue-as-new. */
+export interface LeadWorkflowSettings {
+  crmTaskQueue: string;
+  maxAttempts: number;
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+  continueAsNewAfterEvents: number;
+  crmResyncIntervalMs: number;
+  /**
+   * Start-to-close of one CRM write: the CRM client's own timeout plus a margin, so a write
+   * lost with a crashed worker is retried within seconds. Absent from runs started before
+   * it existed, which keep 60 s.
+   */
+  crmActivityTimeoutMs?: number;
+}
+
+export interface LeadWorkflowInput {
+  leadId: string;
+  settings: LeadWorkflowSettings;
+  initial?: LeadChange;
+  carried?: CarriedLeadState;
+  /**
+   * Which code paths this run takes, fixed in its input (so replay sees the same value).
+   * Absent (1): runs started before the patches below were folded in; they ask `patched()`.
+   * 2: takes the patched paths without `patched()` calls, each of which costs a marker and an
+   * upsert of the TemporalChangeVersion search attribute, and upserts only the search
+   * attributes whose value changed (LeadVersion is no longer kept: the memo has the version).
+   * 3: the memo of each batch's end also holds that batch's tasks in full and the ids of the
+   * changes accepted but not yet applied, so the API can answer reads from the memo and the
+   * events after it without asking a worker (domain/lead-read-model.ts). Nothing else differs.
+   * Every run continues as new at the current generation (LEAD_WORKFLOW_GENERATION).
+   */
+  generation?: number;
+}
+
+export type WelcomeState = 'pending' | 'sent' | 'skipped' | 'failed';
+
+/** State handed from one run to the next on continue-as-new. */
+export interface CarriedLeadState {
+  fields: LeadFields;
+  version: number;
+  score: number;
+  crm: LeadView['crm'];
+  welcome: WelcomeState;
+  createdAt: string;
+  updatedAt: string;
+  tasks: TaskState[];
+  pending: LeadChange[];
+}
+
 
 export const leadChangeSignal = defineSignal<[LeadChange]>('leadChange');
 

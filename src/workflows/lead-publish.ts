@@ -3,7 +3,8 @@ import type { LeadChange, LeadView } from '../domain/lead.js';
 import { MEMO_BATCH_TASKS, type ReadMemo } from '../domain/lead-read-model.js';
 import type { TaskState } from '../domain/task.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
-import type { CarriedLeadState, LeadEntity } from './lead-state.js';
+import type { CarriedLeadState } from '../temporal/lead-messages.js';
+import type { LeadEntity } from './lead-state.js';
 
 const TASKS_IN_MEMO = 20;
 

@@ -2,21 +2,7 @@ import { applyLeadChange, isNewChange, NO_LEAD, type LeadState } from '../domain
 import { leadView } from '../domain/lead-view.js';
 import type { LeadChange, LeadFields, LeadView } from '../domain/lead.js';
 import { isTerminal, queuedTask, type StepName, type TaskState, type TaskStep } from '../domain/task.js';
-
-export type WelcomeState = 'pending' | 'sent' | 'skipped' | 'failed';
-
-/** State handed from one run to the next on continue-as-new. */
-export interface CarriedLeadState {
-  fields: LeadFields;
-  version: number;
-  score: number;
-  crm: LeadView['crm'];
-  welcome: WelcomeState;
-  createdAt: string;
-  updatedAt: string;
-  tasks: TaskState[];
-  pending: LeadChange[];
-}
+import type { CarriedLeadState, WelcomeState } from '../temporal/lead-messages.js';
 
 const TASKS_KEPT = 200;
 

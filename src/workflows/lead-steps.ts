@@ -3,7 +3,7 @@ import type { Activities } from '../activities/index.js';
 import type { CrmStatus } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
 import { now, updateStep, type LeadEntity } from './lead-state.js';
-import type { LeadWorkflowSettings } from './lead-workflow.js';
+import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 
 interface Outcome {
   ok: boolean;

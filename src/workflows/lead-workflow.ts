@@ -1,46 +1,18 @@
 import { allHandlersFinished, condition, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { LeadChange } from '../domain/lead.js';
 import { MAX_BATCH } from '../domain/lead-read-model.js';
-import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, leadQuery, processedLeadQuery, taskQuery } from '../temporal/lead-messages.js';
+import {
+  LEAD_WORKFLOW_GENERATION,
+  leadChangeSignal,
+  leadQuery,
+  processedLeadQuery,
+  taskQuery,
+  type LeadWorkflowInput,
+  type LeadWorkflowSettings,
+} from '../temporal/lead-messages.js';
 import { startTriggeredAutomations } from './automation-triggers.js';
 import { LeadPublisher } from './lead-publish.js';
-import { LeadEntity, type CarriedLeadState } from './lead-state.js';
+import { LeadEntity } from './lead-state.js';
 import { LeadSteps } from './lead-steps.js';
-
-/** Settings fixed when a lead's workflow starts and carried across continue-as-new. */
-export interface LeadWorkflowSettings {
-  crmTaskQueue: string;
-  maxAttempts: number;
-  initialIntervalMs: number;
-  maxIntervalMs: number;
-  continueAsNewAfterEvents: number;
-  crmResyncIntervalMs: number;
-  /**
-   * Start-to-close of one CRM write: the CRM client's own timeout plus a margin, so a write
-   * lost with a crashed worker is retried within seconds. Absent from runs started before
-   * it existed, which keep 60 s.
-   */
-  crmActivityTimeoutMs?: number;
-}
-
-export interface LeadWorkflowInput {
-  leadId: string;
-  settings: LeadWorkflowSettings;
-  initial?: LeadChange;
-  carried?: CarriedLeadState;
-  /**
-   * Which code paths this run takes, fixed in its input (so replay sees the same value).
-   * Absent (1): runs started before the patches below were folded in; they ask `patched()`.
-   * 2: takes the patched paths without `patched()` calls, each of which costs a marker and an
-   * upsert of the TemporalChangeVersion search attribute, and upserts only the search
-   * attributes whose value changed (LeadVersion is no longer kept: the memo has the version).
-   * 3: the memo of each batch's end also holds that batch's tasks in full and the ids of the
-   * changes accepted but not yet applied, so the API can answer reads from the memo and the
-   * events after it without asking a worker (domain/lead-read-model.ts). Nothing else differs.
-   * Every run continues as new at the current generation (LEAD_WORKFLOW_GENERATION).
-   */
-  generation?: number;
-}
 
 /** What one run works with. */
 interface LeadRun {

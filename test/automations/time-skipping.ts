@@ -15,8 +15,7 @@ import { startSmtpSink, type SinkMessage, type SmtpSink } from '../../tooling/si
 import { LEAD_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { INDEXED_VALUE_TYPES } from '../../tooling/temporal/search-attributes.js';
 import { automationRunQuery, type AutomationRunState } from '../../src/temporal/automation-messages.js';
-import type { LeadWorkflowInput } from '../../src/workflows/lead-workflow.js';
-import { leadChangeSignal, leadQuery } from '../../src/temporal/lead-messages.js';
+import { leadChangeSignal, leadQuery, type LeadWorkflowInput } from '../../src/temporal/lead-messages.js';
 import { activityDepsFromConfig, createWorkers } from '../../worker/workers.js';
 import '../support/harness.js'; // quiet Runtime logger
 import { eventually } from '../support/harness.js';

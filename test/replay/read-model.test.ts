@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { baseAndTail } from '../../src/api/lead-tail.js';
 import type { LeadChange } from '../../src/domain/lead.js';
 import { foldLead } from '../../src/domain/lead-read-model.js';
-import type { LeadWorkflowInput } from '../../src/workflows/lead-workflow.js';
+import type { LeadWorkflowInput } from '../../src/temporal/lead-messages.js';
 
 // The API's read model against real lead histories (recorded by `npm run histories:record`
 // on generation 3): cut each history after every event, as a read at that moment would see

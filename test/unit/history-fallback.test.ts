@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { leadOfRun } from '../../src/api/history-fallback.js';
 import type { LeadChange, LeadView } from '../../src/domain/lead.js';
 import { queuedTask } from '../../src/domain/task.js';
-import type { LeadWorkflowInput } from '../../src/workflows/lead-workflow.js';
+import type { LeadWorkflowInput } from '../../src/temporal/lead-messages.js';
 
 // The history fallback's fold: a run's accepted changes onto the state it started from.
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LEAD_STAGES, LeadInput, LeadPatch, applyChange, type LeadChange, type LeadFields } from '../../src/domain/lead.js';
+import { applyChange } from '../../src/domain/apply-change.js';
+import { LEAD_STAGES, LeadInput, LeadPatch, type LeadChange, type LeadFields } from '../../src/domain/lead.js';
 
 // The lead body schemas are the API contract's first line: every rule here is one a
 // client can hit with a 400, and one the workflows rely on never seeing broken.

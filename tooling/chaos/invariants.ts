@@ -1,4 +1,5 @@
-import { applyChange, LeadInput, LeadPatch, type ChangeOp, type LeadFields } from '../../src/domain/lead.js';
+import { applyChange } from '../../src/domain/apply-change.js';
+import { LeadInput, LeadPatch, type ChangeOp, type LeadFields } from '../../src/domain/lead.js';
 import { normalizeLead } from '../../src/domain/scoring.js';
 import { stableStringify } from '../../src/domain/ids.js';
 import { isTerminal, TASK_STATUSES, type TaskStatus } from '../../src/domain/task.js';
