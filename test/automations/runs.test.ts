@@ -6,7 +6,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stepTaskId } from '../../src/automations/ids.js';
-import type { AutomationRunState } from '../../src/temporal/automation-messages.js';
+import { automationRunQuery, type AutomationRunState } from '../../src/temporal/automation-messages.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from './time-skipping.js';
 
 // Both shipped automations, run by the real workers on the time-skipping test server with
@@ -171,7 +171,7 @@ describe('welcome-nurture', () => {
     expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect((await s.run(runId).describe()).status.name).toBe('CANCELLED');
     await s.env.sleep(10 * DAY); // well past every wait of the sequence
-    const state = await s.run(runId).query<AutomationRunState>('automationRun');
+    const state = await s.run(runId).query(automationRunQuery);
     expect(state).toMatchObject({ status: 'cancelled', stop_reason: 'cancelled', current_step: null, next_wake_up: null });
     expect(outcomes(state)).toEqual([expect.stringMatching(/^1 email: nurture-welcome → completed/), '2 wait 2d → cancelled']);
     expect(subjects(address)).toHaveLength(2);

@@ -15,6 +15,7 @@ import { startSmtpSink, type SinkMessage, type SmtpSink } from '../../tooling/si
 import { LEAD_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { INDEXED_VALUE_TYPES } from '../../tooling/temporal/search-attributes.js';
 import { automationRunQuery, type AutomationRunState } from '../../src/temporal/automation-messages.js';
+import { leadWorkflow } from '../../src/workflows/index.js';
 import { leadChangeSignal, leadQuery, type LeadWorkflowInput } from '../../src/temporal/lead-messages.js';
 import { activityDepsFromConfig, createWorkers } from '../../worker/workers.js';
 import '../support/harness.js'; // quiet Runtime logger
@@ -114,7 +115,7 @@ export async function startTimeSkippingStack(env: Record<string, string> = {}): 
         settings: workflowSettingsFromConfig(config),
         initial: { task_id: taskId, op: 'create', fields, received_at: new Date().toISOString() },
       };
-      await testEnv.client.workflow.start('leadWorkflow', {
+      await testEnv.client.workflow.start(leadWorkflow, {
         workflowId: leadWorkflowId(leadId),
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         args: [input],
