@@ -31,8 +31,16 @@ function logWrite(request: FastifyRequest, op: string, receipt: { id: string; ta
   request.log.info({ op, lead_id: receipt.id, workflow_id: leadWorkflowId(receipt.id), task_id: receipt.task_id }, 'write accepted');
 }
 
+type App = Parameters<FastifyPluginAsyncZod>[0];
+
 /** /api/leads: every write is handed to the lead's Temporal workflow before the 202. */
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
+  writeRoutes(app);
+  readRoutes(app);
+};
+
+/** POST, PUT, PATCH: 202 once Temporal holds the change; the task id follows its work. */
+function writeRoutes(app: App): void {
   app.post(
     '/api/leads',
     {
@@ -48,35 +56,6 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
       const receipt = await app.leads.create(request.body, request.headers['idempotency-key']);
       logWrite(request, 'create', receipt);
       return reply.code(202).header('location', `/api/leads/${receipt.id}`).send(receipt);
-    },
-  );
-
-  app.get(
-    '/api/leads',
-    {
-      schema: {
-        summary: 'List leads, filtered by email or stage (Temporal visibility)',
-        tags: ['leads'],
-        querystring: ListQuery,
-        response: { 200: LeadList, ...errors },
-      },
-    },
-    async (request) => app.leads.list(request.query),
-  );
-
-  app.get(
-    '/api/leads/:id',
-    {
-      schema: {
-        summary: 'Read a lead',
-        tags: ['leads'],
-        params: LeadIdParams,
-        response: { 200: LeadResponse, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const { lead, source } = await app.leads.get(request.params.id);
-      return reply.header('x-read-source', source).send({ ...lead, read_source: source });
     },
   );
 
@@ -118,6 +97,39 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+}
+
+/** GET: the list from visibility, one lead from its read model, its history from Temporal. */
+function readRoutes(app: App): void {
+  app.get(
+    '/api/leads',
+    {
+      schema: {
+        summary: 'List leads, filtered by email or stage (Temporal visibility)',
+        tags: ['leads'],
+        querystring: ListQuery,
+        response: { 200: LeadList, ...errors },
+      },
+    },
+    async (request) => app.leads.list(request.query),
+  );
+
+  app.get(
+    '/api/leads/:id',
+    {
+      schema: {
+        summary: 'Read a lead',
+        tags: ['leads'],
+        params: LeadIdParams,
+        response: { 200: LeadResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { lead, source } = await app.leads.get(request.params.id);
+      return reply.header('x-read-source', source).send({ ...lead, read_source: source });
+    },
+  );
+
   app.get(
     '/api/leads/:id/history',
     {
@@ -130,6 +142,6 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => ({ events: await app.leads.history(request.params.id) }),
   );
-};
+}
 
 export type LeadBody = z.infer<typeof LeadInput>;
