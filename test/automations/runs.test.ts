@@ -7,7 +7,7 @@ import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stepTaskId } from '../../src/automations/ids.js';
 import { automationRunQuery, type AutomationRunState } from '../../src/temporal/automation-messages.js';
-import { startTimeSkippingStack, type TimeSkippingStack } from './time-skipping.js';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping.js';
 
 // Both shipped automations, run by the real workers on the time-skipping test server with
 // their real durations: the days of waiting pass in seconds. A step that misbehaves shows

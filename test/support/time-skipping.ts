@@ -18,8 +18,8 @@ import { automationRunQuery, type AutomationRunState } from '../../src/temporal/
 import { leadWorkflow } from '../../src/workflows/index.js';
 import { leadChangeSignal, leadQuery, type LeadWorkflowInput } from '../../src/temporal/lead-messages.js';
 import { activityDepsFromConfig, createWorkers } from '../../worker/workers.js';
-import '../support/harness.js'; // quiet Runtime logger
-import { eventually } from '../support/harness.js';
+import './harness.js'; // quiet Runtime logger
+import { eventually } from './harness.js';
 
 // The real workers (lead workflow, automation runs, activities, CRM simulator, SMTP sink)
 // on Temporal's time-skipping test server: while a test awaits a run's result, the server
