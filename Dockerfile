@@ -12,7 +12,8 @@
 # Debian (glibc) rather than Alpine: the native core bridge of @temporalio/worker ships
 # prebuilt binaries for *-unknown-linux-gnu only.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The Node LTS line of .node-version (the tests run on it).
+ARG NODE_IMAGE=node:26-bookworm-slim
 
 # ---------------------------------------------------------------------------------------
 # build: all dependencies, TypeScript compile, prebuilt workflow bundle
