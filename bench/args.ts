@@ -5,7 +5,7 @@ import { DURABLE_WAL } from '../tooling/stack/stack.js';
 
 // Command line: `npm run bench -- [scenario] [--duration 10m] [--connections 50] …`. Pure.
 
-export const SCENARIOS = ['seed-mix', 'ceilings', 'open-loop', 'scale', 'tune', 'all'] as const;
+export const SCENARIOS = ['seed-mix', 'ceilings', 'open-loop', 'scale', 'tune', 'import', 'all'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `usage: npm run bench -- [scenario] [options]
@@ -17,6 +17,8 @@ scenarios:
   open-loop  fixed arrival rates at 25/50/75% of the C2 write ceiling, API vs raw client
   scale      1 and 2 API processes x 1 and 2 workers; read latency of a lead with 1 vs 1,000 updates
   tune       C2 and C3 under dev-server settings (SQLite pragmas, shard I/O, memory) and worker concurrency
+  import     --leads leads imported and fully synced (CRM + welcome email) through POST /api/leads/batch,
+             then the same leads one POST each, each on a fresh stack; times, leads/s and their ratio
   all        seed-mix with ceilings, open-loop, scale and tune
 
 options:
@@ -32,6 +34,7 @@ options:
   --scale-duration D     measured seed-mix time per scale configuration (default 30s)
   --tune-duration D      measured C2 time per tuning setting (default 20s)
   --can-updates N        updates of the long-lived lead in the scale scenario (default 1000)
+  --leads N              leads the import scenario sends down each path (default 10000)
   --api-processes N      API processes (default: the stack's default, min(CPUs, 4))
   --worker-processes N   worker processes (default 1)
   --sqlite-pragma K=V    dev-server SQLite pragma, repeatable (journal_mode, synchronous; default: the
@@ -39,7 +42,8 @@ options:
   --dynamic-config K=V   dev-server dynamic config value (JSON), repeatable
   --timeout D            request timeout of the load generator (default 30s)
   --drain-timeout D      how long a drain check waits (default 5m, or twice the seed-mix time
-                         with its warm-up when that is longer: the backlog grows with the run)
+                         with its warm-up when that is longer: the backlog grows with the run;
+                         for import, at least 0.2 s per lead)
   --out DIR              where results go (default bench/results)
   --tag NAME             suffix for the result file names (e.g. wal-full)
 `;
@@ -78,6 +82,7 @@ export function defaultOptions(outDir: string): BenchOptions {
     scaleDurationS: 30,
     tuneDurationS: 20,
     canUpdates: 1000,
+    importLeads: 10_000,
     apiProcesses: Math.min(availableParallelism(), 4),
     workerProcesses: 1,
     // The stack's own default (src/stack/stack.ts), so the benchmark measures what users run.
@@ -143,6 +148,9 @@ export function parseArgs(argv: readonly string[], outDir: string): BenchOptions
       case '--can-updates':
         opts.canUpdates = positiveInt(flag, value());
         break;
+      case '--leads':
+        opts.importLeads = positiveInt(flag, value());
+        break;
       case '--api-processes':
         opts.apiProcesses = positiveInt(flag, value());
         break;
@@ -192,6 +200,10 @@ export function parseArgs(argv: readonly string[], outDir: string): BenchOptions
         scenarioSeen = true;
     }
   }
-  if (!drainTimeoutGiven) opts.drainTimeoutS = Math.max(opts.drainTimeoutS, 2 * (opts.durationS + opts.warmupS));
+  if (!drainTimeoutGiven) {
+    // An import's backlog is all its leads at once: allow the worker 5 leads/s at the least.
+    const importS = opts.scenario === 'import' ? opts.importLeads / 5 : 0;
+    opts.drainTimeoutS = Math.max(opts.drainTimeoutS, 2 * (opts.durationS + opts.warmupS), importS);
+  }
   return opts;
 }

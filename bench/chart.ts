@@ -228,6 +228,11 @@ export function chartInputFromReport(report: BenchReport): ChartInput {
   for (const w of report.tune?.worker ?? []) {
     if (w.c3) throughput.push({ label: `worker ${w.name.split(' (')[0]}: C3 leads/s`, value: w.c3.rate, series: 'c0' });
   }
+  for (const r of report.leadImport ?? []) {
+    const series = r.path === 'batch' ? 'api' : 'c2';
+    throughput.push({ label: `import ${r.path}: leads accepted/s`, value: r.leads / r.acceptS, series });
+    throughput.push({ label: `import ${r.path}: leads synced/s`, value: r.leads / r.syncedS, series });
+  }
 
   const latency: LatencyGroup[] = [];
   if (api || c2) {

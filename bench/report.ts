@@ -1,7 +1,7 @@
 import type { ServerFlags } from './bench-stack.js';
 import type { DrainResult } from './drain.js';
 import type { LoadRun } from './load/types.js';
-import type { BenchReport, C3Result } from './scenarios/context.js';
+import type { BenchReport, C3Result, ImportRun } from './scenarios/context.js';
 import { ROUTE_LABELS, formatMs, formatRate, formatSeconds, type RouteStats } from './stats.js';
 import { ratio, type TargetResult } from './targets.js';
 
@@ -114,6 +114,44 @@ export function drainText(d: DrainResult): string {
 
 function c3Text(c3: C3Result): string {
   return `${c3.leads} leads preloaded in ${formatSeconds(c3.preloadS)} with the workers stopped; worker start ${formatSeconds(c3.workerStartS)}; all fully processed (CRM + welcome email) ${formatSeconds(c3.drainS)} after the first poll = **${formatRate(c3.rate)} leads/s** (${formatRate(c3.steadyRate)} leads/s between 10% and 90%)${c3.workerPeakMb !== undefined ? `; worker peak RSS ${c3.workerPeakMb.toFixed(0)} MB` : ''}. Drain check: ${drainText(c3.drain)}.`;
+}
+
+const IMPORT_HEADERS = ['path', 'leads', 'requests', 'retried', 'all accepted in', 'accepted leads/s', 'all synced in', 'synced leads/s', 'drain check'];
+
+/** One row per import path: time to the last 202, and to every lead synced with its welcome email. */
+export function importRows(runs: readonly ImportRun[]): string[][] {
+  return runs.map((r) => [
+    r.path === 'batch' ? `POST /api/leads/batch (${r.leadsPerRequest} per request, ${r.inFlight} in flight)` : `POST /api/leads (${r.inFlight} in flight)`,
+    String(r.leads),
+    String(r.requests),
+    String(r.retried),
+    formatSeconds(r.acceptS),
+    formatRate(r.leads / r.acceptS),
+    formatSeconds(r.syncedS),
+    formatRate(r.leads / r.syncedS),
+    r.drain.ok ? 'passed' : 'FAILED',
+  ]);
+}
+
+/** How many times faster the batch path was than single POSTs, when both ran. */
+export function importRatio(runs: readonly ImportRun[]): string | undefined {
+  const batch = runs.find((r) => r.path === 'batch');
+  const single = runs.find((r) => r.path === 'single');
+  if (!batch || !single) return undefined;
+  return `batch ÷ single: accepted ${times(ratio(single.acceptS, batch.acceptS))} faster, fully synced ${times(ratio(single.syncedS, batch.syncedS))} faster`;
+}
+
+function importSection(runs: readonly ImportRun[]): string[] {
+  const ratioLine = importRatio(runs);
+  return [
+    '## Import: POST /api/leads/batch vs one POST per lead',
+    '',
+    markdownTable(IMPORT_HEADERS, importRows(runs)),
+    '',
+    ...(ratioLine ? [`${ratioLine}.`, ''] : []),
+    `Each path on a fresh stack, the same leads (same emails) in the same order. Batches carry an Idempotency-Key each; single POSTs none, like seed-mix. Single POSTs keep as many requests in flight as the API keeps Temporal writes open for the batches in flight (32 per batch). *Accepted*: first request to the last 202. *Synced*: first request until every lead is in the CRM simulator at its version with exactly one welcome email (the drain check). A 503 or 429 is sent again after its Retry-After (*retried*).`,
+    '',
+  ];
 }
 
 const statusMark: Record<TargetResult['status'], string> = { met: 'met', 'not met': '**not met**', partial: 'partly (short run)', 'not run': 'not run' };
@@ -268,6 +306,7 @@ export function renderMarkdown(report: BenchReport, chartFile?: string): string 
     }
     if (report.tune.recommendation) out.push(`Recommendation: ${report.tune.recommendation}.`, '');
   }
+  if (report.leadImport?.length) out.push(...importSection(report.leadImport));
   if (report.drainChecks.length > 0) {
     out.push('## Drain checks');
     out.push('');
@@ -305,6 +344,7 @@ export function renderConsole(report: BenchReport): string {
   if (comparison.length > 0) out.push(textTable(COMPARISON_HEADERS, comparison), '');
   if (report.seedMix) out.push(textTable(ROUTE_HEADERS, routeRows(report.seedMix)), '');
   if (report.c3) out.push(`C3 worker drain: ${formatRate(report.c3.rate)} leads/s (${report.c3.leads} leads in ${formatSeconds(report.c3.drainS)})`, '');
+  if (report.leadImport?.length) out.push(textTable(IMPORT_HEADERS, importRows(report.leadImport)), importRatio(report.leadImport) ?? '', '');
   if (report.targets.length > 0) {
     out.push(textTable(['target', 'status', 'measured'], report.targets.map((t) => [t.id, t.status, t.measured])), '');
   }

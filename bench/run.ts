@@ -8,6 +8,7 @@ import { describeMachine, gitInfo, loadAverage } from './machine.js';
 import { log } from './progress.js';
 import { renderConsole, renderMarkdown } from './report.js';
 import type { BenchReport, Ctx } from './scenarios/context.js';
+import { importScenario } from './scenarios/import.js';
 import { openLoopOn, openLoopScenario } from './scenarios/open-loop.js';
 import { scaleScenario } from './scenarios/scale.js';
 import { ceilingsScenario, seedMixScenario } from './scenarios/seed-mix.js';
@@ -71,11 +72,13 @@ function writeReport(partial = false): { json: string; md: string; svg: string }
   });
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
-  // A seed-mix of another length than the default gets its own file (e.g. -10m) unless tagged.
+  // A seed-mix of another length than the default gets its own file (e.g. -10m) unless tagged,
+  // an import one per lead count (e.g. -10000).
   const length = (opts.scenario === 'seed-mix' || opts.scenario === 'all') && opts.durationS !== 60 && !opts.tag
     ? `-${opts.durationS % 60 === 0 ? `${opts.durationS / 60}m` : `${opts.durationS}s`}`
     : '';
-  const base = `${report.startedAt.slice(0, 10)}-${opts.scenario}${opts.tag ? `-${opts.tag}` : ''}${length}${partial ? '-partial' : ''}`;
+  const leadCount = opts.scenario === 'import' && !opts.tag ? `-${opts.importLeads}` : '';
+  const base = `${report.startedAt.slice(0, 10)}-${opts.scenario}${opts.tag ? `-${opts.tag}` : ''}${length}${leadCount}${partial ? '-partial' : ''}`;
   const files = { json: join(outDir, `${base}.json`), md: join(outDir, `${base}.md`), svg: join(outDir, `${base}.svg`) };
   writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(files.svg, renderChart(chartInputFromReport(report)));
@@ -107,6 +110,9 @@ try {
       break;
     case 'tune':
       await tuneScenario(ctx);
+      break;
+    case 'import':
+      await importScenario(ctx);
       break;
     case 'all':
       await seedMixScenario(ctx, { withCeilings: true, then: (stack) => openLoopOn(ctx, stack) });

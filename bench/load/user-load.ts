@@ -1,4 +1,5 @@
 import { loadavg } from 'node:os';
+import { ApiError, createClient, createFetchTransport, TransportError, type Client, type TransportOutcome } from '../../src/client/index.js';
 import type { WriteLedger, SimulatorUrls } from '../drain.js';
 import type { Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
@@ -31,6 +32,22 @@ export interface UserLoadOptions {
   random?: () => number;
 }
 
+// The load is the API's plain path: no retries, no Idempotency-Keys.
+const noKey = { idempotencyKey: false } as const;
+
+/** A virtual user's client, and the outcome of its latest request (a user sends one request at a time). */
+function userClient(origin: string, timeoutS: number): { client: Client; last: () => TransportOutcome } {
+  const fetchTransport = createFetchTransport();
+  let last: TransportOutcome | undefined;
+  const client = createClient({
+    baseUrl: origin,
+    retry: false,
+    timeoutMs: timeoutS * 1000,
+    transport: async (request) => (last = await fetchTransport(request)),
+  });
+  return { client, last: () => last! };
+}
+
 export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
   const random = opts.random ?? Math.random;
   const origin = new URL(opts.url).origin;
@@ -42,67 +59,68 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const think = () => sleep(opts.thinkMs * (0.5 + random()));
 
-  /** One request; undefined when it failed to get an answer. */
-  async function send(route: RouteKey, method: string, path: string, body?: unknown) {
-    const at = performance.now();
-    try {
-      const res = await fetch(origin + path, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(opts.timeoutS * 1000),
-      });
-      const text = await res.text();
-      const status = res.status;
-      const ms = performance.now() - at;
-      const w = window;
-      w.routes.get(route)!.response(status, ms);
-      w.all.push(ms);
-      w.statusCounts[String(status)] = (w.statusCounts[String(status)] ?? 0) + 1;
-      const ok = status >= 200 && status < 300;
-      if (ok) {
-        w.ok += 1;
-        w.second().ok += 1;
-      } else {
-        w.non2xx += 1;
-      }
-      const source = res.headers.get('x-read-source');
-      if (typeof source === 'string') w.readSources[source] = (w.readSources[source] ?? 0) + 1;
-      return { ok, json: ok ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause;
-      const code = cause?.code ?? (err as Error).name;
-      const timeout = (err as Error).name === 'TimeoutError';
+  /** Counts one request's answer (or its failure to get one) on its route. */
+  function record(route: RouteKey, outcome: TransportOutcome, ms: number): void {
+    if (outcome.kind === 'error') {
+      // The fetch transport names a timeout TimeoutError, as fetch itself does.
+      const timeout = outcome.code === 'TimeoutError';
       window.routes.get(route)!.failure(timeout);
       window.errors += 1;
       if (timeout) window.timeouts += 1;
-      window.errorKinds[code] = (window.errorKinds[code] ?? 0) + 1;
+      window.errorKinds[outcome.code] = (window.errorKinds[outcome.code] ?? 0) + 1;
       window.second().errors += 1;
-      return undefined;
+      return;
     }
+    const { status } = outcome;
+    const w = window;
+    w.routes.get(route)!.response(status, ms);
+    w.all.push(ms);
+    w.statusCounts[String(status)] = (w.statusCounts[String(status)] ?? 0) + 1;
+    if (status >= 200 && status < 300) {
+      w.ok += 1;
+      w.second().ok += 1;
+    } else {
+      w.non2xx += 1;
+    }
+    const source = outcome.headers['x-read-source'];
+    if (typeof source === 'string') w.readSources[source] = (w.readSources[source] ?? 0) + 1;
   }
 
   async function user(): Promise<void> {
+    const { client, last } = userClient(origin, opts.timeoutS);
+    /** One request, counted; its result, or undefined when it got no 2xx. */
+    async function send<T>(route: RouteKey, call: () => Promise<T>): Promise<T | undefined> {
+      const at = performance.now();
+      let result: T | undefined;
+      try {
+        result = await call();
+      } catch (err) {
+        if (!(err instanceof ApiError || err instanceof TransportError)) throw err;
+      }
+      record(route, last(), performance.now() - at);
+      return result;
+    }
+
     await sleep(random() * opts.thinkMs);
     while (Date.now() < stopAt) {
       const { email, leadId } = opts.emails.next();
       const createMarker = opts.ledger ? opts.ledger.attempt(leadId, true) : 1;
-      const created = await send('create', 'POST', '/api/leads', leadBody(email, createMarker, 'create'));
-      if (!created?.ok || typeof created.json?.id !== 'string') {
+      const created = await send('create', () => client.leads.create(leadBody(email, createMarker, 'create'), noKey));
+      if (typeof created?.id !== 'string') {
         await think();
         continue;
       }
       opts.ledger?.ack(leadId, createMarker, true);
-      const id = created.json.id;
+      const id = created.id;
       await think();
-      await send('get', 'GET', `/api/leads/${id}`);
+      await send('get', () => client.leads.get(id));
       await think();
       const putMarker = opts.ledger ? opts.ledger.attempt(leadId, false) : 2;
-      const put = await send('put', 'PUT', `/api/leads/${id}`, leadBody(email, putMarker, 'replace'));
-      if (put?.ok) opts.ledger?.ack(leadId, putMarker, false);
+      const put = await send('put', () => client.leads.replace(id, leadBody(email, putMarker, 'replace'), noKey));
+      if (put) opts.ledger?.ack(leadId, putMarker, false);
       await think();
-      if (typeof put?.json?.task_id === 'string') {
-        await send('task', 'GET', `/api/tasks/${put.json.task_id}`);
+      if (typeof put?.task_id === 'string') {
+        await send('task', () => client.tasks.get(put.task_id));
         await think();
       }
     }

@@ -25,6 +25,8 @@ export interface BenchOptions {
   tuneDurationS: number;
   /** Updates of the long-lived lead in the continue-as-new read test. */
   canUpdates: number;
+  /** Leads the import scenario sends down each path. */
+  importLeads: number;
   apiProcesses: number;
   workerProcesses: number;
   /** Dev-server settings for every scenario but tune (which tries its own). */
@@ -92,6 +94,25 @@ export interface TuneWorkerEntry {
   error?: string;
 }
 
+/** One way of importing the import scenario's leads, on a fresh stack. */
+export interface ImportRun {
+  path: 'batch' | 'single';
+  leads: number;
+  /** Leads per request: 500 for batches, 1 for single POSTs. */
+  leadsPerRequest: number;
+  /** Requests kept in flight. */
+  inFlight: number;
+  /** Requests sent, retries included. */
+  requests: number;
+  /** Requests answered 503 or 429 (or a lost connection) and sent again. */
+  retried: number;
+  /** From the first request to the last 202. */
+  acceptS: number;
+  /** From the first request until every lead is in the CRM at its version with its welcome email. */
+  syncedS: number;
+  drain: DrainResult;
+}
+
 export interface BenchReport {
   scenario: string;
   startedAt: string;
@@ -108,6 +129,7 @@ export interface BenchReport {
   openLoop?: OpenLoopPoint[];
   scale?: { entries: ScaleEntry[]; canRead?: CanReadResult };
   tune?: { server: TuneServerEntry[]; worker: TuneWorkerEntry[]; recommendation?: string; workerServerSetting?: string };
+  leadImport?: ImportRun[];
   rss: RssEntry[];
   drainChecks: Array<{ run: string; result: DrainResult }>;
   targets: TargetResult[];

@@ -4,11 +4,14 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAccessControl } from './access-control.js';
-import { mapError, RouteNotFoundError, ShuttingDownError, type MappedError } from './errors.js';
+import { mapError, MethodNotAllowedError, RouteNotFoundError, ShuttingDownError, type MappedError } from './errors.js';
+import { completeDocument } from './openapi.js';
+import { createRouteTable } from './route-table.js';
 import { registerLoadShedding, type OverloadOptions } from './load-shedding.js';
 import type { LeadService } from './lead-service.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
+import { leadBatchRoutes } from './routes/lead-batch.js';
 import { automationRoutes } from './routes/automations.js';
 import { automationRunRoutes } from './routes/automation-runs.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
@@ -68,6 +71,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       void sendError(request, (reply as FastifyReply).header('x-request-id', request.id), mapError(error));
     },
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
+    // Longer than any id: an over-long path parameter reaches validation (a 400 naming it)
+    // instead of Fastify's bare 414; a URL longer still is a 414 in the contract's shape.
+    routerOptions: { maxParamLength: 500 },
     // Fastify's own answer while closing is a bare 503; ours (below) says when to retry.
     return503OnClosing: false,
     requestIdHeader: false,
@@ -92,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes);
   await app.register(leadRoutes);
+  await app.register(leadBatchRoutes);
   await app.register(taskRoutes);
   await app.register(automationRoutes, { service: deps.automations });
   await app.register(automationRunRoutes, { service: deps.automations });
@@ -120,8 +127,22 @@ function registerShutdownRefusal(app: FastifyInstance): void {
   });
 }
 
-/** Errors from any layer, and unknown routes, answer in the contract's shape (errors.ts). */
+/**
+ * Errors from any layer, and unknown routes, answer in the contract's shape (errors.ts). A
+ * known path asked with a method it does not serve is a 405 naming the methods it does.
+ */
 function registerErrorAnswers(app: FastifyInstance): void {
+  const routes = createRouteTable();
+  app.addHook('onRoute', (route) => {
+    if (!(route.config as { refusesMethod?: boolean } | undefined)?.refusesMethod) routes.add(route.url, route.method);
+  });
+  // Before any body parsing: a QUERY without a Content-Type is still a 405, not a parse error.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url !== undefined) return;
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.methodsOf(path);
+    if (allowed.length > 0) throw new MethodNotAllowedError(request.method, path, allowed);
+  });
   app.setErrorHandler((err, request, reply) => {
     const mapped = mapError(err);
     if (mapped.status === 503) request.log.warn({ code: mapped.body.error.code, detail: (err as { detail?: string }).detail }, 'unavailable');
@@ -137,14 +158,17 @@ function registerErrorAnswers(app: FastifyInstance): void {
 async function registerDocs(app: FastifyInstance, withKeys: boolean): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
+      // 3.1: JSON Schema 2020-12, which can say what 3.0 cannot (custom-field key patterns,
+      // nullable enums) so the document describes exactly what the API accepts.
+      openapi: '3.1.0',
       info: {
         title: 'Automation Orchestrator API',
         version: '1.0.0',
         description: 'Leads in; durable processing, CRM sync and email out, orchestrated by Temporal.',
       },
-      components: withKeys ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
     },
     transform: jsonSchemaTransform,
+    transformObject: (documents) => ('openapiObject' in documents ? completeDocument(documents.openapiObject, withKeys) : documents.swaggerObject),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

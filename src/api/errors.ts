@@ -31,6 +31,14 @@ export class RouteNotFoundError extends HttpError {
   }
 }
 
+/** A path the API serves, asked with a method it does not serve there. */
+export class MethodNotAllowedError extends HttpError {
+  override name = 'MethodNotAllowedError';
+  constructor(method: string, path: string, allowed: string[]) {
+    super(405, 'method_not_allowed', `${method} is not served at ${path}; use ${allowed.join(', ')}`, [], { allow: allowed.join(', ') });
+  }
+}
+
 export class UnauthorizedError extends HttpError {
   override name = 'UnauthorizedError';
   constructor() {

@@ -5,12 +5,13 @@ import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import type { LeadEvent } from './history.js';
 import { listLeads, type ListFilter } from './lead-list.js';
 import { LeadReads, type ReadSource } from './lead-reads.js';
-import { LeadWrites, type WriteReceipt } from './lead-writes.js';
+import type { BatchItem } from './lead-batch.js';
+import { LeadWrites, type BatchOptions, type CreateReceipt, type WriteReceipt } from './lead-writes.js';
 import { TemporalCalls } from './temporal-calls.js';
 
 export type { ListFilter } from './lead-list.js';
 export type { ReadSource } from './lead-reads.js';
-export type { WriteReceipt } from './lead-writes.js';
+export type { BatchOptions, CreateReceipt, WriteReceipt } from './lead-writes.js';
 
 export interface LeadServiceOptions {
   namespace: string;
@@ -55,6 +56,11 @@ export class LeadService {
 
   create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
     return this.writes.create(fields, idempotencyKey);
+  }
+
+  /** The valid leads of a batch (lead-batch.ts), in its order; one Idempotency-Key claim for the whole body. */
+  createMany(items: readonly BatchItem[], options?: BatchOptions): Promise<CreateReceipt[]> {
+    return this.writes.createMany(items, options);
   }
 
   update(id: string, op: Exclude<ChangeOp, 'create'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {

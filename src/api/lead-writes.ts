@@ -6,6 +6,7 @@ import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.
 import { leadWorkflow } from '../workflows/index.js';
 import { LeadNotFoundError } from './errors.js';
 import { claimIdempotencyKey } from './idempotency.js';
+import { BATCH_WRITE_CONCURRENCY, batchItemKey, inLeadOrder, type BatchItem } from './lead-batch.js';
 import type { TemporalCalls } from './temporal-calls.js';
 
 export interface LeadWriteOptions {
@@ -21,6 +22,15 @@ export interface WriteReceipt {
   status: 'queued';
 }
 
+export type CreateReceipt = WriteReceipt & { deduplicated: boolean };
+
+export interface BatchOptions {
+  /** The request's Idempotency-Key and the body it is claimed for. */
+  idempotency?: { key: string; body: unknown };
+  /** How long the whole batch may take. Default: the write timeout. */
+  budgetMs?: number;
+}
+
 /**
  * Lead writes as Temporal calls: a create starts the lead's entity workflow (or, for an
  * email already known, signals it); every other write signals it. Acknowledged once
@@ -32,11 +42,45 @@ export class LeadWrites {
     private readonly options: LeadWriteOptions,
   ) {}
 
-  async create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
+  async create(fields: LeadInput, idempotencyKey?: string): Promise<CreateReceipt> {
     const deadline = Date.now() + this.options.writeTimeoutMs;
     const id = leadIdForEmail(fields.email);
     const taskId = newTaskId(id, 'create', idempotencyKey);
     if (idempotencyKey) await this.claim({ key: idempotencyKey, scope: 'POST /api/leads', body: fields }, deadline);
+    return this.createLead(id, taskId, fields, idempotencyKey !== undefined, deadline);
+  }
+
+  /**
+   * The creates of POST /api/leads/batch, answered in the order of `items`. With a key, one
+   * claim for the whole body; each item's task id derives from the key and the item's place
+   * in the request, so a retried batch gets the same ids and the workflows ignore the changes
+   * they already hold. Each Temporal call is bounded by the write timeout, as a single
+   * write's is, and none runs past the batch's budget (500 creates can take longer than one
+   * write timeout on a busy server).
+   *
+   * All or error: if any write fails (Temporal did not confirm it in time) the whole request
+   * fails with that error, a 503, even though other items may have landed. A partial 202
+   * would leave the client to retry item by item; a 503 makes it retry the batch, which with
+   * its Idempotency-Key applies each lead exactly once.
+   */
+  async createMany(items: readonly BatchItem[], options: BatchOptions = {}): Promise<CreateReceipt[]> {
+    const batchDeadline = Date.now() + (options.budgetMs ?? this.options.writeTimeoutMs);
+    const deadline = () => Math.min(Date.now() + this.options.writeTimeoutMs, batchDeadline);
+    const { idempotency } = options;
+    if (idempotency) await this.claim({ key: idempotency.key, scope: 'POST /api/leads/batch', body: idempotency.body }, deadline());
+    return inLeadOrder(
+      items,
+      (item) => leadIdForEmail(item.fields.email),
+      BATCH_WRITE_CONCURRENCY,
+      (item, id) => {
+        const taskId = newTaskId(id, 'create', idempotency && batchItemKey(idempotency.key, item.index));
+        return this.createLead(id, taskId, item.fields, idempotency !== undefined, deadline());
+      },
+    );
+  }
+
+  /** Starts the lead's workflow, or merges into the lead that has this email (a duplicate create). */
+  private createLead(id: string, taskId: string, fields: LeadInput, keyed: boolean, deadline: number): Promise<CreateReceipt> {
     const change = newChange(taskId, 'create', fields);
     return this.calls.within(deadline, async () => {
       if (await this.startLead(id, change, fields)) return { id, task_id: taskId, status: 'queued' as const, deduplicated: false };
@@ -44,7 +88,7 @@ export class LeadWrites {
       const handle = this.calls.client.workflow.getHandle(leadWorkflowId(id));
       await handle.signal(leadChangeSignal, change);
       let deduplicated = true;
-      if (idempotencyKey) {
+      if (keyed) {
         // A retry of the request that created the lead must get the same answer it got.
         const description = await handle.describe();
         deduplicated = description.memo?.created_task_id !== taskId;

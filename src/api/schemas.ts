@@ -1,16 +1,21 @@
 import { z } from 'zod';
-import { Email, LEAD_STAGES, LeadStage } from '../domain/lead.js';
+import { CRM_STATUSES, Email, LEAD_STAGES, LeadStage } from '../domain/lead.js';
 import { TASK_STATUSES, TASK_TYPES } from '../domain/task.js';
 
 // HTTP-level shapes: params, query strings and response bodies. The lead body schemas
 // themselves live in the domain (LeadInput, LeadPatch) and are shared with the workers.
 
-export const LeadIdParams = z.strictObject({
-  id: z.string().regex(/^[a-z2-7]{20}$/, { message: 'must be a lead id (20 characters a-z, 2-7)' }),
-});
+export const LeadId = z
+  .string()
+  .regex(/^[a-z2-7]{20}$/, { message: 'must be a lead id (20 characters a-z, 2-7)' })
+  .meta({ examples: ['i4iwhvg4uyoicqlibja4'] });
+export const LeadIdParams = z.strictObject({ id: LeadId });
 
 export const TaskIdParams = z.strictObject({
-  task_id: z.string().regex(/^[a-z2-7]{20}\.[a-z2-7]{12}$/, { message: 'must be a task id (<lead id>.<12 characters>)' }),
+  task_id: z
+    .string()
+    .regex(/^[a-z2-7]{20}\.[a-z2-7]{12}$/, { message: 'must be a task id (<lead id>.<12 characters>)' })
+    .meta({ examples: ['i4iwhvg4uyoicqlibja4.wyvntbqrdi7z'] }),
 });
 
 export const ListQuery = z.strictObject({
@@ -34,9 +39,33 @@ export const IdempotencyHeaders = z.looseObject({
 });
 
 const Issue = z.object({ path: z.string(), code: z.string(), message: z.string() });
-export const ErrorResponse = z.object({
-  error: z.object({ code: z.string(), message: z.string(), issues: z.array(Issue) }),
-});
+/** Every 4xx and 5xx answer (errors.ts): the problems, each named, and the request's id for the logs. */
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      issues: z.array(Issue).max(50),
+      request_id: z.string(),
+    }),
+  })
+  .meta({
+    examples: [
+      {
+        error: {
+          code: 'invalid_request',
+          message: 'the request body is invalid (1 problem)',
+          issues: [{ path: 'email', code: 'invalid_format', message: 'must be a valid email address' }],
+          request_id: '5d0c6a52-8f0e-4c43-9d3b-2a1f0e8b7c11',
+        },
+      },
+    ],
+  });
+
+/** The error answers a route can give, by status. */
+export function errorResponses<S extends number>(...statuses: S[]): Record<S, typeof ErrorResponse> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorResponse])) as Record<S, typeof ErrorResponse>;
+}
 
 export const WriteAccepted = z.object({
   id: z.string(),
@@ -45,28 +74,42 @@ export const WriteAccepted = z.object({
 });
 export const CreateAccepted = WriteAccepted.extend({ deduplicated: z.boolean() });
 
-export const LeadResponse = z.looseObject({
+/** A lead as reads show it: its fields as last written (normalized once processed) and its state. */
+export const LeadView = z.strictObject({
   id: z.string(),
   email: z.string(),
+  first_name: z.string().optional(),
+  last_name: z.string().optional(),
+  company: z.string().optional(),
+  phone: z.string().optional(),
+  source: z.string().optional(),
+  stage: z.enum(LEAD_STAGES),
+  tags: z.array(z.string()).optional(),
+  custom: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  unsubscribed: z.boolean().optional(),
   version: z.number().int(),
   score: z.number(),
-  stage: z.enum(LEAD_STAGES),
-  crm: z.object({ status: z.string(), synced_version: z.number().int() }),
+  crm: z.strictObject({ status: z.enum(CRM_STATUSES), synced_version: z.number().int(), last_error: z.string().optional() }),
   created_at: z.string(),
   updated_at: z.string(),
-  read_source: z.enum(['events', 'workflow', 'history']),
 });
 
-export const LeadList = z.object({
-  items: z.array(z.object(LeadResponse.omit({ read_source: true }).shape)),
+export const ReadSource = z.enum(['events', 'workflow', 'history']);
+export const LeadResponse = LeadView.extend({ read_source: ReadSource });
+
+export const LeadList = z.strictObject({
+  items: z.array(LeadView),
   next_cursor: z.string().nullable(),
 });
 
-const Step = z.object({
-  name: z.string(),
-  status: z.string(),
+const Step = z.strictObject({
+  name: z.enum(['lead_process', 'crm_update', 'email_send']),
+  status: z.enum(['pending', 'running', 'completed', 'failed', 'skipped']),
   attempts: z.number().int(),
   last_error: z.string().nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  note: z.string().optional(),
 });
 export const TaskResponse = z.looseObject({
   task_id: z.string(),
@@ -76,7 +119,7 @@ export const TaskResponse = z.looseObject({
   attempts: z.number().int(),
   last_error: z.string().nullable(),
   steps: z.array(Step),
-  read_source: z.enum(['events', 'workflow', 'history']),
+  read_source: ReadSource,
 });
 
 export const HistoryResponse = z.object({

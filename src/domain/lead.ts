@@ -14,6 +14,19 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const CONTROL_CHARS = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+// What the refinements below check, said again as JSON Schema for the OpenAPI document
+// (zod cannot turn a refine or a pipe into JSON Schema): the document must accept exactly
+// what the API accepts (test/contract checks it).
+const CTRL = '\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029';
+// What String.prototype.trim removes besides control characters.
+const SPACE = ' \\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\uFEFF';
+const TRIMMED = `[\\t\\n\\u000B\\f\\r\\u2028\\u2029${SPACE}]*`;
+const NO_CONTROL_CHARS = `^[^${CTRL}]*$`;
+/** Text that is not empty once trimmed. */
+const SOME_TEXT = `^[^${CTRL}]*[^${CTRL}${SPACE}][^${CTRL}]*$`;
+/** zod's email check (z.email()), written without look-arounds, around what trim() removes. */
+const EMAIL = `^${TRIMMED}([A-Za-z0-9_'+-]+\\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\\.)+[A-Za-z]{2,}${TRIMMED}$`;
+
 /** A single-line text field: trimmed, bounded, no control characters, well-formed UTF-16. */
 export const text = (max: number) =>
   z
@@ -21,33 +34,39 @@ export const text = (max: number) =>
     .max(max, { message: `must be at most ${max} characters` })
     .refine((v) => !CONTROL_CHARS.test(v), { message: 'must not contain control characters or line breaks (CR, LF, tab, NUL, U+2028)' })
     .refine((v) => !LONE_SURROGATE.test(v), { message: 'must be well-formed Unicode (lone surrogate found)' })
-    .transform((v) => v.trim().replace(/\s+/g, ' '));
+    .transform((v) => v.trim().replace(/\s+/g, ' '))
+    .meta({ maxLength: max, pattern: NO_CONTROL_CHARS });
 
 export const Email = z
   .string()
   .transform((v) => v.trim().toLowerCase())
-  .pipe(z.string().max(254, { message: 'must be at most 254 characters' }).pipe(z.email({ message: 'must be a valid email address' })));
+  .pipe(z.string().max(254, { message: 'must be at most 254 characters' }).pipe(z.email({ message: 'must be a valid email address' })))
+  .meta({ pattern: EMAIL, maxLength: 254, examples: ['ada@example.com'] });
 
 const CustomKey = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, {
     message: 'keys must start with a letter and use letters, digits, _ . - (at most 64)',
   })
-  .refine((k) => !FORBIDDEN_KEYS.has(k), { message: 'reserved key' });
+  .refine((k) => !FORBIDDEN_KEYS.has(k), { message: 'reserved key' })
+  .meta({ pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,63}$', not: { enum: [...FORBIDDEN_KEYS] } });
 const CustomValue = z.union([text(1000), z.number().finite(), z.boolean()]);
 
 export const Custom = z
   .record(CustomKey, CustomValue)
-  .refine((r) => Object.keys(r).length <= 50, { message: 'at most 50 custom fields' });
+  .refine((r) => Object.keys(r).length <= 50, { message: 'at most 50 custom fields' })
+  .meta({ maxProperties: 50 });
 
 export const Tags = z
-  .array(text(64).pipe(z.string().min(1, { message: 'must not be empty' })))
+  .array(text(64).pipe(z.string().min(1, { message: 'must not be empty' })).meta({ maxLength: 64, pattern: SOME_TEXT }))
   .max(50, { message: 'at most 50 tags' })
   .transform((tags) => [...new Set(tags.map((t) => t.toLowerCase()))].sort());
 
-const Phone = text(40).refine((v) => v === '' || /^\+?[0-9 ().\-/]{3,40}$/.test(v), {
-  message: 'must contain only digits, spaces and + ( ) . - /',
-});
+const Phone = text(40)
+  .refine((v) => v === '' || /^\+?[0-9 ().\-/]{3,40}$/.test(v), {
+    message: 'must contain only digits, spaces and + ( ) . - /',
+  })
+  .meta({ maxLength: 40, pattern: `^[${SPACE}]*(\\+?[0-9().\\-/ ]{2,}[0-9().\\-/])?[${SPACE}]*$` });
 
 const leadFieldShape = {
   first_name: text(100),
@@ -79,7 +98,8 @@ export type LeadInput = z.output<typeof LeadInput>;
 /** Body of PATCH /api/leads/:id: any subset of fields; `null` clears an optional field. */
 export const LeadPatch = z
   .strictObject({ email: Email.optional(), ...clearable(leadFieldShape) })
-  .refine((p) => Object.keys(p).length > 0, { message: 'a patch must change at least one field' });
+  .refine((p) => Object.keys(p).length > 0, { message: 'a patch must change at least one field' })
+  .meta({ minProperties: 1 });
 export type LeadPatch = z.output<typeof LeadPatch>;
 
 export type LeadFields = LeadInput;

@@ -1,10 +1,8 @@
-import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { leadServiceFromConfig, workflowSettingsFromConfig } from '../../src/api/compose.js';
-import { LeadService } from '../../src/api/lead-service.js';
-import { call, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
+import { leadServiceFromConfig } from '../../src/api/compose.js';
+import { call, startHarness, startUnreachableApp, uniqueEmail, type Harness } from '../support/harness.js';
 
 // The HTTP contract's error paths, against a real Temporal dev server but with no worker:
 // every write is accepted by Temporal (202) and nothing processes it, which is all these
@@ -366,8 +364,6 @@ describe('unknown routes', () => {
   it.each([
     ['GET', '/nope'],
     ['GET', '/api/nope'],
-    ['DELETE', `/api/leads/${UNKNOWN_LEAD}`],
-    ['POST', `/api/leads/${UNKNOWN_LEAD}`],
     ['POST', '/api/tasks'],
     ['GET', '/API/leads'],
   ] as const)('%s %s -> 404 JSON not_found', async (method, url) => {
@@ -378,6 +374,22 @@ describe('unknown routes', () => {
   it('does not echo the query string of an unknown route', async () => {
     const error = expectError(await send(h.app, { method: 'GET', url: '/nope?token=secret' }), 404, 'not_found');
     expect(error.message).not.toContain('secret');
+  });
+});
+
+describe('methods a known path does not serve', () => {
+  it.each([
+    ['DELETE', `/api/leads/${UNKNOWN_LEAD}`, 'GET, HEAD, PATCH, PUT'],
+    ['POST', `/api/leads/${UNKNOWN_LEAD}`, 'GET, HEAD, PATCH, PUT'],
+    ['TRACE', '/api/leads', 'GET, HEAD, POST'],
+    ['DELETE', '/health', 'GET, HEAD'],
+    ['PUT', '/api/leads/batch', 'POST'],
+    ['GET', '/api/leads/batch', 'POST'],
+  ] as const)('%s %s -> 405 method_not_allowed with Allow: %s', async (method, url, allow) => {
+    const res = await send(h.app, { method, url });
+    const error = expectError(res, 405, 'method_not_allowed');
+    expect(res.headers.allow).toBe(allow);
+    expect(error.message).toContain(allow);
   });
 });
 
@@ -518,25 +530,15 @@ describe('ops endpoints', () => {
 });
 
 describe('Temporal unreachable', () => {
-  let connection: Connection;
   let down: FastifyInstance;
+  let closeDown: () => Promise<void>;
 
   beforeAll(async () => {
-    connection = Connection.lazy({ address: '127.0.0.1:1' });
-    const client = new Client({ connection });
-    const leads = new LeadService(client, {
-      namespace: 'default',
-      taskQueue: 'x',
-      settings: workflowSettingsFromConfig(h.config),
-      queryTimeoutMs: 500,
-      writeTimeoutMs: 1000,
-    });
-    down = await buildApp({ leads });
+    ({ app: down, close: closeDown } = await startUnreachableApp(h.config));
   });
 
   afterAll(async () => {
-    await down?.close();
-    await connection?.close().catch(() => undefined);
+    await closeDown?.();
   });
 
   it('POST answers 503 temporal_unavailable with retry-after, within ~3 s', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createClient } from '../../src/client/index.js';
 import { getFreePort } from '../../tooling/temporal/ports.js';
 import { eventually } from '../support/harness.js';
 
@@ -79,12 +80,12 @@ const ports = {
 };
 const env = { ...ports, TEMPORAL_DB_FILE: join(dataDir, 'temporal.sqlite'), API_PROCESSES: '2', LOG_LEVEL: 'warn' };
 const api = `http://127.0.0.1:${ports.PORT}`;
-const json = async (url: string, init?: RequestInit) => {
-  const res = await fetch(url, init);
+const json = async (url: string) => {
+  const res = await fetch(url);
   return { status: res.status, body: (await res.json()) as any };
 };
-const send = (method: string, path: string, body: unknown) =>
-  json(`${api}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+// Retries off: `eventually` below does the waiting, and every answer that is not a 2xx throws.
+const client = createClient({ baseUrl: api, retry: false });
 
 let running: RunningStart | undefined;
 afterAll(async () => {
@@ -101,15 +102,15 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(out).toMatch(/Web UI: http:\/\/127\.0\.0\.1:\d+/);
 
     expect((await json(`${api}/ready`)).status).toBe(200);
-    const created = await send('POST', '/api/leads', { email: 'grace@navy.example', first_name: 'Grace' });
-    expect(created.status).toBe(202);
-    leadId = created.body.id;
-    const put = await send('PUT', `/api/leads/${leadId}`, { email: 'updated@example.com', first_name: 'Updated', last_name: 'Lead' });
-    expect(put.status).toBe(202);
+    const created = await client.leads.create({ email: 'grace@navy.example', first_name: 'Grace' });
+    expect(created.status).toBe('queued');
+    leadId = created.id;
+    const put = await client.leads.replace(leadId, { email: 'updated@example.com', first_name: 'Updated', last_name: 'Lead' });
+    expect(put.status).toBe('queued');
 
     const task = await eventually(async () => {
-      const res = await json(`${api}/api/tasks/${put.body.task_id}`);
-      return res.body.status === 'completed' ? res.body : undefined;
+      const seen = await client.tasks.get(put.task_id);
+      return seen.status === 'completed' ? seen : undefined;
     }, { what: 'the PUT task to complete' });
     expect(task.version).toBe(2);
 
@@ -137,16 +138,16 @@ describe('npm start', { timeout: 300_000 }, () => {
     });
     expect(running!.output()).toMatch(/Temporal dev server exited unexpectedly \(signal SIGKILL\); restarting it/);
     // Nobody touched the stack: the API and the worker reconnect to the new server.
-    const created = await eventually(async () => {
-      const res = await send('POST', '/api/leads', { email: 'after-crash@example.com' });
-      return res.status === 202 ? res.body : undefined;
-    }, { timeoutMs: 60_000, what: 'a write to succeed after the restart' });
-    await eventually(async () => {
-      const res = await json(`${api}/api/tasks/${created.task_id}`);
-      return res.body.status === 'completed' ? true : undefined;
-    }, { timeoutMs: 90_000, what: 'the write to be processed by the reconnected worker' });
+    const created = await eventually(() => client.leads.create({ email: 'after-crash@example.com' }), {
+      timeoutMs: 60_000,
+      what: 'a write to succeed after the restart',
+    });
+    await eventually(async () => ((await client.tasks.get(created.task_id)).status === 'completed' ? true : undefined), {
+      timeoutMs: 90_000,
+      what: 'the write to be processed by the reconnected worker',
+    });
     // The lead written before the crash is still there (same SQLite file).
-    expect((await json(`${api}/api/leads/${leadId}`)).body).toMatchObject({ version: 2 });
+    expect(await client.leads.get(leadId)).toMatchObject({ version: 2 });
   });
 
   it('stops everything on Ctrl-C, leaving no process behind', async () => {
@@ -164,9 +165,7 @@ describe('npm start', { timeout: 300_000 }, () => {
 
   it('keeps its state across a restart on the same SQLite file', async () => {
     running = await npmStart(env);
-    const lead = await json(`${api}/api/leads/${leadId}`);
-    expect(lead.status).toBe(200);
-    expect(lead.body).toMatchObject({ id: leadId, version: 2, email: 'updated@example.com' });
+    expect(await client.leads.get(leadId)).toMatchObject({ id: leadId, version: 2, email: 'updated@example.com' });
     expect(cleanExit(await ctrlC(running))).toBe(true);
   });
 

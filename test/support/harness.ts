@@ -4,7 +4,8 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { leadServiceFromConfig } from '../../src/api/compose.js';
+import { leadServiceFromConfig, workflowSettingsFromConfig } from '../../src/api/compose.js';
+import { LeadService } from '../../src/api/lead-service.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startCrmSimulator, type CrmSimulator } from '../../tooling/simulators/crm-simulator.js';
 import { startSmtpSink, type SmtpSink } from '../../tooling/simulators/smtp-sink.js';
@@ -94,6 +95,29 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
   };
   return harness;
+}
+
+/**
+ * The app wired to a Temporal address nothing listens on, with short deadlines: every call
+ * to Temporal fails within its deadline (a 503 for the client).
+ */
+export async function startUnreachableApp(config: Config): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const connection = Connection.lazy({ address: '127.0.0.1:1' });
+  const leads = new LeadService(new Client({ connection }), {
+    namespace: 'default',
+    taskQueue: 'x',
+    settings: workflowSettingsFromConfig(config),
+    queryTimeoutMs: 500,
+    writeTimeoutMs: 1000,
+  });
+  const app = await buildApp({ leads });
+  return {
+    app,
+    async close() {
+      await app.close();
+      await connection.close().catch(() => undefined);
+    },
+  };
 }
 
 let emailCounter = 0;

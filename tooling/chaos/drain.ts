@@ -1,6 +1,6 @@
-import type { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { httpJson, keepAliveAgent } from './http.js';
+import { ApiError, createClient, TransportError, type Client, type Task } from '../../src/client/index.js';
+import { httpTransport, keepAliveAgent } from './http.js';
 import { compareContact, welcomeMessageId, type TaskView } from './invariants.js';
 import type { LeadRecord } from './load.js';
 import type { Say } from './report.js';
@@ -75,11 +75,13 @@ async function waitForTasks(
   const all = leads.flatMap((l) => l.taskIds);
   for (const id of all) statuses.set(id, { task_id: id, status: 'unknown', attempts: 0 });
   const agent = keepAliveAgent(16);
+  // One read per task per round, never retried: an unanswered read waits for the next round.
+  const client = createClient({ baseUrl: target.stack.apiUrl, retry: false, timeoutMs: 30_000, transport: httpTransport(agent) });
   let pending = all;
   try {
     for (;;) {
       await forEachLimited(pending, 16, async (id) => {
-        const task = await readTask(target.stack.apiUrl, id, agent);
+        const task = await readTask(client, id);
         if (task) statuses.set(id, task);
       });
       pending = pending.filter((id) => !['completed', 'failed', 'cancelled'].includes(statuses.get(id)!.status));
@@ -94,12 +96,16 @@ async function waitForTasks(
 }
 
 /** The task as the API shows it, or undefined when the API did not answer 200. */
-async function readTask(apiUrl: string, id: string, agent: Agent): Promise<TaskView | undefined> {
-  const outcome = await httpJson({ method: 'GET', url: `${apiUrl}/api/tasks/${id}`, timeoutMs: 30_000, agent });
-  if (outcome.kind !== 'response' || outcome.status !== 200) return undefined;
-  const body = outcome.body as { status: TaskView['status']; attempts: number; steps?: Array<{ name: string; attempts: number }> };
-  const email = body.steps?.find((s) => s.name === 'email_send');
-  return { task_id: id, status: body.status, attempts: body.attempts, emailAttempts: email?.attempts };
+async function readTask(client: Client, id: string): Promise<TaskView | undefined> {
+  let task: Task;
+  try {
+    task = await client.tasks.get(id);
+  } catch (err) {
+    if (err instanceof ApiError || err instanceof TransportError) return undefined;
+    throw err;
+  }
+  const email = task.steps.find((s) => s.name === 'email_send');
+  return { task_id: id, status: task.status, attempts: task.attempts, emailAttempts: email?.attempts };
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

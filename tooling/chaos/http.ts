@@ -1,14 +1,12 @@
 import { Agent, request } from 'node:http';
+import { parseBody, type Transport, type TransportOutcome } from '../../src/client/transport.js';
 
 /**
  * A minimal JSON-over-HTTP client on node:http, so the load generator sees exactly what
  * happened to a request: a status, or the socket error (ECONNRESET, ECONNREFUSED, a
- * timeout) that a process being stopped or killed causes.
+ * timeout) that a process being stopped or killed causes. It is the API client's
+ * transport here (httpTransport), and reads the simulators' inspection endpoints.
  */
-
-export type HttpOutcome =
-  | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: unknown }
-  | { kind: 'error'; code: string; message: string };
 
 export interface HttpCall {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -23,7 +21,12 @@ export function keepAliveAgent(maxSockets: number): Agent {
   return new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
 }
 
-export function httpJson(call: HttpCall): Promise<HttpOutcome> {
+/** The API client's transport: each request on `agent`, its outcome as node:http saw it. */
+export function httpTransport(agent: Agent): Transport {
+  return (call) => httpJson({ ...call, agent });
+}
+
+export function httpJson(call: HttpCall): Promise<TransportOutcome> {
   return new Promise((resolve) => {
     const payload = call.body === undefined ? undefined : Buffer.from(JSON.stringify(call.body));
     const headers: Record<string, string | number> = { accept: 'application/json', ...call.headers };
@@ -32,7 +35,7 @@ export function httpJson(call: HttpCall): Promise<HttpOutcome> {
       headers['content-length'] = payload.length;
     }
     let settled = false;
-    const settle = (outcome: HttpOutcome) => {
+    const settle = (outcome: TransportOutcome) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -47,13 +50,7 @@ export function httpJson(call: HttpCall): Promise<HttpOutcome> {
           settle({ kind: 'error', code: 'EINCOMPLETE', message: 'response ended early' });
           return;
         }
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          // not JSON: keep the text
-        }
+        const body = parseBody(Buffer.concat(chunks).toString('utf8'));
         settle({ kind: 'response', status: res.statusCode ?? 0, headers: res.headers, body });
       });
     });
@@ -78,11 +75,4 @@ export async function sendJson(method: 'POST' | 'DELETE', url: string, body?: un
   if (outcome.kind === 'error') throw new Error(`${method} ${url}: ${outcome.code} ${outcome.message}`);
   if (outcome.status >= 300) throw new Error(`${method} ${url}: HTTP ${outcome.status} ${JSON.stringify(outcome.body)}`);
   return outcome.body;
-}
-
-export function retryAfterMs(headers: Record<string, string | string[] | undefined>): number | undefined {
-  const raw = headers['retry-after'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (!value || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value.trim()) * 1000;
 }

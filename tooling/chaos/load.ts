@@ -1,8 +1,9 @@
 import type { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, createClient, TransportError, type Client, type LeadInput, type LeadPatch } from '../../src/client/index.js';
 import { leadIdForEmail } from '../../src/domain/ids.js';
 import { LEAD_STAGES } from '../../src/domain/lead.js';
-import { httpJson, keepAliveAgent, retryAfterMs, type HttpOutcome } from './http.js';
+import { httpTransport, keepAliveAgent } from './http.js';
 import type { Random } from './random.js';
 
 /**
@@ -12,6 +13,8 @@ import type { Random } from './random.js';
  * retried with that same key until it gets a 202, so a retry can never apply twice; only
  * 202s count as acknowledged. Each write also carries its sequence number in
  * `custom.seq`, so the CRM's copy shows which write it holds, not only which version.
+ * Requests go through the API client with its retries off: every attempt's status or
+ * socket error is seen and counted here, and the retry policy below is the harness's own.
  */
 
 export type ChangeKind = 'create' | 'replace' | 'patch' | 'duplicate-create';
@@ -190,11 +193,12 @@ class Gate {
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
-/** '202', or the status with the API's error code ('503:temporal_unavailable'); a bare status when the body has none. */
-function describeStatus(status: number, body: unknown): string {
-  if (status < 300) return String(status);
-  const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
-  return typeof code === 'string' ? `${status}:${code}` : String(status);
+/** The status with the API's error code ('503:temporal_unavailable'), a bare status when the body has none, or the socket error's code. */
+function describeFailure(err: unknown): string {
+  if (err instanceof TransportError) return err.code;
+  if (!(err instanceof ApiError)) throw err;
+  const code = (err.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return typeof code === 'string' ? `${err.status}:${code}` : String(err.status);
 }
 
 export class LoadGenerator {
@@ -203,12 +207,20 @@ export class LoadGenerator {
   readonly readBacks: ReadBack[] = [];
   private readonly gate: Gate;
   private readonly agent: Agent;
+  private readonly client: Client;
   private finished = false;
 
   constructor(private readonly options: LoadOptions) {
     this.leads = planLeads(options);
     this.gate = new Gate(options.maxInFlight);
     this.agent = keepAliveAgent(options.maxInFlight);
+    this.client = createClient({
+      baseUrl: options.apiUrl,
+      apiKey: options.apiKey,
+      retry: false,
+      timeoutMs: options.requestTimeoutMs,
+      transport: httpTransport(this.agent),
+    });
   }
 
   /** Share of the planned writes that are done with (acknowledged, or given up on), 0..1. */
@@ -262,24 +274,18 @@ export class LoadGenerator {
    * would deny an acknowledged write. Not retried; a 503 is an honest "not now".
    */
   private async readBack(kind: ReadBack['kind'], id: string, ackedVersion?: number): Promise<void> {
-    const url = `${this.options.apiUrl}/api/${kind === 'task' ? 'tasks' : 'leads'}/${id}`;
-    const headers: Record<string, string> = {};
-    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     await this.gate.enter();
-    let outcome: HttpOutcome;
+    let body: { version?: number; read_source?: string } | undefined;
+    let outcome = '200';
     try {
-      outcome = await httpJson({ method: 'GET', url, headers, timeoutMs: this.options.requestTimeoutMs, agent: this.agent });
+      body = kind === 'task' ? await this.client.tasks.get(id) : await this.client.leads.get(id);
+    } catch (err) {
+      outcome = describeFailure(err);
     } finally {
       this.gate.leave();
     }
-    const read: ReadBack = {
-      kind,
-      id,
-      outcome: outcome.kind === 'response' ? describeStatus(outcome.status, outcome.body) : outcome.code,
-      at: Date.now(),
-    };
-    if (kind === 'lead' && outcome.kind === 'response' && outcome.status === 200) {
-      const body = outcome.body as { version?: number; read_source?: string };
+    const read: ReadBack = { kind, id, outcome, at: Date.now() };
+    if (kind === 'lead' && body) {
       read.version = body.version ?? 0;
       read.ackedVersion = ackedVersion;
       read.source = body.read_source;
@@ -289,19 +295,16 @@ export class LoadGenerator {
 
   /** Sends one change until it is acknowledged; false when the lead must stop here. */
   private async deliver(lead: LeadRecord, change: PlannedChange): Promise<boolean> {
-    const url = change.method === 'POST' ? `${this.options.apiUrl}/api/leads` : `${this.options.apiUrl}/api/leads/${lead.id}`;
-    const headers: Record<string, string> = { 'idempotency-key': change.idempotencyKey };
-    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const giveUpAt = Date.now() + this.options.giveUpAfterMs;
     for (let attempt = 1; ; attempt++) {
       lead.attempts[change.seq] = attempt;
-      const { outcome, last } = await this.send(change, url, headers);
-      if (outcome.kind === 'response' && outcome.status === 202) return this.acknowledged(lead, change, outcome.body);
-      if (outcome.kind === 'response' && !RETRYABLE_STATUSES.has(outcome.status)) {
-        lead.rejected = { seq: change.seq, status: outcome.status, body: outcome.body };
+      const { receipt, error, last } = await this.send(lead, change);
+      if (!error) return this.acknowledged(lead, change, receipt);
+      if (error instanceof ApiError && !RETRYABLE_STATUSES.has(error.status)) {
+        lead.rejected = { seq: change.seq, status: error.status, body: error.body };
         return false;
       }
-      const hinted = outcome.kind === 'response' ? retryAfterMs(outcome.headers) : undefined;
+      const hinted = error instanceof ApiError && error.retryAfter !== undefined ? error.retryAfter * 1000 : undefined;
       const backoff = Math.min(2_000, 100 * 2 ** Math.min(attempt - 1, 5)) * this.options.random.between(0.5, 1.5);
       const delay = Math.min(hinted ?? backoff, 5_000);
       if (Date.now() + delay > giveUpAt) {
@@ -313,25 +316,27 @@ export class LoadGenerator {
   }
 
   /** One HTTP attempt, recorded; `last` describes its outcome. */
-  private async send(change: PlannedChange, url: string, headers: Record<string, string>): Promise<{ outcome: HttpOutcome; last: string }> {
+  private async send(lead: LeadRecord, change: PlannedChange): Promise<{ receipt?: unknown; error?: unknown; last: string }> {
     await this.gate.enter();
     const startedAt = Date.now();
-    let outcome: HttpOutcome;
+    let attempt: { receipt?: unknown; error?: unknown; last: string };
     try {
-      outcome = await httpJson({
-        method: change.method,
-        url,
-        body: change.body,
-        headers,
-        timeoutMs: this.options.requestTimeoutMs,
-        agent: this.agent,
-      });
+      attempt = { receipt: await this.write(lead, change), last: '202' };
+    } catch (error) {
+      attempt = { error, last: describeFailure(error) };
     } finally {
       this.gate.leave();
     }
-    const last = outcome.kind === 'response' ? describeStatus(outcome.status, outcome.body) : outcome.code;
-    this.attempts.push({ startedAt, endedAt: Date.now(), outcome: last });
-    return { outcome, last };
+    this.attempts.push({ startedAt, endedAt: Date.now(), outcome: attempt.last });
+    return attempt;
+  }
+
+  /** The change as its method's client call, under the change's own Idempotency-Key. */
+  private write(lead: LeadRecord, change: PlannedChange): Promise<unknown> {
+    const key = { idempotencyKey: change.idempotencyKey };
+    if (change.method === 'POST') return this.client.leads.create(change.body as LeadInput, key);
+    if (change.method === 'PUT') return this.client.leads.replace(lead.id, change.body as LeadInput, key);
+    return this.client.leads.patch(lead.id, change.body as LeadPatch, key);
   }
 
   /** A 202: counts it (unless its receipt names another lead) and reads the task and the lead back. */

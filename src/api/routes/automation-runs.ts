@@ -12,6 +12,7 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
     '/api/leads/:id/automation-runs',
     {
       schema: {
+        operationId: 'listLeadAutomationRuns',
         summary: "A lead's automation runs (Temporal visibility)",
         tags: ['automations'],
         params: LeadIdParams,
@@ -26,6 +27,7 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
     '/api/automation-runs/:run_id',
     {
       schema: {
+        operationId: 'getAutomationRun',
         summary: 'Show a run: status, current step, steps done with timestamps, next wake-up',
         tags: ['automations'],
         params: RunParams,
@@ -42,6 +44,7 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
     '/api/automation-runs/:run_id/cancel',
     {
       schema: {
+        operationId: 'cancelAutomationRun',
         summary: 'Cancel a running run (Temporal cancellation: it stops in its current wait or step)',
         tags: ['automations'],
         params: RunParams,

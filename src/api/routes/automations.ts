@@ -3,18 +3,21 @@ import { z } from 'zod';
 import { AUTOMATION_ID } from '../../automations/schema.js';
 import { RUN_ID_PATTERN } from '../../automations/ids.js';
 import type { AutomationService } from '../automation-service.js';
-import { ErrorResponse, IdempotencyHeaders, LeadIdParams } from '../schemas.js';
+import { errorResponses, IdempotencyHeaders, LeadIdParams } from '../schemas.js';
 
 // /api/automations: the definitions, and starting a run by hand. Runs are read and
 // cancelled in automation-runs.ts; the emails' unsubscribe link is in unsubscribe.ts.
 
-export const automationErrors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+export const automationErrors = errorResponses(400, 401, 404, 409, 414, 429, 503);
 
 const automationId = z.string().max(48).regex(AUTOMATION_ID, { message: 'must be an automation id (lower-case letters, digits, dashes)' });
 const AutomationParams = z.strictObject({ automation_id: automationId });
 const LeadAutomationParams = LeadIdParams.extend({ automation_id: automationId });
 export const RunParams = z.strictObject({
-  run_id: z.string().regex(RUN_ID_PATTERN, { message: 'must be a run id (automation-<lead id>-<automation id>-<12 characters>)' }),
+  run_id: z
+    .string()
+    .max(100)
+    .regex(RUN_ID_PATTERN, { message: 'must be a run id (automation-<lead id>-<automation id>-<12 characters>)' }),
 });
 export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -45,7 +48,7 @@ export const automationRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions> = 
 
   app.get(
     '/api/automations',
-    { schema: { summary: 'List automation definitions', tags: ['automations'], response: { 200: z.object({ items: z.array(Automation) }), ...automationErrors } } },
+    { schema: { operationId: 'listAutomations', summary: 'List automation definitions', tags: ['automations'], response: { 200: z.object({ items: z.array(Automation) }), ...automationErrors } } },
     async () => ({ items: service.list() }),
   );
 
@@ -53,6 +56,7 @@ export const automationRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions> = 
     '/api/automations/:automation_id',
     {
       schema: {
+        operationId: 'getAutomation',
         summary: 'Show an automation: its definition and the hash new runs are pinned to',
         tags: ['automations'],
         params: AutomationParams,
@@ -66,6 +70,7 @@ export const automationRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions> = 
     '/api/leads/:id/automations/:automation_id/runs',
     {
       schema: {
+        operationId: 'startAutomationRun',
         summary: 'Start a run of an automation for a lead (Idempotency-Key: the same key starts one run)',
         tags: ['automations'],
         params: LeadAutomationParams,

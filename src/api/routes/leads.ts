@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { leadWorkflowId } from '../../domain/ids.js';
 import { LeadInput, LeadPatch } from '../../domain/lead.js';
+import { MethodNotAllowedError } from '../errors.js';
 import {
   CreateAccepted,
-  ErrorResponse,
+  errorResponses,
   HistoryResponse,
   IdempotencyHeaders,
   LeadIdParams,
@@ -15,16 +16,10 @@ import {
   WriteAccepted,
 } from '../schemas.js';
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  404: ErrorResponse,
-  413: ErrorResponse,
-  415: ErrorResponse,
-  422: ErrorResponse,
-  429: ErrorResponse,
-  503: ErrorResponse,
-};
+// Statuses every /api route can answer besides its own: 400 (a parameter), 401 (API
+// keys), 414 (URI too long), 429 (rate limit), 503 (Temporal or the process unavailable).
+const readErrors = errorResponses(400, 401, 404, 414, 429, 503);
+const writeErrors = errorResponses(400, 401, 404, 413, 414, 415, 422, 429, 503);
 
 /** One line per accepted write, joining the request id to the workflow that now holds the change. */
 function logWrite(request: FastifyRequest, op: string, receipt: { id: string; task_id: string }): void {
@@ -37,6 +32,17 @@ type App = Parameters<FastifyPluginAsyncZod>[0];
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   writeRoutes(app);
   readRoutes(app);
+  // `/api/leads/batch` (POST, lead-batch.ts) sits beside `/api/leads/:id`: other methods on
+  // it would reach the lead routes and fail as a bad lead id; they are refused as methods.
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: '/api/leads/batch',
+    config: { refusesMethod: true },
+    schema: { hide: true },
+    handler: async (request) => {
+      throw new MethodNotAllowedError(request.method, '/api/leads/batch', ['POST']);
+    },
+  });
 };
 
 /** POST, PUT, PATCH: 202 once Temporal holds the change; the task id follows its work. */
@@ -45,11 +51,12 @@ function writeRoutes(app: App): void {
     '/api/leads',
     {
       schema: {
+        operationId: 'createLead',
         summary: 'Create a lead (deduplicated by normalized email)',
         tags: ['leads'],
         headers: IdempotencyHeaders,
         body: LeadInput,
-        response: { 202: CreateAccepted, ...errors },
+        response: { 202: CreateAccepted, ...errorResponses(400, 401, 413, 414, 415, 422, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -63,12 +70,13 @@ function writeRoutes(app: App): void {
     '/api/leads/:id',
     {
       schema: {
+        operationId: 'replaceLead',
         summary: 'Replace a lead (email required)',
         tags: ['leads'],
         params: LeadIdParams,
         headers: IdempotencyHeaders,
         body: LeadInput,
-        response: { 202: WriteAccepted, ...errors },
+        response: { 202: WriteAccepted, ...writeErrors },
       },
     },
     async (request, reply) => {
@@ -82,12 +90,13 @@ function writeRoutes(app: App): void {
     '/api/leads/:id',
     {
       schema: {
+        operationId: 'patchLead',
         summary: 'Change some fields of a lead (null clears a field)',
         tags: ['leads'],
         params: LeadIdParams,
         headers: IdempotencyHeaders,
         body: LeadPatch,
-        response: { 202: WriteAccepted, ...errors },
+        response: { 202: WriteAccepted, ...writeErrors },
       },
     },
     async (request, reply) => {
@@ -105,10 +114,11 @@ function readRoutes(app: App): void {
     '/api/leads',
     {
       schema: {
+        operationId: 'listLeads',
         summary: 'List leads, filtered by email or stage (Temporal visibility)',
         tags: ['leads'],
         querystring: ListQuery,
-        response: { 200: LeadList, ...errors },
+        response: { 200: LeadList, ...errorResponses(400, 401, 414, 429, 503) },
       },
     },
     async (request) => app.leads.list(request.query),
@@ -118,10 +128,11 @@ function readRoutes(app: App): void {
     '/api/leads/:id',
     {
       schema: {
+        operationId: 'getLead',
         summary: 'Read a lead',
         tags: ['leads'],
         params: LeadIdParams,
-        response: { 200: LeadResponse, ...errors },
+        response: { 200: LeadResponse, ...readErrors },
       },
     },
     async (request, reply) => {
@@ -134,10 +145,11 @@ function readRoutes(app: App): void {
     '/api/leads/:id/history',
     {
       schema: {
+        operationId: 'getLeadHistory',
         summary: "A lead's changes, CRM syncs, emails, retries and failures, from Temporal history",
         tags: ['leads'],
         params: LeadIdParams,
-        response: { 200: HistoryResponse, ...errors },
+        response: { 200: HistoryResponse, ...readErrors },
       },
     },
     async (request) => ({ events: await app.leads.history(request.params.id) }),

@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorResponse, TaskIdParams, TaskResponse } from '../schemas.js';
+import { errorResponses, TaskIdParams, TaskResponse } from '../schemas.js';
 
 export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/tasks/:task_id',
     {
       schema: {
+        operationId: 'getTask',
         summary: 'Status of one accepted change: steps, attempts, last error',
         tags: ['tasks'],
         params: TaskIdParams,
-        response: { 200: TaskResponse, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
+        response: { 200: TaskResponse, ...errorResponses(400, 401, 404, 414, 429, 503) },
       },
     },
     async (request, reply) => {

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { createRequester } from './request.js';
+import { retryPolicy, type RetryOptions } from './retry.js';
+import { watchTask, type WatchOptions } from './watch.js';
+import { createFetchTransport, type HttpMethod, type Transport } from './transport.js';
+import type {
+  Automation,
+  BatchAccepted,
+  CreateAccepted,
+  Lead,
+  LeadHistory,
+  LeadInput,
+  LeadListItem,
+  LeadPage,
+  LeadPatch,
+  ListLeadsQuery,
+  PageOptions,
+  Run,
+  RunCancelling,
+  RunPage,
+  RunStarted,
+  Task,
+  WriteAccepted,
+} from './types.js';
+
+export interface ClientOptions {
+  /** The API's origin, e.g. http://127.0.0.1:3000. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <key>`. */
+  apiKey?: string | undefined;
+  /** The fetch the default transport uses (the platform's by default). */
+  fetch?: typeof fetch;
+  /** Replaces fetch altogether (the chaos harness passes a node:http transport). */
+  transport?: Transport;
+  /** Default 4 attempts within 30 s, on 429, 503 and, for repeatable requests, socket errors; `false`: one attempt. */
+  retry?: RetryOptions | false;
+  /** Per attempt; default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface WriteOptions {
+  /**
+   * The write's Idempotency-Key, sent on every retry of it. Default: a fresh UUID per call.
+   * `false` sends none; the write is then not retried after an unknown outcome.
+   */
+  idempotencyKey?: string | false;
+}
+
+export type Client = ReturnType<typeof createClient>;
+
+export function createClient(options: ClientOptions) {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const request = createRequester({
+    baseUrl: options.baseUrl,
+    apiKey: options.apiKey,
+    transport: options.transport ?? createFetchTransport(options.fetch),
+    retry: retryPolicy(options.retry),
+    timeoutMs,
+  });
+  const read = <T>(path: string, query?: Record<string, string | number | undefined>) =>
+    request<T>({ method: 'GET', path, query, repeatable: true });
+  const write = <T>(method: HttpMethod, path: string, body: unknown, opts: WriteOptions = {}, attemptTimeoutMs?: number) => {
+    const key = opts.idempotencyKey === false ? undefined : (opts.idempotencyKey ?? randomUUID());
+    return request<T>({ method, path, body, idempotencyKey: key, repeatable: key !== undefined, timeoutMs: attemptTimeoutMs });
+  };
+  const tasks = {
+    get: (taskId: string) => read<Task>(`/api/tasks/${seg(taskId)}`),
+    /** Polls the task, yielding it whenever it changed, until it ends (completed, failed, cancelled). */
+    watch: (taskId: string, opts?: WatchOptions) => watchTask(tasks.get, taskId, opts),
+  };
+  return {
+    leads: leadMethods(read, write, timeoutMs),
+    tasks,
+    automations: {
+      list: () => read<{ items: Automation[] }>('/api/automations'),
+      get: (automationId: string) => read<Automation>(`/api/automations/${seg(automationId)}`),
+      startRun: (leadId: string, automationId: string, opts?: WriteOptions) =>
+        write<RunStarted>('POST', `/api/leads/${seg(leadId)}/automations/${seg(automationId)}/runs`, undefined, opts),
+    },
+    runs: {
+      get: (runId: string) => read<Run>(`/api/automation-runs/${seg(runId)}`),
+      // Cancelling twice is harmless, so it may be retried without a key.
+      cancel: (runId: string) => request<RunCancelling>({ method: 'POST', path: `/api/automation-runs/${seg(runId)}/cancel`, repeatable: true }),
+      forLead: (leadId: string, page: PageOptions = {}) => read<RunPage>(`/api/leads/${seg(leadId)}/automation-runs`, { ...page }),
+    },
+  };
+}
+
+type Read = <T>(path: string, query?: Record<string, string | number | undefined>) => Promise<T>;
+type Write = <T>(method: HttpMethod, path: string, body: unknown, opts?: WriteOptions, attemptTimeoutMs?: number) => Promise<T>;
+
+// The API gives a batch up to 45 s (500 workflow starts); an attempt must outwait that.
+const BATCH_ATTEMPT_TIMEOUT_MS = 60_000;
+
+function leadMethods(read: Read, write: Write, timeoutMs: number) {
+  const list = (query: ListLeadsQuery = {}) => read<LeadPage>('/api/leads', { ...query });
+  return {
+    create: (lead: LeadInput, opts?: WriteOptions) => write<CreateAccepted>('POST', '/api/leads', lead, opts),
+    get: (leadId: string) => read<Lead>(`/api/leads/${seg(leadId)}`),
+    replace: (leadId: string, lead: LeadInput, opts?: WriteOptions) => write<WriteAccepted>('PUT', `/api/leads/${seg(leadId)}`, lead, opts),
+    patch: (leadId: string, patch: LeadPatch, opts?: WriteOptions) => write<WriteAccepted>('PATCH', `/api/leads/${seg(leadId)}`, patch, opts),
+    list,
+    /** Every lead matching the filters, page after page (following next_cursor). */
+    listAll: async function* (query: ListLeadsQuery = {}): AsyncGenerator<LeadListItem> {
+      let cursor = query.cursor;
+      do {
+        const page = await list({ ...query, cursor });
+        yield* page.items;
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+    },
+    history: (leadId: string) => read<LeadHistory>(`/api/leads/${seg(leadId)}/history`),
+    /** Up to 500 leads in one request; idempotent as a whole under one key. */
+    importBatch: (leads: LeadInput[], opts?: WriteOptions) =>
+      write<BatchAccepted>('POST', '/api/leads/batch', { leads }, opts, Math.max(timeoutMs, BATCH_ATTEMPT_TIMEOUT_MS)),
+  };
+}
+
+const seg = encodeURIComponent;

@@ -1,0 +1,67 @@
+import type { z } from 'zod';
+import type { PageQuery, Run as RunSchema } from '../api/routes/automations.js';
+import type { BatchAccepted as BatchAcceptedSchema } from '../api/routes/lead-batch.js';
+import type {
+  CreateAccepted as CreateAcceptedSchema,
+  HistoryResponse,
+  LeadList as LeadListSchema,
+  LeadResponse,
+  ListQuery,
+  TaskResponse,
+  WriteAccepted as WriteAcceptedSchema,
+} from '../api/schemas.js';
+import type { LeadInput as LeadInputSchema, LeadPatch as LeadPatchSchema } from '../domain/lead.js';
+
+// The client's types come from the zod schemas the API validates and answers with, so a
+// schema change is a compile error here. Type imports only: nothing of the API (Fastify,
+// Temporal) is loaded at run time.
+
+/** A lead as sent (before the API normalizes it). */
+export type LeadInput = z.input<typeof LeadInputSchema>;
+export type LeadPatch = z.input<typeof LeadPatchSchema>;
+
+export type Lead = z.infer<typeof LeadResponse>;
+export type LeadPage = z.infer<typeof LeadListSchema>;
+export type LeadListItem = LeadPage['items'][number];
+export type ListLeadsQuery = Omit<z.input<typeof ListQuery>, 'limit'> & { limit?: number };
+export type LeadHistory = z.infer<typeof HistoryResponse>;
+export type CreateAccepted = z.infer<typeof CreateAcceptedSchema>;
+export type WriteAccepted = z.infer<typeof WriteAcceptedSchema>;
+
+export type Task = z.infer<typeof TaskResponse>;
+
+export type Run = z.infer<typeof RunSchema>;
+export type PageOptions = Omit<z.input<typeof PageQuery>, 'limit'> & { limit?: number };
+
+// These shapes are declared inline in the automation routes (no exported schema).
+
+export interface Automation {
+  id: string;
+  name: string;
+  enabled: boolean;
+  definition_hash: string;
+  [field: string]: unknown;
+}
+
+export interface RunStarted {
+  run_id: string;
+  automation_id: string;
+  lead_id: string;
+  definition_hash: string;
+  status: 'started';
+  deduplicated: boolean;
+}
+
+export interface RunCancelling {
+  run_id: string;
+  status: 'cancelling';
+}
+
+export interface RunPage {
+  items: Array<{ run_id: string; status: string; [field: string]: unknown }>;
+  next_cursor: string | null;
+}
+
+/** POST /api/leads/batch: one item per lead sent, in order: its receipt, or why it was refused. */
+export type BatchAccepted = z.infer<typeof BatchAcceptedSchema>;
+export type BatchItem = BatchAccepted['items'][number];

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../../src/api/app.js';
+import { automationServiceFromConfig, leadServiceFromConfig } from '../../src/api/compose.js';
+import { startHarness, type Harness } from './harness.js';
+
+/**
+ * The API listening on a loopback port (the client speaks real HTTP), on the shared dev
+ * server, with workers and the shipped automations at a time scale where `wait 2d` takes
+ * 1.7 s.
+ */
+export interface ApiServer {
+  harness: Harness;
+  app: FastifyInstance;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(env: Record<string, string> = {}): Promise<ApiServer> {
+  const harness = await startHarness({ AUTOMATION_TIME_SCALE: '0.00001', ...env });
+  const app = await buildApp({
+    leads: leadServiceFromConfig(harness.config, harness.client),
+    automations: automationServiceFromConfig(harness.config, harness.client),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  await harness.startWorker();
+  return {
+    harness,
+    app,
+    baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    async close() {
+      await app.close();
+      await harness.close();
+    },
+  };
+}
