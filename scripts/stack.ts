@@ -33,6 +33,7 @@ try {
   process.exit(1);
 }
 
+const metrics = stack.metricsUrls;
 const lines = [
   '',
   `Automation Orchestrator is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
@@ -41,6 +42,9 @@ const lines = [
   `  CRM             ${stack.crmUrl}${config.CRM_START_SIMULATOR ? '   (local simulator: /_sim/contacts)' : ''}`,
   `  SMTP            ${config.SMTP_HOST}:${config.SMTP_PORT}${stack.smtpMessagesUrl ? `   (local sink: ${stack.smtpMessagesUrl})` : ''}`,
   `  API processes   ${config.API_PROCESSES}, worker processes ${config.WORKER_PROCESSES}`,
+  `  Metrics         API ${metrics.api}`,
+  ...metrics.workers.map((url, i) => `                  worker${metrics.workers.length > 1 ? i + 1 : ''} ${url}`),
+  ...(metrics.temporal ? [`                  Temporal ${metrics.temporal}`] : []),
   '',
   'Try:',
   `  curl -s -X POST ${stack.apiUrl}/api/leads -H 'content-type: application/json' -d '{"email":"ada@example.com","first_name":"Ada"}'`,

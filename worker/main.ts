@@ -16,7 +16,11 @@ Runtime.install({
     address: config.TEMPORAL_ADDRESS,
     probe: () => waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 24 * 3_600_000 }),
   }),
-  telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+  telemetryOptions: {
+    logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+    // The SDK core serves its own metrics (polls, task latencies, slots) for Prometheus.
+    ...(config.WORKER_METRICS_PORT > 0 ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.WORKER_METRICS_PORT}` } } } : {}),
+  },
 });
 
 // The TS worker does not retry a failed first connection: wait for the server instead.
@@ -35,6 +39,7 @@ try {
 console.log(
   `worker: polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_CRM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
 );
+if (config.WORKER_METRICS_PORT > 0) console.log(`worker: metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
 try {
   await runWorkers(workers);
 } finally {

@@ -4,6 +4,7 @@ import type { PinnedAutomation, RenderableTemplate } from '../automations/schema
 import { emailContext, renderTemplate } from '../automations/templates.js';
 import { unsubscribeUrl } from '../automations/unsubscribe.js';
 import { LeadPatch, type LeadView } from '../domain/lead.js';
+import { countedEmail } from './business-metrics.js';
 import { parseRetryAfter, permanentFailure, transientFailure } from './failures.js';
 import type { LeadGateway } from './lead-gateway.js';
 import type { Mailer } from './mailer.js';
@@ -136,18 +137,20 @@ async function sendAutomationEmail(
   const link = unsubscribeUrl(d.unsubscribeBaseUrl, d.unsubscribeSecret, input.leadId);
   const rendered = renderTemplate(input.template, emailContext(lead, link, input.automationName));
   const messageId = `<${input.runId}.${input.stepKey}@${messageIdDomain}>`;
-  await mailer.send({
-    to: lead.email,
-    ...rendered,
-    messageId,
-    headers: {
-      'X-Lead-Id': input.leadId,
-      'X-Automation-Run': input.runId,
-      'X-Idempotency-Key': `${input.runId}:${input.stepKey}`,
-      'List-Unsubscribe': `<${link}>`,
-      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-    },
-  });
+  await countedEmail(() =>
+    mailer.send({
+      to: lead.email,
+      ...rendered,
+      messageId,
+      headers: {
+        'X-Lead-Id': input.leadId,
+        'X-Automation-Run': input.runId,
+        'X-Idempotency-Key': `${input.runId}:${input.stepKey}`,
+        'List-Unsubscribe': `<${link}>`,
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      },
+    }),
+  );
   return { sent: true, messageId, attempt: attempt() };
 }
 

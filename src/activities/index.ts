@@ -5,6 +5,7 @@ import type { CrmClient, CrmLead } from './crm.js';
 import { EMAIL_TEMPLATES, type EmailTemplateName } from './email-templates.js';
 import type { Mailer } from './mailer.js';
 import { createAutomationActivities, type AutomationDeps } from './automation.js';
+import { countedCrmSync, countedEmail } from './business-metrics.js';
 
 export interface ActivityDeps {
   crm: CrmClient;
@@ -62,12 +63,14 @@ function createLeadActivities(deps: ActivityDeps) {
     async sendLeadEmail(input: { leadId: string; template: EmailTemplateName; lead: LeadView }) {
       const rendered = EMAIL_TEMPLATES[input.template](input.lead);
       const messageId = `<${input.template}.${input.leadId}@${deps.messageIdDomain}>`;
-      await deps.mailer.send({
-        to: input.lead.email,
-        ...rendered,
-        messageId,
-        headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}` },
-      });
+      await countedEmail(() =>
+        deps.mailer.send({
+          to: input.lead.email,
+          ...rendered,
+          messageId,
+          headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}` },
+        }),
+      );
       return { messageId, attempt: currentAttempt() };
     },
   };
@@ -76,15 +79,17 @@ function createLeadActivities(deps: ActivityDeps) {
 function createCrmActivities(deps: ActivityDeps) {
   return {
     async syncLeadToCrm(input: { leadId: string; version: number; lead: CrmLead }) {
-      const result = await deps.crm.upsertContact(
-        {
-          externalId: input.leadId,
-          version: input.version,
-          lead: input.lead,
-          // Business key, not the activity id: activity ids restart at every continue-as-new.
-          idempotencyKey: `${input.leadId}:${input.version}`,
-        },
-        cancellationSignal(),
+      const result = await countedCrmSync(() =>
+        deps.crm.upsertContact(
+          {
+            externalId: input.leadId,
+            version: input.version,
+            lead: input.lead,
+            // Business key, not the activity id: activity ids restart at every continue-as-new.
+            idempotencyKey: `${input.leadId}:${input.version}`,
+          },
+          cancellationSignal(),
+        ),
       );
       return { ...result, attempt: currentAttempt() };
     },

@@ -6,8 +6,9 @@ import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fa
 import { registerAccessControl } from './access-control.js';
 import { mapError, MethodNotAllowedError, RouteNotFoundError, ShuttingDownError, type MappedError } from './errors.js';
 import { completeDocument } from './openapi.js';
-import { createRouteTable } from './route-table.js';
+import { createRouteTable, type RouteTable } from './route-table.js';
 import { registerLoadShedding, type OverloadOptions } from './load-shedding.js';
+import { registerMetrics, type MetricsOptions } from './metrics.js';
 import type { LeadService } from './lead-service.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
@@ -19,6 +20,7 @@ import type { AutomationService } from './automation-service.js';
 import { taskRoutes } from './routes/tasks.js';
 
 export type { OverloadOptions } from './load-shedding.js';
+export type { MetricsOptions } from './metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,6 +50,8 @@ export interface AppDeps {
   /** Unset = no load shedding (tests); the server always passes the configured thresholds. */
   overload?: OverloadOptions;
   timeouts?: TimeoutOptions;
+  /** GET /metrics (Prometheus); default on with this process's own registry; false = none. */
+  metrics?: MetricsOptions | false;
 }
 
 const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
@@ -89,11 +93,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Responses are built from typed values; validating them again would only cost CPU.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('leads', deps.leads);
+  // Before any route is added, so every route is known to the 405 answer.
+  const routes = trackRoutes(app);
 
+  // First, so every request is counted, also those the hooks below refuse.
+  if (deps.metrics !== false) await registerMetrics(app, deps.metrics);
   registerShutdownRefusal(app);
   if (deps.overload) await registerLoadShedding(app, deps.overload);
   await registerAccessControl(app, deps.apiKeys ?? [], deps.rateLimitPerMinute ?? 0);
-  registerErrorAnswers(app);
+  registerErrorAnswers(app, routes);
   await registerDocs(app, (deps.apiKeys ?? []).length > 0);
 
   await app.register(healthRoutes);
@@ -127,15 +135,20 @@ function registerShutdownRefusal(app: FastifyInstance): void {
   });
 }
 
-/**
- * Errors from any layer, and unknown routes, answer in the contract's shape (errors.ts). A
- * known path asked with a method it does not serve is a 405 naming the methods it does.
- */
-function registerErrorAnswers(app: FastifyInstance): void {
+/** Every route the app serves, as it is added (routes that only refuse methods excepted). */
+function trackRoutes(app: FastifyInstance): RouteTable {
   const routes = createRouteTable();
   app.addHook('onRoute', (route) => {
     if (!(route.config as { refusesMethod?: boolean } | undefined)?.refusesMethod) routes.add(route.url, route.method);
   });
+  return routes;
+}
+
+/**
+ * Errors from any layer, and unknown routes, answer in the contract's shape (errors.ts). A
+ * known path asked with a method it does not serve is a 405 naming the methods it does.
+ */
+function registerErrorAnswers(app: FastifyInstance, routes: RouteTable): void {
   // Before any body parsing: a QUERY without a Content-Type is still a 405, not a parse error.
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.url !== undefined) return;

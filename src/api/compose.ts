@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { apiKeysOf, type Config } from '../config.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
-import { buildApp, type OverloadOptions, type TimeoutOptions } from './app.js';
+import { buildApp, type MetricsOptions, type OverloadOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
 import { TemporalCalls } from './temporal-calls.js';
 import { AutomationService } from './automation-service.js';
@@ -79,6 +79,7 @@ export function automationServiceFromConfig(config: Config, client: Client | Tem
 export async function buildApiFromConfig(
   config: Config,
   logger: FastifyServerOptions['logger'] = false,
+  metrics?: MetricsOptions,
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -94,6 +95,7 @@ export async function buildApiFromConfig(
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     overload: overloadOptionsFromConfig(config),
     timeouts: timeoutOptionsFromConfig(config),
+    metrics,
   });
   return {
     app,

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { apiKeysOf, openApiRefusal } from '../config.js';
 import { loadConfigOrExit } from '../env-file.js';
+import { clusterMetricsOptions, serveClusterMetrics } from './cluster-metrics.js';
 import { buildApiFromConfig, loggerOptions } from './compose.js';
 
 // API process entry. With API_PROCESSES > 1 the primary forks that many processes that
@@ -34,6 +35,7 @@ async function assertPortFree(host: string, port: number): Promise<void> {
 
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
   await assertPortFree(config.HOST, config.PORT);
+  serveClusterMetrics();
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.API_PROCESSES; i++) fork();
@@ -69,7 +71,11 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
-  const { app, close } = await buildApiFromConfig(config, loggerOptions(config.LOG_LEVEL, { apiKeys: apiKeysOf(config) }));
+  const { app, close } = await buildApiFromConfig(
+    config,
+    loggerOptions(config.LOG_LEVEL, { apiKeys: apiKeysOf(config) }),
+    cluster.isWorker ? clusterMetricsOptions() : undefined,
+  );
   try {
     await app.listen({ host: config.HOST, port: config.PORT });
   } catch (err) {

@@ -383,6 +383,7 @@ describe('methods a known path does not serve', () => {
     ['POST', `/api/leads/${UNKNOWN_LEAD}`, 'GET, HEAD, PATCH, PUT'],
     ['TRACE', '/api/leads', 'GET, HEAD, POST'],
     ['DELETE', '/health', 'GET, HEAD'],
+    ['POST', '/metrics', 'GET, HEAD'],
     ['PUT', '/api/leads/batch', 'POST'],
     ['GET', '/api/leads/batch', 'POST'],
   ] as const)('%s %s -> 405 method_not_allowed with Allow: %s', async (method, url, allow) => {

@@ -120,6 +120,28 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(mail.body.messages).toHaveLength(1);
   });
 
+  it('prints every metrics address, and each one serves Prometheus text', async () => {
+    const out = running!.output();
+    expect(out).toContain(`Metrics         API ${api}/metrics`);
+    const worker = out.match(/^ +worker (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m)?.[1];
+    const temporal = out.match(/^ +Temporal (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m)?.[1];
+    expect(worker, out).toBeDefined();
+    expect(temporal, out).toBeDefined();
+    const text = async (url: string) => (await fetch(url)).text();
+
+    // Two API processes: the primary sums both, so every request so far is counted once, whichever took it.
+    const apiMetrics = await text(`${api}/metrics`);
+    const created = apiMetrics.match(/^http_request_duration_seconds_count\{[^}]*route="\/api\/leads"[^}]*status_code="202"[^}]*\} (\d+)$/m);
+    expect(Number(created?.[1]), apiMetrics.slice(0, 2000)).toBe(1);
+    // The SDK core's own metrics, after the worker has polled and run tasks.
+    const workerMetrics = await text(worker!);
+    expect(workerMetrics).toMatch(/^temporal_workflow_task_execution_latency_count\{/m);
+    // The business counters, from the activities: two lead versions synced, one welcome email.
+    expect(workerMetrics).toMatch(/^leads_crm_synced\{[^}]*activityType="syncLeadToCrm"[^}]*\} 2$/m);
+    expect(workerMetrics).toMatch(/^emails_sent\{[^}]*activityType="sendLeadEmail"[^}]*\} 1$/m);
+    expect(await text(temporal!)).toMatch(/^# TYPE \w+ (counter|gauge|histogram)$/m);
+  });
+
   it('brings a crashed Temporal dev server back by itself, and writes succeed again', async () => {
     const port = ports.TEMPORAL_ADDRESS.split(':')[1]!;
     const { execSync } = await import('node:child_process');

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
 import type { DevServer, DevServerOptions } from '../temporal/dev-server.js';
+import { getFreePort } from '../temporal/ports.js';
 import { prefixer, startChild, type ChildSpec, type ManagedChild } from './supervisor.js';
 import {
   startSupervisedTemporal,
@@ -24,6 +25,8 @@ export interface RunningStack {
   temporalAddress: string;
   apiUrl: string;
   uiUrl?: string;
+  /** Prometheus endpoints: the API's, each worker's (in order), the dev server's (if started). */
+  metricsUrls: { api: string; workers: string[]; temporal?: string };
   crmUrl: string;
   smtpMessagesUrl?: string;
   workers: ManagedChild[];
@@ -99,10 +102,15 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     if (config.CRM_START_SIMULATOR) await start(crmSimulatorSpec(config, env));
     if (config.SMTP_START_SINK) await start(smtpSinkSpec(config, env));
     const workers: ManagedChild[] = [];
-    for (let i = 1; i <= config.WORKER_PROCESSES; i++) workers.push(await start(workerSpec(config, env, i)));
+    const workerMetricsPorts: number[] = [];
+    for (let i = 1; i <= config.WORKER_PROCESSES; i++) {
+      const metricsPort = await workerMetricsPort(config, i);
+      workerMetricsPorts.push(metricsPort);
+      workers.push(await start(workerSpec(config, { ...env, WORKER_METRICS_PORT: String(metricsPort) }, i)));
+    }
     const api = await start(apiSpec(env));
 
-    return runningStack(config, temporal, { workers, api, children }, stop);
+    return runningStack(config, temporal, { workers, api, children }, workerMetricsPorts, stop);
   } catch (err) {
     await stop();
     throw err;
@@ -114,15 +122,22 @@ function runningStack(
   config: Config,
   temporal: SupervisedTemporal | undefined,
   processes: Pick<RunningStack, 'workers' | 'api' | 'children'>,
+  workerMetricsPorts: number[],
   stop: () => Promise<void>,
 ): RunningStack {
+  const apiUrl = `http://${config.HOST}:${config.PORT}`;
   return {
     get temporal() {
       return temporal?.server;
     },
     temporalAddress: config.TEMPORAL_ADDRESS,
-    apiUrl: `http://${config.HOST}:${config.PORT}`,
+    apiUrl,
     uiUrl: temporal?.server.uiUrl,
+    metricsUrls: {
+      api: `${apiUrl}/metrics`,
+      workers: workerMetricsPorts.map((port) => `http://127.0.0.1:${port}/metrics`),
+      temporal: temporal?.server.metricsUrl,
+    },
     crmUrl: config.CRM_BASE_URL,
     smtpMessagesUrl: config.SMTP_START_SINK ? `http://${config.SMTP_HOST}:${config.SMTP_SINK_HTTP_PORT}/messages` : undefined,
     ...processes,
@@ -150,6 +165,8 @@ async function startTemporal(
     ip: host,
     port: Number(portText),
     uiPort: config.TEMPORAL_UI_PORT,
+    // Fixed for the stack's life, so a restarted server serves its metrics where they were.
+    metricsPort: await getFreePort(host),
     namespace: config.TEMPORAL_NAMESPACE,
     logFile: options.temporalLogFile ?? resolve(dirname(dbFile), 'temporal.log'),
     sqlitePragmas: options.sqlitePragmas ?? DURABLE_WAL,
@@ -185,6 +202,11 @@ function smtpSinkSpec(config: Config, env: NodeJS.ProcessEnv): ChildSpec {
     },
     readyWhen: /listening on/,
   };
+}
+
+/** WORKER_METRICS_PORT + n - 1 for worker `n` when set, else a free port: every worker process serves its own. */
+async function workerMetricsPort(config: Config, n: number): Promise<number> {
+  return config.WORKER_METRICS_PORT > 0 ? config.WORKER_METRICS_PORT + n - 1 : getFreePort();
 }
 
 /** Worker `n` (1-based); supervised, since a worker exits when Temporal stays away too long. */

@@ -27,6 +27,8 @@ export interface DevServerOptions {
   port?: number;
   /** Web UI port; default: a free port. Ignored when headless. */
   uiPort?: number;
+  /** Port of the server's Prometheus `/metrics`; default: a free port. */
+  metricsPort?: number;
   /** Disable the Web UI. Default false. */
   headless?: boolean;
   /** Namespace to create and register search attributes in; default 'default'. */
@@ -52,6 +54,8 @@ export interface DevServer {
   namespace: string;
   /** Web UI URL, unless headless. */
   uiUrl?: string;
+  /** The server's own Prometheus metrics. */
+  metricsUrl: string;
   process: ChildProcess;
   /** SIGTERM, then SIGKILL after 10 s; resolves once the process has exited. Idempotent. */
   stop(): Promise<void>;
@@ -66,8 +70,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const ip = opts.ip ?? '127.0.0.1';
   const namespace = opts.namespace ?? 'default';
   const searchAttributes = opts.searchAttributes ?? LEAD_SEARCH_ATTRIBUTES;
-  const { port, uiPort } = await choosePorts(ip, opts);
-  const server = launchServer(binary, startDevArgs(opts, { ip, port, uiPort, namespace, searchAttributes }), opts.logFile);
+  const { port, uiPort, metricsPort } = await choosePorts(ip, opts);
+  const server = launchServer(binary, startDevArgs(opts, { ip, port, uiPort, metricsPort, namespace, searchAttributes }), opts.logFile);
   const address = hostPort(ip, port);
   const earlyExit = () => exitError(server, binary, address);
 
@@ -93,27 +97,32 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     address,
     namespace,
     ...(uiPort !== undefined ? { uiUrl: `http://${hostPort(ip, uiPort)}` } : {}),
+    metricsUrl: `http://${hostPort(ip, metricsPort)}/metrics`,
     process: server.child,
     stop: server.stop,
   };
 }
 
-/** The frontend port and (unless headless) the UI port: the ones asked for, else free ones. */
-async function choosePorts(ip: string, opts: DevServerOptions): Promise<{ port: number; uiPort: number | undefined }> {
+/** The frontend, metrics and (unless headless) UI ports: the ones asked for, else free ones. */
+async function choosePorts(ip: string, opts: DevServerOptions): Promise<{ port: number; uiPort: number | undefined; metricsPort: number }> {
   const headless = opts.headless ?? false;
   // An explicit port that is already taken would let the readiness probe talk
   // to whatever else listens there, so check it up front.
   if (opts.port) await assertPortFree(ip, opts.port, 'frontend');
   if (!headless && opts.uiPort) await assertPortFree(ip, opts.uiPort, 'UI');
+  if (opts.metricsPort) await assertPortFree(ip, opts.metricsPort, 'metrics');
   const port = opts.port || (await getFreePort(ip));
   const uiPort = headless ? undefined : opts.uiPort || (await getFreePort(ip));
-  return { port, uiPort };
+  // Chosen here rather than by the CLI, so the address is known (and printed) up front.
+  const metricsPort = opts.metricsPort || (await getFreePort(ip));
+  return { port, uiPort, metricsPort };
 }
 
 interface ChosenSettings {
   ip: string;
   port: number;
   uiPort: number | undefined;
+  metricsPort: number;
   namespace: string;
   searchAttributes: Readonly<Record<string, SearchAttributeKind>>;
 }
@@ -123,6 +132,7 @@ function startDevArgs(opts: DevServerOptions, s: ChosenSettings): string[] {
   const args = ['server', 'start-dev', '--ip', s.ip, '--port', String(s.port)];
   if (s.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(s.uiPort));
+  args.push('--metrics-port', String(s.metricsPort));
   if (opts.dbFile) args.push('--db-filename', resolve(opts.dbFile));
   if (s.namespace !== 'default') args.push('--namespace', s.namespace);
   args.push('--log-level', opts.logLevel ?? 'warn');

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface MetricsOptions {
+  /** Where this process records its metrics; default: a registry of its own. */
+  registry?: Registry;
+  /** What GET /metrics answers; default: this process's registry (cluster-metrics.ts: the whole cluster's). */
+  scrape?: () => Promise<string>;
+}
+
+/**
+ * Prometheus metrics at GET /metrics: request durations by route pattern, requests in
+ * flight, 503 answers by reason, and prom-client's process metrics. Outside /api, so no API
+ * key and no rate limit: meant for a scraper on a private network, not the public internet.
+ */
+export async function registerMetrics(app: FastifyInstance, options: MetricsOptions = {}): Promise<void> {
+  const registry = options.registry ?? new Registry();
+  collectDefaultMetrics({ register: registry });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer HTTP requests, by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status_code'],
+    registers: [registry],
+  });
+  const inFlight = new Gauge({
+    name: 'http_requests_in_flight',
+    help: 'HTTP requests being answered now.',
+    registers: [registry],
+  });
+  const unavailable = new Counter({
+    name: 'http_unavailable_responses_total',
+    help: '503 answers, by reason (the error code: temporal_unavailable, overloaded, shutting_down, timeout).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    inFlight.inc();
+    // 'close' fires for every response, also one whose client went away before the answer.
+    reply.raw.once('close', () => inFlight.dec());
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 503) unavailable.inc({ reason: errorCode(payload) });
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: one series per route, whatever ids clients send.
+    const route = request.routeOptions.url ?? 'unmatched';
+    duration.observe({ method: request.method, route, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+  });
+
+  const scrape = options.scrape ?? (() => registry.metrics());
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(registry.contentType).send(await scrape()),
+  );
+}
+
+/** The contract's error code of a serialized error body (errors.ts), or 'unknown'. */
+function errorCode(payload: unknown): string {
+  if (typeof payload !== 'string') return 'unknown';
+  try {
+    const code = (JSON.parse(payload) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
