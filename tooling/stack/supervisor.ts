@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+/** How long an exited child's pipes may stay open before its output is taken as read. */
+const PIPE_DRAIN_MS = 2000;
+
 // Runs the stack's child processes: prefixes their output, waits for the line that says
 // a process is up, restarts the ones that should never stay down (with backoff), and
 // stops them in order. The TS worker exits when Temporal is unreachable for about a
@@ -155,10 +158,11 @@ class SupervisedChild implements ManagedChild {
     const output = this.watchOutput(child, startup?.onReady);
     this.exited = new Promise((resolve) => {
       // 'exit' can come before the last lines of output were read: wait for the pipes to
-      // close (bounded, a grandchild may hold them) so an early exit reports its reason.
+      // close so an early exit reports its reason. Bounded, as a grandchild may hold them;
+      // 500 ms was too short on a loaded 2-core CI run (the reason line was missed once).
       const drained = new Promise<void>((done) => {
         child.once('close', () => done());
-        child.once('exit', () => setTimeout(done, 500).unref());
+        child.once('exit', () => setTimeout(done, PIPE_DRAIN_MS).unref());
       });
       child.on('exit', async (code, signal) => {
         await drained;
