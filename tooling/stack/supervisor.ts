@@ -78,6 +78,8 @@ interface OutputWatch {
   /** The last lines printed, for the reason of an early exit. */
   recent: string[];
   isReady(): boolean;
+  /** Resolves once every line of stdout and stderr has been handled. */
+  read: Promise<void>;
 }
 
 class SupervisedChild implements ManagedChild {
@@ -161,7 +163,7 @@ class SupervisedChild implements ManagedChild {
       // close so an early exit reports its reason. Bounded, as a grandchild may hold them;
       // 500 ms was too short on a loaded 2-core CI run (the reason line was missed once).
       const drained = new Promise<void>((done) => {
-        child.once('close', () => done());
+        void output.read.then(() => done());
         child.once('exit', () => setTimeout(done, PIPE_DRAIN_MS).unref());
       });
       child.on('exit', async (code, signal) => {
@@ -187,9 +189,13 @@ class SupervisedChild implements ManagedChild {
         onReady?.();
       }
     };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', onLine);
-    return { recent, isReady: () => ready };
+    // Each reader's 'close' comes after its last 'line': only then is the output all read
+    // (the child's own 'close' can come first).
+    const readers = [child.stdout!, child.stderr!].map((input) => {
+      const reader = createInterface({ input }).on('line', onLine);
+      return new Promise<void>((done) => reader.once('close', () => done()));
+    });
+    return { recent, isReady: () => ready, read: Promise.all(readers).then(() => undefined) };
   }
 
   /** An exit nobody asked for: fail the start, restart, or report it. */
