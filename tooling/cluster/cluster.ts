@@ -1,0 +1,210 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { repoRoot } from '../temporal/binary.js';
+import { launchOnHost, tcpOpen, waitUntil, type HostProcess } from './host-process.js';
+import { createNetwork, destroyNetwork, killAllIn, setHostConnected } from './network.js';
+import { ensureTemporalRole, initDataDir, startPostgres, waitForPostgres } from './postgres.js';
+import { prepareNamespace, serverBinaries, setUpSchema, startNode, waitForNode, writeNodeConfigs } from './temporal-nodes.js';
+import {
+  API_PORT,
+  CRM_PORT,
+  SMTP_HTTP_PORT,
+  SMTP_PORT,
+  WORKER_METRICS_PORT,
+  TEMPORAL_METRICS_PORT,
+  frontendAddress,
+  hostNamed,
+  hostsOf,
+  type ClusterTopology,
+  type HostSpec,
+} from './topology.js';
+
+/**
+ * The local cluster: PostgreSQL, the Temporal server as frontend / matching / history
+ * processes, the CRM and SMTP fakes, and this project's API and workers on two or more
+ * app hosts, every one in its own network namespace. The same build as `npm start`:
+ * app hosts run `dist/scripts/stack.js` with the dev server and fakes turned off and
+ * TEMPORAL_ADDRESS pointed at the cluster's frontend; configuration only.
+ *
+ * The levers (kill a host, restart it, restart PostgreSQL, cut a host off) are what the
+ * fault runs pull.
+ */
+
+export interface ClusterOptions {
+  topology: ClusterTopology;
+  dataDir: string;
+  /** Wipe the data directory (PostgreSQL included) first. */
+  fresh: boolean;
+  apiProcesses: number;
+  workerProcesses: number;
+  /** Extra settings for the app hosts' processes. */
+  env?: Record<string, string>;
+  say: (line: string) => void;
+}
+
+export interface RunningCluster {
+  topology: ClusterTopology;
+  temporalAddress: string;
+  apiUrls: string[];
+  crmUrl: string;
+  smtpUrl: string;
+  metricsUrls: string[];
+  logDir: string;
+  /** SIGKILLs every process on a host; resolves with how many there were. */
+  killHost(name: string): number;
+  /** Starts a host's processes again and waits until they serve. */
+  startHost(name: string): Promise<void>;
+  /** Takes a host off the network (or back on), at the switch. */
+  connectHost(name: string, connected: boolean): void;
+  stop(): Promise<void>;
+}
+
+const STACK_SCRIPT = () => join(repoRoot() ?? process.cwd(), 'dist', 'scripts', 'stack.js');
+const SIMULATORS = () => join(repoRoot() ?? process.cwd(), 'dist', 'tooling', 'simulators', 'main.js');
+
+export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
+  const { topology, say } = options;
+  const bin = serverBinaries();
+  if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
+  const logDir = join(options.dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const pgData = join(options.dataDir, 'postgres');
+  const configFiles = writeNodeConfigs(topology, join(options.dataDir, 'temporal'));
+
+  const running = new Map<string, HostProcess[]>();
+  const launchers = new Map<string, () => Promise<HostProcess[]>>();
+  const db = hostNamed(topology, 'db');
+  const saas = hostNamed(topology, 'saas');
+
+  launchers.set(db.name, async () => {
+    const pg = startPostgres(db, pgData, logDir);
+    await waitForPostgres(db, pg);
+    return [pg];
+  });
+  for (const node of hostsOf(topology, 'temporal')) {
+    launchers.set(node.name, async () => {
+      const proc = startNode(node, configFiles[node.name]!, bin, logDir);
+      await waitForNode(node, proc);
+      return [proc];
+    });
+  }
+  launchers.set(saas.name, async () => startFakes(saas, logDir));
+  const appEnv = appEnvironment(topology, options);
+  for (const app of hostsOf(topology, 'app')) {
+    launchers.set(app.name, async () => {
+      const proc = launchOnHost({ name: `app-${app.name}`, host: app, command: process.execPath, args: [STACK_SCRIPT()], env: { ...process.env, ...appEnv, HOST: app.address }, logDir });
+      await waitUntil(`API on ${app.name}`, () => httpOk(`http://${app.address}:${API_PORT}/ready`), 180_000, proc);
+      return [proc];
+    });
+  }
+  const startHost = async (name: string) => {
+    const launch = launchers.get(name);
+    if (!launch) throw new Error(`no host "${name}"`);
+    running.set(name, await launch());
+  };
+
+  say(`network: ${topology.hosts.length} hosts in namespaces ${topology.prefix}-*, ${topology.subnet}.0/24, this machine at ${topology.hostAddress}`);
+  createNetwork(topology);
+  try {
+    initDataDir(pgData, topology);
+    await timed(say, `PostgreSQL on ${db.address}`, () => startHost(db.name));
+    ensureTemporalRole(db, pgData);
+    await timed(say, 'Temporal schema (temporal, temporal_visibility)', () => setUpSchema(topology, bin));
+    // The frontend last: it answers only once history and matching have joined the ring.
+    const nodes = hostsOf(topology, 'temporal');
+    const ordered = [...nodes.filter((n) => n.name !== 'frontend'), hostNamed(topology, 'frontend')];
+    await timed(say, `Temporal server: ${nodes.map((n) => `${n.name} (${n.services!.join('+')}) on ${n.address}`).join(', ')}; ${topology.historyShards} history shards`, () =>
+      Promise.all(ordered.map((n) => startHost(n.name))).then(() => undefined),
+    );
+    await timed(say, 'namespace default + search attributes', () => prepareNamespace(topology, 'default'));
+    await timed(say, `CRM simulator and SMTP sink on ${saas.address}`, () => startHost(saas.name));
+    const apps = hostsOf(topology, 'app');
+    await timed(say, `API + worker on ${apps.map((a) => `${a.name} (${a.address})`).join(', ')}`, () =>
+      Promise.all(apps.map((a) => startHost(a.name))).then(() => undefined),
+    );
+  } catch (err) {
+    await stopAll(topology, running);
+    throw err;
+  }
+
+  return {
+    topology,
+    temporalAddress: frontendAddress(topology),
+    apiUrls: hostsOf(topology, 'app').map((a) => `http://${a.address}:${API_PORT}`),
+    crmUrl: `http://${saas.address}:${CRM_PORT}`,
+    smtpUrl: `http://${saas.address}:${SMTP_HTTP_PORT}`,
+    metricsUrls: hostsOf(topology, 'temporal').map((n) => `http://${n.address}:${TEMPORAL_METRICS_PORT}/metrics`),
+    logDir,
+    killHost(name) {
+      const host = hostNamed(topology, name);
+      running.delete(name);
+      return killAllIn(host.ns, 'SIGKILL');
+    },
+    startHost,
+    connectHost: (name, connected) => setHostConnected(topology, hostNamed(topology, name), connected),
+    stop: () => stopAll(topology, running),
+  };
+}
+
+/** The app hosts' settings: the same variables as `npm start`, pointed at the cluster. */
+function appEnvironment(topology: ClusterTopology, options: ClusterOptions): Record<string, string> {
+  const saas = hostNamed(topology, 'saas');
+  return {
+    PORT: String(API_PORT),
+    ALLOW_OPEN_API: 'true', // the cluster's private subnet; nothing else can reach it
+    API_PROCESSES: String(options.apiProcesses),
+    WORKER_PROCESSES: String(options.workerProcesses),
+    WORKER_METRICS_PORT: String(WORKER_METRICS_PORT),
+    TEMPORAL_ADDRESS: frontendAddress(topology),
+    TEMPORAL_START_DEV_SERVER: 'false',
+    CRM_START_SIMULATOR: 'false',
+    CRM_BASE_URL: `http://${saas.address}:${CRM_PORT}`,
+    SMTP_START_SINK: 'false',
+    SMTP_HOST: saas.address,
+    SMTP_PORT: String(SMTP_PORT),
+    SMTP_SINK_HTTP_PORT: String(SMTP_HTTP_PORT),
+    ...options.env,
+  };
+}
+
+async function startFakes(saas: HostSpec, logDir: string): Promise<HostProcess[]> {
+  const env = {
+    ...process.env,
+    CRM_SIM_HOST: saas.address,
+    CRM_SIM_PORT: String(CRM_PORT),
+    SMTP_SINK_HOST: saas.address,
+    SMTP_SINK_PORT: String(SMTP_PORT),
+    SMTP_SINK_HTTP_PORT: String(SMTP_HTTP_PORT),
+  };
+  const crm = launchOnHost({ name: 'crm-simulator', host: saas, command: process.execPath, args: [SIMULATORS(), 'crm'], env, logDir });
+  const smtp = launchOnHost({ name: 'smtp-sink', host: saas, command: process.execPath, args: [SIMULATORS(), 'smtp'], env, logDir });
+  await waitUntil('CRM simulator', () => tcpOpen(saas.address, CRM_PORT), 30_000, crm);
+  await waitUntil('SMTP sink', () => tcpOpen(saas.address, SMTP_HTTP_PORT), 30_000, smtp);
+  return [crm, smtp];
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await res.body?.cancel();
+  return res.ok;
+}
+
+async function timed<T>(say: (line: string) => void, what: string, step: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  say(`${what} …`);
+  const result = await step();
+  say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+/** Apps first (they drain their work), then the fakes, Temporal, PostgreSQL; then the network goes. */
+async function stopAll(topology: ClusterTopology, running: Map<string, HostProcess[]>): Promise<void> {
+  const order = ['app', 'saas', 'temporal', 'db'] as const;
+  for (const role of order) {
+    const procs = hostsOf(topology, role).flatMap((h) => running.get(h.name) ?? []);
+    await Promise.all(procs.map((p) => p.stop(role === 'app' ? 20_000 : 10_000)));
+    await sleep(100);
+  }
+  destroyNetwork(topology);
+}
