@@ -8,6 +8,9 @@ import type { Target } from './target.js';
 
 /** After the load: wait for the stack to catch up before the checks read the outside world. */
 
+/** What a drain reads: the API it asks about tasks, and the fakes' view of the outside world. */
+export type Observed = Pick<Target, 'contacts' | 'messages' | 'messageIdDomain'> & { apiUrl: string };
+
 export interface Drained {
   /** Every acknowledged task ended before the deadline. */
   complete: boolean;
@@ -19,7 +22,7 @@ type Progress = (line: () => string) => void;
 
 /** Waits until every lead is in the CRM at its acknowledged state with its welcome email, and every task has ended. */
 export async function drain(
-  target: Target,
+  target: Observed,
   leads: readonly LeadRecord[],
   deadline: number,
   progressEveryMs: number,
@@ -43,7 +46,7 @@ export async function drain(
 }
 
 async function waitForLeads(
-  target: Target,
+  target: Observed,
   leads: readonly LeadRecord[],
   deadline: number,
   progress: Progress,
@@ -65,7 +68,7 @@ async function waitForLeads(
 }
 
 async function waitForTasks(
-  target: Target,
+  target: Observed,
   leads: readonly LeadRecord[],
   deadline: number,
   progress: Progress,
@@ -76,7 +79,7 @@ async function waitForTasks(
   for (const id of all) statuses.set(id, { task_id: id, status: 'unknown', attempts: 0 });
   const agent = keepAliveAgent(16);
   // One read per task per round, never retried: an unanswered read waits for the next round.
-  const client = createClient({ baseUrl: target.stack.apiUrl, retry: false, timeoutMs: 30_000, transport: httpTransport(agent) });
+  const client = createClient({ baseUrl: target.apiUrl, retry: false, timeoutMs: 30_000, transport: httpTransport(agent) });
   let pending = all;
   try {
     for (;;) {

@@ -53,7 +53,7 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, runT
   ctx.say(describeScenario(scenario, o, plan, setup));
 
   const load = await driveLoad(ctx, scenario, runTag, plan);
-  const drained = await drain(target, load.result.leads, load.endedAt + o.drainTimeoutMs, o.progressEveryMs, ctx.say, ctx.fatal);
+  const drained = await drain({ ...target, apiUrl: target.stack.apiUrl }, load.result.leads, load.endedAt + o.drainTimeoutMs, o.progressEveryMs, ctx.say, ctx.fatal);
   const drainMs = Date.now() - load.endedAt;
   const world = await readWorld(target);
   const result = scenarioResult({ ctx, scenario, runTag, setup, load, drained, drainMs, world, before });
