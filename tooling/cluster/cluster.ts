@@ -111,12 +111,16 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     await timed(say, `PostgreSQL on ${db.address}`, () => startHost(db.name));
     ensureTemporalRole(db, pgData);
     await timed(say, 'Temporal schema (temporal, temporal_visibility)', () => setUpSchema(topology, bin));
-    // The frontend last: it answers only once history and matching have joined the ring.
+    // One node alone first: on a fresh database every node would race to write the cluster
+    // metadata record, and the losers exit. Then the others side by side, the frontend last
+    // (it answers only once history and matching have joined the ring).
     const nodes = hostsOf(topology, 'temporal');
-    const ordered = [...nodes.filter((n) => n.name !== 'frontend'), hostNamed(topology, 'frontend')];
-    await timed(say, `Temporal server: ${nodes.map((n) => `${n.name} (${n.services!.join('+')}) on ${n.address}`).join(', ')}; ${topology.historyShards} history shards`, () =>
-      Promise.all(ordered.map((n) => startHost(n.name))).then(() => undefined),
-    );
+    const [first, ...rest] = nodes.filter((n) => n.name !== 'frontend');
+    await timed(say, `Temporal server: ${nodes.map((n) => `${n.name} (${n.services!.join('+')}) on ${n.address}`).join(', ')}; ${topology.historyShards} history shards`, async () => {
+      await startHost(first!.name);
+      await Promise.all(rest.map((n) => startHost(n.name)));
+      await startHost('frontend');
+    });
     await timed(say, 'namespace default + search attributes', () => prepareNamespace(topology, 'default'));
     await timed(say, `CRM simulator and SMTP sink on ${saas.address}`, () => startHost(saas.name));
     const apps = hostsOf(topology, 'app');
