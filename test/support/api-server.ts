@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/api/app.js';
-import { automationServiceFromConfig, leadServiceFromConfig } from '../../src/api/compose.js';
+import { automationServiceFromConfig, leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
 import { startHarness, type Harness } from './harness.js';
 
 /**
@@ -21,6 +21,7 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
   const app = await buildApp({
     leads: leadServiceFromConfig(harness.config, harness.client),
     automations: automationServiceFromConfig(harness.config, harness.client),
+    stats: statsServiceFromConfig(harness.config, harness.client),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   await harness.startWorker();
