@@ -1,11 +1,13 @@
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS: plain Node has no named ESM export `temporal` (vitest's
+// loader does, which is how a named import passed the API tests and failed in `npm start`).
+import proto, { type temporal } from '@temporalio/proto';
 import { CRM_STATUSES, type CrmStatus } from '../domain/lead.js';
 import { quote } from '../temporal/protocol.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { leadWorkflow } from '../workflows/index.js';
 import type { TemporalCalls } from './temporal-calls.js';
 
-const { TaskQueueType, TaskQueueKind } = temporal.api.enums.v1;
+const { TaskQueueType, TaskQueueKind } = proto.temporal.api.enums.v1;
 
 /** One task-queue type's backlog, from Temporal's own (approximate) task-queue statistics. */
 export interface QueueTypeStats {
