@@ -3,25 +3,34 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
-import { loadConfig } from '../../src/config.js';
 import type { Stats } from '../../src/api/stats.js';
+import { TemporalCalls } from '../../src/api/temporal-calls.js';
+import { loadConfig } from '../../src/config.js';
 import { eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // GET /api/stats on the real dev server: the lead queue's workflow backlog as Temporal's own
-// task-queue statistics report it, while no worker polls and after one starts, and the
-// running leads by CRM status from visibility (namespace-wide counts, hence >=).
+// task-queue statistics report it, while no worker polls and after one starts; leads retrying
+// while the CRM is down, then synced once it is back (visibility counts are namespace-wide,
+// hence >=).
+//
+// Every Temporal call of the app goes through one TemporalCalls, drained before the
+// connection closes: a call's gRPC retry timer firing on a closed channel throws outside
+// any promise (vitest reports it as an unhandled error).
 
 const LEADS = 3;
 let h: Harness;
+let calls: TemporalCalls;
 let app: FastifyInstance;
 
 beforeAll(async () => {
   h = await startHarness();
-  app = await buildApp({ leads: leadServiceFromConfig(h.config, h.client), stats: statsServiceFromConfig(h.config, h.client) });
+  calls = new TemporalCalls(h.client);
+  app = await buildApp({ leads: leadServiceFromConfig(h.config, calls), stats: statsServiceFromConfig(h.config, calls) });
 });
 
 afterAll(async () => {
   await app?.close();
+  await calls?.drain();
   await h?.close();
 });
 
@@ -32,7 +41,7 @@ async function stats(): Promise<Stats> {
 }
 
 describe('GET /api/stats', () => {
-  it('shows the lead queue backlog while no worker runs, and its drain once one does', async () => {
+  it('shows the backlog while no worker runs, leads retrying while the CRM is down, and the catch-up', async () => {
     const leadQueue = h.config.TEMPORAL_TASK_QUEUE;
     const crmQueue = h.config.TEMPORAL_CRM_TASK_QUEUE;
     const idle = await stats();
@@ -40,6 +49,7 @@ describe('GET /api/stats', () => {
     expect(idle.task_queues[leadQueue]?.workflow).toMatchObject({ backlog: 0, pollers: 0 });
     expect(Date.parse(idle.at)).not.toBeNaN();
 
+    h.crm.setFaults({ down: true });
     for (let i = 0; i < LEADS; i++) {
       const res = await app.inject({ method: 'POST', url: '/api/leads', payload: { email: uniqueEmail('stats'), first_name: 'Stat' } });
       expect(res.statusCode, res.body).toBe(202);
@@ -51,25 +61,36 @@ describe('GET /api/stats', () => {
       async () => {
         const s = await stats();
         const wf = s.task_queues[leadQueue]?.workflow;
-        return wf && wf.backlog >= LEADS ? s : undefined;
+        return wf && wf.backlog >= LEADS && s.last_minute.leads_accepted >= LEADS ? s : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 500, what: `workflow backlog >= ${LEADS} on ${leadQueue}` },
     );
     expect(behind.task_queues[leadQueue]?.workflow.pollers).toBe(0);
     expect(behind.task_queues[leadQueue]?.workflow.add_rate).toBeGreaterThan(0);
+    expect(behind.task_queues[leadQueue]?.workflow.backlog_age_s).toBeGreaterThan(0);
 
     await h.startWorker();
-    const caughtUp = await eventually(
+    const failing = await eventually(
       async () => {
         const s = await stats();
         const q = s.task_queues[leadQueue];
-        return q && q.workflow.backlog === 0 && q.workflow.pollers > 0 && s.leads_by_crm_status.synced >= LEADS ? s : undefined;
+        return q && q.workflow.backlog === 0 && q.workflow.pollers > 0 && s.leads.retrying >= LEADS ? s : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 500, what: 'backlog drained and the leads synced to the CRM' },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'backlog drained and the leads retrying the CRM' },
     );
-    expect(caughtUp.task_queues[crmQueue]?.activity.pollers).toBeGreaterThan(0);
-    const byStatus = caughtUp.leads_by_crm_status;
-    expect(byStatus.pending + byStatus.syncing + byStatus.synced + byStatus.failed).toBeGreaterThanOrEqual(LEADS);
+    expect(failing.leads.by_crm_status.failed).toBe(failing.leads.retrying);
+    expect(failing.task_queues[crmQueue]?.activity.pollers).toBeGreaterThan(0);
+
+    h.crm.clearFaults();
+    const caughtUp = await eventually(
+      async () => {
+        const s = await stats();
+        return s.last_minute.leads_synced >= LEADS && s.leads.by_crm_status.synced >= LEADS ? s : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'the leads synced to the CRM once it is back' },
+    );
+    expect(caughtUp.last_minute.leads_accepted).toBeGreaterThanOrEqual(caughtUp.last_minute.leads_synced);
+    expect(caughtUp.leads.failed).toBeGreaterThanOrEqual(0);
   });
 
   it('is described in the OpenAPI document as getStats', async () => {
@@ -81,15 +102,17 @@ describe('GET /api/stats', () => {
 describe('GET /api/stats without Temporal', () => {
   const config = loadConfig({ QUERY_TIMEOUT_MS: '200', READ_TIMEOUT_MS: '500' });
   const connection = Connection.lazy({ address: '127.0.0.1:1' });
-  const client = new Client({ connection });
+  const downCalls = new TemporalCalls(new Client({ connection }));
   let down: FastifyInstance;
 
   beforeAll(async () => {
-    down = await buildApp({ leads: leadServiceFromConfig(config, client), stats: statsServiceFromConfig(config, client), apiKeys: ['stats-key-0123456789'] });
+    down = await buildApp({ leads: leadServiceFromConfig(config, downCalls), stats: statsServiceFromConfig(config, downCalls), apiKeys: ['stats-key-0123456789'] });
   });
 
   afterAll(async () => {
     await down?.close();
+    // The calls answered 503 at the deadline may still be retrying in gRPC: wait for them.
+    await downCalls.drain();
     await connection.close().catch(() => undefined);
   });
 
@@ -98,7 +121,8 @@ describe('GET /api/stats without Temporal', () => {
     const started = Date.now();
     const res = await down.inject({ method: 'GET', url: '/api/stats', headers: { authorization: 'Bearer stats-key-0123456789' } });
     expect(res.statusCode, res.body).toBe(503);
-    expect(res.json<{ error: { code: string } }>().error.code).toBeTruthy();
+    expect(res.json<{ error: { code: string } }>().error.code).toBe('temporal_unavailable');
+    expect(res.headers['retry-after']).toBeDefined();
     expect(Date.now() - started).toBeLessThan(3000);
   });
 });

@@ -1,25 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { CRM_STATUSES } from '../../domain/lead.js';
 import type { StatsService } from '../stats.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, StatsResponse } from '../schemas.js';
 
 // GET /api/stats: what an operator asks first in an incident — how far behind the workers
-// are (Temporal's task-queue statistics) and what is failing (running leads by CRM status).
-
-const count = z.number().int().min(0);
-const QueueTypeStats = z.object({
-  backlog: count,
-  backlog_age_s: z.number().min(0),
-  add_rate: z.number().min(0),
-  dispatch_rate: z.number().min(0),
-  pollers: count,
-});
-const Stats = z.object({
-  at: z.string(),
-  task_queues: z.record(z.string(), z.object({ workflow: QueueTypeStats, activity: QueueTypeStats })),
-  leads_by_crm_status: z.object(Object.fromEntries(CRM_STATUSES.map((status) => [status, count])) as Record<(typeof CRM_STATUSES)[number], typeof count>),
-});
+// are (Temporal's task-queue statistics), what is failing (leads by CRM status), and whether
+// new leads reach the CRM as fast as they arrive (the last minute).
 
 export interface StatsRoutesOptions {
   /** Unset: no /api/stats route (an app built without it). */
@@ -35,9 +20,9 @@ export const statsRoutes: FastifyPluginAsyncZod<StatsRoutesOptions> = async (app
     {
       schema: {
         operationId: 'getStats',
-        summary: 'Backlog per task queue (workflow and activity tasks, pollers) and running leads by CRM status',
+        summary: 'Backlog per task queue, leads retrying and failed, new leads accepted and synced in the last minute',
         tags: ['ops'],
-        response: { 200: Stats, ...errorResponses(400, 401, 414, 429, 503) },
+        response: { 200: StatsResponse, ...errorResponses(400, 401, 414, 429, 503) },
       },
     },
     async () => service.read(),
