@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,13 +6,14 @@ import { buildApp } from '../../src/api/app.js';
 import { leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
 import type { Stats } from '../../src/api/stats.js';
 import { TemporalCalls } from '../../src/api/temporal-calls.js';
+import { run } from '../../src/cli/run.js';
 import { loadConfig } from '../../src/config.js';
 import { eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // GET /api/stats on the real dev server: the lead queue's workflow backlog as Temporal's own
 // task-queue statistics report it, while no worker polls and after one starts; leads retrying
 // while the CRM is down, then synced once it is back (visibility counts are namespace-wide,
-// hence >=).
+// hence >=); and `ao status --once` drawing a frame from the API over HTTP.
 //
 // Every Temporal call of the app goes through one TemporalCalls, drained before the
 // connection closes: a call's gRPC retry timer firing on a closed channel throws outside
@@ -21,11 +23,14 @@ const LEADS = 3;
 let h: Harness;
 let calls: TemporalCalls;
 let app: FastifyInstance;
+let url: string;
 
 beforeAll(async () => {
   h = await startHarness();
   calls = new TemporalCalls(h.client);
   app = await buildApp({ leads: leadServiceFromConfig(h.config, calls), stats: statsServiceFromConfig(h.config, calls) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
@@ -91,6 +96,23 @@ describe('GET /api/stats', () => {
     );
     expect(caughtUp.last_minute.leads_accepted).toBeGreaterThanOrEqual(caughtUp.last_minute.leads_synced);
     expect(caughtUp.leads.failed).toBeGreaterThanOrEqual(0);
+  });
+
+  it('is drawn by `ao status --once` from the API over HTTP', async () => {
+    let out = '';
+    let err = '';
+    const code = await run(['status', '--once', '--url', url], {
+      stdout: { write: (text: string) => (out += text) },
+      stderr: { write: (text: string) => (err += text) },
+      env: {},
+    });
+    expect(code, err).toBe(0);
+    expect(out).toContain(h.config.TEMPORAL_TASK_QUEUE);
+    expect(out).toContain(h.config.TEMPORAL_CRM_TASK_QUEUE);
+    expect(out).toMatch(/retrying\s+\d+/);
+    expect(out).toMatch(/accepted\s+\d+/);
+    // One frame for a pipe: no screen clearing, no cursor moves.
+    expect(out).not.toContain('\x1b[');
   });
 
   it('is described in the OpenAPI document as getStats', async () => {
