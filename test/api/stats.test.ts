@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +115,31 @@ describe('GET /api/stats', () => {
     expect(out).toMatch(/accepted\s+\d+/);
     // One frame for a pipe: no screen clearing, no cursor moves.
     expect(out).not.toContain('\x1b[');
+  });
+
+  it('redraws as a process until Ctrl-C, then exits 0', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const child = spawn(process.execPath, ['--import', './test/support/ts-resolve.mjs', 'src/cli/main.ts', 'status', '--interval', '1', '--url', url], {
+      cwd: root,
+      env: { ...process.env, AO_URL: '', API_URL: '' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    try {
+      await eventually(async () => ((out.match(/^ao status /gm)?.length ?? 0) >= 2 ? true : undefined), {
+        timeoutMs: 30_000,
+        what: 'two frames from ao status',
+      });
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(out).toContain('Ctrl-C to quit');
+    expect(out).toContain(h.config.TEMPORAL_TASK_QUEUE);
   });
 
   it('is described in the OpenAPI document as getStats', async () => {
