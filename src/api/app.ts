@@ -18,6 +18,8 @@ import { automationRunRoutes } from './routes/automation-runs.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import type { AutomationService } from './automation-service.js';
 import { taskRoutes } from './routes/tasks.js';
+import { statsRoutes } from './routes/stats.js';
+import type { StatsService } from './stats.js';
 
 export type { OverloadOptions } from './load-shedding.js';
 export type { MetricsOptions } from './metrics.js';
@@ -41,6 +43,8 @@ export interface AppDeps {
   leads: LeadService;
   /** Automation definitions and runs; unset = no automation routes. */
   automations?: AutomationService;
+  /** GET /api/stats (task-queue backlog, leads by CRM status); unset = no such route. */
+  stats?: StatsService;
   /** Bearer keys accepted on /api/*; empty means the API is open (loopback default). */
   apiKeys?: string[];
   bodyLimitBytes?: number;
@@ -111,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(automationRoutes, { service: deps.automations });
   await app.register(automationRunRoutes, { service: deps.automations });
   await app.register(unsubscribeRoutes, { service: deps.automations });
+  await app.register(statsRoutes, { service: deps.stats });
   return app;
 }
 

@@ -8,6 +8,7 @@ import { buildApp, type MetricsOptions, type OverloadOptions, type TimeoutOption
 import { LeadService } from './lead-service.js';
 import { TemporalCalls } from './temporal-calls.js';
 import { AutomationService } from './automation-service.js';
+import { StatsService } from './stats.js';
 import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
 import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
@@ -72,6 +73,15 @@ export function automationServiceFromConfig(config: Config, client: Client | Tem
   });
 }
 
+/** GET /api/stats over the lead and CRM task queues, within the read deadline. */
+export function statsServiceFromConfig(config: Config, client: Client | TemporalCalls): StatsService {
+  return new StatsService(client instanceof TemporalCalls ? client : new TemporalCalls(client), {
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueues: [config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_CRM_TASK_QUEUE],
+    readTimeoutMs: config.READ_TIMEOUT_MS,
+  });
+}
+
 /**
  * Builds the API from configuration. The connection is lazy so the API starts, and
  * answers /health and 503s, even while Temporal is still coming up.
@@ -89,6 +99,7 @@ export async function buildApiFromConfig(
   const app = await buildApp({
     leads,
     automations: automationServiceFromConfig(config, calls),
+    stats: statsServiceFromConfig(config, calls),
     apiKeys: apiKeysOf(config),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,

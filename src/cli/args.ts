@@ -26,6 +26,8 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'chunk-size': { type: 'string' },
   format: { type: 'string' },
+  once: { type: 'boolean' },
+  interval: { type: 'string' },
 } as const;
 
 export const GLOBAL_OPTIONS = ['url', 'api-key', 'json', 'help'];

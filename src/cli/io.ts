@@ -1,8 +1,8 @@
-import type { Client, Transport } from '../client/index.js';
+import type { Client, ClientOptions, Transport } from '../client/index.js';
 import type { CliValues } from './args.js';
 
 export interface CliIo {
-  stdout: { write(text: string): unknown };
+  stdout: { write(text: string): unknown; isTTY?: boolean | undefined };
   stderr: { write(text: string): unknown; isTTY?: boolean | undefined };
   env: Record<string, string | undefined>;
   /** Under the client instead of fetch (tests). */
@@ -28,6 +28,8 @@ export function createOutput(io: CliIo, json: boolean): Output {
 
 export interface CommandContext {
   client: Client;
+  /** The API the client calls. */
+  baseUrl: string;
   /** The command's positional arguments. */
   args: string[];
   values: CliValues;
@@ -36,7 +38,7 @@ export interface CommandContext {
 }
 
 export interface Command {
-  /** `leads create`: group and action. */
+  /** `leads create`: group and action; or one word (`status`). */
   name: string;
   usage: string;
   summary: string;
@@ -44,6 +46,8 @@ export interface Command {
   args: string[];
   /** Options beyond the global ones (--url, --api-key, --json). */
   options: string[];
+  /** How its client calls the API, when not the default (4 attempts within 30 s, 30 s each). */
+  client?: Pick<ClientOptions, 'retry' | 'timeoutMs'>;
   /** The exit code; undefined means 0. */
   run(ctx: CommandContext): Promise<number | void>;
 }

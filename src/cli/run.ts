@@ -3,6 +3,7 @@ import { parseCommandLine, unexpectedOptions } from './args.js';
 import { automationCommands } from './commands/automations.js';
 import { importCommand } from './commands/import.js';
 import { leadCommands } from './commands/leads.js';
+import { statusCommand } from './commands/status.js';
 import { taskCommands } from './commands/tasks.js';
 import { describeError, EXIT, exitCodeOf, UsageError } from './errors.js';
 import { createOutput, type CliIo, type Command } from './io.js';
@@ -10,7 +11,7 @@ import { LEAD_FIELD_HELP } from './lead-fields.js';
 
 export type { CliIo } from './io.js';
 
-export const COMMANDS: Command[] = [...leadCommands, importCommand, ...taskCommands, ...automationCommands];
+export const COMMANDS: Command[] = [...leadCommands, importCommand, ...taskCommands, ...automationCommands, statusCommand];
 
 const DEFAULT_URL = 'http://127.0.0.1:3000';
 
@@ -19,12 +20,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const json = argv.includes('--json');
   try {
     const { positionals, values } = parseCommandLine(argv);
-    const [group, action, ...args] = positionals;
+    const [group, action] = positionals;
     if (values.help || group === undefined || group === 'help') {
       io[group === undefined && !values.help ? 'stderr' : 'stdout'].write(helpText(group === 'help' ? action : undefined));
       return group === undefined && !values.help ? EXIT.usage : EXIT.ok;
     }
-    const command = COMMANDS.find((c) => c.name === `${group} ${action ?? ''}`);
+    // A one-word command (`ao status`) takes every positional after it as arguments.
+    const single = COMMANDS.find((c) => c.name === group);
+    const command = single ?? COMMANDS.find((c) => c.name === `${group} ${action ?? ''}`);
+    const args = positionals.slice(single ? 1 : 2);
     if (!command) {
       const problem = action === undefined ? `ao ${group} needs a command` : `unknown command: ${group} ${action}`;
       throw new UsageError(problem, groupUsage(group));
@@ -34,12 +38,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const stray = unexpectedOptions(values, command.options);
     if (stray.length) throw new UsageError(`${stray.map((o) => `--${o}`).join(', ')} does not apply to ao ${command.name}`, command.usage);
+    const baseUrl = values.url ?? io.env.AO_URL ?? io.env.API_URL ?? DEFAULT_URL;
     const client = createClient({
-      baseUrl: values.url ?? io.env.AO_URL ?? DEFAULT_URL,
+      baseUrl,
       apiKey: values['api-key'] ?? io.env.AO_API_KEY,
+      ...command.client,
       ...(io.transport ? { transport: io.transport } : {}),
     });
-    return (await command.run({ client, args, values, out: createOutput(io, values.json === true), io })) ?? EXIT.ok;
+    return (await command.run({ client, baseUrl, args, values, out: createOutput(io, values.json === true), io })) ?? EXIT.ok;
   } catch (err) {
     io.stderr.write(`${describeError(err, json)}\n`);
     return exitCodeOf(err);
@@ -52,14 +58,14 @@ function groupUsage(group: string): string | undefined {
 }
 
 function helpText(group?: string): string {
-  const commands = COMMANDS.filter((c) => !group || c.name.startsWith(`${group} `));
+  const commands = COMMANDS.filter((c) => !group || c.name === group || c.name.startsWith(`${group} `));
   return [
     'ao: the lead API from the command line',
     '',
     ...commands.flatMap((c) => [`  ${c.usage}`, `      ${c.summary}`]),
     '',
     LEAD_FIELD_HELP,
-    `Every command: --url URL (env AO_URL, default ${DEFAULT_URL}), --api-key KEY (env AO_API_KEY), --json`,
+    `Every command: --url URL (env AO_URL or API_URL, default ${DEFAULT_URL}), --api-key KEY (env AO_API_KEY), --json`,
     'Exit codes: 0 ok; 1 the API said no (4xx, rejected leads, a failed task); 2 usage; 3 API unavailable (5xx, 429, network) after retries',
     '',
   ].join('\n');

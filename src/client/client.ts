@@ -13,6 +13,7 @@ import type {
   LeadListItem,
   LeadPage,
   LeadPatch,
+  Stats,
   ListLeadsQuery,
   PageOptions,
   Run,
@@ -83,6 +84,8 @@ export function createClient(options: ClientOptions) {
       cancel: (runId: string) => request<RunCancelling>({ method: 'POST', path: `/api/automation-runs/${seg(runId)}/cancel`, repeatable: true }),
       forLead: (leadId: string, page: PageOptions = {}) => read<RunPage>(`/api/leads/${seg(leadId)}/automation-runs`, { ...page }),
     },
+    /** Backlog per task queue, leads retrying and failed, the last minute's new leads (GET /api/stats). */
+    stats: () => read<Stats>('/api/stats'),
   };
 }
 

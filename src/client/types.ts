@@ -7,6 +7,7 @@ import type {
   LeadList as LeadListSchema,
   LeadResponse,
   ListQuery,
+  StatsResponse,
   TaskResponse,
   WriteAccepted as WriteAcceptedSchema,
 } from '../api/schemas.js';
@@ -29,6 +30,8 @@ export type CreateAccepted = z.infer<typeof CreateAcceptedSchema>;
 export type WriteAccepted = z.infer<typeof WriteAcceptedSchema>;
 
 export type Task = z.infer<typeof TaskResponse>;
+
+export type Stats = z.infer<typeof StatsResponse>;
 
 export type Run = z.infer<typeof RunSchema>;
 export type PageOptions = Omit<z.input<typeof PageQuery>, 'limit'> & { limit?: number };

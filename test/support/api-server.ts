@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/api/app.js';
-import { automationServiceFromConfig, leadServiceFromConfig } from '../../src/api/compose.js';
+import { automationServiceFromConfig, leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
+import { TemporalCalls } from '../../src/api/temporal-calls.js';
 import { startHarness, type Harness } from './harness.js';
 
 /**
@@ -18,9 +19,12 @@ export interface ApiServer {
 
 export async function startApiServer(env: Record<string, string> = {}): Promise<ApiServer> {
   const harness = await startHarness({ AUTOMATION_TIME_SCALE: '0.00001', ...env });
+  // One record of the app's Temporal calls, drained before the harness closes the connection.
+  const calls = new TemporalCalls(harness.client);
   const app = await buildApp({
-    leads: leadServiceFromConfig(harness.config, harness.client),
-    automations: automationServiceFromConfig(harness.config, harness.client),
+    leads: leadServiceFromConfig(harness.config, calls),
+    automations: automationServiceFromConfig(harness.config, calls),
+    stats: statsServiceFromConfig(harness.config, calls),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   await harness.startWorker();
@@ -30,6 +34,7 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
     baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
     async close() {
       await app.close();
+      await calls.drain();
       await harness.close();
     },
   };

@@ -1,0 +1,114 @@
+// @temporalio/proto is CommonJS: plain Node has no named ESM export `temporal` (vitest's
+// loader does, which is how a named import passed the API tests and failed in `npm start`).
+import proto, { type temporal } from '@temporalio/proto';
+import type { z } from 'zod';
+import { CRM_STATUSES, type CrmStatus } from '../domain/lead.js';
+import { quote } from '../temporal/protocol.js';
+import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
+import { leadWorkflow } from '../workflows/index.js';
+import type { StatsResponse } from './schemas.js';
+import type { TemporalCalls } from './temporal-calls.js';
+
+const { TaskQueueType, TaskQueueKind } = proto.temporal.api.enums.v1;
+
+/** How far back `last_minute` looks. */
+export const LAST_MINUTE_MS = 60_000;
+
+/** What GET /api/stats answers (its schema is in schemas.ts). */
+export type Stats = z.infer<typeof StatsResponse>;
+type QueueTypeStats = Stats['task_queues'][string]['workflow'];
+
+export interface StatsOptions {
+  namespace: string;
+  /** Every task queue the workers poll: the lead queue and the CRM queue. */
+  taskQueues: readonly string[];
+  readTimeoutMs: number;
+}
+
+type LongLike = { toString(): string } | number | null | undefined;
+
+function num(value: LongLike): number {
+  return value === null || value === undefined ? 0 : Number(value.toString());
+}
+
+const LEADS = `WorkflowType = ${quote(leadWorkflow.name)}`;
+const RUNNING = `ExecutionStatus = 'Running'`;
+const crmStatusIs = (status: CrmStatus) => `${SA.crmStatus.name} = ${quote(status)}`;
+
+/**
+ * GET /api/stats: how far behind the workers are (backlog per task queue and type) and what
+ * is failing (leads by CRM status), all of it asked of Temporal in parallel under one
+ * deadline and through the API's TemporalCalls, so closing the connection can wait for it.
+ */
+export class StatsService {
+  constructor(
+    private readonly calls: TemporalCalls,
+    private readonly options: StatsOptions,
+  ) {}
+
+  async read(now = Date.now()): Promise<Stats> {
+    const deadline = now + this.options.readTimeoutMs;
+    const count = (query: string) => this.count(query, deadline);
+    // StartTime has second precision in some visibility stores: a whole-second bound.
+    const since = `StartTime > ${quote(new Date(Math.floor((now - LAST_MINUTE_MS) / 1000) * 1000).toISOString())}`;
+    const [queues, byStatus, failed, accepted, synced] = await Promise.all([
+      Promise.all([...new Set(this.options.taskQueues)].map(async (name) => [name, await this.queue(name, deadline)] as const)),
+      // The server has no GROUP BY on a custom keyword attribute: one count per status.
+      Promise.all(CRM_STATUSES.map(async (status) => [status, await count(`${LEADS} AND ${RUNNING} AND ${crmStatusIs(status)}`)] as const)),
+      count(`${LEADS} AND ExecutionStatus IN ('Failed', 'TimedOut')`),
+      count(`${LEADS} AND ${since}`),
+      count(`${LEADS} AND ${since} AND ${crmStatusIs('synced')}`),
+    ]);
+    const by_crm_status = Object.fromEntries(byStatus) as Record<CrmStatus, number>;
+    return {
+      at: new Date(now).toISOString(),
+      task_queues: Object.fromEntries(queues),
+      leads: { by_crm_status, retrying: by_crm_status.failed, failed },
+      last_minute: { leads_accepted: accepted, leads_synced: synced },
+    };
+  }
+
+  private async queue(name: string, deadline: number): Promise<Stats['task_queues'][string]> {
+    const [workflow, activity] = await Promise.all([
+      this.describe(name, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, deadline),
+      this.describe(name, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, deadline),
+    ]);
+    return { workflow, activity };
+  }
+
+  /**
+   * The classic DescribeTaskQueue with reportStats: Temporal 1.32 fills `stats` (the
+   * unversioned queue's backlog count, age and rates) and always lists `pollers`.
+   */
+  private async describe(name: string, taskQueueType: temporal.api.enums.v1.TaskQueueType, deadline: number): Promise<QueueTypeStats> {
+    const response = await this.calls.within(deadline, () =>
+      this.calls.client.workflowService.describeTaskQueue({
+        namespace: this.options.namespace,
+        taskQueue: { name, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType,
+        reportStats: true,
+      }),
+    );
+    const stats = response.stats;
+    const age = stats?.approximateBacklogAge;
+    return {
+      backlog: num(stats?.approximateBacklogCount),
+      backlog_age_s: Math.round((num(age?.seconds) + (age?.nanos ?? 0) / 1e9) * 1000) / 1000,
+      add_rate: stats?.tasksAddRate ?? 0,
+      dispatch_rate: stats?.tasksDispatchRate ?? 0,
+      pollers: response.pollers?.length ?? 0,
+    };
+  }
+
+  private async count(query: string, deadline: number): Promise<number> {
+    const response = await this.calls.within(deadline, () =>
+      this.calls.client.workflowService.countWorkflowExecutions({ namespace: this.options.namespace, query }),
+    );
+    return num(response.count);
+  }
+
+  /** Resolves once every Temporal call started here has settled (see TemporalCalls.drain). */
+  drain(): Promise<void> {
+    return this.calls.drain();
+  }
+}
