@@ -26,6 +26,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'chunk-size': { type: 'string' },
   format: { type: 'string' },
+  status: { type: 'string' },
 } as const;
 
 export const GLOBAL_OPTIONS = ['url', 'api-key', 'json', 'help'];

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { automationServiceFromConfig, leadServiceFromConfig } from '../../src/api/compose.js';
+import { run as ao } from '../../src/cli/run.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // Failed and stuck automation runs (#10 item 3): listed, cancelled, retried as a fresh run
@@ -11,10 +12,12 @@ import { call, eventually, startHarness, uniqueEmail, type Harness } from '../su
 
 let h: Harness;
 let app: FastifyInstance;
+let baseUrl: string;
 
 beforeAll(async () => {
-  h = await startHarness({ RETRY_MAX_ATTEMPTS: '1000', RETRY_INITIAL_INTERVAL_MS: '200', RETRY_MAX_INTERVAL_MS: '500' });
+  h = await startHarness({ RETRY_MAX_ATTEMPTS: '1000', RETRY_INITIAL_INTERVAL_MS: '200', RETRY_MAX_INTERVAL_MS: '500', CRM_RESYNC_INTERVAL_MS: '60000' });
   app = await buildApp({ leads: leadServiceFromConfig(h.config, h.client), automations: automationServiceFromConfig(h.config, h.client) });
+  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   await h.startWorker();
 });
 afterAll(async () => {
@@ -52,6 +55,16 @@ const listedRun = (runId: string, status: 'failed' | 'stuck') => async () => {
     (item) => item.run_id === runId,
   );
 };
+
+/** The `ao` CLI in-process against this file's API, with --json output. */
+async function cli(...argv: string[]): Promise<any> {
+  let stdout = '';
+  let stderr = '';
+  const io = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env: { AO_URL: baseUrl } };
+  const code = await ao([...argv, '--json'], io);
+  expect(code, stderr).toBe(0);
+  return JSON.parse(stdout);
+}
 
 const handoffWebhooks = (leadId: string) =>
   h.crm.webhooks().filter((w) => {
@@ -102,10 +115,35 @@ describe('failed and stuck automation runs', () => {
     expect(failed).toMatchObject({ status: 'failed', retrying: null });
     expect(handoffWebhooks(leadId)).toBe(0);
 
-    const retried = await call(app, 'POST', `/api/automation-runs/${runId}/retry`);
-    expect(retried.status).toBe(202);
+    // Through the CLI this time.
+    const listed = await cli('runs', 'failed', '--status', 'failed', '--limit', '100');
+    expect(listed.items.map((r: { run_id: string }) => r.run_id)).toContain(runId);
+    const retried = await cli('runs', 'retry', runId);
+    expect(retried).toMatchObject({ retry_of: runId, status: 'started' });
     await eventually(async () => (handoffWebhooks(leadId) === 1 ? true : undefined), { what: 'the sales hand-off webhook', timeoutMs: 30_000 });
-    expect(await listedRun(retried.body.run_id, 'failed')()).toBeUndefined();
+    expect(await listedRun(retried.run_id, 'failed')()).toBeUndefined();
     expect((await call(app, 'POST', '/api/automation-runs/automation-aaaaaaaaaaaaaaaaaaaa-qualified-handoff-aaaaaaaaaaaa/retry')).status).toBe(404);
+  });
+
+  it('re-drives a lead the CRM rejected with the ao CLI: listed, retried, synced', { timeout: 60_000 }, async () => {
+    await crmFaults({ badRequestNext: 1 });
+    const created = await call(app, 'POST', '/api/leads', { email: uniqueEmail('cli-redrive') });
+    const id = created.body.id as string;
+    await eventually(async () => {
+      const page = await cli('leads', 'failed', '--status', 'failed', '--limit', '100');
+      return page.items.some((item: { lead: { id: string } }) => item.lead.id === id) ? true : undefined;
+    }, { what: 'the lead in ao leads failed', timeoutMs: 30_000 });
+    expect(h.crm.contact(id)).toBeUndefined();
+    const answer = await cli('leads', 'retry', id);
+    expect(answer).toMatchObject({ id, status: 'redriving', crm: 'failed' });
+    await eventually(async () => (h.crm.contact(id) ? true : undefined), { what: 'the lead in the CRM', timeoutMs: 20_000 });
+
+    const job = await cli('leads', 'retry-all', '--email', 'nobody@nowhere.example', '--idempotency-key', 'cli-1');
+    expect(job).toMatchObject({ matched: 0, deduplicated: false });
+    const progress = await eventually(async () => {
+      const state = await cli('leads', 'retry-job', job.job_id);
+      return state.state === 'completed' ? state : undefined;
+    }, { what: 'the empty job to complete', timeoutMs: 30_000 });
+    expect(progress).toMatchObject({ total: 0, failed: 0 });
   });
 });

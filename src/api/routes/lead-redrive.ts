@@ -6,13 +6,13 @@ import { errorResponses, IdempotencyHeaders, LeadIdParams, LeadView, ListQuery }
 
 // Failed work of leads and re-driving it (lead-redrive.ts): the list, one lead now, many by filter.
 
-const FailedQuery = ListQuery.extend({
+export const FailedQuery = ListQuery.extend({
   status: z.enum(['failed', 'retrying']).optional().meta({
     description: 'failed: waiting for its repair (timer or re-drive); retrying: a CRM or email activity is being retried now',
   }),
 });
 
-const FailedLead = z.strictObject({
+export const FailedLead = z.strictObject({
   lead: LeadView,
   state: z.enum(['failed', 'retrying']),
   retrying: z
@@ -20,18 +20,18 @@ const FailedLead = z.strictObject({
     .nullable(),
 });
 
-const RetryAccepted = z.strictObject({
+export const RetryAccepted = z.strictObject({
   id: z.string(),
   status: z.literal('redriving'),
   crm: z.string().meta({ description: 'the CRM status when the re-drive was accepted (failed)' }),
   welcome: z.enum(['pending', 'sent', 'skipped', 'failed']),
 });
 
-const BulkBody = z.strictObject({
+export const BulkBody = z.strictObject({
   filter: z.strictObject({ email: Email.optional(), stage: LeadStage.optional() }).default({}),
 });
 
-const BulkAccepted = z.strictObject({
+export const BulkAccepted = z.strictObject({
   job_id: z.string(),
   matched: z.number().int().meta({ description: 'failed leads the filter matched when the job started' }),
   deduplicated: z.boolean(),
@@ -41,7 +41,7 @@ const JobParams = z.strictObject({
   job_id: z.string().regex(/^redrive-[a-z2-7]{20}$/, { message: 'must be a re-drive job id (redrive-<20 characters>)' }),
 });
 
-const Job = z.strictObject({
+export const RedriveJob = z.strictObject({
   job_id: z.string(),
   state: z.enum(['running', 'completed', 'failed', 'unknown']),
   total: z.number().int(),
@@ -114,7 +114,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "A bulk re-drive's progress (Temporal's batch operation record)",
         tags: ['re-drive'],
         params: JobParams,
-        response: { 200: Job, ...errorResponses(400, 401, 404, 414, 429, 503) },
+        response: { 200: RedriveJob, ...errorResponses(400, 401, 404, 414, 429, 503) },
       },
     },
     async (request) => app.leads.redriveJob(request.params.job_id),
