@@ -159,11 +159,16 @@ export class NothingToRetryError extends HttpError {
   }
 }
 
-/** The server runs a bounded number of batch operations per namespace at once (1 on the dev server). */
+/**
+ * The server runs a bounded number of batch operations per namespace at once (1 on the dev
+ * server): a state of the namespace the client can wait out, not a server failure.
+ */
 export class RedriveBusyError extends HttpError {
   override name = 'RedriveBusyError';
-  constructor() {
-    super(503, 'redrive_busy', 'another bulk operation is running in this namespace; retry when it has finished', [], { 'retry-after': '5' });
+  constructor(runningJobId: string) {
+    super(409, 'redrive_busy', `another batch operation (${runningJobId}) is running in this namespace; retry when it has finished`, [], {
+      'retry-after': '5',
+    });
   }
 }
 

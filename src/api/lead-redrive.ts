@@ -130,6 +130,16 @@ export class LeadRedrive {
     const service = this.calls.client.workflowService;
     const { namespace } = this.options;
     return this.calls.within(deadline, async () => {
+      // The server runs a bounded number of batch operations per namespace (1 on the dev
+      // server) and answers RESOURCE_EXHAUSTED past it, which the SDK retries until the
+      // deadline: look first, so a busy namespace is a prompt 409 instead of a 503 seconds later.
+      const { operationInfo } = await service.listBatchOperations({ namespace, pageSize: 100 });
+      const running = (operationInfo ?? []).filter((op) => JOB_STATE[op.state ?? 0] === 'running');
+      if (running.some((op) => op.jobId === jobId)) {
+        const job = await this.jobOf(jobId);
+        return { job_id: jobId, matched: job.total, deduplicated: true };
+      }
+      if (running.length > 0) throw new RedriveBusyError(running[0]!.jobId ?? 'unknown');
       try {
         const { count } = await service.countWorkflowExecutions({ namespace, query });
         await service.startBatchOperation({
@@ -146,8 +156,7 @@ export class LeadRedrive {
           const job = await this.jobOf(jobId);
           return { job_id: jobId, matched: job.total, deduplicated: true };
         }
-        // The server runs a bounded number of batch operations per namespace (1 on the dev server).
-        if (code === GRPC_RESOURCE_EXHAUSTED) throw new RedriveBusyError();
+        if (code === GRPC_RESOURCE_EXHAUSTED) throw new RedriveBusyError('unknown');
         throw err;
       }
     });

@@ -86,13 +86,18 @@ describe('re-driving one lead', () => {
     expect(h.crm.contact(id)?.writes).toBe(1);
   });
 
-  it('answers 404 for an unknown lead and 400 for a malformed id', async () => {
+  it('answers 404 for an unknown lead or job, 400 for a malformed id or status, 405 for other methods', async () => {
     const unknown = await call(h.app, 'POST', '/api/leads/aaaaaaaaaaaaaaaaaaaa/retry');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('lead_not_found');
     expect((await call(h.app, 'POST', '/api/leads/nope/retry')).status).toBe(400);
     expect((await call(h.app, 'GET', '/api/leads/failed?status=stuck')).status).toBe(400);
     expect((await call(h.app, 'GET', '/api/redrive-jobs/redrive-aaaaaaaaaaaaaaaaaaaa')).status).toBe(404);
+    // Static paths beside /api/leads/:id: another method is a 405 naming the one served, not a bad lead id.
+    const put = await call(h.app, 'PUT', '/api/leads/failed', { email: 'a@b.example' });
+    expect([put.status, put.headers.allow]).toEqual([405, 'GET']);
+    const get = await call(h.app, 'GET', '/api/leads/retry');
+    expect([get.status, get.headers.allow]).toEqual([405, 'POST']);
   });
 });
 

@@ -96,7 +96,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['re-drive'],
         headers: IdempotencyHeaders,
         body: BulkBody,
-        response: { 202: BulkAccepted, ...errorResponses(400, 401, 413, 414, 415, 429, 503) },
+        response: { 202: BulkAccepted, ...errorResponses(400, 401, 409, 413, 414, 415, 429, 503) },
       },
     },
     async (request, reply) => {
