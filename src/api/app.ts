@@ -13,6 +13,7 @@ import type { LeadService } from './lead-service.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
 import { leadBatchRoutes } from './routes/lead-batch.js';
+import { leadRedriveRoutes } from './routes/lead-redrive.js';
 import { automationRoutes } from './routes/automations.js';
 import { automationRunRoutes } from './routes/automation-runs.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
@@ -111,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(leadRoutes);
   await app.register(leadBatchRoutes);
+  await app.register(leadRedriveRoutes);
   await app.register(taskRoutes);
   await app.register(automationRoutes, { service: deps.automations });
   await app.register(automationRunRoutes, { service: deps.automations });

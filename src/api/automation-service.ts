@@ -28,6 +28,7 @@ import {
   LeadNotFoundError,
   RunFinishedError,
   RunNotFoundError,
+  RunNotRetryableError,
 } from './errors.js';
 import { TemporalCalls } from './temporal-calls.js';
 import { listExecutions } from './visibility.js';
@@ -173,6 +174,79 @@ export class AutomationService {
     return { run_id: runId, status: 'cancelling' };
   }
 
+  /**
+   * Runs needing an operator: `failed` (failed, timed out or terminated) from visibility;
+   * `stuck`: running with an activity being retried (attempt 2 or more), each running run
+   * described to tell, so a page can hold fewer items than `limit`. Runs of this deployment's
+   * task queue only.
+   */
+  async problemRuns(page: { status: 'failed' | 'stuck'; limit: number; cursor?: string | undefined }) {
+    const query = problemRunsQuery(this.options.taskQueue, page.status);
+    const deadline = this.deadline();
+    const listed = await listExecutions(this.calls, this.options.namespace, { query, limit: page.limit, cursor: page.cursor }, deadline, runSummary);
+    if (page.status === 'failed') return { items: listed.items.map((summary) => ({ ...summary, retrying: null })), next_cursor: listed.next_cursor };
+    const described = await Promise.all(
+      listed.items.map(async (summary) => {
+        const description = await this.calls.within(deadline, () => this.client.workflow.getHandle(summary.run_id).describe()).catch(() => undefined);
+        const pending = (description?.raw.pendingActivities ?? []).find((a) => (a.attempt ?? 1) > 1);
+        if (!pending) return undefined;
+        return {
+          ...summary,
+          retrying: {
+            activity: pending.activityType?.name ?? 'unknown',
+            attempt: pending.attempt ?? 0,
+            last_failure: pending.lastFailure?.message ?? null,
+            next_attempt_at: isoTimestamp(pending.nextAttemptScheduleTime),
+          },
+        };
+      }),
+    );
+    return { items: described.filter((item) => item !== undefined), next_cursor: listed.next_cursor };
+  }
+
+  /**
+   * Retries a run that ended without completing: a fresh run with the same input (the
+   * definition it was pinned to, its trigger and settings), under a new run id. With an
+   * Idempotency-Key the new id is derived from it, so a repeated request finds the same run.
+   */
+  async retryRun(runId: string, idempotencyKey?: string) {
+    const description = await this.describeRun(runId);
+    const status = TEMPORAL_STATUS[description.raw.workflowExecutionInfo?.status ?? 0] ?? 'running';
+    const retryable = ['failed', 'cancelled', 'terminated', 'timed_out'];
+    if (!retryable.includes(status)) throw new RunNotRetryableError(runId, String(description.memo?.status ?? status));
+    const parsed = parseRunId(runId)!;
+    const key = idempotencyKey
+      ? base32(createHash('sha256').update(`retry:${runId}:${idempotencyKey}`).digest(), 12)
+      : base32(randomBytes(8), 12);
+    const newRunId = automationRunId(parsed.leadId, parsed.automationId, key);
+    return this.bounded(async () => {
+      const history = await this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.options.namespace,
+        execution: { workflowId: runId },
+        maximumPageSize: 1,
+      });
+      const payload = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      if (!payload) throw new RunNotFoundError(runId);
+      const input = defaultPayloadConverter.fromPayload<AutomationRunInput>(payload);
+      let deduplicated = false;
+      try {
+        await this.client.workflow.start(automationRun, {
+          workflowId: newRunId,
+          taskQueue: this.options.taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { automation_id: parsed.automationId, lead_id: parsed.leadId, definition_hash: input.automation.hash, trigger: input.trigger.event, retry_of: runId },
+          staticSummary: `${parsed.automationId} for lead ${parsed.leadId} (retry of ${runId})`,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        deduplicated = true;
+      }
+      return { run_id: newRunId, retry_of: runId, status: 'started' as const, deduplicated };
+    });
+  }
+
   /** A lead's runs, newest first, from Temporal visibility (workflow id prefix `automation-<leadId>-`). */
   async leadRuns(leadId: string, page: { limit: number; cursor?: string | undefined }) {
     await this.bounded(() => this.assertLead(leadId));
@@ -247,6 +321,12 @@ function summary(automation: LoadedAutomation) {
     definition_hash: automation.hash,
     file: automation.file,
   };
+}
+
+/** The visibility query of failed runs, or of running runs (the candidates for `stuck`): the Web UI's saved views. */
+export function problemRunsQuery(taskQueue: string, status: 'failed' | 'stuck'): string {
+  const which = status === 'failed' ? `ExecutionStatus IN ('Failed', 'TimedOut', 'Terminated')` : `ExecutionStatus = 'Running'`;
+  return `WorkflowType = ${quote(automationRun.name)} AND TaskQueue = ${quote(taskQueue)} AND ${which}`;
 }
 
 function runSummary(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo): RunSummary | undefined {

@@ -151,6 +151,45 @@ export class RunFinishedError extends HttpError {
   }
 }
 
+/** POST /api/leads/:id/retry on a lead whose CRM sync and welcome email have not failed (or are being retried now). */
+export class NothingToRetryError extends HttpError {
+  override name = 'NothingToRetryError';
+  constructor(leadId: string, reason: string) {
+    super(409, 'nothing_to_retry', `lead ${leadId}: ${reason}`);
+  }
+}
+
+/**
+ * The server runs a bounded number of batch operations per namespace at once (1 on the dev
+ * server): a state of the namespace the client can wait out, not a server failure.
+ */
+export class RedriveBusyError extends HttpError {
+  override name = 'RedriveBusyError';
+  constructor(runningJobId: string) {
+    super(409, 'redrive_busy', `another batch operation (${runningJobId}) is running in this namespace; retry when it has finished`, [], {
+      'retry-after': '5',
+    });
+  }
+}
+
+export class RedriveJobNotFoundError extends HttpError {
+  override name = 'RedriveJobNotFoundError';
+  constructor(jobId: string) {
+    super(404, 'redrive_job_not_found', `no re-drive job with id ${jobId}`);
+  }
+}
+
+export class RunNotRetryableError extends HttpError {
+  override name = 'RunNotRetryableError';
+  constructor(runId: string, status: string) {
+    super(
+      409,
+      'run_not_retryable',
+      `automation run ${runId} is ${status}; only failed, cancelled, terminated or timed-out runs are retried (cancel a stuck run first)`,
+    );
+  }
+}
+
 export class InvalidUnsubscribeLinkError extends HttpError {
   override name = 'InvalidUnsubscribeLinkError';
   constructor() {

@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { ChangeOp, LeadInput, LeadPatch, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
-import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
+import type { LeadWorkflowSettings, RedriveAnswer } from '../temporal/lead-messages.js';
 import type { LeadEvent } from './history.js';
 import { listLeads, type ListFilter } from './lead-list.js';
+import { LeadRedrive, type FailedLead, type FailedLeadFilter, type FailureState, type RedriveJob } from './lead-redrive.js';
 import { LeadReads, type ReadSource } from './lead-reads.js';
 import type { BatchItem } from './lead-batch.js';
 import { LeadWrites, type BatchOptions, type CreateReceipt, type WriteReceipt } from './lead-writes.js';
@@ -11,6 +12,7 @@ import { TemporalCalls } from './temporal-calls.js';
 
 export type { ListFilter } from './lead-list.js';
 export type { ReadSource } from './lead-reads.js';
+export type { FailedLead, FailedLeadFilter, FailureState, RedriveJob } from './lead-redrive.js';
 export type { BatchOptions, CreateReceipt, WriteReceipt } from './lead-writes.js';
 
 export interface LeadServiceOptions {
@@ -42,6 +44,7 @@ export class LeadService {
   private readonly calls: TemporalCalls;
   private readonly writes: LeadWrites;
   private readonly reads: LeadReads;
+  private readonly redrive: LeadRedrive;
 
   /** Pass the TemporalCalls other services use too, so drain() waits for theirs as well. */
   constructor(
@@ -52,6 +55,7 @@ export class LeadService {
     this.writes = new LeadWrites(this.calls, options);
     const readTimeoutMs = options.readTimeoutMs ?? options.queryTimeoutMs + options.writeTimeoutMs;
     this.reads = new LeadReads(this.calls, { ...options, readTimeoutMs });
+    this.redrive = new LeadRedrive(this.calls, options);
   }
 
   create(fields: LeadInput, idempotencyKey?: string): Promise<WriteReceipt & { deduplicated: boolean }> {
@@ -81,6 +85,31 @@ export class LeadService {
 
   history(id: string): Promise<LeadEvent[]> {
     return this.reads.history(id);
+  }
+
+  /** Leads whose CRM sync failed, waiting for their repair or being retried now (lead-redrive.ts). */
+  failed(
+    filter: FailedLeadFilter & { state?: FailureState | undefined; limit: number; cursor?: string | undefined },
+  ): Promise<{ items: FailedLead[]; next_cursor: string | null }> {
+    return this.redrive.failed(filter, this.reads.deadline());
+  }
+
+  /** Re-drives one lead's failed CRM sync or welcome email now. */
+  retry(id: string): Promise<RedriveAnswer> {
+    return this.redrive.retry(id, this.writeDeadline());
+  }
+
+  /** Re-drives every failed lead the filter matches (a Temporal batch operation). */
+  retryMany(filter: FailedLeadFilter, idempotencyKey?: string): Promise<{ job_id: string; matched: number; deduplicated: boolean }> {
+    return this.redrive.retryMany(filter, idempotencyKey, this.writeDeadline());
+  }
+
+  redriveJob(jobId: string): Promise<RedriveJob> {
+    return this.redrive.job(jobId, this.reads.deadline());
+  }
+
+  private writeDeadline(): number {
+    return Date.now() + this.options.writeTimeoutMs;
   }
 
   /** Resolves once every Temporal call started here has settled (see TemporalCalls.drain). */

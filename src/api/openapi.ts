@@ -38,6 +38,8 @@ const LINKS: Record<string, Record<string, Link>> = {
     GetAutomationRun: { operationId: 'getAutomationRun', parameters: RUN_ID },
     CancelAutomationRun: { operationId: 'cancelAutomationRun', parameters: RUN_ID },
   },
+  retryAutomationRun: { GetAutomationRun: { operationId: 'getAutomationRun', parameters: RUN_ID } },
+  retryLeads: { GetRedriveJob: { operationId: 'getRedriveJob', parameters: { job_id: '$response.body#/job_id' } } },
 };
 
 /** Routes outside /api: no API key (the unsubscribe link's token is its own credential). */

@@ -28,6 +28,7 @@ const OPTIONS = {
   format: { type: 'string' },
   once: { type: 'boolean' },
   interval: { type: 'string' },
+  status: { type: 'string' },
 } as const;
 
 export const GLOBAL_OPTIONS = ['url', 'api-key', 'json', 'help'];

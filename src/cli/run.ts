@@ -3,6 +3,7 @@ import { parseCommandLine, unexpectedOptions } from './args.js';
 import { automationCommands } from './commands/automations.js';
 import { importCommand } from './commands/import.js';
 import { leadCommands } from './commands/leads.js';
+import { redriveCommands } from './commands/redrive.js';
 import { statusCommand } from './commands/status.js';
 import { taskCommands } from './commands/tasks.js';
 import { describeError, EXIT, exitCodeOf, UsageError } from './errors.js';
@@ -11,7 +12,7 @@ import { LEAD_FIELD_HELP } from './lead-fields.js';
 
 export type { CliIo } from './io.js';
 
-export const COMMANDS: Command[] = [...leadCommands, importCommand, ...taskCommands, ...automationCommands, statusCommand];
+export const COMMANDS: Command[] = [...leadCommands, importCommand, ...taskCommands, ...automationCommands, ...redriveCommands, statusCommand];
 
 const DEFAULT_URL = 'http://127.0.0.1:3000';
 

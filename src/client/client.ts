@@ -7,7 +7,10 @@ import type {
   Automation,
   BatchAccepted,
   CreateAccepted,
+  FailedLeadPage,
+  FailedLeadsQuery,
   Lead,
+  LeadRetryAccepted,
   LeadHistory,
   LeadInput,
   LeadListItem,
@@ -16,9 +19,14 @@ import type {
   Stats,
   ListLeadsQuery,
   PageOptions,
+  ProblemRunPage,
+  RedriveAccepted,
+  RedriveFilter,
+  RedriveJob,
   Run,
   RunCancelling,
   RunPage,
+  RunRetried,
   RunStarted,
   Task,
   WriteAccepted,
@@ -83,6 +91,10 @@ export function createClient(options: ClientOptions) {
       // Cancelling twice is harmless, so it may be retried without a key.
       cancel: (runId: string) => request<RunCancelling>({ method: 'POST', path: `/api/automation-runs/${seg(runId)}/cancel`, repeatable: true }),
       forLead: (leadId: string, page: PageOptions = {}) => read<RunPage>(`/api/leads/${seg(leadId)}/automation-runs`, { ...page }),
+      /** Failed runs, or running runs stuck retrying an activity. */
+      problems: (query: PageOptions & { status?: 'failed' | 'stuck' } = {}) => read<ProblemRunPage>('/api/automation-runs/failed', { ...query }),
+      /** A fresh run with the failed or cancelled run's input; the key makes a repeat find the same run. */
+      retry: (runId: string, opts?: WriteOptions) => write<RunRetried>('POST', `/api/automation-runs/${seg(runId)}/retry`, undefined, opts),
     },
     /** Backlog per task queue, leads retrying and failed, the last minute's new leads (GET /api/stats). */
     stats: () => read<Stats>('/api/stats'),
@@ -113,6 +125,13 @@ function leadMethods(read: Read, write: Write, timeoutMs: number) {
       } while (cursor);
     },
     history: (leadId: string) => read<LeadHistory>(`/api/leads/${seg(leadId)}/history`),
+    /** Leads whose CRM sync failed: waiting for their repair, or retrying now. */
+    failed: (query: FailedLeadsQuery = {}) => read<FailedLeadPage>('/api/leads/failed', { ...query }),
+    /** Re-drives one lead now. Not repeated on an unknown outcome: a repeat could only answer 409. */
+    retry: (leadId: string) => write<LeadRetryAccepted>('POST', `/api/leads/${seg(leadId)}/retry`, undefined, { idempotencyKey: false }),
+    /** Re-drives every failed lead the filter matches (one batch operation per Idempotency-Key). */
+    retryAll: (filter: RedriveFilter = {}, opts?: WriteOptions) => write<RedriveAccepted>('POST', '/api/leads/retry', { filter }, opts),
+    redriveJob: (jobId: string) => read<RedriveJob>(`/api/redrive-jobs/${seg(jobId)}`),
     /** Up to 500 leads in one request; idempotent as a whole under one key. */
     importBatch: (leads: LeadInput[], opts?: WriteOptions) =>
       write<BatchAccepted>('POST', '/api/leads/batch', { leads }, opts, Math.max(timeoutMs, BATCH_ATTEMPT_TIMEOUT_MS)),

@@ -2,6 +2,14 @@ import type { z } from 'zod';
 import type { PageQuery, Run as RunSchema } from '../api/routes/automations.js';
 import type { BatchAccepted as BatchAcceptedSchema } from '../api/routes/lead-batch.js';
 import type {
+  BulkAccepted as BulkAcceptedSchema,
+  BulkBody,
+  FailedLead as FailedLeadSchema,
+  FailedQuery,
+  RedriveJob as RedriveJobSchema,
+  RetryAccepted as RetryAcceptedSchema,
+} from '../api/routes/lead-redrive.js';
+import type {
   CreateAccepted as CreateAcceptedSchema,
   HistoryResponse,
   LeadList as LeadListSchema,
@@ -68,3 +76,24 @@ export interface RunPage {
 /** POST /api/leads/batch: one item per lead sent, in order: its receipt, or why it was refused. */
 export type BatchAccepted = z.infer<typeof BatchAcceptedSchema>;
 export type BatchItem = BatchAccepted['items'][number];
+
+/** Failed work and re-driving it (#10 item 3). */
+export type FailedLead = z.infer<typeof FailedLeadSchema>;
+export type FailedLeadPage = { items: FailedLead[]; next_cursor: string | null };
+export type FailedLeadsQuery = Omit<z.input<typeof FailedQuery>, 'limit'> & { limit?: number };
+export type LeadRetryAccepted = z.infer<typeof RetryAcceptedSchema>;
+export type RedriveFilter = NonNullable<z.input<typeof BulkBody>['filter']>;
+export type RedriveAccepted = z.infer<typeof BulkAcceptedSchema>;
+export type RedriveJob = z.infer<typeof RedriveJobSchema>;
+
+export interface ProblemRunPage {
+  items: Array<{ run_id: string; status: string; retrying: { activity: string; attempt: number; last_failure: string | null } | null; [field: string]: unknown }>;
+  next_cursor: string | null;
+}
+
+export interface RunRetried {
+  run_id: string;
+  retry_of: string;
+  status: 'started';
+  deduplicated: boolean;
+}

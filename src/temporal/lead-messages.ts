@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { LeadChange, LeadFields, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
 
@@ -57,6 +57,21 @@ export interface CarriedLeadState {
 
 
 export const leadChangeSignal = defineSignal<[LeadChange]>('leadChange');
+
+/**
+ * Re-drive: repair a failed CRM sync or welcome email now instead of at the next repair timer
+ * (crmResyncIntervalMs). Harmless when nothing failed: the workflow ignores it. The signal is
+ * what bulk re-drives send (a Temporal batch operation); the update is the single-lead form,
+ * whose validator refuses a lead with nothing to repair so the caller can tell.
+ */
+export const redriveSignal = defineSignal('redrive');
+export const redriveUpdate = defineUpdate<RedriveAnswer>('redrive');
+
+/** What a lead held when a re-drive was accepted. */
+export interface RedriveAnswer {
+  crm: LeadView['crm']['status'];
+  welcome: WelcomeState;
+}
 
 /** The generation new lead runs start at (see LeadWorkflowInput.generation). */
 export const LEAD_WORKFLOW_GENERATION = 3;

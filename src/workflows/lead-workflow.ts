@@ -5,6 +5,8 @@ import {
   leadChangeSignal,
   leadQuery,
   processedLeadQuery,
+  redriveSignal,
+  redriveUpdate,
   taskQuery,
   type LeadWorkflowInput,
   type LeadWorkflowSettings,
@@ -22,6 +24,8 @@ interface LeadRun {
   entity: LeadEntity;
   steps: LeadSteps;
   publisher: LeadPublisher;
+  /** An operator asked for the repair now (redrive signal or update); cleared when it runs. */
+  redrive: boolean;
 }
 
 /**
@@ -36,26 +40,33 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const entity = new LeadEntity(leadId, input.carried);
   const steps = new LeadSteps(entity, settings);
   const publisher = new LeadPublisher(entity, generation, input.initial, input.carried);
-  const run: LeadRun = { input, current: generation >= 2, entity, steps, publisher };
+  const run: LeadRun = { input, current: generation >= 2, entity, steps, publisher, redrive: false };
   listen(run);
 
   for (;;) {
+    // A re-drive only wakes this wait: runs that never got one take exactly the path their
+    // histories recorded (the timer's start and its firing or cancellation are unchanged).
     const woke = await condition(
-      () => entity.pending.length > 0 || historyIsLong(settings),
+      () => entity.pending.length > 0 || historyIsLong(settings) || run.redrive,
       entity.needsRepair() ? settings.crmResyncIntervalMs : undefined,
     );
     if (entity.pending.length > 0) {
       await runBatch(run);
-    } else if (!woke && entity.needsRepair()) {
+    } else if ((!woke || run.redrive) && entity.needsRepair()) {
+      run.redrive = false;
       await steps.repair();
       publisher.publish();
+    } else {
+      // Nothing (left) to repair: a re-drive must not keep the wait above from blocking.
+      run.redrive = false;
     }
     if (historyIsLong(settings) && entity.pending.length === 0) await continueRun(run);
   }
 }
 
 /** Accepts the run's initial change and sets the signal and query handlers. */
-function listen({ input, current, entity }: LeadRun): void {
+function listen(run: LeadRun): void {
+  const { input, current, entity } = run;
   // Signals that arrived before the first workflow task are delivered the moment their
   // handler is set, so the creating change must be accepted first or updates acknowledged
   // after it would be applied before it (found by the fault-injection suite). Patched so
@@ -66,6 +77,22 @@ function listen({ input, current, entity }: LeadRun): void {
   setHandler(leadQuery, () => entity.view());
   setHandler(processedLeadQuery, () => entity.processedView());
   setHandler(taskQuery, (taskId) => entity.tasks.get(taskId) ?? null);
+  setHandler(redriveSignal, () => {
+    run.redrive = true;
+  });
+  setHandler(
+    redriveUpdate,
+    () => {
+      run.redrive = true;
+      return { crm: entity.crm.status, welcome: entity.welcome };
+    },
+    {
+      // Refused before it is written to history: nothing failed, or it is being retried already.
+      validator: () => {
+        if (!entity.needsRepair()) throw new Error(`nothing to retry (crm ${entity.crm.status}, welcome ${entity.welcome})`);
+      },
+    },
+  );
 
   if (!initialFirst && input.initial) entity.accept(input.initial);
 }
