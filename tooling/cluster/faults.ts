@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '../../src/client/index.js';
 import type { RunningCluster } from './cluster.js';
-import { hostNamed, hostsOf } from './topology.js';
+import { TEMPORAL_METRICS_PORT, hostNamed, hostsOf } from './topology.js';
 
 /**
  * Faults on the cluster, each with its recovery measured end to end: from the moment the
@@ -20,6 +20,8 @@ export interface ClusterFaultEvent {
   recoveredAt?: number;
   /** Put back (node restarted, host reconnected) at. */
   restoredAt?: number;
+  /** History faults: when the reachable history nodes together owned every shard again. */
+  shardsMovedAt?: number;
   detail: string;
   error?: string;
 }
@@ -42,11 +44,17 @@ export async function fireClusterFault(cluster: RunningCluster, kind: ClusterFau
       case 'history-kill': {
         const node = hostsOf(t, 'temporal').filter((h) => h.services?.includes('history'))[0]!;
         const killed = cluster.killHost(node.name);
-        const recoveredAt = await probeRecovery(cluster, at, settings, `${runTag}h`);
+        const [recoveredAt, shardsMovedAt] = await Promise.all([
+          probeRecovery(cluster, at, settings, `${runTag}h`),
+          waitForShardsOwned(cluster, at + settings.probeTimeoutMs),
+        ]);
         await sleepUntil(at + settings.downMs);
         await cluster.startHost(node.name);
         const restoredAt = Date.now();
-        return event(kind, at, recoveredAt, restoredAt, `history node ${node.name} SIGKILLed (${killed} process); its shards moved to the other history node(s); restarted after ${((restoredAt - at) / 1000).toFixed(1)} s`);
+        return {
+          ...event(kind, at, recoveredAt, restoredAt, `history node ${node.name} SIGKILLed (${killed} process); ${moved(at, shardsMovedAt, t.historyShards)}; restarted after ${((restoredAt - at) / 1000).toFixed(1)} s`),
+          ...(shardsMovedAt ? { shardsMovedAt } : {}),
+        };
       }
       case 'app-host-kill': {
         const apps = hostsOf(t, 'app');
@@ -68,11 +76,17 @@ export async function fireClusterFault(cluster: RunningCluster, kind: ClusterFau
       case 'partition': {
         const host = hostNamed(t, settings.partitionHost ?? hostsOf(t, 'temporal').filter((h) => h.services?.includes('history')).at(-1)!.name);
         cluster.connectHost(host.name, false);
-        const recoveredAt = await probeRecovery(cluster, at, settings, `${runTag}n`);
+        const [recoveredAt, shardsMovedAt] = await Promise.all([
+          probeRecovery(cluster, at, settings, `${runTag}n`),
+          host.services?.includes('history') ? waitForShardsOwned(cluster, at + settings.partitionMs) : Promise.resolve(undefined),
+        ]);
         await sleepUntil(at + settings.partitionMs);
         cluster.connectHost(host.name, true);
         const restoredAt = Date.now();
-        return event(kind, at, recoveredAt, restoredAt, `${host.name} (${host.address}) cut off from every other host for ${((restoredAt - at) / 1000).toFixed(1)} s, then reconnected`);
+        return {
+          ...event(kind, at, recoveredAt, restoredAt, `${host.name} (${host.address}) cut off from every other host for ${((restoredAt - at) / 1000).toFixed(1)} s, then reconnected${host.services?.includes('history') ? `; ${moved(at, shardsMovedAt, t.historyShards)}` : ''}`),
+          ...(shardsMovedAt ? { shardsMovedAt } : {}),
+        };
       }
     }
   } catch (err) {
@@ -82,6 +96,38 @@ export async function fireClusterFault(cluster: RunningCluster, kind: ClusterFau
 
 function event(kind: ClusterFaultKind, at: number, recoveredAt: number | undefined, restoredAt: number, detail: string): ClusterFaultEvent {
   return { kind, at, restoredAt, detail, ...(recoveredAt !== undefined ? { recoveredAt } : {}) };
+}
+
+function moved(at: number, movedAt: number | undefined, shards: number): string {
+  return movedAt
+    ? `all ${shards} shards owned by the reachable history node(s) ${((movedAt - at) / 1000).toFixed(1)} s after the fault`
+    : `the reachable history node(s) did not take over all ${shards} shards in time`;
+}
+
+/**
+ * Waits until the history nodes this machine can reach own every shard between them, as
+ * their own `numshards_gauge` says; the time they did.
+ */
+export async function waitForShardsOwned(cluster: RunningCluster, deadline: number): Promise<number | undefined> {
+  const history = hostsOf(cluster.topology, 'temporal').filter((h) => h.services?.includes('history'));
+  while (Date.now() < deadline) {
+    const owned = await Promise.all(history.map((h) => shardsOwnedBy(`http://${h.address}:${TEMPORAL_METRICS_PORT}/metrics`)));
+    if (owned.reduce<number>((sum, n) => sum + (n ?? 0), 0) === cluster.topology.historyShards && owned.some((n) => n === undefined)) return Date.now();
+    await sleep(250);
+  }
+  return undefined;
+}
+
+/** The shards a history node owns, from its Prometheus endpoint; undefined when it does not answer. */
+export async function shardsOwnedBy(metricsUrl: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(1_000) });
+    const text = await res.text();
+    const line = text.split('\n').find((l) => l.startsWith('numshards_gauge{'));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  } catch {
+    return undefined;
+  }
 }
 
 async function sleepUntil(time: number): Promise<void> {
