@@ -1,4 +1,4 @@
-import { upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { LeadChange, LeadView } from '../domain/lead.js';
 import { MEMO_BATCH_TASKS, type ReadMemo } from '../domain/lead-read-model.js';
 import type { TaskState } from '../domain/task.js';
@@ -18,6 +18,8 @@ export class LeadPublisher {
   // Generation 2: the search-attribute values visibility holds, so only changes are upserted
   // (each upsert is a history event and a visibility write).
   private readonly published = new Map<string, string | number>();
+  // Generation 4: a LeadEmail this run inherited from a generation-3 run, to remove at the first publish.
+  private inheritedEmail: boolean;
 
   constructor(
     private readonly entity: LeadEntity,
@@ -25,6 +27,7 @@ export class LeadPublisher {
     initial: LeadChange | undefined,
     carried: CarriedLeadState | undefined,
   ) {
+    this.inheritedEmail = generation >= 4 && workflowInfo().typedSearchAttributes.get(SA.email) !== undefined;
     // A new run's start carried the email and stage; a continued run carries the last values published.
     if (generation >= 2 && initial && !carried) {
       this.published.set(SA.email.name, initial.fields.email ?? '');
@@ -64,7 +67,7 @@ export class LeadPublisher {
 
   private publishSearchAttributes(lead: LeadView): void {
     const attrs = [
-      { key: SA.email, value: lead.email },
+      ...(this.generation >= 4 ? [] : [{ key: SA.email, value: lead.email }]),
       { key: SA.stage, value: lead.stage },
       { key: SA.score, value: lead.score },
       { key: SA.crmStatus, value: this.entity.crm.status as string },
@@ -74,8 +77,10 @@ export class LeadPublisher {
       return;
     }
     const changed = attrs.filter((attr) => this.published.get(attr.key.name) !== attr.value);
-    if (changed.length === 0) return;
+    const removals = this.inheritedEmail ? [{ key: SA.email, value: null }] : [];
+    this.inheritedEmail = false;
+    if (changed.length === 0 && removals.length === 0) return;
     for (const attr of changed) this.published.set(attr.key.name, attr.value);
-    upsertSearchAttributes(changed as SearchAttributeUpdates);
+    upsertSearchAttributes([...changed, ...removals] as SearchAttributeUpdates);
   }
 }
