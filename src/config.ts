@@ -37,8 +37,9 @@ export const configSchema = z.object({
   TEMPORAL_API_KEY: optionalString,
   // Payload encryption keys, `<id>:<base64 32-byte key>,...`; the first one encrypts.
   TEMPORAL_CODEC_KEYS: optionalString,
-  // Origins of the Temporal Web UI allowed to call the codec endpoint (comma-separated).
-  TEMPORAL_CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  // Origins of the Temporal Web UI allowed to call the codec endpoint (comma-separated);
+  // unset = the dev server's UI on TEMPORAL_UI_PORT (codecCorsOriginsOf).
+  TEMPORAL_CODEC_CORS_ORIGINS: optionalString,
 
   // `production` makes every process refuse development secrets and loopback links (productionRefusals).
   NODE_ENV: optionalString,
@@ -240,4 +241,11 @@ const truthy = (v: string) => v === 'true' || v === '1' || v === 'yes';
 export function temporalTlsEnabled(config: TlsFields): boolean {
   if (config.TEMPORAL_TLS !== undefined) return truthy(config.TEMPORAL_TLS);
   return [config.TEMPORAL_TLS_CERT, config.TEMPORAL_TLS_CA, config.TEMPORAL_TLS_SERVER_NAME, config.TEMPORAL_API_KEY].some((v) => v !== undefined);
+}
+
+/** Browser origins allowed to call /codec/*: the configured ones, or the dev server's Web UI. */
+export function codecCorsOriginsOf(config: Pick<Config, 'TEMPORAL_CODEC_CORS_ORIGINS' | 'TEMPORAL_UI_PORT'>): string[] {
+  const configured = config.TEMPORAL_CODEC_CORS_ORIGINS;
+  if (configured !== undefined) return configured.split(',').map((o) => o.trim()).filter(Boolean);
+  return [`http://localhost:${config.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`];
 }

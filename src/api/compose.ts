@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { apiKeysOf, type Config } from '../config.js';
+import { apiKeysOf, codecCorsOriginsOf, type Config } from '../config.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { dataConverterFromConfig, encryptionCodecFromConfig } from '../temporal/payload-codec.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
@@ -99,7 +99,7 @@ export async function buildApiFromConfig(
     timeouts: timeoutOptionsFromConfig(config),
     metrics,
     codec: encryptionCodecFromConfig(config),
-    codecCorsOrigins: config.TEMPORAL_CODEC_CORS_ORIGINS.split(','),
+    codecCorsOrigins: codecCorsOriginsOf(config),
   });
   return {
     app,

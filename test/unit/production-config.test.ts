@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEV_UNSUBSCRIBE_SECRET } from '../../src/automations/unsubscribe.js';
-import { ConfigError, loadConfig, productionRefusals } from '../../src/config.js';
+import { codecCorsOriginsOf, ConfigError, loadConfig, productionRefusals } from '../../src/config.js';
 import { temporalConnectionOptions, temporalSecurity } from '../../src/temporal/connection.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -139,5 +139,15 @@ describe('docker-compose.yml', () => {
       expect(service.healthcheck?.disable, name).not.toBe(true);
     }
     expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toMatch(/^HEALTHCHECK [\s\S]*?\/health/m);
+  });
+});
+
+describe('codec endpoint CORS origins', () => {
+  it('default to the dev server UI on TEMPORAL_UI_PORT, or the configured list', () => {
+    expect(codecCorsOriginsOf(loadConfig({ TEMPORAL_UI_PORT: '8917' }))).toEqual(['http://localhost:8917', 'http://127.0.0.1:8917']);
+    expect(codecCorsOriginsOf(loadConfig({ TEMPORAL_CODEC_CORS_ORIGINS: 'https://ui.example.com, http://localhost:8080' }))).toEqual([
+      'https://ui.example.com',
+      'http://localhost:8080',
+    ]);
   });
 });
