@@ -18,8 +18,6 @@ export class LeadPublisher {
   // Generation 2: the search-attribute values visibility holds, so only changes are upserted
   // (each upsert is a history event and a visibility write).
   private readonly published = new Map<string, string | number>();
-  // Generation 4: a LeadEmail this run inherited from a generation-3 run, to remove at the first publish.
-  private inheritedEmail: boolean;
 
   constructor(
     private readonly entity: LeadEntity,
@@ -27,7 +25,11 @@ export class LeadPublisher {
     initial: LeadChange | undefined,
     carried: CarriedLeadState | undefined,
   ) {
-    this.inheritedEmail = generation >= 4 && workflowInfo().typedSearchAttributes.get(SA.email) !== undefined;
+    // Generation 4: a LeadEmail inherited from a generation-3 run (continue-as-new copies
+    // search attributes) is removed as the run starts, not left until its next change.
+    if (generation >= 4 && workflowInfo().typedSearchAttributes.get(SA.email) !== undefined) {
+      upsertSearchAttributes([{ key: SA.email, value: null }] as SearchAttributeUpdates);
+    }
     // A new run's start carried the email and stage; a continued run carries the last values published.
     if (generation >= 2 && initial && !carried) {
       this.published.set(SA.email.name, initial.fields.email ?? '');
@@ -77,10 +79,8 @@ export class LeadPublisher {
       return;
     }
     const changed = attrs.filter((attr) => this.published.get(attr.key.name) !== attr.value);
-    const removals = this.inheritedEmail ? [{ key: SA.email, value: null }] : [];
-    this.inheritedEmail = false;
-    if (changed.length === 0 && removals.length === 0) return;
+    if (changed.length === 0) return;
     for (const attr of changed) this.published.set(attr.key.name, attr.value);
-    upsertSearchAttributes([...changed, ...removals] as SearchAttributeUpdates);
+    upsertSearchAttributes(changed as SearchAttributeUpdates);
   }
 }
