@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { apiKeysOf, codecCorsOriginsOf, type Config } from '../config.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
-import { dataConverterFromConfig, encryptionCodecFromConfig } from '../temporal/payload-codec.js';
+import { encryptionCodecFromConfig } from '../temporal/payload-codec.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import { buildApp, type MetricsOptions, type OverloadOptions, type TimeoutOptions } from './app.js';
@@ -84,7 +84,9 @@ export async function buildApiFromConfig(
   metrics?: MetricsOptions,
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
   const connection = Connection.lazy(temporalConnectionOptions(config));
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
+  // One codec for the client's payloads and the Web UI's /codec endpoint (off without keys).
+  const codec = encryptionCodecFromConfig(config);
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: { payloadCodecs: codec ? [codec] : [] } });
   // One record of open Temporal calls for both services, so close() waits for all of them.
   const calls = new TemporalCalls(client);
   const leads = leadServiceFromConfig(config, calls);
@@ -98,7 +100,7 @@ export async function buildApiFromConfig(
     overload: overloadOptionsFromConfig(config),
     timeouts: timeoutOptionsFromConfig(config),
     metrics,
-    codec: encryptionCodecFromConfig(config),
+    codec,
     codecCorsOrigins: codecCorsOriginsOf(config),
   });
   return {
