@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { apiKeysOf, codecCorsOriginsOf, type Config } from '../config.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
-import { encryptionCodecFromConfig } from '../temporal/payload-codec.js';
+import { dataConverterWith, encryptionCodecFromConfig } from '../temporal/payload-codec.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import { buildApp, type MetricsOptions, type OverloadOptions, type TimeoutOptions } from './app.js';
@@ -86,7 +86,7 @@ export async function buildApiFromConfig(
   const connection = Connection.lazy(temporalConnectionOptions(config));
   // One codec for the client's payloads and the Web UI's /codec endpoint (off without keys).
   const codec = encryptionCodecFromConfig(config);
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: { payloadCodecs: codec ? [codec] : [] } });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterWith(codec) });
   // One record of open Temporal calls for both services, so close() waits for all of them.
   const calls = new TemporalCalls(client);
   const leads = leadServiceFromConfig(config, calls);

@@ -73,6 +73,8 @@ export class LeadTailReader {
       await this.decoded(events);
       const found = await baseAndTail(this.olderEvents(workflowId, events, first.nextPageToken, run));
       if (!found) return undefined;
+      // Pending activities' last failures, when encrypted (failure-converter.ts).
+      await decodePayloadsInPlace(this.client.options.loadedDataConverter.payloadCodecs, description.pendingActivities ?? []);
       return { ...found, retrying: retryingSteps(description.pendingActivities ?? []), settled };
     }
   }

@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defaultPayloadConverter, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { parseCodecKeys, type CodecKeyRing } from './codec-keys.js';
 
@@ -95,20 +97,32 @@ export function encryptionCodecFromConfig(config: { TEMPORAL_CODEC_KEYS?: string
   return keys && new EncryptionCodec(keys);
 }
 
+// The compiled module next to this one, or its TypeScript source where tests run from source.
+const FAILURE_CONVERTER_JS = fileURLToPath(new URL('./failure-converter.js', import.meta.url));
+const FAILURE_CONVERTER_PATH = existsSync(FAILURE_CONVERTER_JS) ? FAILURE_CONVERTER_JS : FAILURE_CONVERTER_JS.replace(/\.js$/, '.ts');
+
+/** The data converter of a client or worker, given the codec (encryption off without one). */
+export function dataConverterWith(codec: PayloadCodec | undefined): DataConverter {
+  // With encryption, failure messages and stack traces go into encrypted payloads too.
+  return codec ? { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH } : {};
+}
+
 /** The data converter of every client and worker: the default one, plus encryption when keys are configured. */
 export function dataConverterFromConfig(config: { TEMPORAL_CODEC_KEYS?: string | undefined }): DataConverter {
-  const codec = encryptionCodecFromConfig(config);
-  return codec ? { payloadCodecs: [codec] } : {};
+  return dataConverterWith(encryptionCodecFromConfig(config));
 }
 
 /**
  * Decrypts, in place, every encrypted payload anywhere in a raw Temporal response (a history
  * page, a describe, a visibility page), for code that reads those with the default payload
- * converter. Payloads of other encodings are left as they are; without codecs, nothing is done.
+ * converter, and puts back the message and stack trace of failures whose attributes were
+ * encrypted (failure-converter.ts). Payloads of other encodings are left as they are;
+ * without codecs, nothing is done.
  */
 export async function decodePayloadsInPlace<T>(codecs: readonly PayloadCodec[], root: T): Promise<T> {
   if (codecs.length === 0) return root;
   const found: Payload[] = [];
+  const failures: EncodedFailure[] = [];
   const seen = new Set<object>();
   const walk = (value: unknown): void => {
     if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || seen.has(value)) return;
@@ -118,6 +132,7 @@ export async function decodePayloadsInPlace<T>(codecs: readonly PayloadCodec[], 
       return;
     }
     const record = value as Record<string, unknown>;
+    if (record.encodedAttributes && typeof record.encodedAttributes === 'object') failures.push(record as unknown as EncodedFailure);
     if (record.metadata && typeof record.metadata === 'object' && isEncryptedPayload(record as Payload)) {
       found.push(record as Payload);
       return;
@@ -132,5 +147,24 @@ export async function decodePayloadsInPlace<T>(codecs: readonly PayloadCodec[], 
     payload.metadata = decoded[i]!.metadata;
     payload.data = decoded[i]!.data;
   });
+  for (const failure of failures) restoreFailureAttributes(failure);
   return root;
+}
+
+interface EncodedFailure {
+  message?: string | null;
+  stackTrace?: string | null;
+  encodedAttributes: Payload;
+}
+
+/** What the SDK's failure converter does on reading: message and stack trace from the decoded attributes. */
+function restoreFailureAttributes(failure: EncodedFailure): void {
+  if (isEncryptedPayload(failure.encodedAttributes)) return;
+  try {
+    const attrs = defaultPayloadConverter.fromPayload<{ message?: unknown; stack_trace?: unknown }>(failure.encodedAttributes);
+    if (typeof attrs?.message === 'string') failure.message = attrs.message;
+    if (typeof attrs?.stack_trace === 'string') failure.stackTrace = attrs.stack_trace;
+  } catch {
+    // Not the SDK's attribute shape: leave the failure as it is.
+  }
 }

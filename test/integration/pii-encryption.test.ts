@@ -86,4 +86,30 @@ describe('lead data encrypted in Temporal (payload codec on)', () => {
     const start = JSON.parse(Buffer.from(decoded.body.payloads[0].data, 'base64').toString('utf8'));
     expect(start).toMatchObject({ leadId: id, initial: { op: 'create', fields: { email, last_name: lastName } } });
   });
+
+  it('keeps failure messages encrypted too, while the API shows them', async () => {
+    h.crm.setFaults({ down: true });
+    try {
+      const created = await call(h.app, 'POST', '/api/leads', { email: uniqueEmail('failing') });
+      const retrying = await eventually(async () => {
+        const res = await call(h.app, 'GET', `/api/tasks/${created.body.task_id}`);
+        return res.body.status === 'retrying' && res.body.attempts >= 2 ? res.body : undefined;
+      }, { what: 'the CRM write to be retried' });
+      expect(retrying.last_error).toMatch(/503/);
+      h.crm.clearFaults();
+      await eventually(async () => (h.crm.contact(created.body.id) ? true : undefined), { what: 'the CRM write after recovery' });
+
+      const history = await call(h.app, 'GET', `/api/leads/${created.body.id}/history`);
+      const retry = history.body.events.find((e: { kind: string }) => e.kind === 'retry');
+      expect(retry?.last_error).toMatch(/simulated outage/);
+
+      const plain = new Client({ connection: raw, namespace: h.config.TEMPORAL_NAMESPACE });
+      const fetched = await plain.workflow.getHandle(leadWorkflowId(created.body.id)).fetchHistory();
+      const stored = Buffer.from(History.encode(fetched).finish()).toString('latin1');
+      expect(stored).toContain('Encoded failure');
+      expect(stored).not.toContain('simulated outage');
+    } finally {
+      h.crm.clearFaults();
+    }
+  });
 });

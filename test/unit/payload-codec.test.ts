@@ -96,3 +96,13 @@ describe('decodePayloadsInPlace', () => {
     expect(await decodePayloadsInPlace([], root)).toBe(root);
   });
 });
+
+describe('failure attributes', () => {
+  it('are restored from their decrypted attributes, as the SDK reads them', async () => {
+    const codec = codecOf(`k1:${key()}`);
+    const [attrs] = await codec.encode([defaultPayloadConverter.toPayload({ message: 'CRM answered 503: ada@example.com', stack_trace: 'at crm' })]);
+    const event = { activityTaskFailedEventAttributes: { failure: { message: 'Encoded failure', stackTrace: '', encodedAttributes: attrs! } } };
+    await decodePayloadsInPlace([codec], event);
+    expect(event.activityTaskFailedEventAttributes.failure).toMatchObject({ message: 'CRM answered 503: ada@example.com', stackTrace: 'at crm' });
+  });
+});
