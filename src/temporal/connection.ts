@@ -7,7 +7,8 @@ import { temporalTlsEnabled, type Config } from '../config.js';
 
 /** What both a client Connection and the worker's NativeConnection need besides the address. */
 export interface TemporalSecurity {
-  tls?: TLSConfig;
+  /** false: plain gRPC even with an API key (the SDK would turn TLS on for one). */
+  tls?: TLSConfig | false;
   apiKey?: string;
 }
 
@@ -18,7 +19,10 @@ export interface TemporalSecurity {
 export function temporalSecurity(config: Config): TemporalSecurity {
   const out: TemporalSecurity = {};
   if (config.TEMPORAL_API_KEY !== undefined) out.apiKey = config.TEMPORAL_API_KEY;
-  if (!temporalTlsEnabled(config)) return out;
+  if (!temporalTlsEnabled(config)) {
+    if (out.apiKey !== undefined) out.tls = false;
+    return out;
+  }
   const tls: TLSConfig = {};
   if (config.TEMPORAL_TLS_SERVER_NAME !== undefined) tls.serverNameOverride = config.TEMPORAL_TLS_SERVER_NAME;
   if (config.TEMPORAL_TLS_CA !== undefined) tls.serverRootCACertificate = readFileSync(config.TEMPORAL_TLS_CA);

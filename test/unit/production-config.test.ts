@@ -94,7 +94,7 @@ describe('Temporal TLS / mTLS / API key', () => {
 
   it('turns TLS on for an API key (Temporal Cloud) unless TEMPORAL_TLS=false', () => {
     expect(temporalSecurity(loadConfig({ TEMPORAL_API_KEY: 'secret-key' }))).toEqual({ apiKey: 'secret-key', tls: {} });
-    expect(temporalSecurity(loadConfig({ TEMPORAL_API_KEY: 'secret-key', TEMPORAL_TLS: 'false' }))).toEqual({ apiKey: 'secret-key' });
+    expect(temporalSecurity(loadConfig({ TEMPORAL_API_KEY: 'secret-key', TEMPORAL_TLS: 'false' }))).toEqual({ apiKey: 'secret-key', tls: false });
     expect(temporalSecurity(loadConfig({ TEMPORAL_TLS: 'true' }))).toEqual({ tls: {} });
   });
 
