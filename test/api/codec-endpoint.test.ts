@@ -56,6 +56,12 @@ describe('the codec endpoint', () => {
     expect(JSON.parse(Buffer.from(b!.data, 'base64').toString())).toBe('plain');
   });
 
+  it('takes a page of payloads larger than the API body limit for leads', async () => {
+    const big = jsonPayload('x'.repeat(200 * 1024));
+    const res = await app.inject({ method: 'POST', url: '/codec/encode', headers: auth, payload: { payloads: [big, big] } });
+    expect(res.statusCode).toBe(200);
+  });
+
   it('needs the API key, like /api/*', async () => {
     const res = await app.inject({ method: 'POST', url: '/codec/decode', headers: { origin: UI }, payload: { payloads: [] } });
     expect(res.statusCode).toBe(401);

@@ -27,6 +27,10 @@ const toJson = (p: Payload): JsonPayload => ({
 
 export const CODEC_PATHS = ['/codec/decode', '/codec/encode'] as const;
 
+// The UI sends a whole history page's payloads at once, far above the API's body limit for
+// leads; Temporal's own limit on one payload is 2 MB.
+const CODEC_BODY_LIMIT = 16 * 1024 * 1024;
+
 export interface CodecRoutesOptions {
   codec?: PayloadCodec | undefined;
 }
@@ -35,8 +39,9 @@ export const codecRoutes: FastifyPluginAsyncZod<CodecRoutesOptions> = async (app
   const codec = options.codec;
   if (!codec) return;
   const schema = { hide: true, body: JsonPayloads } as const;
+  const bodyLimit = CODEC_BODY_LIMIT;
 
-  app.post('/codec/decode', { schema }, async (request) => {
+  app.post('/codec/decode', { schema, bodyLimit }, async (request) => {
     try {
       return { payloads: (await codec.decode(request.body.payloads.map(fromJson))).map(toJson) };
     } catch (err) {
@@ -44,7 +49,7 @@ export const codecRoutes: FastifyPluginAsyncZod<CodecRoutesOptions> = async (app
       throw err;
     }
   });
-  app.post('/codec/encode', { schema }, async (request) => ({
+  app.post('/codec/encode', { schema, bodyLimit }, async (request) => ({
     payloads: (await codec.encode(request.body.payloads.map(fromJson))).map(toJson),
   }));
   for (const path of CODEC_PATHS) app.options(path, { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
