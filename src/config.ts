@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { DEV_UNSUBSCRIBE_SECRET } from './automations/unsubscribe.js';
+import { parseCodecKeys } from './temporal/codec-keys.js';
 
 // Environment variables arrive as strings; these helpers turn them into typed values
 // and let zod name the variable when a value is wrong.
@@ -24,6 +27,22 @@ export const configSchema = z.object({
   TEMPORAL_DB_FILE: z.string().min(1).default('.data/temporal.sqlite'),
   TEMPORAL_UI_PORT: int(8233, 0, 65535),
   TEMPORAL_START_DEV_SERVER: bool(true),
+  // A secured Temporal (Temporal Cloud, a cluster with TLS): read by the API and the workers.
+  // TLS is on when TEMPORAL_TLS=true or any TLS file, server name or API key is set.
+  TEMPORAL_TLS: optionalString.pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional()),
+  TEMPORAL_TLS_CERT: optionalString,
+  TEMPORAL_TLS_KEY: optionalString,
+  TEMPORAL_TLS_CA: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_API_KEY: optionalString,
+  // Payload encryption keys, `<id>:<base64 32-byte key>,...`; the first one encrypts.
+  TEMPORAL_CODEC_KEYS: optionalString,
+  // Origins of the Temporal Web UI allowed to call the codec endpoint (comma-separated);
+  // unset = the dev server's UI on TEMPORAL_UI_PORT (codecCorsOriginsOf).
+  TEMPORAL_CODEC_CORS_ORIGINS: optionalString,
+
+  // `production` makes every process refuse development secrets and loopback links (productionRefusals).
+  NODE_ENV: optionalString,
 
   // HTTP API
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -91,7 +110,8 @@ export const configSchema = z.object({
   AUTOMATION_TIME_SCALE: z.coerce.number().min(0.00001).max(1).default(1),
   WEBHOOK_BASE_URL: optionalString.pipe(z.url().optional()),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 55_000),
-  UNSUBSCRIBE_BASE_URL: z.url().default('http://127.0.0.1:3000/unsubscribe'),
+  // Blank counts as unset (docker-compose.yml passes `${DEPLOY_...:-}`).
+  UNSUBSCRIBE_BASE_URL: optionalString.pipe(z.url().default('http://127.0.0.1:3000/unsubscribe')),
   UNSUBSCRIBE_SECRET: optionalString,
 });
 
@@ -126,6 +146,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (weak.length > 0) {
       lines.push(`  API_KEYS: ${weak.length} key(s) shorter than 16 characters or containing spaces; use long random keys`);
     }
+    for (const problem of temporalTlsProblems(c)) lines.push(`  ${problem}`);
+    const codec = parseCodecKeys(c.TEMPORAL_CODEC_KEYS);
+    if (codec instanceof Error) lines.push(`  TEMPORAL_CODEC_KEYS: ${codec.message}`);
+    for (const refusal of productionRefusals(c)) lines.push(`  ${refusal}`);
     if (lines.length === 0) return c;
   }
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
@@ -162,4 +186,66 @@ export function openApiRefusal(config: Pick<Config, 'API_KEYS' | 'HOST' | 'ALLOW
     '  or HOST=127.0.0.1 to serve this machine only,\n' +
     '  or ALLOW_OPEN_API=true if something in front of the API (a proxy, a private network) already guards it.'
   );
+}
+
+/** True when NODE_ENV=production: the containers of docker-compose.yml and the Dockerfile. */
+export function isProduction(config: Pick<Config, 'NODE_ENV'>): boolean {
+  return config.NODE_ENV === 'production';
+}
+
+/**
+ * Why a production process must not start with this configuration: a secret that is missing
+ * or is the development default published in this repository, links that point at loopback,
+ * payloads that would reach Temporal unencrypted. Empty outside production, so `npm start`
+ * and the tests run with no setup.
+ */
+export function productionRefusals(
+  config: Pick<Config, 'NODE_ENV' | 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_BASE_URL' | 'TEMPORAL_CODEC_KEYS'>,
+): string[] {
+  if (!isProduction(config)) return [];
+  const out: string[] = [];
+  const secret = config.UNSUBSCRIBE_SECRET;
+  if (secret === undefined) out.push('UNSUBSCRIBE_SECRET: required in production (NODE_ENV=production); use a long random value');
+  else if (secret === DEV_UNSUBSCRIBE_SECRET) out.push('UNSUBSCRIBE_SECRET: is the development default published in the repository; use a long random value');
+  else if (secret.length < 16) out.push('UNSUBSCRIBE_SECRET: shorter than 16 characters; use a long random value');
+  if (isLoopbackHost(new URL(config.UNSUBSCRIBE_BASE_URL).hostname)) {
+    out.push(`UNSUBSCRIBE_BASE_URL: ${config.UNSUBSCRIBE_BASE_URL} is a loopback address; emails need a link recipients can open`);
+  }
+  if (config.TEMPORAL_CODEC_KEYS === undefined) {
+    out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see README, Personal data)');
+  }
+  return out;
+}
+
+type TlsFields = Pick<Config, 'TEMPORAL_TLS' | 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_TLS_CA' | 'TEMPORAL_TLS_SERVER_NAME' | 'TEMPORAL_API_KEY'>;
+
+function temporalTlsProblems(config: TlsFields): string[] {
+  const out: string[] = [];
+  if ((config.TEMPORAL_TLS_CERT === undefined) !== (config.TEMPORAL_TLS_KEY === undefined)) {
+    out.push('TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY: mTLS needs both the client certificate and its key');
+  }
+  const off = config.TEMPORAL_TLS !== undefined && !truthy(config.TEMPORAL_TLS);
+  if (off && (config.TEMPORAL_TLS_CERT ?? config.TEMPORAL_TLS_CA ?? config.TEMPORAL_TLS_SERVER_NAME) !== undefined) {
+    out.push('TEMPORAL_TLS: is false, but TLS files or a server name are set');
+  }
+  for (const name of ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA'] as const) {
+    const path = config[name];
+    if (path !== undefined && !existsSync(path)) out.push(`${name}: no such file: ${path}`);
+  }
+  return out;
+}
+
+const truthy = (v: string) => v === 'true' || v === '1' || v === 'yes';
+
+/** Whether the connections to Temporal use TLS (see TEMPORAL_TLS). */
+export function temporalTlsEnabled(config: TlsFields): boolean {
+  if (config.TEMPORAL_TLS !== undefined) return truthy(config.TEMPORAL_TLS);
+  return [config.TEMPORAL_TLS_CERT, config.TEMPORAL_TLS_CA, config.TEMPORAL_TLS_SERVER_NAME, config.TEMPORAL_API_KEY].some((v) => v !== undefined);
+}
+
+/** Browser origins allowed to call /codec/*: the configured ones, or the dev server's Web UI. */
+export function codecCorsOriginsOf(config: Pick<Config, 'TEMPORAL_CODEC_CORS_ORIGINS' | 'TEMPORAL_UI_PORT'>): string[] {
+  const configured = config.TEMPORAL_CODEC_CORS_ORIGINS;
+  if (configured !== undefined) return configured.split(',').map((o) => o.trim()).filter(Boolean);
+  return [`http://localhost:${config.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`];
 }

@@ -1,20 +1,21 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { AutomationLoadError } from '../src/automations/loader.js';
 import { loadConfigOrExit } from '../src/env-file.js';
-import { waitForTemporal } from '../src/temporal/connection.js';
+import { temporalSecurity, waitForTemporal } from '../src/temporal/connection.js';
 import { OutageLogger } from './outage-logger.js';
 import { activityDepsFromConfig, createWorkers, runWorkers } from './workers.js';
 
 // Worker process entry: wires config, connection, adapters and workers, then runs until
 // SIGTERM/SIGINT (the SDK's runtime drains in-flight tasks before exiting).
 const config = loadConfigOrExit();
+const security = temporalSecurity(config);
 
 // The SDK core's own log lines come through the TS logger, so that a Temporal outage is told
 // in one line when it starts and one when it ends, not one line per retried poll.
 Runtime.install({
   logger: new OutageLogger(new DefaultLogger('INFO'), {
     address: config.TEMPORAL_ADDRESS,
-    probe: () => waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 24 * 3_600_000 }),
+    probe: () => waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 24 * 3_600_000, security }),
   }),
   telemetryOptions: {
     logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
@@ -24,8 +25,8 @@ Runtime.install({
 });
 
 // The TS worker does not retry a failed first connection: wait for the server instead.
-await waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 120_000 });
-const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+await waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 120_000, security });
+const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS, ...security });
 const deps = activityDepsFromConfig(config);
 let workers;
 try {

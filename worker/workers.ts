@@ -11,6 +11,7 @@ import { createSmtpMailer } from '../src/activities/mailer.js';
 import { loadAutomations } from '../src/automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
 import type { Config } from '../src/config.js';
+import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
 
 // Workflow code: the prebuilt bundle when `npm run build` made one (fast start-up, the
 // same code every worker runs), otherwise the TypeScript sources, bundled at start.
@@ -58,7 +59,7 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
   if (catalog.note) console.warn(`worker: ${catalog.note}`);
   return {
     catalog,
-    leads: createLeadGateway(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })),
+    leads: createLeadGateway(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) })),
     timeScale: config.AUTOMATION_TIME_SCALE,
     webhookBaseUrl: config.WEBHOOK_BASE_URL ?? config.CRM_BASE_URL,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
@@ -83,7 +84,8 @@ export async function createWorkers(
   overrides: Partial<WorkerOptions> = {},
 ): Promise<Worker[]> {
   const activities = createActivitiesByTaskQueue({ ...deps, automations: deps.automations ?? automationDepsFromConfig(config, connection) });
-  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s' } as const;
+  // The same data converter as the API's: payloads are encrypted when TEMPORAL_CODEC_KEYS is set.
+  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s', dataConverter: dataConverterFromConfig(config) } as const;
   const main = await Worker.create({
     ...common,
     taskQueue: config.TEMPORAL_TASK_QUEUE,

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RateLimitedError, UnauthorizedError } from './errors.js';
 
 /**
- * Access control on /api/* (and on unknown routes, so they do not reveal what exists): the
+ * Access control on /api/* and the payload codec's /codec/* (and on unknown routes, so they do not reveal what exists): the
  * rate limit first, so guessing keys is limited too, then the key itself. No keys: the API
  * is open (the loopback default); a limit of 0: no limit.
  */
@@ -25,7 +25,9 @@ export async function registerAccessControl(app: FastifyInstance, apiKeys: strin
     app.addHook('onRequest', async (request, reply) => {
       // The matched route, not the raw URL: `/%61pi/leads` routes to /api/leads too.
       const route = request.routeOptions.url;
-      if (route !== undefined && !route.startsWith('/api/')) return;
+      if (route !== undefined && !route.startsWith('/api/') && !route.startsWith('/codec/')) return;
+      // A browser's CORS preflight carries no credentials (the codec endpoint, for the Web UI).
+      if (route?.startsWith('/codec/') && request.method === 'OPTIONS') return;
       if (rateLimit) {
         const verdict = await rateLimit(request);
         if (!verdict.isAllowed) {

@@ -17,6 +17,8 @@ import { leadRedriveRoutes } from './routes/lead-redrive.js';
 import { automationRoutes } from './routes/automations.js';
 import { automationRunRoutes } from './routes/automation-runs.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
+import { codecRoutes, registerCodecCors } from './routes/codec.js';
+import type { PayloadCodec } from '@temporalio/common';
 import type { AutomationService } from './automation-service.js';
 import { taskRoutes } from './routes/tasks.js';
 import { statsRoutes } from './routes/stats.js';
@@ -57,6 +59,10 @@ export interface AppDeps {
   timeouts?: TimeoutOptions;
   /** GET /metrics (Prometheus); default on with this process's own registry; false = none. */
   metrics?: MetricsOptions | false;
+  /** The payload codec served at /codec/decode and /codec/encode (for the Web UI); unset = no codec routes. */
+  codec?: PayloadCodec | undefined;
+  /** Origins allowed to call the codec routes from a browser (the Temporal Web UI's). */
+  codecCorsOrigins?: readonly string[];
 }
 
 const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
@@ -105,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.metrics !== false) await registerMetrics(app, deps.metrics);
   registerShutdownRefusal(app);
   if (deps.overload) await registerLoadShedding(app, deps.overload);
+  if (deps.codec) registerCodecCors(app, deps.codecCorsOrigins ?? []);
   await registerAccessControl(app, deps.apiKeys ?? [], deps.rateLimitPerMinute ?? 0);
   registerErrorAnswers(app, routes);
   await registerDocs(app, (deps.apiKeys ?? []).length > 0);
@@ -118,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(automationRunRoutes, { service: deps.automations });
   await app.register(unsubscribeRoutes, { service: deps.automations });
   await app.register(statsRoutes, { service: deps.stats });
+  await app.register(codecRoutes, { codec: deps.codec });
   return app;
 }
 

@@ -1,7 +1,9 @@
 import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { apiKeysOf, type Config } from '../config.js';
+import { apiKeysOf, codecCorsOriginsOf, type Config } from '../config.js';
+import { temporalConnectionOptions } from '../temporal/connection.js';
+import { dataConverterWith, encryptionCodecFromConfig } from '../temporal/payload-codec.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import { buildApp, type MetricsOptions, type OverloadOptions, type TimeoutOptions } from './app.js';
@@ -91,8 +93,10 @@ export async function buildApiFromConfig(
   logger: FastifyServerOptions['logger'] = false,
   metrics?: MetricsOptions,
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
-  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const connection = Connection.lazy(temporalConnectionOptions(config));
+  // One codec for the client's payloads and the Web UI's /codec endpoint (off without keys).
+  const codec = encryptionCodecFromConfig(config);
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterWith(codec) });
   // One record of open Temporal calls for both services, so close() waits for all of them.
   const calls = new TemporalCalls(client);
   const leads = leadServiceFromConfig(config, calls);
@@ -107,6 +111,8 @@ export async function buildApiFromConfig(
     overload: overloadOptionsFromConfig(config),
     timeouts: timeoutOptionsFromConfig(config),
     metrics,
+    codec,
+    codecCorsOrigins: codecCorsOriginsOf(config),
   });
   return {
     app,

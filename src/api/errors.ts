@@ -302,3 +302,11 @@ function fastifyCode(code: string | undefined, status: number): string {
   if (status === 415) return 'unsupported_media_type';
   return 'bad_request';
 }
+
+/** A payload sent to /codec/decode that the configured keys cannot decrypt. */
+export class PayloadNotDecryptableError extends HttpError {
+  override name = 'PayloadNotDecryptableError';
+  constructor(reason: string) {
+    super(422, 'payload_not_decryptable', reason);
+  }
+}

@@ -109,6 +109,9 @@ async function memoLead(calls: TemporalCalls, id: string, deadline: number): Pro
   return description.memo?.lead as LeadView | undefined;
 }
 
-function describeLead(calls: TemporalCalls, leadId: string, deadline: number) {
-  return calls.within(deadline, () => calls.client.workflow.getHandle(leadWorkflowId(leadId)).describe());
+async function describeLead(calls: TemporalCalls, leadId: string, deadline: number) {
+  const description = await calls.within(deadline, () => calls.client.workflow.getHandle(leadWorkflowId(leadId)).describe());
+  // The pending activities' last failures, when encrypted (the client decodes only the memo).
+  await calls.decoded(description.raw);
+  return description;
 }

@@ -3,6 +3,7 @@ import type { temporal } from '@temporalio/proto';
 import type { LeadView } from '../domain/lead.js';
 import { isoTimestamp, quote } from '../temporal/protocol.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
+import { leadIdForEmail, leadWorkflowId } from '../domain/ids.js';
 import { leadWorkflow } from '../workflows/index.js';
 import type { TemporalCalls } from './temporal-calls.js';
 import { listExecutions } from './visibility.js';
@@ -22,18 +23,29 @@ export function listLeads(
   deadline: number,
 ): Promise<{ items: LeadView[]; next_cursor: string | null }> {
   const clauses = [`WorkflowType = ${quote(leadWorkflow.name)}`, `ExecutionStatus = 'Running'`];
-  if (filter.email) clauses.push(`${SA.email.name} = ${quote(filter.email)}`);
+  // By workflow id, which derives from the email the lead was created with: the email itself
+  // is no search attribute (search-attributes.ts). A lead whose email changed since is left out.
+  if (filter.email) clauses.push(`WorkflowId = ${quote(leadWorkflowId(leadIdForEmail(filter.email)))}`);
   if (filter.stage) clauses.push(`${SA.stage.name} = ${quote(filter.stage)}`);
-  return listExecutions(calls, namespace, { query: clauses.join(' AND '), limit: filter.limit, cursor: filter.cursor }, deadline, leadFromVisibility);
+  const toLead = filter.email ? (e: Execution) => keepIf(leadFromVisibility(e), filter.email) : leadFromVisibility;
+  return listExecutions(calls, namespace, { query: clauses.join(' AND '), limit: filter.limit, cursor: filter.cursor }, deadline, toLead);
 }
 
-function leadFromVisibility(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo): LeadView | undefined {
+function keepIf(lead: LeadView | undefined, email: string | undefined): LeadView | undefined {
+  return lead && lead.email === email ? lead : undefined;
+}
+
+type Execution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
+
+function leadFromVisibility(execution: Execution): LeadView | undefined {
   const fields = execution.memo?.fields ?? {};
   const memoLead = fields.lead ? defaultPayloadConverter.fromPayload<LeadView>(fields.lead) : undefined;
   if (memoLead) return memoLead;
   // Accepted but not yet processed by a worker: what visibility knows is the start state.
   const attrs = execution.searchAttributes?.indexedFields ?? {};
-  const email = attrs[SA.email.name] ? defaultPayloadConverter.fromPayload<string>(attrs[SA.email.name]!) : undefined;
+  // Generation 4 keeps the start's email in the memo; older runs had it in a search attribute.
+  const emailPayload = fields.email ?? attrs[SA.email.name];
+  const email = emailPayload ? defaultPayloadConverter.fromPayload<string>(emailPayload) : undefined;
   const stage = attrs[SA.stage.name] ? defaultPayloadConverter.fromPayload<LeadView['stage']>(attrs[SA.stage.name]!) : undefined;
   const id = execution.execution?.workflowId?.replace(/^lead-/, '');
   if (!email || !id) return undefined;

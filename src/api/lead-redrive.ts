@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { base32, leadWorkflowId } from '../domain/ids.js';
+import { base32, leadIdForEmail, leadWorkflowId } from '../domain/ids.js';
 import type { LeadView } from '../domain/lead.js';
 import { grpcCode, GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, isoTimestamp, quote } from '../temporal/protocol.js';
 import { redriveSignal, redriveUpdate, type RedriveAnswer } from '../temporal/lead-messages.js';
@@ -67,7 +67,9 @@ export function failedLeadsQuery(taskQueue: string, filter: FailedLeadFilter = {
     `TaskQueue = ${quote(taskQueue)}`,
     `${SA.crmStatus.name} = 'failed'`,
   ];
-  if (filter.email) clauses.push(`${SA.email.name} = ${quote(filter.email)}`);
+  // By workflow id, derived from the email the lead was created with: the email itself is no
+  // search attribute (it would sit in clear text in visibility; see search-attributes.ts).
+  if (filter.email) clauses.push(`WorkflowId = ${quote(leadWorkflowId(leadIdForEmail(filter.email)))}`);
   if (filter.stage) clauses.push(`${SA.stage.name} = ${quote(filter.stage)}`);
   return clauses.join(' AND ');
 }

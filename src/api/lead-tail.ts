@@ -5,6 +5,7 @@ import type { ReadBase, ReadMemo, RetryingStep, TailEvent } from '../domain/lead
 import { ACTIVITY_OF_STEP, stepOfActivity } from '../domain/task.js';
 import { leadView } from '../domain/lead-view.js';
 import { leadChangeSignal, type LeadWorkflowInput } from '../temporal/lead-messages.js';
+import { decodePayloadsInPlace } from '../temporal/payload-codec.js';
 import { decodePayload, eventTime } from './history.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -69,8 +70,11 @@ export class LeadTailReader {
         }
         continue;
       }
+      await this.decoded(events);
       const found = await baseAndTail(this.olderEvents(workflowId, events, first.nextPageToken, run));
       if (!found) return undefined;
+      // Pending activities' last failures, when encrypted (failure-converter.ts).
+      await decodePayloadsInPlace(this.client.options.loadedDataConverter.payloadCodecs, description.pendingActivities ?? []);
       return { ...found, retrying: retryingSteps(description.pendingActivities ?? []), settled };
     }
   }
@@ -88,9 +92,14 @@ export class LeadTailReader {
           nextPageToken: pageToken,
         }),
       );
-      yield* next.history?.events ?? [];
+      yield* await this.decoded(next.history?.events ?? []);
       token = next.nextPageToken;
     }
+  }
+
+  /** Encrypted payloads (TEMPORAL_CODEC_KEYS) decrypted in place, for the default converter's reads. */
+  private decoded(events: HistoryEvent[]): Promise<HistoryEvent[]> {
+    return decodePayloadsInPlace(this.client.options.loadedDataConverter.payloadCodecs, events);
   }
 }
 

@@ -122,11 +122,10 @@ export class LeadWrites {
         taskQueue: this.options.taskQueue,
         args: [input],
         workflowIdConflictPolicy: 'FAIL',
-        memo: { created_task_id: change.task_id },
-        typedSearchAttributes: [
-          { key: SA.email, value: fields.email },
-          { key: SA.stage, value: fields.stage ?? 'new' },
-        ],
+        // The email in the memo (a payload, encrypted with TEMPORAL_CODEC_KEYS), not in a search
+        // attribute (never encrypted): listings show it until the workflow publishes the lead.
+        memo: { created_task_id: change.task_id, email: fields.email },
+        typedSearchAttributes: [{ key: SA.stage, value: fields.stage ?? 'new' }],
         staticSummary: `lead ${fields.email}`,
       });
       return true;

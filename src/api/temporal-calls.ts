@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { decodePayloadsInPlace } from '../temporal/payload-codec.js';
 import { isNotFound } from '../temporal/protocol.js';
 import { TemporalUnavailableError } from './errors.js';
 
@@ -50,6 +51,16 @@ export class TemporalCalls {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
+  /**
+   * Decrypts the encrypted payloads of a raw response (history, describe, visibility) in
+   * place with the client's codecs, so code reading it with the default converter sees
+   * plain payloads. The client decodes only what it returns decoded itself (query results,
+   * describe().memo); raw protos it hands over as the server sent them.
+   */
+  decoded<T>(raw: T): Promise<T> {
+    return decodePayloadsInPlace(this.client.options.loadedDataConverter.payloadCodecs, raw);
+  }
+
   /** Temporal reachable and answering: used by GET /ready. */
   async ping(timeoutMs: number): Promise<boolean> {
     try {
@@ -72,7 +83,7 @@ export class TemporalCalls {
   ): Promise<temporal.api.history.v1.IHistoryEvent[] | undefined> {
     try {
       const history = await this.within(deadline, () => this.client.workflow.getHandle(workflowId, runId).fetchHistory());
-      return history.events ?? [];
+      return (await this.decoded(history)).events ?? [];
     } catch (err) {
       if (isNotFound(err)) {
         if (runId) return undefined;

@@ -33,6 +33,7 @@ export async function listExecutions<T>(
       if (pageToken && (code === GRPC_INVALID_ARGUMENT || code === GRPC_UNKNOWN)) throw new InvalidCursorError();
       throw err;
     });
+  await calls.decoded(response);
   const items = (response.executions ?? []).map(toItem).filter((item): item is T => item !== undefined);
   return { items, next_cursor: encodeCursor(response.nextPageToken) };
 }

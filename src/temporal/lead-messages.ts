@@ -35,6 +35,9 @@ export interface LeadWorkflowInput {
    * 3: the memo of each batch's end also holds that batch's tasks in full and the ids of the
    * changes accepted but not yet applied, so the API can answer reads from the memo and the
    * events after it without asking a worker (domain/lead-read-model.ts). Nothing else differs.
+   * 4: no email in search attributes (they are not encrypted by the payload codec): LeadEmail
+   * is not published, and a run continued from generation 3 removes the one it inherited.
+   * Lookups by email use the workflow id, a hash of the email (see search-attributes.ts).
    * Every run continues as new at the current generation (LEAD_WORKFLOW_GENERATION).
    */
   generation?: number;
@@ -74,7 +77,7 @@ export interface RedriveAnswer {
 }
 
 /** The generation new lead runs start at (see LeadWorkflowInput.generation). */
-export const LEAD_WORKFLOW_GENERATION = 3;
+export const LEAD_WORKFLOW_GENERATION = 4;
 export const leadQuery = defineQuery<LeadView | null>('lead');
 /**
  * The lead as of its last processed version: exactly the content the lead's own CRM write

@@ -4,6 +4,12 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 // keys; the dev server and `temporal operator search-attribute create` register the same
 // names. Operators filter on them in the Temporal Web UI, e.g.
 // `LeadStage = "qualified" AND LeadScore >= 60`.
+//
+// Search attributes are stored and indexed in clear text: the payload codec cannot encrypt
+// them, or the server could not filter on them. So they hold no personal data. LeadEmail is
+// kept registered only for lead runs started before generation 4 (lead-messages.ts), which
+// still carry it; newer runs do not set it, and a lookup by email goes by the workflow id,
+// `lead-<id>`, whose id is a hash of the email the lead was created with (domain/ids.ts).
 export const LEAD_SEARCH_ATTRIBUTE_KEYS = {
   email: defineSearchAttributeKey('LeadEmail', SearchAttributeType.KEYWORD),
   stage: defineSearchAttributeKey('LeadStage', SearchAttributeType.KEYWORD),

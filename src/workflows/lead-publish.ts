@@ -1,4 +1,4 @@
-import { upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { LeadChange, LeadView } from '../domain/lead.js';
 import { MEMO_BATCH_TASKS, type ReadMemo } from '../domain/lead-read-model.js';
 import type { TaskState } from '../domain/task.js';
@@ -25,6 +25,11 @@ export class LeadPublisher {
     initial: LeadChange | undefined,
     carried: CarriedLeadState | undefined,
   ) {
+    // Generation 4: a LeadEmail inherited from a generation-3 run (continue-as-new copies
+    // search attributes) is removed as the run starts, not left until its next change.
+    if (generation >= 4 && workflowInfo().typedSearchAttributes.get(SA.email) !== undefined) {
+      upsertSearchAttributes([{ key: SA.email, value: null }] as SearchAttributeUpdates);
+    }
     // A new run's start carried the email and stage; a continued run carries the last values published.
     if (generation >= 2 && initial && !carried) {
       this.published.set(SA.email.name, initial.fields.email ?? '');
@@ -64,7 +69,7 @@ export class LeadPublisher {
 
   private publishSearchAttributes(lead: LeadView): void {
     const attrs = [
-      { key: SA.email, value: lead.email },
+      ...(this.generation >= 4 ? [] : [{ key: SA.email, value: lead.email }]),
       { key: SA.stage, value: lead.stage },
       { key: SA.score, value: lead.score },
       { key: SA.crmStatus, value: this.entity.crm.status as string },

@@ -7,6 +7,7 @@ import { buildApp } from '../../src/api/app.js';
 import { leadServiceFromConfig, workflowSettingsFromConfig } from '../../src/api/compose.js';
 import { LeadService } from '../../src/api/lead-service.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { dataConverterFromConfig, encryptionCodecFromConfig } from '../../src/temporal/payload-codec.js';
 import { startCrmSimulator, type CrmSimulator } from '../../tooling/simulators/crm-simulator.js';
 import { startSmtpSink, type SmtpSink } from '../../tooling/simulators/smtp-sink.js';
 import { activityDepsFromConfig, createWorkers } from '../../worker/workers.js';
@@ -59,8 +60,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ...env,
   });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = await buildApp({ leads: leadServiceFromConfig(config, client) });
+  // With TEMPORAL_CODEC_KEYS in `env`, the API's client encrypts as the real one does (the workers take it from config).
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
+  const app = await buildApp({ leads: leadServiceFromConfig(config, client), codec: encryptionCodecFromConfig(config) });
   const nativeConnection = await NativeConnection.connect({ address });
   const deps = activityDepsFromConfig(config);
 

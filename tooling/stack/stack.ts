@@ -172,6 +172,8 @@ async function startTemporal(
     sqlitePragmas: options.sqlitePragmas ?? DURABLE_WAL,
     dynamicConfig: { ...DEV_SERVER_TUNING, ...options.dynamicConfig },
     startTimeoutMs: 60_000,
+    // With encryption on, the dev server's UI decodes payloads through the API's codec endpoint.
+    ...(config.TEMPORAL_CODEC_KEYS ? { uiCodecEndpoint: `http://${browserHost(config.HOST)}:${config.PORT}/codec` } : {}),
   };
   const temporal = await startSupervisedTemporal(serverOptions, { address: config.TEMPORAL_ADDRESS, ...hooks });
   hooks.say(`Temporal ready in ${Date.now() - started} ms`);
@@ -235,4 +237,10 @@ function apiSpec(env: NodeJS.ProcessEnv): ChildSpec {
 function splitAddress(address: string): [string, string] {
   const index = address.lastIndexOf(':');
   return [address.slice(0, index), address.slice(index + 1)];
+}
+
+/** The API's host as the operator's browser reaches it: a wildcard bind is reached on loopback. */
+function browserHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '[::]') return '127.0.0.1';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

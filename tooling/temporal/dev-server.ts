@@ -45,6 +45,8 @@ export interface DevServerOptions {
   searchAttributes?: Readonly<Record<string, SearchAttributeKind>>;
   /** How long to wait for the frontend to answer; default 30 s. */
   startTimeoutMs?: number;
+  /** `--ui-codec-endpoint`: where the Web UI sends encrypted payloads to decode (the API's /codec). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -132,6 +134,7 @@ function startDevArgs(opts: DevServerOptions, s: ChosenSettings): string[] {
   const args = ['server', 'start-dev', '--ip', s.ip, '--port', String(s.port)];
   if (s.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(s.uiPort));
+  if (s.uiPort !== undefined && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   args.push('--metrics-port', String(s.metricsPort));
   if (opts.dbFile) args.push('--db-filename', resolve(opts.dbFile));
   if (s.namespace !== 'default') args.push('--namespace', s.namespace);

@@ -1,0 +1,153 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEV_UNSUBSCRIBE_SECRET } from '../../src/automations/unsubscribe.js';
+import { codecCorsOriginsOf, ConfigError, loadConfig, productionRefusals } from '../../src/config.js';
+import { temporalConnectionOptions, temporalSecurity } from '../../src/temporal/connection.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const PRODUCTION_OK = {
+  NODE_ENV: 'production',
+  UNSUBSCRIBE_SECRET: 'a-long-random-production-secret',
+  UNSUBSCRIBE_BASE_URL: 'https://leads.example.com/unsubscribe',
+  TEMPORAL_CODEC_KEYS: `k1:${KEY}`,
+};
+
+function problemsOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+    return '';
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+}
+
+describe('production mode (NODE_ENV=production)', () => {
+  it('starts with its secrets set', () => {
+    expect(loadConfig(PRODUCTION_OK).NODE_ENV).toBe('production');
+  });
+
+  it('refuses a missing secret, naming every problem in one message', () => {
+    const message = problemsOf({ NODE_ENV: 'production' });
+    expect(message).toMatch(/UNSUBSCRIBE_SECRET: required in production/);
+    expect(message).toMatch(/UNSUBSCRIBE_BASE_URL: http:\/\/127\.0\.0\.1:3000\/unsubscribe is a loopback address/);
+    expect(message).toMatch(/TEMPORAL_CODEC_KEYS: required in production/);
+  });
+
+  it('refuses the development secret published in the repository', () => {
+    const message = problemsOf({ ...PRODUCTION_OK, UNSUBSCRIBE_SECRET: DEV_UNSUBSCRIBE_SECRET });
+    expect(message).toMatch(/UNSUBSCRIBE_SECRET: is the development default/);
+    expect(message).not.toMatch(/TEMPORAL_CODEC_KEYS/);
+    expect(problemsOf({ ...PRODUCTION_OK, UNSUBSCRIBE_SECRET: 'short' })).toMatch(/UNSUBSCRIBE_SECRET: shorter than 16/);
+  });
+
+  it('asks nothing in development: the defaults start as they are', () => {
+    expect(productionRefusals(loadConfig({}))).toEqual([]);
+    expect(productionRefusals(loadConfig({ NODE_ENV: 'development' }))).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'test' }).UNSUBSCRIBE_SECRET).toBeUndefined();
+  });
+});
+
+describe('payload codec keys', () => {
+  it('parses a ring and says what is wrong with a bad one, never echoing the key', () => {
+    expect(loadConfig({ TEMPORAL_CODEC_KEYS: `k2:${KEY}, k1:${KEY}` }).TEMPORAL_CODEC_KEYS).toBeDefined();
+    expect(problemsOf({ TEMPORAL_CODEC_KEYS: 'k1:c2hvcnQ=' })).toMatch(/TEMPORAL_CODEC_KEYS: key k1 is not 32 bytes/);
+    expect(problemsOf({ TEMPORAL_CODEC_KEYS: KEY })).toMatch(/TEMPORAL_CODEC_KEYS: entry 1 is not <id>:<base64 key>/);
+    expect(problemsOf({ TEMPORAL_CODEC_KEYS: `k1:${KEY},k1:${KEY}` })).toMatch(/key id k1 is listed twice/);
+    expect(problemsOf({ TEMPORAL_CODEC_KEYS: 'k1:c2hvcnQ=' })).not.toContain('c2hvcnQ');
+  });
+});
+
+describe('Temporal TLS / mTLS / API key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'temporal-tls-'));
+  const cert = join(dir, 'client.pem');
+  const key = join(dir, 'client.key');
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(cert, 'CERT');
+  writeFileSync(key, 'KEY');
+  writeFileSync(ca, 'CA');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is plain gRPC by default', () => {
+    expect(temporalConnectionOptions(loadConfig({}))).toEqual({ address: '127.0.0.1:7233' });
+  });
+
+  it('reads mTLS files, CA and server name into the connection options', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_TLS_CERT: cert,
+      TEMPORAL_TLS_KEY: key,
+      TEMPORAL_TLS_CA: ca,
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+    });
+    const options = temporalConnectionOptions(config);
+    expect(options.address).toBe('ns.acct.tmprl.cloud:7233');
+    const tls = options.tls as { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair?: { crt: Buffer; key: Buffer } };
+    expect(tls.serverNameOverride).toBe('temporal.internal');
+    expect(tls.serverRootCACertificate?.toString()).toBe('CA');
+    expect(tls.clientCertPair?.crt.toString()).toBe('CERT');
+    expect(tls.clientCertPair?.key.toString()).toBe('KEY');
+  });
+
+  it('turns TLS on for an API key (Temporal Cloud) unless TEMPORAL_TLS=false', () => {
+    expect(temporalSecurity(loadConfig({ TEMPORAL_API_KEY: 'secret-key' }))).toEqual({ apiKey: 'secret-key', tls: {} });
+    expect(temporalSecurity(loadConfig({ TEMPORAL_API_KEY: 'secret-key', TEMPORAL_TLS: 'false' }))).toEqual({ apiKey: 'secret-key', tls: false });
+    expect(temporalSecurity(loadConfig({ TEMPORAL_TLS: 'true' }))).toEqual({ tls: {} });
+  });
+
+  it('refuses half an mTLS pair, missing files and TLS files with TLS off', () => {
+    expect(problemsOf({ TEMPORAL_TLS_CERT: cert })).toMatch(/TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY: mTLS needs both/);
+    expect(problemsOf({ TEMPORAL_TLS_CA: join(dir, 'nope.pem') })).toMatch(/TEMPORAL_TLS_CA: no such file/);
+    expect(problemsOf({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: ca })).toMatch(/TEMPORAL_TLS: is false/);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+    services: Record<string, { environment?: Record<string, unknown>; healthcheck?: { disable?: boolean; test?: unknown }; restart?: string; command?: unknown }>;
+  };
+
+  it('passes the secrets, links and Temporal security settings into the API and the workers', () => {
+    for (const service of ['api', 'worker']) {
+      const env = compose.services[service]?.environment ?? {};
+      for (const name of [
+        'NODE_ENV',
+        'UNSUBSCRIBE_SECRET',
+        'UNSUBSCRIBE_BASE_URL',
+        'WEBHOOK_BASE_URL',
+        'TEMPORAL_CODEC_KEYS',
+        'TEMPORAL_API_KEY',
+        'TEMPORAL_TLS',
+        'TEMPORAL_TLS_CERT',
+        'TEMPORAL_TLS_KEY',
+        'TEMPORAL_TLS_CA',
+        'TEMPORAL_TLS_SERVER_NAME',
+      ]) {
+        expect(env, `${service} lacks ${name}`).toHaveProperty(name);
+      }
+      expect(env.NODE_ENV).toBe('production');
+    }
+  });
+
+  it('has a health check on every long-running service but the API, whose image has one', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.restart === 'no' || name === 'api') continue;
+      expect(service.healthcheck?.test, `${name} has no health check`).toBeDefined();
+      expect(service.healthcheck?.disable, name).not.toBe(true);
+    }
+    expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toMatch(/^HEALTHCHECK [\s\S]*?\/health/m);
+  });
+});
+
+describe('codec endpoint CORS origins', () => {
+  it('default to the dev server UI on TEMPORAL_UI_PORT, or the configured list', () => {
+    expect(codecCorsOriginsOf(loadConfig({ TEMPORAL_UI_PORT: '8917' }))).toEqual(['http://localhost:8917', 'http://127.0.0.1:8917']);
+    expect(codecCorsOriginsOf(loadConfig({ TEMPORAL_CODEC_CORS_ORIGINS: 'https://ui.example.com, http://localhost:8080' }))).toEqual([
+      'https://ui.example.com',
+      'http://localhost:8080',
+    ]);
+  });
+});
