@@ -22,12 +22,13 @@ const { values } = parseArgs({
     partition: { type: 'string', default: '30' },
     seed: { type: 'string' },
     out: { type: 'string' },
+    'data-dir': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`npm run cluster:faults -- [--short] [--leads 120] [--updates 3] [--duration 150] [--faults ${CLUSTER_FAULTS.join(',')}] [--partition 30] [--seed N] [--out file.json]`);
+  console.log(`npm run cluster:faults -- [--short] [--leads 120] [--updates 3] [--duration 150] [--faults ${CLUSTER_FAULTS.join(',')}] [--partition 30] [--seed N] [--out file.json] [--data-dir .data/cluster-faults]`);
   process.exit(0);
 }
 if (process.getuid?.() !== 0) {
@@ -44,7 +45,7 @@ if (unknown.length > 0) {
 const short = values.short;
 const seed = Number(values.seed ?? Date.now() % 1_000_000);
 const topology = clusterTopology({ prefix: 'aof', subnet: '10.87.0' });
-const dataDir = join(repoRoot() ?? process.cwd(), '.data', 'cluster-faults');
+const dataDir = values['data-dir'] ?? join(repoRoot() ?? process.cwd(), '.data', 'cluster-faults');
 const started = Date.now();
 const say = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
 let cluster: RunningCluster | undefined;

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { repoRoot } from '../temporal/binary.js';
 import { launchOnHost, tcpOpen, waitUntil, type HostProcess } from './host-process.js';
 import { createNetwork, destroyNetwork, killAllIn, setHostConnected } from './network.js';
 import { ensureTemporalRole, initDataDir, startPostgres, waitForPostgres } from './postgres.js';
@@ -60,8 +60,9 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-const STACK_SCRIPT = () => join(repoRoot() ?? process.cwd(), 'dist', 'scripts', 'stack.js');
-const SIMULATORS = () => join(repoRoot() ?? process.cwd(), 'dist', 'tooling', 'simulators', 'main.js');
+// The same build's entry points, wherever it was compiled to (dist/, or a test's own build).
+const STACK_SCRIPT = () => fileURLToPath(new URL('../../scripts/stack.js', import.meta.url));
+const SIMULATORS = () => fileURLToPath(new URL('../simulators/main.js', import.meta.url));
 
 export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
   const { topology, say } = options;
