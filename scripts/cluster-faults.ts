@@ -61,9 +61,9 @@ try {
   const result = await runClusterFaults(cluster, {
     leads: Number(values.leads ?? (short ? 40 : 120)),
     updates: Number(values.updates ?? (short ? 2 : 3)),
-    durationMs: Number(values.duration ?? (short ? 60 : 150)) * 1000,
+    durationMs: Number(values.duration ?? (short ? 90 : 150)) * 1000,
     faults,
-    settings: { downMs: 15_000, partitionMs: Number(values.partition) * 1000, probeTimeoutMs: 120_000 },
+    settings: { downMs: short ? 10_000 : 15_000, partitionMs: Number(values.partition) * 1000, probeTimeoutMs: 120_000 },
     seed,
     drainTimeoutMs: 240_000,
     say,

@@ -1,6 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -40,7 +39,11 @@ beforeAll(async () => {
 describe('cluster faults (short form)', () => {
   it('loses nothing and duplicates nothing while history, app host, PostgreSQL and network faults land under load', async () => {
     expect(process.getuid?.(), 'the cluster tier needs root: its test hosts are network namespaces').toBe(0);
-    const dir = mkdtempSync(join(tmpdir(), 'cluster-test-'));
+    // Under the repository, not the 0700 mkdtemp of tmpdir(): PostgreSQL runs as `postgres`
+    // and must reach its data directory.
+    mkdirSync(join(ROOT, '.data'), { recursive: true });
+    const dir = mkdtempSync(join(ROOT, '.data', 'cluster-test-'));
+    chmodSync(dir, 0o755);
     const out = join(dir, 'result.json');
     const logFile = join(dir, 'run.log');
     const fd = openSync(logFile, 'w');

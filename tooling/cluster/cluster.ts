@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AppHost } from './app-host.js';
 import { launchOnHost, tcpOpen, waitUntil, type HostProcess } from './host-process.js';
 import { createNetwork, destroyNetwork, killAllIn, setHostConnected } from './network.js';
 import { ensureTemporalRole, initDataDir, startPostgres, waitForPostgres } from './postgres.js';
@@ -23,9 +24,9 @@ import {
 /**
  * The local cluster: PostgreSQL, the Temporal server as frontend / matching / history
  * processes, the CRM and SMTP fakes, and this project's API and workers on two or more
- * app hosts, every one in its own network namespace. The same build as `npm start`:
- * app hosts run `dist/scripts/stack.js` with the dev server and fakes turned off and
- * TEMPORAL_ADDRESS pointed at the cluster's frontend; configuration only.
+ * app hosts, every one in its own network namespace. The same build as `npm start`: app
+ * hosts run its API and worker entry points with TEMPORAL_ADDRESS pointed at the
+ * cluster's frontend and the fakes' addresses; configuration only.
  *
  * The levers (kill a host, restart it, restart PostgreSQL, cut a host off) are what the
  * fault runs pull.
@@ -57,11 +58,17 @@ export interface RunningCluster {
   startHost(name: string): Promise<void>;
   /** Takes a host off the network (or back on), at the switch. */
   connectHost(name: string, connected: boolean): void;
+  /** Stops every worker on every app host (in-flight tasks finish first). */
+  stopWorkers(): Promise<void>;
+  /** Starts `count` workers over the app hosts; resolves once they poll. */
+  startWorkers(count: number, env?: NodeJS.ProcessEnv): Promise<void>;
+  workerPids(): number[];
+  /** The API primary process of each app host that is up. */
+  apiPids(): number[];
   stop(): Promise<void>;
 }
 
-// The same build's entry points, wherever it was compiled to (dist/, or a test's own build).
-const STACK_SCRIPT = () => fileURLToPath(new URL('../../scripts/stack.js', import.meta.url));
+// The same build's fakes, wherever it was compiled to (dist/, or a test's own build).
 const SIMULATORS = () => fileURLToPath(new URL('../simulators/main.js', import.meta.url));
 
 export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
@@ -92,14 +99,12 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   }
   launchers.set(saas.name, async () => startFakes(saas, logDir));
   const appEnv = appEnvironment(topology, options);
-  for (const app of hostsOf(topology, 'app')) {
-    launchers.set(app.name, async () => {
-      const proc = launchOnHost({ name: `app-${app.name}`, host: app, command: process.execPath, args: [STACK_SCRIPT()], env: { ...process.env, ...appEnv, HOST: app.address }, logDir });
-      await waitUntil(`API on ${app.name}`, () => httpOk(`http://${app.address}:${API_PORT}/ready`), 180_000, proc);
-      return [proc];
-    });
-  }
+  const apps = new Map(
+    hostsOf(topology, 'app').map((app) => [app.name, new AppHost(app, { ...process.env, ...appEnv, HOST: app.address }, options.workerProcesses, logDir)]),
+  );
   const startHost = async (name: string) => {
+    const app = apps.get(name);
+    if (app) return app.start();
     const launch = launchers.get(name);
     if (!launch) throw new Error(`no host "${name}"`);
     running.set(name, await launch());
@@ -124,19 +129,18 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     });
     await timed(say, 'namespace default + search attributes', () => prepareNamespace(topology, 'default'));
     await timed(say, `CRM simulator and SMTP sink on ${saas.address}`, () => startHost(saas.name));
-    const apps = hostsOf(topology, 'app');
-    await timed(say, `API + worker on ${apps.map((a) => `${a.name} (${a.address})`).join(', ')}`, () =>
-      Promise.all(apps.map((a) => startHost(a.name))).then(() => undefined),
+    await timed(say, `API + ${options.workerProcesses} worker(s) each on ${[...apps.values()].map((a) => `${a.host.name} (${a.host.address})`).join(', ')}`, () =>
+      Promise.all([...apps.values()].map((a) => a.start())).then(() => undefined),
     );
   } catch (err) {
-    await stopAll(topology, running);
+    await stopAll(topology, running, apps);
     throw err;
   }
 
   return {
     topology,
     temporalAddress: frontendAddress(topology),
-    apiUrls: hostsOf(topology, 'app').map((a) => `http://${a.address}:${API_PORT}`),
+    apiUrls: [...apps.values()].map((a) => a.apiUrl),
     crmUrl: `http://${saas.address}:${CRM_PORT}`,
     smtpUrl: `http://${saas.address}:${SMTP_HTTP_PORT}`,
     metricsUrls: hostsOf(topology, 'temporal').map((n) => `http://${n.address}:${TEMPORAL_METRICS_PORT}/metrics`),
@@ -144,11 +148,20 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     killHost(name) {
       const host = hostNamed(topology, name);
       running.delete(name);
+      apps.get(name)?.markDown();
       return killAllIn(host.ns, 'SIGKILL');
     },
     startHost,
     connectHost: (name, connected) => setHostConnected(topology, hostNamed(topology, name), connected),
-    stop: () => stopAll(topology, running),
+    stopWorkers: () => Promise.all([...apps.values()].map((a) => a.stopWorkers())).then(() => undefined),
+    async startWorkers(count, env) {
+      // Round-robin over the app hosts.
+      const hosts = [...apps.values()];
+      await Promise.all(hosts.map((a, i) => a.startWorkers(Math.floor(count / hosts.length) + (i < count % hosts.length ? 1 : 0), env)));
+    },
+    workerPids: () => [...apps.values()].flatMap((a) => a.workerPids()),
+    apiPids: () => [...apps.values()].map((a) => a.apiPid()).filter((p): p is number => p !== undefined),
+    stop: () => stopAll(topology, running, apps),
   };
 }
 
@@ -159,7 +172,8 @@ function appEnvironment(topology: ClusterTopology, options: ClusterOptions): Rec
     PORT: String(API_PORT),
     ALLOW_OPEN_API: 'true', // the cluster's private subnet; nothing else can reach it
     API_PROCESSES: String(options.apiProcesses),
-    WORKER_PROCESSES: String(options.workerProcesses),
+    // Every worker of every app host: each sends its share of CRM_RATE_LIMIT_PER_SECOND.
+    WORKER_PROCESSES: String(options.workerProcesses * hostsOf(topology, 'app').length),
     WORKER_METRICS_PORT: String(WORKER_METRICS_PORT),
     TEMPORAL_ADDRESS: frontendAddress(topology),
     TEMPORAL_START_DEV_SERVER: 'false',
@@ -189,12 +203,6 @@ async function startFakes(saas: HostSpec, logDir: string): Promise<HostProcess[]
   return [crm, smtp];
 }
 
-async function httpOk(url: string): Promise<boolean> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  await res.body?.cancel();
-  return res.ok;
-}
-
 async function timed<T>(say: (line: string) => void, what: string, step: () => Promise<T>): Promise<T> {
   const started = Date.now();
   say(`${what} …`);
@@ -204,11 +212,12 @@ async function timed<T>(say: (line: string) => void, what: string, step: () => P
 }
 
 /** Apps first (they drain their work), then the fakes, Temporal, PostgreSQL; then the network goes. */
-async function stopAll(topology: ClusterTopology, running: Map<string, HostProcess[]>): Promise<void> {
-  const order = ['app', 'saas', 'temporal', 'db'] as const;
+async function stopAll(topology: ClusterTopology, running: Map<string, HostProcess[]>, apps: Map<string, AppHost>): Promise<void> {
+  await Promise.all([...apps.values()].map((a) => a.stop()));
+  const order = ['saas', 'temporal', 'db'] as const;
   for (const role of order) {
     const procs = hostsOf(topology, role).flatMap((h) => running.get(h.name) ?? []);
-    await Promise.all(procs.map((p) => p.stop(role === 'app' ? 20_000 : 10_000)));
+    await Promise.all(procs.map((p) => p.stop(10_000)));
     await sleep(100);
   }
   destroyNetwork(topology);

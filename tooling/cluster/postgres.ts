@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { launchOnHost, tcpOpen, waitUntil, type HostProcess } from './host-process.js';
 import { DATABASE } from './server-config.js';
 import { POSTGRES_PORT, type ClusterTopology, type HostSpec } from './topology.js';
@@ -33,6 +33,11 @@ export function initDataDir(dataDir: string, topology: ClusterTopology): void {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
   const { uid, gid } = ownerIds();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    execFileSync('setpriv', [`--reuid=${OWNER}`, `--regid=${OWNER}`, '--init-groups', '--', 'test', '-x', dirname(dataDir)]);
+  } catch {
+    throw new Error(`PostgreSQL runs as "${OWNER}", which cannot reach ${dirname(dataDir)}: choose a data directory every user can traverse`);
+  }
   chownSync(dataDir, uid, gid);
   execFileSync(
     'setpriv',
