@@ -5,7 +5,7 @@ import { DURABLE_WAL } from '../tooling/stack/stack.js';
 
 // Command line: `npm run bench -- [scenario] [--duration 10m] [--connections 50] …`. Pure.
 
-export const SCENARIOS = ['seed-mix', 'ceilings', 'open-loop', 'scale', 'tune', 'import', 'all'] as const;
+export const SCENARIOS = ['seed-mix', 'ceilings', 'open-loop', 'scale', 'tune', 'import', 'cluster', 'all'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `usage: npm run bench -- [scenario] [options]
@@ -19,6 +19,9 @@ scenarios:
   tune       C2 and C3 under dev-server settings (SQLite pragmas, shard I/O, memory) and worker concurrency
   import     --leads leads imported and fully synced (CRM + welcome email) through POST /api/leads/batch,
              then the same leads one POST each, each on a fresh stack; times, leads/s and their ratio
+  cluster    the local cluster (npm run cluster: PostgreSQL, Temporal as frontend, matching and two
+             history processes, API and workers on two hosts) against the dev server, in one run:
+             seed-mix, C2 and C3 on each, with CPU seconds per process role (needs root and Go)
   all        seed-mix with ceilings, open-loop, scale and tune
 
 options:

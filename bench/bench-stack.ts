@@ -9,6 +9,7 @@ import { startDevServer, type DevServer } from '../tooling/temporal/dev-server.j
 import { getFreePort } from '../tooling/temporal/ports.js';
 import { onCleanup } from './cleanup.js';
 import type { SimulatorUrls } from './drain.js';
+import { CpuMeter, SELF, withDescendants } from './cpu.js';
 import { RssTracker } from './rss.js';
 
 // A whole stack for one benchmark: free loopback ports, its own temporary SQLite file (never
@@ -55,6 +56,8 @@ export interface BenchStack {
   rss: RssTracker;
   /** Set when a process that must not die died. */
   fatal: string | undefined;
+  /** A meter of CPU seconds per role (Temporal, API, workers, fakes, load generator). */
+  cpuMeter(): CpuMeter;
   /** Stops every worker process (in-flight tasks finish first). */
   stopWorkers(): Promise<void>;
   /** Process ids of the worker processes running now. */
@@ -125,6 +128,15 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
     },
     rss,
     fatal: undefined,
+    cpuMeter() {
+      const fakes = () => (stack?.children ?? []).filter((c) => c.name === 'crm-sim' || c.name === 'smtp').map((c) => c.pid).filter((p): p is number => p !== undefined);
+      return new CpuMeter()
+        .role('Temporal dev server (SQLite)', withDescendants(() => (devServer ?? stack?.temporal)?.process.pid))
+        .role('API', withDescendants(() => stack?.api.pid))
+        .role('workers', () => handle.workerPids())
+        .role('CRM + SMTP fakes', fakes)
+        .role('load generator', () => [SELF]);
+    },
     async stopWorkers() {
       rss.sample();
       const all = [...(stack?.workers ?? []), ...extraWorkers];

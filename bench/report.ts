@@ -1,3 +1,4 @@
+import { clusterSection } from './cluster-report.js';
 import type { ServerFlags } from './bench-stack.js';
 import type { DrainResult } from './drain.js';
 import type { LoadRun } from './load/types.js';
@@ -307,6 +308,7 @@ export function renderMarkdown(report: BenchReport, chartFile?: string): string 
     if (report.tune.recommendation) out.push(`Recommendation: ${report.tune.recommendation}.`, '');
   }
   if (report.leadImport?.length) out.push(...importSection(report.leadImport));
+  if (report.clusterCompare?.length) out.push(...clusterSection(report.clusterCompare, markdownTable));
   if (report.drainChecks.length > 0) {
     out.push('## Drain checks');
     out.push('');
@@ -345,6 +347,7 @@ export function renderConsole(report: BenchReport): string {
   if (report.seedMix) out.push(textTable(ROUTE_HEADERS, routeRows(report.seedMix)), '');
   if (report.c3) out.push(`C3 worker drain: ${formatRate(report.c3.rate)} leads/s (${report.c3.leads} leads in ${formatSeconds(report.c3.drainS)})`, '');
   if (report.leadImport?.length) out.push(textTable(IMPORT_HEADERS, importRows(report.leadImport)), importRatio(report.leadImport) ?? '', '');
+  if (report.clusterCompare?.length) out.push(...clusterSection(report.clusterCompare, textTable));
   if (report.targets.length > 0) {
     out.push(textTable(['target', 'status', 'measured'], report.targets.map((t) => [t.id, t.status, t.measured])), '');
   }

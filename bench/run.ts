@@ -8,6 +8,7 @@ import { describeMachine, gitInfo, loadAverage } from './machine.js';
 import { log } from './progress.js';
 import { renderConsole, renderMarkdown } from './report.js';
 import type { BenchReport, Ctx } from './scenarios/context.js';
+import { clusterScenario } from './scenarios/cluster.js';
 import { importScenario } from './scenarios/import.js';
 import { openLoopOn, openLoopScenario } from './scenarios/open-loop.js';
 import { scaleScenario } from './scenarios/scale.js';
@@ -113,6 +114,9 @@ try {
       break;
     case 'import':
       await importScenario(ctx);
+      break;
+    case 'cluster':
+      await clusterScenario(ctx);
       break;
     case 'all':
       await seedMixScenario(ctx, { withCeilings: true, then: (stack) => openLoopOn(ctx, stack) });

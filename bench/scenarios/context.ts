@@ -1,5 +1,6 @@
 import type { DrainResult } from '../drain.js';
 import type { BenchStack, BenchStackOptions, ServerFlags } from '../bench-stack.js';
+import type { CpuShare } from '../cpu.js';
 import type { LoadRun } from '../load/types.js';
 import type { GitInfo, MachineInfo } from '../machine.js';
 import type { RssEntry } from '../rss.js';
@@ -113,6 +114,16 @@ export interface ImportRun {
   drain: DrainResult;
 }
 
+/** One target of the cluster scenario: the same steps, with CPU seconds per role over each. */
+export interface ClusterCompareEntry {
+  target: string;
+  flags: ServerFlags;
+  seedMix: LoadRun;
+  c2: LoadRun;
+  c3: C3Result;
+  cpu: { seedMix: CpuShare[]; c2: CpuShare[]; c3: CpuShare[] };
+}
+
 export interface BenchReport {
   scenario: string;
   startedAt: string;
@@ -130,6 +141,7 @@ export interface BenchReport {
   scale?: { entries: ScaleEntry[]; canRead?: CanReadResult };
   tune?: { server: TuneServerEntry[]; worker: TuneWorkerEntry[]; recommendation?: string; workerServerSetting?: string };
   leadImport?: ImportRun[];
+  clusterCompare?: ClusterCompareEntry[];
   rss: RssEntry[];
   drainChecks: Array<{ run: string; result: DrainResult }>;
   targets: TargetResult[];
