@@ -7,10 +7,12 @@
 // The PostgreSQL schema files ship inside the module; they are copied next to the
 // binaries (schema/) so the cluster tooling needs no Go at run time.
 //
+// PostgreSQL's server comes from Debian's package; installed here when missing.
+//
 // Plain Node ESM with no dependencies: it runs before `npm run build`.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXE, isExecutableFile, rel, TOOLS_DIR } from './tools.mjs';
 
@@ -55,7 +57,22 @@ function goInstall(pkg) {
   });
 }
 
+/** PostgreSQL's server from Debian's package, when the machine has none (apt-get, as root). */
+function ensurePostgres() {
+  const root = '/usr/lib/postgresql';
+  const has = existsSync(root) && readdirSync(root).some((v) => existsSync(join(root, v, 'bin', 'postgres')));
+  if (has) return;
+  if (process.getuid?.() !== 0) throw new Error('PostgreSQL server binaries are missing and only root can install them (apt-get install postgresql)');
+  log('installing PostgreSQL from Debian (apt-get install postgresql) …');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', 'postgresql']]) {
+    const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed`);
+  }
+}
+
 async function main() {
+  ensurePostgres();
   if (spawnSync('go', ['version']).status !== 0) {
     console.error('temporal server: the cluster needs Go (https://go.dev) to build the Temporal server; `go version` failed.');
     process.exit(1);
