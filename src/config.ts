@@ -10,6 +10,10 @@ const bool = (def: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalBool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes'));
 const optionalString = z
   .string()
   .optional()
@@ -93,6 +97,12 @@ export const configSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 55_000),
   UNSUBSCRIBE_BASE_URL: z.url().default('http://127.0.0.1:3000/unsubscribe'),
   UNSUBSCRIBE_SECRET: optionalString,
+
+  // Tracing (OpenTelemetry over OTLP/HTTP, src/tracing): on when an OTLP endpoint is set or
+  // TRACING_ENABLED=true; TRACING_ENABLED=false turns it off whatever else is set.
+  TRACING_ENABLED: optionalBool,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(z.url().optional()),
 });
 
 export type Config = z.infer<typeof configSchema>;
