@@ -11,6 +11,7 @@ import { AutomationService } from './automation-service.js';
 import { StatsService } from './stats.js';
 import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
+import { startTracing } from '../tracing/tracing.js';
 import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
 
 const CRM_ACTIVITY_MARGIN_MS = 5000;
@@ -91,8 +92,14 @@ export async function buildApiFromConfig(
   logger: FastifyServerOptions['logger'] = false,
   metrics?: MetricsOptions,
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  // Off unless configured; then workflow calls carry the request's trace context.
+  const tracing = await startTracing(config, 'ao-api');
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    ...(tracing ? { interceptors: { workflow: tracing.clientInterceptors() } } : {}),
+  });
   // One record of open Temporal calls for both services, so close() waits for all of them.
   const calls = new TemporalCalls(client);
   const leads = leadServiceFromConfig(config, calls);
@@ -107,6 +114,7 @@ export async function buildApiFromConfig(
     overload: overloadOptionsFromConfig(config),
     timeouts: timeoutOptionsFromConfig(config),
     metrics,
+    tracer: tracing?.tracer,
   });
   return {
     app,
@@ -114,6 +122,8 @@ export async function buildApiFromConfig(
       await app.close();
       await leads.drain();
       await connection.close();
+      // Last, so the spans of the requests that just finished are sent too.
+      await tracing?.shutdown();
     },
   };
 }
