@@ -14,6 +14,8 @@ const optionalBool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .optional()
   .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes'));
+// `collector:4318` parses as a URL with the scheme `collector:`; OTLP/HTTP needs http(s).
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const optionalString = z
   .string()
   .optional()
@@ -101,8 +103,8 @@ export const configSchema = z.object({
   // Tracing (OpenTelemetry over OTLP/HTTP, src/tracing): on when an OTLP endpoint is set or
   // TRACING_ENABLED=true; TRACING_ENABLED=false turns it off whatever else is set.
   TRACING_ENABLED: optionalBool,
-  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(z.url().optional()),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(httpUrl.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(httpUrl.optional()),
 });
 
 export type Config = z.infer<typeof configSchema>;
