@@ -205,10 +205,11 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     });
 
     // A later write is its own trace, from its request through the signal into the workflow.
-    const patchServer = receiver.spans.find((s) => s.name === 'PATCH /api/leads/:id');
-    expect(patchServer?.service).toBe('ao-api');
-    const signal = byName('SignalWorkflow:leadChange', patchServer);
-    expect(signal?.traceId).toBe(patchServer?.traceId);
-    expect(patchServer?.traceId).not.toBe(server.traceId);
+    expect(patches).toBeGreaterThan(0);
+    const patchServer = await eventually(async () => byName('PATCH /api/leads/:id'), { what: 'a PATCH server span' });
+    expect(patchServer.service).toBe('ao-api');
+    const signal = await eventually(async () => byName('SignalWorkflow:leadChange', patchServer), { what: 'its signal span' });
+    expect(signal.traceId).toBe(patchServer.traceId);
+    expect(patchServer.traceId).not.toBe(server.traceId);
   });
 });
