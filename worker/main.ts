@@ -48,7 +48,10 @@ try {
   await runWorkers(workers);
 } finally {
   deps.mailer.close();
-  await connection.close();
-  // The spans of the last tasks, flushed before the process ends.
-  await tracing?.shutdown();
+  try {
+    await connection.close();
+  } finally {
+    // The spans of the last tasks, flushed before the process ends.
+    await tracing?.shutdown();
+  }
 }

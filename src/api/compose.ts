@@ -119,11 +119,14 @@ export async function buildApiFromConfig(
   return {
     app,
     async close() {
-      await app.close();
-      await leads.drain();
-      await connection.close();
-      // Last, so the spans of the requests that just finished are sent too.
-      await tracing?.shutdown();
+      try {
+        await app.close();
+        await leads.drain();
+        await connection.close();
+      } finally {
+        // Last, so the spans of the requests that just finished are sent too.
+        await tracing?.shutdown();
+      }
     },
   };
 }
