@@ -13,6 +13,12 @@ const bool = (def: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalBool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes'));
+// `collector:4318` parses as a URL with the scheme `collector:`; OTLP/HTTP needs http(s).
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const optionalString = z
   .string()
   .optional()
@@ -113,6 +119,12 @@ export const configSchema = z.object({
   // Blank counts as unset (docker-compose.yml passes `${DEPLOY_...:-}`).
   UNSUBSCRIBE_BASE_URL: optionalString.pipe(z.url().default('http://127.0.0.1:3000/unsubscribe')),
   UNSUBSCRIBE_SECRET: optionalString,
+
+  // Tracing (OpenTelemetry over OTLP/HTTP, src/tracing): on when an OTLP endpoint is set or
+  // TRACING_ENABLED=true; TRACING_ENABLED=false turns it off whatever else is set.
+  TRACING_ENABLED: optionalBool,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(httpUrl.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(httpUrl.optional()),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { AutomationLoadError } from '../src/automations/loader.js';
 import { loadConfigOrExit } from '../src/env-file.js';
 import { temporalSecurity, waitForTemporal } from '../src/temporal/connection.js';
+import { startTracing } from '../src/tracing/tracing.js';
 import { OutageLogger } from './outage-logger.js';
 import { activityDepsFromConfig, createWorkers, runWorkers } from './workers.js';
 
@@ -27,10 +28,12 @@ Runtime.install({
 // The TS worker does not retry a failed first connection: wait for the server instead.
 await waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 120_000, security });
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS, ...security });
-const deps = activityDepsFromConfig(config);
+// Off unless configured (OTEL_EXPORTER_OTLP_ENDPOINT or TRACING_ENABLED); nothing of OpenTelemetry is loaded then.
+const tracing = await startTracing(config, 'ao-worker');
+const deps = activityDepsFromConfig(config, tracing);
 let workers;
 try {
-  workers = await createWorkers(config, connection, deps);
+  workers = await createWorkers(config, connection, deps, {}, tracing);
 } catch (err) {
   // An invalid automation file stops start-up with the file, step and problem named.
   if (!(err instanceof AutomationLoadError)) throw err;
@@ -40,10 +43,16 @@ try {
 console.log(
   `worker: polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_CRM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
 );
+if (tracing) console.log(`worker: tracing to ${tracing.endpoint} as ${tracing.serviceName}`);
 if (config.WORKER_METRICS_PORT > 0) console.log(`worker: metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
 try {
   await runWorkers(workers);
 } finally {
   deps.mailer.close();
-  await connection.close();
+  try {
+    await connection.close();
+  } finally {
+    // The spans of the last tasks, flushed before the process ends.
+    await tracing?.shutdown();
+  }
 }

@@ -12,6 +12,8 @@ import { loadAutomations } from '../src/automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
 import type { Config } from '../src/config.js';
 import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
+import { droppedWorkflowSpans, type Tracing } from '../src/tracing/tracing.js';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing/workflow-modules.js';
 
 // Workflow code: the prebuilt bundle when `npm run build` made one (fast start-up, the
 // same code every worker runs), otherwise the TypeScript sources, bundled at start.
@@ -24,11 +26,13 @@ export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'w
   return { workflowsPath: existsSync(tsSource) ? tsSource : WORKFLOWS_SOURCE };
 }
 
-export function activityDepsFromConfig(config: Config): ActivityDeps {
+export function activityDepsFromConfig(config: Config, tracing?: Tracing): ActivityDeps {
   const rest = createRestCrmClient({
     baseUrl: config.CRM_BASE_URL,
     apiKey: config.CRM_API_KEY,
     timeoutMs: config.CRM_TIMEOUT_MS,
+    // A client span per CRM request, child of the activity's span.
+    ...(tracing ? { fetch: tracing.fetch } : {}),
   });
   // The process's share of the CRM's rate limit, strict in every sliding window; the window
   // starts full, so a worker restarted right after a crash cannot add to what it sent before.
@@ -54,12 +58,18 @@ export function activityDepsFromConfig(config: Config): ActivityDeps {
  * Loads and validates the automation folder (an invalid file throws AutomationLoadError,
  * which stops the worker's start-up) and builds what the automation activities need.
  */
-export function automationDepsFromConfig(config: Config, connection: NativeConnection): AutomationDeps {
+export function automationDepsFromConfig(config: Config, connection: NativeConnection, tracing?: Tracing): AutomationDeps {
   const catalog = loadAutomations(config.AUTOMATIONS_DIR);
   if (catalog.note) console.warn(`worker: ${catalog.note}`);
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFromConfig(config),
+    ...(tracing ? { interceptors: { workflow: tracing.clientInterceptors() } } : {}),
+  });
   return {
     catalog,
-    leads: createLeadGateway(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) })),
+    leads: createLeadGateway(client),
     timeScale: config.AUTOMATION_TIME_SCALE,
     webhookBaseUrl: config.WEBHOOK_BASE_URL ?? config.CRM_BASE_URL,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
@@ -76,20 +86,33 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
  * limit at the server (`maxTaskQueueActivitiesPerSecond`, a token bucket that bursts) only
  * keeps the server from handing a worker far more CRM writes than it may send, which would
  * otherwise wait out their timeouts in the limiter.
+ *
+ * With `tracing`, activities get spans and the workflow interceptors' spans are exported;
+ * without, those spans are dropped (the interceptor module is in every bundle, see
+ * src/tracing/workflow-modules.ts).
  */
 export async function createWorkers(
   config: Config,
   connection: NativeConnection,
   deps: ActivityDeps,
   overrides: Partial<WorkerOptions> = {},
+  tracing?: Tracing,
 ): Promise<Worker[]> {
-  const activities = createActivitiesByTaskQueue({ ...deps, automations: deps.automations ?? automationDepsFromConfig(config, connection) });
+  const activities = createActivitiesByTaskQueue({
+    ...deps,
+    automations: deps.automations ?? automationDepsFromConfig(config, connection, tracing),
+  });
   // The same data converter as the API's: payloads are encrypted when TEMPORAL_CODEC_KEYS is set.
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s', dataConverter: dataConverterFromConfig(config) } as const;
+  const activityInterceptors = tracing?.workerInterceptors() ?? {};
+  const code = workflowCodeOptions();
   const main = await Worker.create({
     ...common,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...workflowCodeOptions(),
+    ...code,
+    // A prebuilt bundle already holds the interceptor modules (the worker would ignore them here).
+    interceptors: code.workflowsPath ? { ...activityInterceptors, workflowModules: WORKFLOW_INTERCEPTOR_MODULES } : activityInterceptors,
+    sinks: tracing ? tracing.workflowSinks() : droppedWorkflowSpans(),
     activities: activities.main,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -99,6 +122,7 @@ export async function createWorkers(
   const crm = await Worker.create({
     ...common,
     taskQueue: config.TEMPORAL_CRM_TASK_QUEUE,
+    interceptors: activityInterceptors,
     activities: activities.crm,
     // Each write mostly waits for the CRM's answer: latency is hidden by having many in flight.
     maxConcurrentActivityTaskExecutions: config.CRM_MAX_CONCURRENT_WRITES,

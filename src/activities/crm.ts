@@ -32,6 +32,8 @@ export interface RestCrmOptions {
   baseUrl: string;
   apiKey?: string | undefined;
   timeoutMs: number;
+  /** Replaces global fetch: the worker passes a traced one when tracing is on. */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -41,6 +43,7 @@ export interface RestCrmOptions {
  */
 export function createRestCrmClient(options: RestCrmOptions): CrmClient {
   const base = options.baseUrl.replace(/\/+$/, '');
+  const send = options.fetch ?? fetch;
   return {
     async upsertContact(request, signal) {
       const timeout = AbortSignal.timeout(options.timeoutMs);
@@ -52,7 +55,7 @@ export function createRestCrmClient(options: RestCrmOptions): CrmClient {
       if (request.grantedAt !== undefined) headers['x-rate-limit-granted-at'] = String(request.grantedAt);
       let response: Response;
       try {
-        response = await fetch(`${base}/contacts/${encodeURIComponent(request.externalId)}`, {
+        response = await send(`${base}/contacts/${encodeURIComponent(request.externalId)}`, {
           method: 'PUT',
           headers,
           body: JSON.stringify({ version: request.version, lead: request.lead }),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAccessControl } from './access-control.js';
@@ -63,6 +64,8 @@ export interface AppDeps {
   codec?: PayloadCodec | undefined;
   /** Origins allowed to call the codec routes from a browser (the Temporal Web UI's). */
   codecCorsOrigins?: readonly string[];
+  /** A server span per request (src/api/request-tracing.ts); unset = tracing off, nothing of OpenTelemetry loaded. */
+  tracer?: Tracer;
 }
 
 const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
@@ -107,7 +110,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Before any route is added, so every route is known to the 405 answer.
   const routes = trackRoutes(app);
 
-  // First, so every request is counted, also those the hooks below refuse.
+  // First, so every request gets a span and is counted, also those the hooks below refuse.
+  if (deps.tracer) {
+    const { registerRequestTracing } = await import('./request-tracing.js');
+    registerRequestTracing(app, deps.tracer);
+  }
   if (deps.metrics !== false) await registerMetrics(app, deps.metrics);
   registerShutdownRefusal(app);
   if (deps.overload) await registerLoadShedding(app, deps.overload);

@@ -13,6 +13,7 @@ import { AutomationService } from './automation-service.js';
 import { StatsService } from './stats.js';
 import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
+import { startTracing } from '../tracing/tracing.js';
 import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
 
 const CRM_ACTIVITY_MARGIN_MS = 5000;
@@ -93,10 +94,17 @@ export async function buildApiFromConfig(
   logger: FastifyServerOptions['logger'] = false,
   metrics?: MetricsOptions,
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  // Off unless configured; then workflow calls carry the request's trace context.
+  const tracing = await startTracing(config, 'ao-api');
   const connection = Connection.lazy(temporalConnectionOptions(config));
   // One codec for the client's payloads and the Web UI's /codec endpoint (off without keys).
   const codec = encryptionCodecFromConfig(config);
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterWith(codec) });
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterWith(codec),
+    ...(tracing ? { interceptors: { workflow: tracing.clientInterceptors() } } : {}),
+  });
   // One record of open Temporal calls for both services, so close() waits for all of them.
   const calls = new TemporalCalls(client);
   const leads = leadServiceFromConfig(config, calls);
@@ -113,13 +121,19 @@ export async function buildApiFromConfig(
     metrics,
     codec,
     codecCorsOrigins: codecCorsOriginsOf(config),
+    tracer: tracing?.tracer,
   });
   return {
     app,
     async close() {
-      await app.close();
-      await leads.drain();
-      await connection.close();
+      try {
+        await app.close();
+        await leads.drain();
+        await connection.close();
+      } finally {
+        // Last, so the spans of the requests that just finished are sent too.
+        await tracing?.shutdown();
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { apiKeysOf, openApiRefusal } from '../config.js';
+import { tracesEndpoint } from '../tracing/tracing.js';
 import { loadConfigOrExit } from '../env-file.js';
 import { clusterMetricsOptions, serveClusterMetrics } from './cluster-metrics.js';
 import { buildApiFromConfig, loggerOptions } from './compose.js';
@@ -43,6 +44,8 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   cluster.on('listening', () => {
     if (++listening === config.API_PROCESSES) {
       console.log(`api: listening on http://${config.HOST}:${config.PORT} (${config.API_PROCESSES} processes)`);
+      const traces = tracesEndpoint(config);
+      if (traces) console.log(`api: tracing to ${traces} as ao-api`);
     }
   });
   cluster.on('exit', (worker, code, signal) => {
@@ -88,6 +91,8 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
     process.exit(1);
   }
   if (cluster.isPrimary) console.log(`api: listening on http://${config.HOST}:${config.PORT} (1 process)`);
+  const traces = tracesEndpoint(config);
+  if (traces && cluster.isPrimary) console.log(`api: tracing to ${traces} as ao-api`);
   let closing = false;
   const shutdown = async () => {
     if (closing) return;

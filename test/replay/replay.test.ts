@@ -6,6 +6,8 @@ import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { droppedWorkflowSpans } from '../../src/tracing/tracing.js';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/tracing/workflow-modules.js';
 
 // The determinism guard (issue #4): every stored history of a real workflow run is replayed
 // against the workflow code as it is now, with the worker's replayer. A change that would
@@ -72,8 +74,16 @@ beforeAll(async () => {
     ...(tampered ? [{ workflowId: 'negative-control', history: withRenamedActivity(tampered.text) }] : []),
   ];
   results = new Map();
-  // One replay worker for every history: the workflow code is bundled once.
-  for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS, replayName: 'determinism-guard' }, inputs)) {
+  // One replay worker for every history: the workflow code is bundled once, with the
+  // workflow interceptor modules every worker's bundle holds (the histories recorded before
+  // they were added must replay through them too).
+  const options = {
+    workflowsPath: WORKFLOWS,
+    replayName: 'determinism-guard',
+    interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    sinks: droppedWorkflowSpans(),
+  };
+  for await (const result of Worker.runReplayHistories(options, inputs)) {
     results.set(result.workflowId, result);
   }
 }, 180_000);

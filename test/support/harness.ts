@@ -8,6 +8,7 @@ import { leadServiceFromConfig, workflowSettingsFromConfig } from '../../src/api
 import { LeadService } from '../../src/api/lead-service.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { dataConverterFromConfig, encryptionCodecFromConfig } from '../../src/temporal/payload-codec.js';
+import { startTracing, type Tracing } from '../../src/tracing/tracing.js';
 import { startCrmSimulator, type CrmSimulator } from '../../tooling/simulators/crm-simulator.js';
 import { startSmtpSink, type SmtpSink } from '../../tooling/simulators/smtp-sink.js';
 import { activityDepsFromConfig, createWorkers } from '../../worker/workers.js';
@@ -31,6 +32,8 @@ export interface Harness {
   client: Client;
   crm: CrmSimulator;
   smtp: SmtpSink;
+  /** The workers' tracing (service `ao-worker`) when the env turns it on (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  tracing: Tracing | undefined;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
@@ -64,7 +67,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
   const app = await buildApp({ leads: leadServiceFromConfig(config, client), codec: encryptionCodecFromConfig(config) });
   const nativeConnection = await NativeConnection.connect({ address });
-  const deps = activityDepsFromConfig(config);
+  const tracing = await startTracing(config, 'ao-worker');
+  const deps = activityDepsFromConfig(config, tracing);
 
   let workers: Worker[] = [];
   let running: Promise<unknown> | undefined;
@@ -75,9 +79,10 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     client,
     crm,
     smtp,
+    tracing,
     async startWorker() {
       if (running) return;
-      workers = await createWorkers(config, nativeConnection, deps, { shutdownGraceTime: '1s' });
+      workers = await createWorkers(config, nativeConnection, deps, { shutdownGraceTime: '1s' }, tracing);
       running = Promise.all(workers.map((w) => w.run()));
     },
     async stopWorker() {
@@ -94,6 +99,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       await connection.close();
       await crm.close();
       await smtp.close();
+      await tracing?.shutdown();
     },
   };
   return harness;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configSchema, loadConfig } from '../../src/config.js';
+import { tracesEndpoint } from '../../src/tracing/tracing.js';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
@@ -44,5 +45,17 @@ describe('configuration', () => {
       expect(example, `.env.example lacks ${name}`).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
       expect(readme, `README lacks ${name}`).toContain(`\`${name}\``);
     }
+  });
+
+  it('turns tracing on only when configured, and names a bad endpoint', () => {
+    const endpoint = (env: Record<string, string>) => tracesEndpoint(loadConfig(env));
+    expect(endpoint({})).toBeUndefined();
+    expect(endpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: '' })).toBeUndefined();
+    expect(endpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toBe('http://collector:4318/v1/traces');
+    expect(endpoint({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://tempo:4318/otlp/traces' })).toBe('http://tempo:4318/otlp/traces');
+    expect(endpoint({ TRACING_ENABLED: 'true' })).toBe('http://localhost:4318/v1/traces');
+    expect(endpoint({ TRACING_ENABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toBeUndefined();
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318 please' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(() => loadConfig({ TRACING_ENABLED: 'maybe' })).toThrow(/TRACING_ENABLED/);
   });
 });
