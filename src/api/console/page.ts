@@ -91,7 +91,7 @@ export function renderConsolePage(view: ConsoleView): string {
   </div>
   <p class="hint" id="chart-hint">Charts cover what this page has seen since it was opened (one sample every ${escapeHtml((view.refreshMs / 1000).toFixed(1))} s, the last ${escapeHtml(view.samples)}).</p>
   <table id="queues"><caption>Task queues</caption>
-    <thead><tr><th>queue</th><th>tasks</th><th>backlog</th><th>oldest</th><th>added/s</th><th>dispatched/s</th><th>pollers</th></tr></thead>
+    <thead><tr><th>queue</th><th>tasks</th><th class="num">backlog</th><th class="num">oldest</th><th class="num">added/s</th><th class="num">dispatched/s</th><th class="num">pollers</th></tr></thead>
     <tbody></tbody>
   </table>
 </section>
@@ -118,7 +118,7 @@ export function renderConsolePage(view: ConsoleView): string {
 <section aria-labelledby="recent-h">
   <h2 id="recent-h">Recent leads</h2>
   <table id="recent-leads">
-    <thead><tr><th>lead</th><th>email</th><th>stage</th><th>score</th><th>CRM</th><th>updated</th></tr></thead>
+    <thead><tr><th>lead</th><th>email</th><th>stage</th><th class="num">score</th><th>CRM</th><th>updated</th></tr></thead>
     <tbody></tbody>
   </table>
   <p class="empty" id="recent-leads-empty" hidden>No leads yet.</p>

@@ -29,7 +29,7 @@ figcaption { font-size: 12px; color: var(--muted); margin-bottom: 2px; }
 .chart { position: relative; border: 1px solid var(--line); border-radius: 4px; padding: 4px 6px; min-height: 120px; }
 .chart svg { display: block; width: 100%; height: 110px; background: repeating-linear-gradient(to bottom, #fff 0 27px, #eef1f5 27px 28px); }
 .chart polyline { fill: none; stroke-width: 2; vector-effect: non-scaling-stroke; }
-.chart .scale { position: absolute; right: 10px; top: 4px; font-size: 11px; color: var(--muted); }
+.chart .scale { position: absolute; left: 10px; top: 4px; font-size: 11px; color: var(--muted); }
 .legend { list-style: none; display: flex; flex-wrap: wrap; gap: 14px; padding: 0; margin: 4px 0 0; font-size: 12px; }
 .legend li::before { content: ""; display: inline-block; width: 12px; height: 3px; margin: 0 5px 3px 0; background: currentColor; }
 polyline.series-0 { stroke: #2354c7; } .legend .series-0 { color: #2354c7; }
