@@ -90,6 +90,15 @@ describe('the status page in Chromium', () => {
     expect(await page.locator('#status').getAttribute('class')).toBe('status');
     await browser.screenshot('02-lead-shown');
 
+    // A reload keeps the key and the charts' samples (this tab's sessionStorage).
+    const kept = await page.evaluate(() => JSON.parse(sessionStorage.getItem('ao-console-samples') ?? '[]').length as number);
+    expect(kept).toBeGreaterThan(1);
+    await page.reload();
+    await page.locator('#queues tbody tr').first().waitFor();
+    expect(await page.locator('#key-form').isHidden()).toBe(true);
+    const restored = await page.evaluate(() => JSON.parse(sessionStorage.getItem('ao-console-samples') ?? '[]').length as number);
+    expect(restored).toBeGreaterThan(kept);
+
     // The CRM goes down: a new lead's sync spends its attempts and the page lists it as failed.
     await crmFaults({ down: true });
     const failing = await createLead();

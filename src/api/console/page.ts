@@ -57,6 +57,7 @@ export function renderConsolePage(view: ConsoleView): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Automation Orchestrator · console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/app.css">
 <script src="/console/app.js" defer></script>
 </head>
@@ -89,7 +90,7 @@ export function renderConsolePage(view: ConsoleView): string {
     <figure><figcaption>Throughput: new leads accepted and synced per minute</figcaption><div id="chart-throughput" class="chart"></div></figure>
     <figure><figcaption>Backlog: tasks waiting per task queue</figcaption><div id="chart-backlog" class="chart"></div></figure>
   </div>
-  <p class="hint" id="chart-hint">Charts cover what this page has seen since it was opened (one sample every ${escapeHtml((view.refreshMs / 1000).toFixed(1))} s, the last ${escapeHtml(view.samples)}).</p>
+  <p class="hint" id="chart-hint">Charts show what this tab has seen while the page was open: one sample every ${escapeHtml((view.refreshMs / 1000).toFixed(1))} s over the last ${escapeHtml(Math.round((view.refreshMs * view.samples) / 60_000))} minutes.</p>
   <table id="queues"><caption>Task queues</caption>
     <thead><tr><th>queue</th><th>tasks</th><th class="num">backlog</th><th class="num">oldest</th><th class="num">added/s</th><th class="num">dispatched/s</th><th class="num">pollers</th></tr></thead>
     <tbody></tbody>

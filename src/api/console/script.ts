@@ -1,11 +1,13 @@
 // The status page's one script, served as /console/app.js (so the page's Content-Security-Policy
 // can say script-src 'self' and allow no inline script). Plain browser JavaScript, nothing to
-// build: it asks /api/stats every few seconds and keeps the last samples in memory for the
-// charts (inline SVG), lists failed leads, problem automation runs and recent leads, and sends
-// the re-drives. Every value from the API reaches the page as text (textContent), never as HTML.
+// build: it asks /api/stats every few seconds and keeps the last samples (in memory, and in
+// sessionStorage so a reload keeps them) for the charts (inline SVG), lists failed leads,
+// problem automation runs and recent leads, and sends the re-drives. Every value from the API
+// reaches the page as text (textContent), never as HTML.
 //
 // Kept as a string (String.raw: no escapes processed; the script uses no backticks and no
-// dollar-brace) so the build needs no bundler; test/unit/console-page.test.ts compiles it.
+// dollar-brace) so the build needs no bundler; test/api/console.test.ts compiles it and
+// test/e2e/console.test.ts runs it in Chromium.
 
 export const CONSOLE_SCRIPT = String.raw`'use strict';
 (function () {
@@ -18,6 +20,7 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
     samples: Math.max(2, Number(root.dataset.samples) || 120),
   };
   var KEY = 'ao-console-api-key';
+  var SAMPLES = 'ao-console-samples';
   var REDRIVE_SHOWN_MS = 30000;
   var samples = [];
   var redriving = new Map();
@@ -121,23 +124,25 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
   var W = 600;
   var H = 120;
 
+  /** Each series: its name and one value per sample (samples[i].at), placed by time over the window. */
   function drawChart(containerId, series) {
     var ns = 'http://www.w3.org/2000/svg';
+    var now = Date.now();
+    var windowMs = cfg.samples * cfg.refreshMs;
     var max = 1;
     series.forEach(function (s) { s.values.forEach(function (v) { if (v > max) max = v; }); });
     var svg = document.createElementNS(ns, 'svg');
     svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     svg.setAttribute('preserveAspectRatio', 'none');
     svg.setAttribute('role', 'img');
-    var step = W / (cfg.samples - 1);
     series.forEach(function (s, index) {
       if (s.values.length === 0) return;
       var points = s.values.map(function (v, i) {
-        var x = W - (s.values.length - 1 - i) * step;
+        var x = W - ((now - samples[i].at) / windowMs) * W;
         var y = H - 2 - (v / max) * (H - 4);
-        return x.toFixed(1) + ',' + y.toFixed(1);
+        return Math.max(0, x).toFixed(1) + ',' + y.toFixed(1);
       });
-      if (points.length === 1) points.push(points[0]);
+      if (points.length === 1) points.push(W + ',' + points[0].split(',')[1]);
       var line = document.createElementNS(ns, 'polyline');
       line.setAttribute('points', points.join(' '));
       line.setAttribute('class', 'series-' + index);
@@ -148,9 +153,24 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
       var last = s.values.length ? s.values[s.values.length - 1] : undefined;
       legend.append(el('li', { className: 'series-' + index }, s.name + ': ' + (last === undefined ? '–' : format(last))));
     });
-    var scale = el('span', { className: 'scale', text: 'max ' + format(max) });
+    var scale = el('span', { className: 'scale', text: 'max ' + format(max) + ' · last ' + Math.round(windowMs / 60000) + ' min' });
     svg.setAttribute('aria-label', series.map(function (s) { return s.name; }).join(', ') + ', up to ' + format(max));
     $(containerId).replaceChildren(scale, svg, legend);
+  }
+
+  // The samples outlive a reload of the page (sessionStorage, this tab only), not the window.
+  function keepSamples() {
+    var oldest = Date.now() - cfg.samples * cfg.refreshMs;
+    while (samples.length > 0 && (samples.length > cfg.samples || samples[0].at < oldest)) samples.shift();
+    try { sessionStorage.setItem(SAMPLES, JSON.stringify(samples)); } catch (e) { /* full or private: memory only */ }
+  }
+
+  function restoreSamples() {
+    try {
+      var kept = JSON.parse(sessionStorage.getItem(SAMPLES) || '[]');
+      if (Array.isArray(kept)) kept.forEach(function (s) { if (s && typeof s.at === 'number' && s.backlog) samples.push(s); });
+    } catch (e) { /* nothing usable kept */ }
+    keepSamples();
   }
 
   function format(n) {
@@ -186,8 +206,8 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
     $('fig-failed').parentElement.className = stats.leads.failed > 0 ? 'bad' : '';
     $('fig-backlog').parentElement.className = total > 0 ? 'warn' : '';
 
-    samples.push({ accepted: stats.last_minute.leads_accepted, synced: stats.last_minute.leads_synced, backlog: backlogByQueue });
-    if (samples.length > cfg.samples) samples.shift();
+    samples.push({ at: Date.now(), accepted: stats.last_minute.leads_accepted, synced: stats.last_minute.leads_synced, backlog: backlogByQueue });
+    keepSamples();
     drawChart('chart-throughput', [
       { name: 'accepted/min', values: samples.map(function (s) { return s.accepted; }) },
       { name: 'synced/min', values: samples.map(function (s) { return s.synced; }) },
@@ -380,6 +400,7 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
     retryAll().catch(function () { /* shown in the notice */ }).finally(function () { button.disabled = false; });
   });
   document.addEventListener('visibilitychange', function () { if (!document.hidden) tick(); });
+  restoreSamples();
   tick();
 })();
 `;

@@ -47,7 +47,7 @@ tr.warn td { background: var(--warn-bg); }
 .error-text { color: var(--bad); max-width: 360px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .empty { color: var(--muted); margin: 6px 0; }
 code { font: 12px ui-monospace, "DejaVu Sans Mono", monospace; }
-button { font: inherit; padding: 3px 10px; border: 1px solid var(--accent); border-radius: 4px; background: #fff; color: var(--accent); cursor: pointer; }
+button { font: inherit; white-space: nowrap; padding: 3px 10px; border: 1px solid var(--accent); border-radius: 4px; background: #fff; color: var(--accent); cursor: pointer; }
 button:hover:not(:disabled) { background: var(--accent); color: #fff; }
 button:disabled { border-color: var(--line); color: var(--muted); cursor: default; }
 .key-form { background: var(--card); border: 1px solid var(--bad); border-radius: 6px; padding: 12px 16px; margin: 0 0 14px; }
