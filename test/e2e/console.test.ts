@@ -7,8 +7,8 @@ import { eventually, uniqueEmail } from '../support/harness.js';
 // against the API over HTTP with workers on the shared dev server and the CRM simulator. The
 // API has a key, so the page first asks for it. Then: a lead created here shows under recent
 // leads, a CRM outage injected through the simulator's fault controls shows it under failed
-// leads, and once the CRM is back its Retry button re-drives it off the list. Screenshots
-// of each step go to test-artifacts/console/.
+// leads, and once the CRM is back its Retry button re-drives it off the list; then "Retry all
+// failed" does the same for two at once. Screenshots of each step go to test-artifacts/console/.
 
 const KEY = 'console-e2e-key-0123456789abcdef';
 const UI = 'http://127.0.0.1:8233';
@@ -62,7 +62,7 @@ async function crmFaults(faults: Record<string, unknown> | null): Promise<void> 
 }
 
 describe('the status page in Chromium', () => {
-  it('asks for the key, shows a new lead, a CRM failure and the re-drive that clears it', { timeout: 90_000 }, async () => {
+  it('asks for the key, shows a new lead, a CRM failure and the re-drives that clear it', { timeout: 90_000 }, async () => {
     const { page } = browser;
     const response = await page.goto(`${api.baseUrl}/console`);
     expect(response?.status()).toBe(200);
@@ -73,6 +73,12 @@ describe('the status page in Chromium', () => {
     await expect.poll(() => page.locator('#status').textContent()).toBe('API key needed');
     expect(await page.locator('#content').isHidden()).toBe(true);
     await browser.screenshot('01-key-needed');
+    // A wrong key is refused, dropped, and asked for again.
+    await page.fill('#key-input', 'not-the-key-0123456789');
+    await page.click('#key-form button[type=submit]');
+    await expect.poll(() => page.locator('#key-reason').textContent()).toContain('refused that key');
+    expect(await page.locator('#key-form').isVisible()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.getItem('ao-console-api-key'))).toBeNull();
     await page.fill('#key-input', KEY);
     await page.click('#key-form button[type=submit]');
     await page.locator('#content').waitFor({ state: 'visible' });
@@ -119,6 +125,18 @@ describe('the status page in Chromium', () => {
     await expect.poll(() => page.locator(`#recent-leads tr[data-lead-id="${failing}"] td`).nth(4).textContent(), { timeout: 20_000 }).toBe('synced');
     expect(await page.locator('#failed-leads-empty').isVisible()).toBe(true);
     await browser.screenshot('05-failure-cleared');
+
+    // Two more fail; "Retry all failed" re-drives both in one batch operation.
+    await crmFaults({ down: true });
+    const both = [await createLead(), await createLead()];
+    const rows = both.map((id) => page.locator(`#failed-leads tr[data-lead-id="${id}"]`));
+    for (const row of rows) await row.waitFor({ timeout: 30_000 });
+    await crmFaults(null);
+    await page.click('#retry-all');
+    await expect.poll(() => page.locator('#notice').textContent(), { timeout: 15_000 }).toMatch(/^Bulk re-drive redrive-\S+ started: 2 failed lead\(s\) matched\.$/);
+    for (const row of rows) await row.waitFor({ state: 'detached', timeout: 30_000 });
+    for (const id of both) expect(api.harness.crm.contact(id)).toBeDefined();
+    await browser.screenshot('06-bulk-redrive-cleared');
 
     expect(pageProblems).toEqual([]);
   });
