@@ -105,6 +105,7 @@ export function renderConsolePage(view: ConsoleView): string {
     <tbody></tbody>
   </table>
   <p class="empty" id="failed-leads-empty" hidden>No failed leads.</p>
+  <p class="hint" id="failed-leads-more" hidden>Showing the first 50: <code>ao leads failed</code> or the Web UI view lists them all; Retry all failed re-drives them all.</p>
 </section>
 
 <section aria-labelledby="runs-h" id="runs-section">

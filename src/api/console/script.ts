@@ -274,6 +274,7 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
   async function refreshFailedLeads() {
     var page = await api('GET', '/api/leads/failed?limit=50');
     fillTable('failed-leads', page.items.map(failedLeadRow), 'failed-leads-empty');
+    $('failed-leads-more').hidden = !page.next_cursor;
     $('retry-all').disabled = page.items.length === 0;
   }
 
