@@ -38,6 +38,7 @@ const lines = [
   '',
   `Automation Orchestrator is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
   `  API             ${stack.apiUrl}   (docs: ${stack.apiUrl}/docs)`,
+  `  Status page     ${stack.consoleUrl}`,
   `  Temporal        ${stack.temporalAddress}${stack.uiUrl ? `   Web UI: ${stack.uiUrl}` : ''}`,
   `  CRM             ${stack.crmUrl}${config.CRM_START_SIMULATOR ? '   (local simulator: /_sim/contacts)' : ''}`,
   `  SMTP            ${config.SMTP_HOST}:${config.SMTP_PORT}${stack.smtpMessagesUrl ? `   (local sink: ${stack.smtpMessagesUrl})` : ''}`,

@@ -50,6 +50,10 @@ export const configSchema = z.object({
   // `production` makes every process refuse development secrets and loopback links (productionRefusals).
   NODE_ENV: optionalString,
 
+  // Where the status page (/console) links each lead and run; unset = no links (npm start sets
+  // it to its dev server's Web UI). http(s) only: it becomes the start of every link's href.
+  TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+
   // HTTP API
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(3000, 0, 65535),
@@ -68,6 +72,8 @@ export const configSchema = z.object({
   OVERLOAD_MAX_RSS_MB: int(0, 0, 1_048_576),
   RATE_LIMIT_PER_MINUTE: int(0, 0, 100_000_000),
   ALLOW_OPEN_API: bool(false),
+  // How often the status page (/console) asks the API for fresh figures and lists.
+  CONSOLE_REFRESH_MS: int(3000, 500, 600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // Worker

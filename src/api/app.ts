@@ -23,10 +23,12 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { AutomationService } from './automation-service.js';
 import { taskRoutes } from './routes/tasks.js';
 import { statsRoutes } from './routes/stats.js';
+import { consoleRoutes, type ConsoleOptions } from './routes/console.js';
 import type { StatsService } from './stats.js';
 
 export type { OverloadOptions } from './load-shedding.js';
 export type { MetricsOptions } from './metrics.js';
+export type { ConsoleOptions } from './routes/console.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,6 +51,8 @@ export interface AppDeps {
   automations?: AutomationService;
   /** GET /api/stats (task-queue backlog, leads by CRM status); unset = no such route. */
   stats?: StatsService;
+  /** The status page at /console (its shell is public; its data comes from /api/*); unset = no page. */
+  console?: ConsoleOptions;
   /** Bearer keys accepted on /api/*; empty means the API is open (loopback default). */
   apiKeys?: string[];
   bodyLimitBytes?: number;
@@ -133,6 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(unsubscribeRoutes, { service: deps.automations });
   await app.register(statsRoutes, { service: deps.stats });
   await app.register(codecRoutes, { codec: deps.codec });
+  await app.register(consoleRoutes, { view: deps.console });
   return app;
 }
 

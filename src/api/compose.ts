@@ -6,7 +6,7 @@ import { temporalConnectionOptions } from '../temporal/connection.js';
 import { dataConverterWith, encryptionCodecFromConfig } from '../temporal/payload-codec.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
-import { buildApp, type MetricsOptions, type OverloadOptions, type TimeoutOptions } from './app.js';
+import { buildApp, type ConsoleOptions, type MetricsOptions, type OverloadOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
 import { TemporalCalls } from './temporal-calls.js';
 import { AutomationService } from './automation-service.js';
@@ -85,6 +85,16 @@ export function statsServiceFromConfig(config: Config, client: Client | Temporal
   });
 }
 
+/** The status page (/console): what it lists, where it links, how often it refreshes. */
+export function consoleOptionsFromConfig(config: Config): ConsoleOptions {
+  return {
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    temporalUiUrl: config.TEMPORAL_UI_URL,
+    refreshMs: config.CONSOLE_REFRESH_MS,
+  };
+}
+
 /**
  * Builds the API from configuration. The connection is lazy so the API starts, and
  * answers /health and 503s, even while Temporal is still coming up.
@@ -112,6 +122,7 @@ export async function buildApiFromConfig(
     leads,
     automations: automationServiceFromConfig(config, calls),
     stats: statsServiceFromConfig(config, calls),
+    console: consoleOptionsFromConfig(config),
     apiKeys: apiKeysOf(config),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,

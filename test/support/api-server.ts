@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/api/app.js';
-import { automationServiceFromConfig, leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
+import { automationServiceFromConfig, consoleOptionsFromConfig, leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
+import { apiKeysOf } from '../../src/config.js';
 import { TemporalCalls } from '../../src/api/temporal-calls.js';
 import { startHarness, type Harness } from './harness.js';
 
 /**
  * The API listening on a loopback port (the client speaks real HTTP), on the shared dev
  * server, with workers and the shipped automations at a time scale where `wait 2d` takes
- * 1.7 s.
+ * 1.7 s; the status page at /console, and API keys when `env` sets API_KEYS.
  */
 export interface ApiServer {
   harness: Harness;
@@ -25,6 +26,8 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
     leads: leadServiceFromConfig(harness.config, calls),
     automations: automationServiceFromConfig(harness.config, calls),
     stats: statsServiceFromConfig(harness.config, calls),
+    console: consoleOptionsFromConfig(harness.config),
+    apiKeys: apiKeysOf(harness.config),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   await harness.startWorker();

@@ -24,6 +24,8 @@ export interface RunningStack {
   temporal?: DevServer;
   temporalAddress: string;
   apiUrl: string;
+  /** The status page (GET /console on the API). */
+  consoleUrl: string;
   uiUrl?: string;
   /** Prometheus endpoints: the API's, each worker's (in order), the dev server's (if started). */
   metricsUrls: { api: string; workers: string[]; temporal?: string };
@@ -108,7 +110,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       workerMetricsPorts.push(metricsPort);
       workers.push(await start(workerSpec(config, { ...env, WORKER_METRICS_PORT: String(metricsPort) }, i)));
     }
-    const api = await start(apiSpec(env));
+    // The status page links into the dev server's Web UI unless TEMPORAL_UI_URL names another.
+    const uiUrl = config.TEMPORAL_UI_URL ?? temporal?.server.uiUrl;
+    const api = await start(apiSpec(uiUrl ? { ...env, TEMPORAL_UI_URL: uiUrl } : env));
 
     return runningStack(config, temporal, { workers, api, children }, workerMetricsPorts, stop);
   } catch (err) {
@@ -132,6 +136,7 @@ function runningStack(
     },
     temporalAddress: config.TEMPORAL_ADDRESS,
     apiUrl,
+    consoleUrl: `${apiUrl}/console`,
     uiUrl: temporal?.server.uiUrl,
     metricsUrls: {
       api: `${apiUrl}/metrics`,
