@@ -42,6 +42,14 @@ export const configSchema = z.object({
   OVERLOAD_MAX_HEAP_USED_RATIO: z.coerce.number().min(0).max(1).default(0.9),
   OVERLOAD_MAX_RSS_MB: int(0, 0, 1_048_576),
   RATE_LIMIT_PER_MINUTE: int(0, 0, 100_000_000),
+  // Live task streams (GET /api/tasks/:id/events): each API process serves at most
+  // SSE_MAX_STREAMS at once (503 too_many_streams past it), ends each after
+  // SSE_MAX_DURATION_MS (the client reconnects with Last-Event-ID), reads the task every
+  // SSE_POLL_INTERVAL_MS and sends a comment every SSE_HEARTBEAT_MS.
+  SSE_MAX_STREAMS: int(200, 1, 100_000),
+  SSE_MAX_DURATION_MS: int(30 * 60_000, 1000, 86_400_000),
+  SSE_POLL_INTERVAL_MS: int(1000, 100, 60_000),
+  SSE_HEARTBEAT_MS: int(15_000, 1000, 300_000),
   ALLOW_OPEN_API: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { apiKeysOf, type Config } from '../config.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
-import { buildApp, type MetricsOptions, type OverloadOptions, type TimeoutOptions } from './app.js';
+import { buildApp, type MetricsOptions, type OverloadOptions, type TaskEventOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
 import { TemporalCalls } from './temporal-calls.js';
 import { AutomationService } from './automation-service.js';
@@ -58,6 +58,15 @@ export function timeoutOptionsFromConfig(config: Config): TimeoutOptions {
   };
 }
 
+export function taskEventOptionsFromConfig(config: Config): TaskEventOptions {
+  return {
+    maxStreams: config.SSE_MAX_STREAMS,
+    maxDurationMs: config.SSE_MAX_DURATION_MS,
+    pollIntervalMs: config.SSE_POLL_INTERVAL_MS,
+    heartbeatMs: config.SSE_HEARTBEAT_MS,
+  };
+}
+
 /**
  * Automations for the API: the folder is loaded and validated here (an invalid file throws
  * AutomationLoadError and the API does not start), and manual runs get these settings.
@@ -107,6 +116,7 @@ export async function buildApiFromConfig(
     overload: overloadOptionsFromConfig(config),
     timeouts: timeoutOptionsFromConfig(config),
     metrics,
+    taskEvents: taskEventOptionsFromConfig(config),
   });
   return {
     app,
