@@ -83,7 +83,7 @@ describe('task events (SSE)', () => {
     expect(type).toBe('text/event-stream; charset=utf-8');
     expect(text.startsWith('retry: 2000\n\n')).toBe(true);
     const frames: Array<{ event: string; id: string | undefined; data: any }> = [];
-    for await (const f of sseFrames([new TextEncoder().encode(text)])) if (f.data) frames.push({ event: f.event, id: f.id, data: JSON.parse(f.data) });
+    for await (const f of sseFrames(chunks(text))) if (f.data) frames.push({ event: f.event, id: f.id, data: JSON.parse(f.data) });
     expect(frames.map((f) => `${f.event}:${f.data.status}`)).toEqual(['task:queued', 'task:running', 'task:completed', 'end:completed']);
     expect(frames.map((f) => Number(f.id))).toEqual([0, 2, 5, 5]);
     // The same JSON as GET /api/tasks/:id.
@@ -107,12 +107,12 @@ describe('task events (SSE)', () => {
     const base = await serve(reader);
     const unknown = await fetch(`${base}/api/tasks/${OTHER}/events`);
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error.code).toBe('task_not_found');
+    expect((await errorCode(unknown))).toBe('task_not_found');
     expect((await fetch(`${base}/api/tasks/nope/events`)).status).toBe(400);
     const down = await fetch(`${base}/api/tasks/${TASK}/events`);
     expect(down.status).toBe(503);
     expect(down.headers.get('retry-after')).toBe('2');
-    expect((await down.json()).error.code).toBe('temporal_unavailable');
+    expect((await errorCode(down))).toBe('temporal_unavailable');
     expect(app!.taskEvents.size).toBe(0);
     // HEAD would open a stream without a body: not served.
     expect((await fetch(`${base}/api/tasks/${TASK}/events`, { method: 'HEAD' })).status).toBe(405);
@@ -159,7 +159,7 @@ describe('task events (SSE)', () => {
     const full = await fetch(`${base}/api/tasks/${TASK}/events`);
     expect(full.status).toBe(503);
     expect(full.headers.get('retry-after')).toBe('1');
-    expect((await full.json()).error.code).toBe('too_many_streams');
+    expect((await errorCode(full))).toBe('too_many_streams');
     aborts[0]!.abort();
     await until(() => app!.taskEvents.size === 1);
     expect((await fetch(`${base}/api/tasks/${TASK}/events`, { signal: aborts[1]!.signal })).status).toBe(200);
@@ -202,4 +202,12 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+async function errorCode(res: Response): Promise<string | undefined> {
+  return ((await res.json()) as { error?: { code?: string } }).error?.code;
+}
+
+async function* chunks(text: string): AsyncGenerator<Uint8Array> {
+  yield new TextEncoder().encode(text);
 }
