@@ -118,9 +118,13 @@ export class TaskEventStreams {
     try {
       first = await this.read(taskId, stream.signal);
     } catch (err) {
+      const clientLeft = stream.signal.aborted && !this.closing;
       stream.release();
       // The app began closing during the first read (closeAll cancelled it).
-      throw this.closing ? new ShuttingDownError() : err;
+      if (this.closing) throw new ShuttingDownError();
+      if (!clientLeft) throw err;
+      reply.hijack(); // the client left during the first read (which was cancelled): nothing to answer
+      return;
     }
     if (stream.signal.aborted) {
       if (this.closing) throw new ShuttingDownError();

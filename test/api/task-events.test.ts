@@ -26,7 +26,7 @@ function task(status: TaskStatus, step: 'pending' | 'running' | 'completed' = 'p
 }
 
 /** A reader that answers from a list of states (the last one repeats), or throws what the list holds. */
-function scripted(states: Array<TaskState | Error>) {
+function scripted(states: Array<TaskState | Error>, delayMs = 5) {
   let reads = 0;
   let inflight = 0;
   const reader = {
@@ -43,7 +43,7 @@ function scripted(states: Array<TaskState | Error>) {
       try {
         // A read takes a moment, and gives up when its stream is let go (as the real one does).
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, 5);
+          const timer = setTimeout(resolve, delayMs);
           signal.addEventListener('abort', () => (clearTimeout(timer), reject(new Error('aborted'))), { once: true });
         });
       } finally {
@@ -150,6 +150,17 @@ describe('task events (SSE)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(reader.reads).toBe(readsThen); // no more reads once it was let go
     expect(await metric(base)).toBe(0);
+  });
+
+  it('cancels the first read of a client that leaves before the stream started', async () => {
+    const reader = scripted([task('queued')], 2000);
+    const base = await serve(reader);
+    const abort = new AbortController();
+    const pending = fetch(`${base}/api/tasks/${TASK}/events`, { signal: abort.signal }).catch(() => undefined);
+    await until(() => reader.inflight === 1);
+    abort.abort();
+    await pending;
+    await until(() => app!.taskEvents.size === 0 && reader.inflight === 0, 1000);
   });
 
   it('answers 503 too_many_streams with Retry-After past the per-process cap', async () => {
