@@ -19,6 +19,19 @@ const STREAM_DESCRIPTION = [
   'A stream also ends after SSE_MAX_DURATION_MS or when the API process stops; reconnect with Last-Event-ID.',
 ].join(' ');
 
+/** One event of the stream, as an SSE parser (schemathesis's included) hands it over. */
+const StreamEvent = z
+  .object({
+    event: z.enum(['task', 'status', 'end', 'error']),
+    data: z.string().meta({
+      contentMediaType: 'application/json',
+      description: 'task: the GET /api/tasks/{task_id} body; status: {"temporal": …}; end: {"status": …}; error: the API error body',
+    }),
+    id: z.string().regex(/^\d+$/).optional().meta({ description: "the task's progress count; resume with Last-Event-ID" }),
+    retry: z.number().int().optional(),
+  })
+  .meta({ description: 'One Server-Sent Event' });
+
 const EventHeaders = z.looseObject({
   'last-event-id': z
     .string()
@@ -39,7 +52,7 @@ export const taskEventRoutes: FastifyPluginAsyncZod<TaskEventRoutesOptions> = as
         params: TaskIdParams,
         headers: EventHeaders,
         response: {
-          200: { description: STREAM_DESCRIPTION, content: { 'text/event-stream': { schema: z.string() } } },
+          200: { description: STREAM_DESCRIPTION, content: { 'text/event-stream': { schema: StreamEvent } } },
           ...errorResponses(400, 401, 404, 414, 429, 503),
         },
       },
