@@ -109,6 +109,11 @@ describe('task events (SSE)', () => {
     expect(unknown.status).toBe(404);
     expect((await errorCode(unknown))).toBe('task_not_found');
     expect((await fetch(`${base}/api/tasks/nope/events`)).status).toBe(400);
+    // The client surfaces it as the API's error, without retrying.
+    const iterating = (async () => {
+      for await (const _ of createClient({ baseUrl: base }).tasks.events(OTHER)) void _;
+    })();
+    await expect(iterating).rejects.toMatchObject({ name: 'ApiError', status: 404, code: 'task_not_found' });
     const down = await fetch(`${base}/api/tasks/${TASK}/events`);
     expect(down.status).toBe(503);
     expect(down.headers.get('retry-after')).toBe('2');
