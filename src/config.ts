@@ -125,6 +125,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (c.HANDLER_TIMEOUT_MS <= longest) {
       lines.push(`  HANDLER_TIMEOUT_MS: must be greater than READ_TIMEOUT_MS and WRITE_TIMEOUT_MS (${longest})`);
     }
+    // An idle socket is closed after CONNECTION_TIMEOUT_MS: a live task stream's heartbeat must come sooner.
+    if (c.CONNECTION_TIMEOUT_MS > 0 && c.SSE_HEARTBEAT_MS >= c.CONNECTION_TIMEOUT_MS) {
+      lines.push(`  SSE_HEARTBEAT_MS: must be less than CONNECTION_TIMEOUT_MS (${c.CONNECTION_TIMEOUT_MS}), or idle streams are cut`);
+    }
     if (c.CRM_RATE_LIMIT_PER_SECOND > 0 && c.CRM_RATE_LIMIT_PER_SECOND < c.WORKER_PROCESSES) {
       lines.push(
         `  CRM_RATE_LIMIT_PER_SECOND: ${c.CRM_RATE_LIMIT_PER_SECOND} cannot be shared by WORKER_PROCESSES=${c.WORKER_PROCESSES} (each process needs at least 1/s)`,
