@@ -109,7 +109,8 @@ export class TaskEventStreams {
   async serve(taskId: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (this.closing) throw new ShuttingDownError();
     if (this.open.size >= this.options.maxStreams) {
-      throw new StreamLimitError(this.options.maxStreams, Math.max(1, Math.ceil(this.options.pollIntervalMs / 1000)));
+      // As long as an EventSource waits to reconnect: the same pace whether it was refused or cut off.
+      throw new StreamLimitError(this.options.maxStreams, RECONNECT_MS / 1000);
     }
     const stream = new TaskStream(taskId, this.read, this.options, reply, () => this.release(stream));
     this.open.add(stream);

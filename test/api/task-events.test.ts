@@ -174,7 +174,7 @@ describe('task events (SSE)', () => {
     for (const a of aborts) expect((await fetch(`${base}/api/tasks/${TASK}/events`, { signal: a.signal })).status).toBe(200);
     const full = await fetch(`${base}/api/tasks/${TASK}/events`);
     expect(full.status).toBe(503);
-    expect(full.headers.get('retry-after')).toBe('1');
+    expect(full.headers.get('retry-after')).toBe('2');
     expect((await errorCode(full))).toBe('too_many_streams');
     aborts[0]!.abort();
     await until(() => app!.taskEvents.size === 1);
