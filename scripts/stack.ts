@@ -49,6 +49,7 @@ const lines = [
   '',
   'Try:',
   `  curl -s -X POST ${stack.apiUrl}/api/leads -H 'content-type: application/json' -d '{"email":"ada@example.com","first_name":"Ada"}'`,
+  `  curl -N ${stack.apiUrl}/api/tasks/<task_id from the answer>/events      # its progress, live`,
   '',
   'Press Ctrl-C to stop everything.',
   '',

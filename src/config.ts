@@ -71,6 +71,14 @@ export const configSchema = z.object({
   OVERLOAD_MAX_HEAP_USED_RATIO: z.coerce.number().min(0).max(1).default(0.9),
   OVERLOAD_MAX_RSS_MB: int(0, 0, 1_048_576),
   RATE_LIMIT_PER_MINUTE: int(0, 0, 100_000_000),
+  // Live task streams (GET /api/tasks/:id/events): each API process serves at most
+  // SSE_MAX_STREAMS at once (503 too_many_streams past it), ends each after
+  // SSE_MAX_DURATION_MS (the client reconnects with Last-Event-ID), reads the task every
+  // SSE_POLL_INTERVAL_MS and sends a comment every SSE_HEARTBEAT_MS.
+  SSE_MAX_STREAMS: int(200, 1, 100_000),
+  SSE_MAX_DURATION_MS: int(30 * 60_000, 1000, 86_400_000),
+  SSE_POLL_INTERVAL_MS: int(1000, 100, 60_000),
+  SSE_HEARTBEAT_MS: int(15_000, 1000, 300_000),
   ALLOW_OPEN_API: bool(false),
   // How often the status page (/console) asks the API for fresh figures and lists.
   CONSOLE_REFRESH_MS: int(3000, 500, 600_000),
@@ -154,6 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const longest = Math.max(c.READ_TIMEOUT_MS, c.WRITE_TIMEOUT_MS);
     if (c.HANDLER_TIMEOUT_MS <= longest) {
       lines.push(`  HANDLER_TIMEOUT_MS: must be greater than READ_TIMEOUT_MS and WRITE_TIMEOUT_MS (${longest})`);
+    }
+    // An idle socket is closed after CONNECTION_TIMEOUT_MS: a live task stream's heartbeat must come sooner.
+    if (c.CONNECTION_TIMEOUT_MS > 0 && c.SSE_HEARTBEAT_MS >= c.CONNECTION_TIMEOUT_MS) {
+      lines.push(`  SSE_HEARTBEAT_MS: must be less than CONNECTION_TIMEOUT_MS (${c.CONNECTION_TIMEOUT_MS}), or idle streams are cut`);
     }
     if (c.CRM_RATE_LIMIT_PER_SECOND > 0 && c.CRM_RATE_LIMIT_PER_SECOND < c.WORKER_PROCESSES) {
       lines.push(

@@ -9,6 +9,7 @@ import { mapError, MethodNotAllowedError, RouteNotFoundError, ShuttingDownError,
 import { completeDocument } from './openapi.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { registerLoadShedding, type OverloadOptions } from './load-shedding.js';
+import { Registry } from 'prom-client';
 import { registerMetrics, type MetricsOptions } from './metrics.js';
 import type { LeadService } from './lead-service.js';
 import { healthRoutes } from './routes/health.js';
@@ -24,15 +25,20 @@ import type { AutomationService } from './automation-service.js';
 import { taskRoutes } from './routes/tasks.js';
 import { statsRoutes } from './routes/stats.js';
 import { consoleRoutes, type ConsoleOptions } from './routes/console.js';
+import { taskEventRoutes } from './routes/task-events.js';
 import type { StatsService } from './stats.js';
+import { DEFAULT_TASK_EVENT_OPTIONS, TaskEventStreams, type TaskEventOptions } from './task-events.js';
 
 export type { OverloadOptions } from './load-shedding.js';
 export type { MetricsOptions } from './metrics.js';
 export type { ConsoleOptions } from './routes/console.js';
+export type { TaskEventOptions } from './task-events.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     leads: LeadService;
+    /** This process's live task streams (GET /api/tasks/:id/events). */
+    taskEvents: TaskEventStreams;
   }
 }
 
@@ -70,6 +76,8 @@ export interface AppDeps {
   codecCorsOrigins?: readonly string[];
   /** A server span per request (src/api/request-tracing.ts); unset = tracing off, nothing of OpenTelemetry loaded. */
   tracer?: Tracer;
+  /** Live task streams: cap, maximum duration, poll and heartbeat intervals (defaults in task-events.ts). */
+  taskEvents?: Partial<TaskEventOptions>;
 }
 
 const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
@@ -119,7 +127,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const { registerRequestTracing } = await import('./request-tracing.js');
     registerRequestTracing(app, deps.tracer);
   }
-  if (deps.metrics !== false) await registerMetrics(app, deps.metrics);
+  const registry = deps.metrics === false ? undefined : (deps.metrics?.registry ?? new Registry());
+  if (deps.metrics !== false) await registerMetrics(app, { ...deps.metrics, registry });
+  const taskEvents = new TaskEventStreams((taskId, signal) => deps.leads.taskUntil(taskId, signal), { ...DEFAULT_TASK_EVENT_OPTIONS, ...deps.taskEvents }, registry);
+  app.decorate('taskEvents', taskEvents);
+  // Open streams would hold close() until their tasks ended: end them as closing starts.
+  app.addHook('preClose', async () => taskEvents.closeAll());
   registerShutdownRefusal(app);
   if (deps.overload) await registerLoadShedding(app, deps.overload);
   if (deps.codec) registerCodecCors(app, deps.codecCorsOrigins ?? []);
@@ -132,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(leadBatchRoutes);
   await app.register(leadRedriveRoutes);
   await app.register(taskRoutes);
+  await app.register(taskEventRoutes, { streams: taskEvents });
   await app.register(automationRoutes, { service: deps.automations });
   await app.register(automationRunRoutes, { service: deps.automations });
   await app.register(unsubscribeRoutes, { service: deps.automations });

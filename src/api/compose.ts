@@ -6,7 +6,7 @@ import { temporalConnectionOptions } from '../temporal/connection.js';
 import { dataConverterWith, encryptionCodecFromConfig } from '../temporal/payload-codec.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
-import { buildApp, type ConsoleOptions, type MetricsOptions, type OverloadOptions, type TimeoutOptions } from './app.js';
+import { buildApp, type ConsoleOptions, type MetricsOptions, type OverloadOptions, type TaskEventOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
 import { TemporalCalls } from './temporal-calls.js';
 import { AutomationService } from './automation-service.js';
@@ -58,6 +58,15 @@ export function timeoutOptionsFromConfig(config: Config): TimeoutOptions {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: config.CONNECTION_TIMEOUT_MS,
     handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
+  };
+}
+
+export function taskEventOptionsFromConfig(config: Config): TaskEventOptions {
+  return {
+    maxStreams: config.SSE_MAX_STREAMS,
+    maxDurationMs: config.SSE_MAX_DURATION_MS,
+    pollIntervalMs: config.SSE_POLL_INTERVAL_MS,
+    heartbeatMs: config.SSE_HEARTBEAT_MS,
   };
 }
 
@@ -133,6 +142,7 @@ export async function buildApiFromConfig(
     codec,
     codecCorsOrigins: codecCorsOriginsOf(config),
     tracer: tracing?.tracer,
+    taskEvents: taskEventOptionsFromConfig(config),
   });
   return {
     app,

@@ -105,6 +105,19 @@ export class ShuttingDownError extends HttpError {
   }
 }
 
+/**
+ * This API process holds as many live task streams as it may (SSE_MAX_STREAMS): nothing was
+ * opened; a retry may land on another process, or on this one once a stream has ended.
+ */
+export class StreamLimitError extends HttpError {
+  override name = 'StreamLimitError';
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(503, 'too_many_streams', `this API process already serves ${limit} live task streams; retry later`, [], {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+}
+
 export class RateLimitedError extends HttpError {
   override name = 'RateLimitedError';
   constructor(retryAfterSeconds: number) {

@@ -79,6 +79,11 @@ export class LeadService {
     return this.reads.task(taskId);
   }
 
+  /** The same read as task(), its Temporal calls cancelled when `signal` aborts (a live stream whose client left). */
+  taskUntil(taskId: string, signal: AbortSignal): Promise<{ task: TaskState; source: ReadSource }> {
+    return this.calls.cancellable(signal, () => this.reads.task(taskId));
+  }
+
   list(filter: ListFilter): Promise<{ items: LeadView[]; next_cursor: string | null }> {
     return listLeads(this.calls, this.options.namespace, filter, this.reads.deadline());
   }

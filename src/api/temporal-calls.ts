@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { decodePayloadsInPlace } from '../temporal/payload-codec.js';
@@ -16,7 +17,25 @@ export class TemporalCalls {
   /** Temporal calls still open, including those a request stopped waiting for at its deadline. */
   private readonly inflight = new Set<Promise<unknown>>();
 
+  /** The abort signal of the caller that may stop waiting early (a live stream whose client left). */
+  private readonly abortScope = new AsyncLocalStorage<AbortSignal>();
+
   constructor(readonly client: Client) {}
+
+  /** Temporal calls still open (for tests and the stream cleanup check). */
+  get pending(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Runs `fn` so that every call it starts here is also cancelled when `signal` aborts: a
+   * live task stream whose client disconnected gives its read back at once, instead of
+   * holding a gRPC call open to its deadline. Scoped with AsyncLocalStorage so the reads
+   * need no extra parameter.
+   */
+  cancellable<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    return this.abortScope.run(signal, fn);
+  }
 
   /**
    * Runs Temporal calls under an absolute deadline (epoch ms): gRPC fails each call that is
@@ -31,7 +50,11 @@ export class TemporalCalls {
     const guard = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer within ${remaining} ms`)), remaining + GUARD_GRACE_MS);
     });
-    const call = this.client.withDeadline(deadline, fn);
+    const signal = this.abortScope.getStore();
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
+    const call = signal
+      ? this.client.withAbortSignal(signal, () => this.client.withDeadline(deadline, fn))
+      : this.client.withDeadline(deadline, fn);
     // The guard may win the race; the call then fails later on its own deadline, unobserved
     // here but tracked, so that closing the connection can wait for it (see drain()).
     this.inflight.add(call);

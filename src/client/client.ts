@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequester } from './request.js';
 import { retryPolicy, type RetryOptions } from './retry.js';
 import { watchTask, type WatchOptions } from './watch.js';
+import { taskEvents, type TaskEventsOptions } from './events.js';
 import { createFetchTransport, type HttpMethod, type Transport } from './transport.js';
 import type {
   Automation,
@@ -59,11 +60,13 @@ export type Client = ReturnType<typeof createClient>;
 
 export function createClient(options: ClientOptions) {
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const policy = retryPolicy(options.retry);
   const request = createRequester({
     baseUrl: options.baseUrl,
     apiKey: options.apiKey,
     transport: options.transport ?? createFetchTransport(options.fetch),
-    retry: retryPolicy(options.retry),
+    retry: policy,
     timeoutMs,
   });
   const read = <T>(path: string, query?: Record<string, string | number | undefined>) =>
@@ -76,6 +79,21 @@ export function createClient(options: ClientOptions) {
     get: (taskId: string) => read<Task>(`/api/tasks/${seg(taskId)}`),
     /** Polls the task, yielding it whenever it changed, until it ends (completed, failed, cancelled). */
     watch: (taskId: string, opts?: WatchOptions) => watchTask(tasks.get, taskId, opts),
+    /**
+     * The task's changes as the API pushes them (Server-Sent Events), until its `end`; a
+     * dropped stream is resumed with Last-Event-ID. Always over fetch, whatever the transport.
+     */
+    events: (taskId: string, opts?: TaskEventsOptions) =>
+      taskEvents(
+        {
+          url: `${baseUrl}/api/tasks/${seg(taskId)}/events`,
+          headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+          fetch: options.fetch ?? fetch,
+          retry: policy,
+          timeoutMs,
+        },
+        opts,
+      ),
   };
   return {
     leads: leadMethods(read, write, timeoutMs),

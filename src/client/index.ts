@@ -4,4 +4,5 @@ export { ApiError, TransportError, WatchTimeoutError, type ApiIssue } from './er
 export { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 export { createFetchTransport, type HttpMethod, type Transport, type TransportOutcome, type TransportRequest } from './transport.js';
 export type { WatchOptions } from './watch.js';
+export type { TaskEventsOptions, TaskStreamEvent } from './events.js';
 export type * from './types.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/api/app.js';
-import { automationServiceFromConfig, consoleOptionsFromConfig, leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
+import { automationServiceFromConfig, consoleOptionsFromConfig, leadServiceFromConfig, statsServiceFromConfig, taskEventOptionsFromConfig } from '../../src/api/compose.js';
 import { apiKeysOf } from '../../src/config.js';
 import { TemporalCalls } from '../../src/api/temporal-calls.js';
 import { startHarness, type Harness } from './harness.js';
@@ -14,6 +14,8 @@ import { startHarness, type Harness } from './harness.js';
 export interface ApiServer {
   harness: Harness;
   app: FastifyInstance;
+  /** The app's Temporal calls (`pending`: those still open). */
+  calls: TemporalCalls;
   baseUrl: string;
   close(): Promise<void>;
 }
@@ -28,12 +30,14 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
     stats: statsServiceFromConfig(harness.config, calls),
     console: consoleOptionsFromConfig(harness.config),
     apiKeys: apiKeysOf(harness.config),
+    taskEvents: taskEventOptionsFromConfig(harness.config),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   await harness.startWorker();
   return {
     harness,
     app,
+    calls,
     baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
     async close() {
       await app.close();

@@ -25,6 +25,11 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses a task stream heartbeat no sooner than the idle socket timeout', () => {
+    expect(() => loadConfig({ SSE_HEARTBEAT_MS: '60000', CONNECTION_TIMEOUT_MS: '30000' })).toThrow(/SSE_HEARTBEAT_MS: must be less than CONNECTION_TIMEOUT_MS/);
+    expect(loadConfig({ SSE_HEARTBEAT_MS: '60000', CONNECTION_TIMEOUT_MS: '0' }).SSE_HEARTBEAT_MS).toBe(60_000);
+  });
+
   it('refuses a CRM rate limit too small to give every worker process a share', () => {
     expect(() => loadConfig({ CRM_RATE_LIMIT_PER_SECOND: '2', WORKER_PROCESSES: '3' })).toThrow(/CRM_RATE_LIMIT_PER_SECOND: 2 cannot be shared by WORKER_PROCESSES=3/);
     expect(loadConfig({ CRM_RATE_LIMIT_PER_SECOND: '3', WORKER_PROCESSES: '3' }).CRM_RATE_LIMIT_PER_SECOND).toBe(3);

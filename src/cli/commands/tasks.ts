@@ -1,4 +1,4 @@
-import type { Task } from '../../client/index.js';
+import { WatchTimeoutError, type Task } from '../../client/index.js';
 import { intOption } from '../args.js';
 import { EXIT } from '../errors.js';
 import { pretty, type Command } from '../io.js';
@@ -47,13 +47,24 @@ export const taskCommands: Command[] = [
     options: ['timeout'],
     run: async (ctx) => {
       const timeoutS = intOption(ctx.values.timeout, 'timeout', 1, 86_400) ?? 120;
+      const taskId = ctx.args[0]!;
       let last: Task | undefined;
-      for await (const task of ctx.client.tasks.watch(ctx.args[0]!, { timeoutMs: timeoutS * 1000 })) {
-        if (ctx.out.json) ctx.out.line(JSON.stringify(task));
-        else for (const line of taskChanges(last, task)) ctx.out.line(`${clock()}  ${line}`);
-        last = task;
+      let ended: Task['status'] | undefined;
+      // The API pushes each change (GET /api/tasks/:id/events); no polling.
+      for await (const e of ctx.client.tasks.events(taskId, { signal: AbortSignal.timeout(timeoutS * 1000) })) {
+        if (e.event === 'end') ended = e.status;
+        else if (e.event === 'status') {
+          if (!ctx.out.json) ctx.out.line(`${clock()}  (Temporal ${e.temporal === 'unavailable' ? 'cannot be read now; still following' : 'can be read again'})`);
+        } else {
+          if (ctx.out.json) ctx.out.line(JSON.stringify(e.task));
+          else for (const line of taskChanges(last, e.task)) ctx.out.line(`${clock()}  ${line}`);
+          last = e.task;
+        }
       }
-      return last?.status === 'completed' ? EXIT.ok : EXIT.refused;
+      if (!ended) throw new WatchTimeoutError(taskId, timeoutS * 1000, last?.status ?? 'unknown');
+      // Resumed after its last change was seen: say how it ended.
+      if (!last && !ctx.out.json) ctx.out.line(`${clock()}  task: ${ended}`);
+      return ended === 'completed' ? EXIT.ok : EXIT.refused;
     },
   },
 ];
