@@ -15,20 +15,24 @@ export interface ListFilter {
   cursor?: string | undefined;
 }
 
-/** Leads from Temporal visibility: each running lead workflow's memo, filtered by its search attributes. */
+/**
+ * Leads from Temporal visibility: each running lead workflow's memo, filtered by its search
+ * attributes. Only this deployment's task queue: another deployment sharing the namespace
+ * (its own queue, perhaps its own payload keys) has leads this API neither runs nor may read.
+ */
 export function listLeads(
   calls: TemporalCalls,
-  namespace: string,
+  scope: { namespace: string; taskQueue: string },
   filter: ListFilter,
   deadline: number,
 ): Promise<{ items: LeadView[]; next_cursor: string | null }> {
-  const clauses = [`WorkflowType = ${quote(leadWorkflow.name)}`, `ExecutionStatus = 'Running'`];
+  const clauses = [`WorkflowType = ${quote(leadWorkflow.name)}`, `ExecutionStatus = 'Running'`, `TaskQueue = ${quote(scope.taskQueue)}`];
   // By workflow id, which derives from the email the lead was created with: the email itself
   // is no search attribute (search-attributes.ts). A lead whose email changed since is left out.
   if (filter.email) clauses.push(`WorkflowId = ${quote(leadWorkflowId(leadIdForEmail(filter.email)))}`);
   if (filter.stage) clauses.push(`${SA.stage.name} = ${quote(filter.stage)}`);
   const toLead = filter.email ? (e: Execution) => keepIf(leadFromVisibility(e), filter.email) : leadFromVisibility;
-  return listExecutions(calls, namespace, { query: clauses.join(' AND '), limit: filter.limit, cursor: filter.cursor }, deadline, toLead);
+  return listExecutions(calls, scope.namespace, { query: clauses.join(' AND '), limit: filter.limit, cursor: filter.cursor }, deadline, toLead);
 }
 
 function keepIf(lead: LeadView | undefined, email: string | undefined): LeadView | undefined {

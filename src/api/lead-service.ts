@@ -85,7 +85,7 @@ export class LeadService {
   }
 
   list(filter: ListFilter): Promise<{ items: LeadView[]; next_cursor: string | null }> {
-    return listLeads(this.calls, this.options.namespace, filter, this.reads.deadline());
+    return listLeads(this.calls, { namespace: this.options.namespace, taskQueue: this.options.taskQueue }, filter, this.reads.deadline());
   }
 
   history(id: string): Promise<LeadEvent[]> {
