@@ -16,11 +16,12 @@ const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.me
   services: Record<string, ComposeService>;
 };
 const temporalNodes = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith('temporalio/server:'));
-const rolesOf = (s: ComposeService) => String(s.environment?.SERVICES ?? '').split(',').map((r) => r.trim()).sort();
+// The 1.32 image runs `temporal-server start`, whose --service flag reads TEMPORAL_SERVICES.
+const rolesOf = (s: ComposeService) => String(s.environment?.TEMPORAL_SERVICES ?? '').split(',').map((r) => r.trim()).sort();
 const key = (roles: readonly string[]) => [...roles].sort().join(',');
 
 describe('docker-compose.yml Temporal topology', () => {
-  it('has one node per local-cluster node, with the same roles (SERVICES)', () => {
+  it('has one node per local-cluster node, with the same roles (TEMPORAL_SERVICES)', () => {
     const cluster = hostsOf(clusterTopology(), 'temporal').map((h) => key(h.services ?? []));
     const composed = temporalNodes.map(([, s]) => key(rolesOf(s)));
     expect(composed.sort()).toEqual(cluster.sort());
@@ -47,6 +48,8 @@ describe('docker-compose.yml Temporal topology', () => {
       const env = s.environment ?? {};
       // BIND_ON_IP=0.0.0.0 would need a broadcast address per node; unset, the image takes the container's.
       expect(env, name).not.toHaveProperty('BIND_ON_IP');
+      // Read by older images only: set alone, the node would run every role.
+      expect(env, name).not.toHaveProperty('SERVICES');
       expect(env.PROMETHEUS_ENDPOINT, name).toBe(`0.0.0.0:${TEMPORAL_METRICS_PORT}`);
       const first = rolesOf(s).find((r) => r !== 'worker') as TemporalService;
       // `$$` is compose's escape: the shell in the container sees $(hostname -i).
