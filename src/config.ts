@@ -93,8 +93,10 @@ export const configSchema = z.object({
   // Worker memory grows by roughly 1.5 MB per cached workflow (bench: ~400 MB at 100, 1.6 GB at ~900).
   WORKER_MAX_CACHED_WORKFLOWS: int(100, 0, 1_000_000),
   CONTINUE_AS_NEW_AFTER_EVENTS: int(2000, 100, 40_000),
-  // Temporal SDK metrics (Prometheus) on 127.0.0.1:<port>/metrics; 0 = off. One port per worker process.
+  // Temporal SDK metrics (Prometheus) on <WORKER_METRICS_HOST>:<port>/metrics; 0 = off. One port per worker process.
   WORKER_METRICS_PORT: int(0, 0, 65535),
+  // Loopback by default; 0.0.0.0 in a container, so a scraper on the container network reaches it.
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 
   // CRM
   CRM_ADAPTER: z.enum(['rest']).default('rest'),

@@ -14,6 +14,8 @@ import { startDevServer } from '../tooling/temporal/dev-server.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    /** The dev server's own Prometheus endpoint. */
+    temporalMetricsUrl: string;
   }
 }
 
@@ -34,6 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`[global-setup] Temporal dev server at ${server.address} (ready in ${Date.now() - startedAt} ms)`);
 
   project.provide('temporalAddress', server.address);
+  project.provide('temporalMetricsUrl', server.metricsUrl);
   process.env.TEMPORAL_ADDRESS = server.address;
 
   return async () => {

@@ -21,7 +21,7 @@ Runtime.install({
   telemetryOptions: {
     logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
     // The SDK core serves its own metrics (polls, task latencies, slots) for Prometheus.
-    ...(config.WORKER_METRICS_PORT > 0 ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.WORKER_METRICS_PORT}` } } } : {}),
+    ...(config.WORKER_METRICS_PORT > 0 ? { metrics: { prometheus: { bindAddress: `${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}` } } } : {}),
   },
 });
 
@@ -44,7 +44,7 @@ console.log(
   `worker: polling ${config.TEMPORAL_TASK_QUEUE} and ${config.TEMPORAL_CRM_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
 );
 if (tracing) console.log(`worker: tracing to ${tracing.endpoint} as ${tracing.serviceName}`);
-if (config.WORKER_METRICS_PORT > 0) console.log(`worker: metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
+if (config.WORKER_METRICS_PORT > 0) console.log(`worker: metrics on http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics`);
 try {
   await runWorkers(workers);
 } finally {

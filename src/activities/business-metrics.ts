@@ -6,23 +6,27 @@ import { ApplicationFailure } from '@temporalio/common';
 
 const COUNTERS = {
   leads_crm_synced: 'Lead versions written to the CRM',
+  crm_retries: 'CRM write attempts after the first (retries)',
   crm_rate_limited: 'CRM answers 429 (rate limited)',
   emails_sent: 'Emails accepted by the SMTP server',
   emails_failed: 'Email attempts the SMTP server refused or did not answer',
 } as const;
 
-function count(name: keyof typeof COUNTERS): void {
-  let context: Context;
+function currentContext(): Context | undefined {
   try {
-    context = Context.current();
+    return Context.current();
   } catch {
-    return; // called outside an activity (unit tests): nothing to count on
+    return undefined; // called outside an activity (unit tests): nothing to count on
   }
-  context.metricMeter.createCounter(name, undefined, COUNTERS[name]).add(1);
 }
 
-/** Runs one CRM write, counting it synced, or rate limited when the CRM said 429. */
+function count(name: keyof typeof COUNTERS): void {
+  currentContext()?.metricMeter.createCounter(name, undefined, COUNTERS[name]).add(1);
+}
+
+/** Runs one CRM write, counting it synced, or rate limited when the CRM said 429, and counting retries. */
 export async function countedCrmSync<T>(sync: () => Promise<T>): Promise<T> {
+  if ((currentContext()?.info.attempt ?? 1) > 1) count('crm_retries');
   try {
     const result = await sync();
     count('leads_crm_synced');

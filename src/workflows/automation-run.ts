@@ -1,4 +1,4 @@
-import { ApplicationFailure, ActivityFailure, CancelledFailure, isCancellation, setCurrentDetails, setHandler, upsertMemo } from '@temporalio/workflow';
+import { ApplicationFailure, ActivityFailure, CancelledFailure, isCancellation, metricMeter, setCurrentDetails, setHandler, upsertMemo } from '@temporalio/workflow';
 import { automationRunQuery, type AutomationRunInput, type AutomationRunState } from '../temporal/automation-messages.js';
 import { createRunContext, StopRun, type RunContext } from './automation-run-context.js';
 import { runSteps } from './automation-steps.js';
@@ -30,6 +30,8 @@ function end(state: AutomationRunState, status: AutomationRunState['status']): v
   setCurrentDetails(`${status}${state.stop_reason ? `: ${state.stop_reason}` : ''}${state.error ? `: ${state.error}` : ''}`);
   // Listings read the outcome from the memo: `stopped` is a completion to Temporal.
   upsertMemo({ status, stop_reason: state.stop_reason });
+  // Leaves through the worker's Prometheus endpoint; the SDK drops it on replay, so each run counts once.
+  metricMeter.createCounter('automation_runs', undefined, 'Automation runs ended, by status').add(1, { status });
 }
 
 /** A run that did not complete: stopped (returns its state), cancelled or failed (throws). */

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, metricMeter, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { CrmStatus } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
@@ -119,6 +119,8 @@ export class LeadSteps {
     } catch (err) {
       const error = describeFailure(err);
       entity.crm = { status: 'failed', synced_version: entity.crm.synced_version, last_error: error };
+      // Its attempts are spent; the SDK drops the count on replay.
+      metricMeter.createCounter('leads_crm_sync_failed', undefined, 'Lead CRM syncs that spent their attempts').add(1);
       return { ok: false, attempts: failedAttempts(err, this.settings.maxAttempts), error };
     }
   }
