@@ -5,7 +5,8 @@ import { parseArgs, UsageError, USAGE } from './args.js';
 import { chartInputFromReport, renderChart } from './chart.js';
 import { cleanupAll, installSignalHandlers } from './cleanup.js';
 import { describeMachine, gitInfo, loadAverage } from './machine.js';
-import { log } from './progress.js';
+import { benchPlan } from './plan.js';
+import { log, planRun } from './progress.js';
 import { renderConsole, renderMarkdown } from './report.js';
 import type { BenchReport, Ctx } from './scenarios/context.js';
 import { clusterScenario } from './scenarios/cluster.js';
@@ -93,6 +94,7 @@ installSignalHandlers((signal) => {
   const files = writeReport(true);
   console.error(`bench: partial report in ${relative(process.cwd(), files.md)}`);
 });
+planRun(benchPlan(options));
 log(`scenario ${options.scenario} on ${report.machine.cpus} × ${report.machine.cpuModel}; load average ${report.loadavg.start.map((l) => l.toFixed(2)).join(' ')}`);
 
 try {
