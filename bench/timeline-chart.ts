@@ -1,7 +1,6 @@
 import { esc } from './chart.js';
 import type { LoadRun } from './load/types.js';
 import type { BenchReport } from './scenarios/context.js';
-import { formatRate } from './stats.js';
 
 // Time series over each load run, one row per run: successful answers per second, p99
 // latency per second, and the backlog (leads acknowledged but not yet in the CRM with their
@@ -46,7 +45,8 @@ export function niceMax(max: number): number {
   return 10 * p;
 }
 
-const fmt = (v: number) => (v >= 1000 ? `${formatRate(v / 1000)}k` : formatRate(v));
+/** Axis ticks: 0, 50, 2.5, 1.5k. */
+const fmt = (v: number) => (v >= 1000 ? `${Number((v / 1000).toPrecision(3))}k` : String(Number(v.toPrecision(3))));
 
 function text(x: number, y: number, s: string, attrs = ''): string {
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;

@@ -64,6 +64,8 @@ describe('timePanel', () => {
     const { svg } = timePanel({ ...panel, points: [{ t: 10, v: 40 }, { t: 11, v: 180 }] }, 0, 0, 300);
     expect(polylines(svg)).toBe(1);
     expect(svg).toContain('200 ms');
+    expect(svg).toContain('>100<');
+    expect(svg).toContain('>0<');
     expect(svg).toContain('>0 s<');
     expect(svg).toContain('>70 s<');
     expect(svg).toContain('stroke-dasharray'); // end of the warm-up
@@ -104,6 +106,7 @@ describe('renderTimelineChart', () => {
     expect(svg.match(/backlog: leads not yet processed/g)).toHaveLength(2);
     expect(svg).toContain('seed-mix API (warm-up 2 s');
     expect(svg).toContain('200 /s');
+    expect(timePanel({ title: 'p99', unit: 'ms', color: '#000', totalS: 5, points: [{ t: 1, v: 1800 }] }, 0, 0, 300).svg).toContain('2k ms');
     expect(svg).not.toContain('NaN');
   });
 
