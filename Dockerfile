@@ -26,7 +26,7 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 
 COPY . .
-# tsc -p tsconfig.build.json && node dist/scripts/bundle-workflows.js
+# scripts/build.mjs: tsc -p tsconfig.build.json, then node dist/scripts/bundle-workflows.js
 # (writes dist/workflow-bundle.js, which the worker loads instead of running webpack)
 RUN npm run build \
  && test -f dist/src/api/server.js \

@@ -1,11 +1,13 @@
 import { loadavg } from 'node:os';
+import { formatDuration, StepPlan, type PlannedStep } from '../scripts/elapsed.mjs';
 import { simCounts, type SimulatorUrls } from './drain.js';
 import type { BacklogPoint } from './load/types.js';
 import type { RssTracker } from './rss.js';
 import { formatRate } from './stats.js';
 
 // The progress line printed while a load runs (every 5 s: elapsed, answers per second,
-// errors, the backlog of leads not yet processed), and the backlog samples it takes.
+// errors, the backlog of leads not yet processed, the whole run's time left), the backlog
+// samples it takes, and the run's plan: each step announces itself as "step k/n".
 
 export interface Counters {
   ok: number;
@@ -32,6 +34,28 @@ export interface Monitor {
 export function log(line: string): void {
   const time = new Date().toISOString().slice(11, 19);
   process.stdout.write(`[bench ${time}] ${line}\n`);
+}
+
+let runPlan: StepPlan | undefined;
+
+/** Sets the run's plan (bench/plan.ts) and says how long it may take at most. */
+export function planRun(steps: readonly PlannedStep[]): void {
+  runPlan = new StepPlan(steps);
+  if (steps.length === 0) return;
+  log(
+    `plan: ${steps.length} step${steps.length > 1 ? 's' : ''}, at most ${formatDuration(runPlan.totalPlannedS)} ` +
+      '(warm-up + measured time + drain timeouts; drains usually end sooner, and their unused time comes off)',
+  );
+}
+
+/** Announces the next step of the run's plan: "step 3/5: seed-mix API — elapsed 2m05s, about 6m10s left". */
+export function beginStep(what: string): void {
+  if (runPlan && runPlan.steps.length > 0) log(runPlan.begin(what));
+}
+
+/** The whole run's time, to end progress lines with: "  — run: elapsed 2m05s, about 6m10s left"; empty without a plan. */
+export function runTail(): string {
+  return runPlan && runPlan.steps.length > 0 ? `  — run: ${runPlan.status()}` : '';
 }
 
 export function startMonitor(opts: MonitorOptions): Monitor {
@@ -61,8 +85,8 @@ export function startMonitor(opts: MonitorOptions): Monitor {
       }
       opts.rss?.sample();
       log(
-        `${opts.label} ${c.phase} ${t.toFixed(0)}s/${opts.totalS.toFixed(0)}s  ${formatRate(rate)} ok/s  ` +
-          `errors ${c.errors}  non-2xx ${c.non2xx}${backlogText}  load ${loadavg()[0]!.toFixed(2)}`,
+        `${opts.label} ${c.phase} ${formatDuration(t)}/${formatDuration(opts.totalS)}  ${formatRate(rate)} ok/s  ` +
+          `errors ${c.errors}  non-2xx ${c.non2xx}${backlogText}  load ${loadavg()[0]!.toFixed(2)}${runTail()}`,
       );
     } finally {
       busy = false;

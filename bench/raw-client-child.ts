@@ -45,7 +45,7 @@ export type ChildMessage =
       routes: RawRouteResult[];
       errorKinds: Record<string, number>;
       readSources: Record<string, number>;
-      timeline: Array<{ t: number; ok: number; errors: number }>;
+      timeline: Array<{ t: number; ok: number; errors: number; ms: number[] }>;
       measuredMs: number;
       ledger: LeadRecord[];
       ackedCreates: number;
@@ -89,7 +89,7 @@ async function run(req: RawRunRequest, service: LeadService): Promise<void> {
   let recorders = new Map<RouteKey, Recorder>();
   let errorKinds: Record<string, number> = {};
   let readSources: Record<string, number> = {};
-  let timeline: Array<{ t: number; ok: number; errors: number }> = [];
+  let timeline: Array<{ t: number; ok: number; errors: number; ms: number[] }> = [];
   let phase = req.warmupMs > 0 ? 'warm-up' : 'measure';
   let windowStart = performance.now();
   let ok = 0;
@@ -106,7 +106,7 @@ async function run(req: RawRunRequest, service: LeadService): Promise<void> {
   reset();
   const second = () => {
     const t = Math.floor((performance.now() - windowStart) / 1000);
-    while (timeline.length <= t) timeline.push({ t: timeline.length, ok: 0, errors: 0 });
+    while (timeline.length <= t) timeline.push({ t: timeline.length, ok: 0, errors: 0, ms: [] });
     return timeline[t]!;
   };
 
@@ -116,10 +116,13 @@ async function run(req: RawRunRequest, service: LeadService): Promise<void> {
     try {
       const value = await fn();
       const recorder = recorders.get(route)!;
+      const ms = performance.now() - started;
       recorder.responses += 1;
-      recorder.push(performance.now() - started);
+      recorder.push(ms);
       ok += 1;
-      second().ok += 1;
+      const point = second();
+      point.ok += 1;
+      point.ms.push(ms);
       return { ok: true, value };
     } catch (err) {
       const recorder = recorders.get(route)!;

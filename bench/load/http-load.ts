@@ -204,6 +204,7 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
       if (!route) return;
       window.routes.get(route)!.response(status, responseTime);
       window.all.push(responseTime);
+      window.answered(responseTime);
       const second = window.second();
       if (isOk(status)) second.ok += 1;
     });

@@ -8,6 +8,7 @@ import { startMonitor } from '../progress.js';
 import type { ChildMessage, RawRunRequest } from '../raw-client-child.js';
 import { connectionsFor, ROUTES, summarize, totalsOf, type RouteKey, type RouteStats } from '../stats.js';
 import type { LoadRun, TimelinePoint } from './types.js';
+import { withP99 } from './window.js';
 
 // Parent side of ceiling C2: forks the raw-client processes, starts them together, adds
 // up their progress and results, and merges their write ledgers for the drain check.
@@ -153,6 +154,7 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
     const errorKinds: Record<string, number> = {};
     const readSources: Record<string, number> = {};
     const timeline: TimelinePoint[] = [];
+    const perSecondMs: number[][] = [];
     for (const r of results) {
       for (const [k, v] of Object.entries(r.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
       for (const [k, v] of Object.entries(r.readSources)) readSources[k] = (readSources[k] ?? 0) + v;
@@ -160,6 +162,8 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
         while (timeline.length <= p.t) timeline.push({ t: timeline.length, ok: 0, errors: 0 });
         timeline[p.t]!.ok += p.ok;
         timeline[p.t]!.errors += p.errors;
+        while (perSecondMs.length <= p.t) perSecondMs.push([]);
+        for (const v of p.ms) perSecondMs[p.t]!.push(v);
       }
       opts.ledger.merge(r.ledger);
     }
@@ -177,7 +181,7 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadRun> {
       statusCounts: {},
       errorKinds,
       readSources,
-      timeline,
+      timeline: withP99(timeline, perSecondMs),
       backlog,
       createRate: opts.ledger.ackedCreates / ((Date.now() - started) / 1000),
       loadavg: load,

@@ -6,6 +6,8 @@ export interface TimelinePoint {
   t: number;
   ok: number;
   errors: number;
+  /** p99 latency of the answers in this second, ms; absent when none came (and in older reports). */
+  p99Ms?: number;
 }
 
 export interface BacklogPoint {

@@ -75,6 +75,7 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
     const w = window;
     w.routes.get(route)!.response(status, ms);
     w.all.push(ms);
+    w.answered(ms);
     w.statusCounts[String(status)] = (w.statusCounts[String(status)] ?? 0) + 1;
     if (status >= 200 && status < 300) {
       w.ok += 1;

@@ -1,7 +1,7 @@
 import type { SimulatorUrls, WriteLedger } from '../drain.js';
 import { startMonitor, type Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
-import { LatencyRecorder, ROUTES, RouteRecorder, totalsOf, type RouteKey } from '../stats.js';
+import { LatencyRecorder, ROUTES, RouteRecorder, summarize, totalsOf, type RouteKey } from '../stats.js';
 import type { LoadRun, TimelinePoint } from './types.js';
 
 /** A load run's counters for its measured window; a driver replaces it when the warm-up ends. */
@@ -12,6 +12,8 @@ export class MeasureWindow {
   readonly errorKinds: Record<string, number> = {};
   readonly readSources: Record<string, number> = {};
   readonly perSecond: TimelinePoint[] = [];
+  /** Latencies of each second's answers, for the timeline's p99. */
+  private readonly perSecondMs: number[][] = [];
   errors = 0;
   timeouts = 0;
   resets = 0;
@@ -29,8 +31,15 @@ export class MeasureWindow {
       statusCounts: this.statusCounts,
       errorKinds: this.errorKinds,
       readSources: this.readSources,
-      timeline: this.perSecond,
+      timeline: withP99(this.perSecond, this.perSecondMs),
     };
+  }
+
+  /** Counts an answer's latency in the current second (for the timeline's p99). */
+  answered(ms: number): void {
+    const t = this.second().t;
+    while (this.perSecondMs.length <= t) this.perSecondMs.push([]);
+    this.perSecondMs[t]!.push(ms);
   }
 
   /** The timeline point of the current second. */
@@ -39,6 +48,14 @@ export class MeasureWindow {
     while (this.perSecond.length <= t) this.perSecond.push({ t: this.perSecond.length, ok: 0, errors: 0 });
     return this.perSecond[t]!;
   }
+}
+
+/** The timeline with each second's p99 latency from `latencies[t]` (seconds without answers keep none). */
+export function withP99(points: readonly TimelinePoint[], latencies: ReadonlyArray<readonly number[] | undefined>): TimelinePoint[] {
+  return points.map((p) => {
+    const ms = latencies[p.t];
+    return ms && ms.length > 0 ? { ...p, p99Ms: summarize(ms).p99 } : { ...p };
+  });
 }
 
 /** The progress line of a load run: counts from whichever window is current, backlog, RSS. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BATCH_MAX_LEADS, BATCH_WRITE_CONCURRENCY } from '../../src/api/lead-batch.js';
 import { startBenchStack, type BenchStack } from '../bench-stack.js';
 import { WriteLedger } from '../drain.js';
-import { log } from '../progress.js';
+import { beginStep, log, runTail } from '../progress.js';
 import { formatRate, formatSeconds } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
 import { stackOptions, withStack, type Ctx, type ImportRun } from './context.js';
@@ -69,7 +69,7 @@ async function postUntilAccepted(url: string, timeoutS: number, request: () => {
 /** Runs `send` over `units` with `inFlight` at a time, logging progress every 5 s. */
 async function sendAll<T>(label: string, units: readonly T[], inFlight: number, tally: Tally, total: number, send: (unit: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  const progress = setInterval(() => log(`${label}: ${tally.accepted}/${total} leads accepted, ${tally.requests} requests, ${tally.retried} retried`), 5000);
+  const progress = setInterval(() => log(`${label}: ${tally.accepted}/${total} leads accepted, ${tally.requests} requests, ${tally.retried} retried${runTail()}`), 5000);
   try {
     const sender = async () => {
       while (next < units.length) {
@@ -121,6 +121,7 @@ async function importOn(ctx: Ctx, stack: BenchStack, path: ImportRun['path'], le
   const ledger = new WriteLedger();
   const tally: Tally = { requests: 0, retried: 0, accepted: 0 };
   const inFlight = path === 'batch' ? BATCHES_IN_FLIGHT : SINGLE_IN_FLIGHT;
+  beginStep(label);
   log(`${label}: ${leads.length} leads, ${path === 'batch' ? `${BATCH_MAX_LEADS} per request` : 'one per request'}, ${inFlight} requests in flight …`);
   const started = Date.now();
   if (path === 'batch') await sendBatches(ctx, stack, leads, ledger, tally);

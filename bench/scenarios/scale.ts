@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { leadWorkflowId } from '../../src/domain/ids.js';
 import { startBenchStack, type BenchStack } from '../bench-stack.js';
 import { resetSimulators, WriteLedger } from '../drain.js';
-import { log } from '../progress.js';
+import { beginStep, log } from '../progress.js';
 import { formatMs, formatSeconds } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
 import { stackOptions, withStack, type CanReadResult, type Ctx, type ScaleEntry } from './context.js';
@@ -13,7 +13,7 @@ import { drainCheck, runC3, runSeedMix } from './steps.js';
 // worker processes (a fresh stack each), and the read latency of a lead with one update
 // against one with many (continue-as-new keeps its history, and so its reads, bounded).
 
-const CONFIGS: Array<[api: number, workers: number]> = [
+export const SCALE_CONFIGS: Array<[api: number, workers: number]> = [
   [1, 1],
   [2, 1],
   [1, 2],
@@ -60,6 +60,7 @@ async function readLatency(
 
 export async function canReadTest(ctx: Ctx, stack: BenchStack): Promise<CanReadResult> {
   const updates = ctx.options.canUpdates;
+  beginStep('continue-as-new read test');
   await resetSimulators(stack.sim);
   const ledger = new WriteLedger();
   const emails = new EmailSource(`${ctx.runId}can`);
@@ -127,7 +128,7 @@ export async function scaleScenario(ctx: Ctx): Promise<void> {
   const { options } = ctx;
   const entries: ScaleEntry[] = [];
   ctx.report.scale = { entries };
-  for (const [api, workers] of CONFIGS) {
+  for (const [api, workers] of SCALE_CONFIGS) {
     log(`scale: ${api} API process(es), ${workers} worker process(es)`);
     const stack = await startBenchStack({ ...stackOptions(options), apiProcesses: api, workerProcesses: workers });
     ctx.report.flags ??= stack.flags;

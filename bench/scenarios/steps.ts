@@ -11,7 +11,7 @@ import { resetSimulators, simCounts, waitForDrain, WriteLedger, type DrainResult
 import { runHttpLoad } from '../load/http-load.js';
 import { runRawLoad } from '../load/raw-load.js';
 import type { LoadRun } from '../load/types.js';
-import { log } from '../progress.js';
+import { beginStep, log, runTail } from '../progress.js';
 import { peakMbOf } from '../rss.js';
 import { formatRate, formatSeconds } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
@@ -48,7 +48,7 @@ export async function drainCheck(
     loadEndedAt,
     timeoutMs: ctx.options.drainTimeoutS * 1000,
     onWait: (counts, expected) =>
-      log(`${run}: draining: CRM has ${counts.contacts}/${expected} leads, sink ${counts.emails}/${expected} welcome emails`),
+      log(`${run}: draining: CRM has ${counts.contacts}/${expected} leads, sink ${counts.emails}/${expected} welcome emails${runTail()}`),
   });
   ctx.report.drainChecks.push({ run, result });
   // Out-of-order content does not slow processing down: any check that did not time out tells the rate.
@@ -84,6 +84,7 @@ export async function runC0(ctx: Ctx, processes: number): Promise<LoadRun> {
   );
   const unregister = onCleanup('C0 server', () => server.stop());
   try {
+    beginStep('C0 bare Fastify');
     log(`C0: bare Fastify (${processes} process${processes > 1 ? 'es' : ''}), ${ctx.options.connections} connections, ${ctx.options.ceilingDurationS} s`);
     return await runHttpLoad({
       label: 'C0 bare Fastify',
@@ -114,6 +115,7 @@ export async function runC2(ctx: Ctx, stack: BenchStack, step: LoadStepOptions):
   await resetSimulators(stack.sim);
   const ledger = new WriteLedger();
   const started = Date.now();
+  beginStep(step.label);
   log(`${step.label}: raw Temporal client, ${ctx.options.connections} connections in ${stack.flags.apiProcesses} process(es), ${step.warmupS} s warm-up + ${step.durationS} s${step.overallRate ? `, open loop at ${formatRate(step.overallRate)} ops/s` : ''}`);
   const run = await runRawLoad({
     label: step.label,
@@ -135,6 +137,7 @@ export async function runSeedMix(ctx: Ctx, stack: BenchStack, step: LoadStepOpti
   await resetSimulators(stack.sim);
   const ledger = new WriteLedger();
   const started = Date.now();
+  beginStep(step.label);
   log(`${step.label}: ${ctx.options.connections} connections, ${step.warmupS} s warm-up + ${step.durationS} s${step.overallRate ? `, open loop at ${formatRate(step.overallRate)} req/s` : ''}`);
   const run = await runHttpLoad({
     label: step.label,
@@ -164,6 +167,7 @@ export async function runC3(
   opts: { leads?: number; workerEnv?: Record<string, string>; label?: string },
 ): Promise<C3Result> {
   const label = opts.label ?? 'C3 worker drain';
+  beginStep(label);
   const leads = opts.leads ?? ctx.options.c3Leads ?? c3LeadsFor(processRates.get(stack));
   const workerEnv = opts.workerEnv ?? {};
   stack.rss.sample();
@@ -216,7 +220,7 @@ export async function runC3(
     if (now > deadline) break;
     if (now - lastLog >= 5000) {
       lastLog = now;
-      log(`${label}: ${done}/${leads} leads processed, ${formatRate((done * 1000) / (now - readyAt))} leads/s`);
+      log(`${label}: ${done}/${leads} leads processed, ${formatRate((done * 1000) / (now - readyAt))} leads/s${runTail()}`);
       stack.rss.sample();
     }
     await sleep(100);

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { timeText } from '../../scripts/elapsed.mjs';
 import { ApiError, createClient, TransportError, type Client, type Task } from '../../src/client/index.js';
 import { httpTransport, keepAliveAgent } from './http.js';
 import { compareContact, welcomeMessageId, type TaskView } from './invariants.js';
@@ -34,7 +35,8 @@ export async function drain(
   const progress: Progress = (line) => {
     if (Date.now() - lastSaid >= progressEveryMs) {
       lastSaid = Date.now();
-      say(`drain ${((Date.now() - started) / 1000).toFixed(0)}s: ${line()}`);
+      // The deadline is the drain timeout: what is left of it is an upper bound.
+      say(`drain ${timeText((Date.now() - started) / 1000, (deadline - started) / 1000)}: ${line()}`);
     }
   };
   await waitForLeads(target, leads, deadline, progress, fatal);

@@ -1,3 +1,4 @@
+import type { PlannedStep } from '../../scripts/elapsed.mjs';
 import type { CrmFaults } from '../simulators/crm-simulator.js';
 import type { SmtpFaults } from '../simulators/smtp-sink.js';
 
@@ -258,4 +259,15 @@ export function replayCommand(argv: readonly string[], seed: number): string {
     else if (flag !== '--keep-data') kept.push(flag);
   }
   return ['npm run chaos --', ...kept, '--seed', String(seed)].join(' ');
+}
+
+/**
+ * The run's steps for its progress lines: per scenario its load (the planned duration) and
+ * its drain (at most the drain timeout, plus the pause for late duplicate emails).
+ */
+export function chaosPlan(o: Pick<ChaosOptions, 'scenarios' | 'durationMs' | 'drainTimeoutMs'>): PlannedStep[] {
+  return o.scenarios.flatMap((scenario) => [
+    { what: `${scenario}: load`, plannedS: o.durationMs / 1000 },
+    { what: `${scenario}: drain`, plannedS: o.drainTimeoutMs / 1000 + 3 },
+  ]);
 }

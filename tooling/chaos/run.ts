@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChaosOptions } from './options.js';
+import { formatDuration, StepPlan } from '../../scripts/elapsed.mjs';
+import { chaosPlan, type ChaosOptions } from './options.js';
 import { seededRandom, type Random } from './random.js';
 import { detailLines, summaryLine, type ChaosResult, type Say } from './report.js';
 import { runScenario, type ScenarioContext } from './scenario.js';
@@ -54,7 +55,9 @@ export async function runChaos(options: ChaosOptions, say: Say): Promise<ChaosRe
     target = await startTarget(targetOptions(options, dataDir, random, onFatal));
     active = target;
     say(`stack up: API ${target.stack.apiUrl} (${options.apiProcesses} processes), Temporal ${target.stack.temporalAddress}, CRM ${target.crmUrl}, SMTP sink ${target.smtpUrl}`);
-    const ctx: ScenarioContext = { target, options, random, say, fatal: () => fatal };
+    const plan = new StepPlan(chaosPlan(options), started);
+    say(`plan: ${options.scenarios.length} scenario(s), a load and a drain each; at most ${formatDuration(plan.totalPlannedS)} (drains usually end sooner)`);
+    const ctx: ScenarioContext = { target, options, random, say, fatal: () => fatal, plan };
     for (const [n, scenario] of options.scenarios.entries()) {
       const runTag = `${options.seed.toString(36)}${n}${scenario.replace(/[^a-z]/g, '').slice(0, 6)}`;
       const scenarioResult = await runScenario(ctx, scenario, runTag);

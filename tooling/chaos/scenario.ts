@@ -1,3 +1,4 @@
+import { timeText, type StepPlan } from '../../scripts/elapsed.mjs';
 import type { CrmStats } from '../simulators/crm-simulator.js';
 import type { SmtpSinkStats } from '../simulators/smtp-sink.js';
 import { checksFor, type FaultSetup } from './checks.js';
@@ -23,7 +24,12 @@ export interface ScenarioContext {
   say: Say;
   /** The stack's fatal error, once there is one. */
   fatal: () => string | undefined;
+  /** The run's steps (a load and a drain per scenario), for "step k/n … about … left". */
+  plan?: StepPlan;
 }
+
+/** Ends a progress line with the whole run's time: "  — run: elapsed 3m05s, about 9m left". */
+const runTail = (ctx: ScenarioContext) => (ctx.plan ? `  — run: ${ctx.plan.status()}` : '');
 
 /** Counters kept over the whole run (the simulators', the worker's restarts), at one moment. */
 interface Counters {
@@ -53,7 +59,15 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, runT
   ctx.say(describeScenario(scenario, o, plan, setup));
 
   const load = await driveLoad(ctx, scenario, runTag, plan);
-  const drained = await drain({ ...target, apiUrl: target.stack.apiUrl }, load.result.leads, load.endedAt + o.drainTimeoutMs, o.progressEveryMs, ctx.say, ctx.fatal);
+  if (ctx.plan) ctx.say(ctx.plan.begin(`${scenario}: drain (at most ${o.drainTimeoutMs / 1000} s)`));
+  const drained = await drain(
+    { ...target, apiUrl: target.stack.apiUrl },
+    load.result.leads,
+    load.endedAt + o.drainTimeoutMs,
+    o.progressEveryMs,
+    (line) => ctx.say(`${line}${runTail(ctx)}`),
+    ctx.fatal,
+  );
   const drainMs = Date.now() - load.endedAt;
   const world = await readWorld(target);
   const result = scenarioResult({ ctx, scenario, runTag, setup, load, drained, drainMs, world, before });
@@ -120,10 +134,14 @@ async function driveLoad(ctx: ScenarioContext, scenario: Scenario, runTag: strin
     giveUpAfterMs: o.giveUpAfterMs,
     random: ctx.random,
   });
+  if (ctx.plan) say(ctx.plan.begin(`${scenario}: load (${o.durationMs / 1000} s)`));
   const startedAt = Date.now();
   const ticker = setInterval(() => {
     const p = load.progress();
-    say(`${scenario} t=${((Date.now() - startedAt) / 1000).toFixed(0)}s acknowledged ${p.acked}/${p.planned}, in flight ${p.inFlight}, unresolved ${p.unresolved}, rejected ${p.rejected}`);
+    say(
+      `${scenario} load ${timeText((Date.now() - startedAt) / 1000, o.durationMs / 1000)}: acknowledged ${p.acked}/${p.planned}, ` +
+        `in flight ${p.inFlight}, unresolved ${p.unresolved}, rejected ${p.rejected}${runTail(ctx)}`,
+    );
   }, o.progressEveryMs);
   const faultsDone = runFaults(plan, target.actions, () => load.doneShare(), (e) =>
     say(`fault ${e.kind} at t=${((e.at - startedAt) / 1000).toFixed(1)}s (${Math.round(load.doneShare() * 100)}% of the load): ${e.error ? `ERROR ${e.error}` : e.detail}`),

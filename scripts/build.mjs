@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm run build`: compiles the TypeScript (tsc -p tsconfig.build.json), then bundles the
+// workflow code once (dist/scripts/bundle-workflows.js), saying which step runs, a line
+// every 10 s while it does, and how long each took: a first build takes a while on a
+// small machine, an incremental one a few seconds.
+//
+// Plain Node ESM with no dependencies beyond the project's own TypeScript: dist/ does not
+// exist yet when it runs.
+
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { formatDuration } from './elapsed.mjs';
+import { REPO_ROOT, runWithProgress } from './tools.mjs';
+
+const say = (line) => console.log(`build: ${line}`);
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+const steps = [
+  { what: 'building (tsc)', args: [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json')] },
+  { what: 'bundling workflows', args: [join(REPO_ROOT, 'dist', 'scripts', 'bundle-workflows.js')] },
+];
+
+let total = 0;
+for (const { what, args } of steps) {
+  say(`${what} …`);
+  const r = await runWithProgress(process.execPath, args, { what, say });
+  total += r.seconds;
+  if (!r.ok) {
+    say(`${what} FAILED after ${formatDuration(r.seconds)} (${r.error?.message ?? `exit code ${r.code}`})`);
+    process.exit(1);
+  }
+  say(`${what}: done in ${formatDuration(r.seconds)}`);
+}
+say(`done in ${formatDuration(total)}`);
