@@ -12,8 +12,10 @@
 # Debian (glibc) rather than Alpine: the native core bridge of @temporalio/worker ships
 # prebuilt binaries for *-unknown-linux-gnu only.
 
-# The Node LTS line of .node-version (the tests run on it).
-ARG NODE_IMAGE=node:26-bookworm-slim
+# The exact Node release of .node-version (the tests run on it; a unit test keeps the two
+# equal). A digest (node:…@sha256:…) would pin it further; none could be looked up from the
+# machines this was built on, which reach no container registry.
+ARG NODE_IMAGE=node:26.10.0-bookworm-slim
 
 # ---------------------------------------------------------------------------------------
 # build: all dependencies, TypeScript compile, prebuilt workflow bundle

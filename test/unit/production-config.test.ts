@@ -140,6 +140,12 @@ describe('docker-compose.yml', () => {
     }
     expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toMatch(/^HEALTHCHECK [\s\S]*?\/health/m);
   });
+
+  it('builds on the exact Node release the tests run on (.node-version)', () => {
+    const nodeVersion = readFileSync(new URL('../../.node-version', import.meta.url), 'utf8').trim().replace(/^v/, '');
+    const image = /^ARG NODE_IMAGE=node:(\S+)-bookworm-slim$/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))?.[1];
+    expect(image).toBe(nodeVersion);
+  });
 });
 
 describe('codec endpoint CORS origins', () => {
