@@ -1,10 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../tooling/temporal/binary.js';
 import { startCluster, type RunningCluster } from '../tooling/cluster/cluster.js';
 import { runClusterFaults } from '../tooling/cluster/fault-run.js';
 import { CLUSTER_FAULTS, type ClusterFaultKind } from '../tooling/cluster/faults.js';
+import { postgresDataDir } from '../tooling/cluster/postgres.js';
 import { clusterTopology } from '../tooling/cluster/topology.js';
 
 // `npm run cluster:faults`: a fresh cluster (its own namespaces and subnet, so it can run
@@ -86,5 +87,7 @@ try {
   say(`run failed: ${(err as Error).stack ?? String(err)}`);
 } finally {
   await stop();
+  // A passing run leaves nothing behind (its PostgreSQL files may sit outside the data directory).
+  if (code === 0) rmSync(postgresDataDir(dataDir), { recursive: true, force: true });
 }
 process.exit(code);

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppHost } from './app-host.js';
 import { launchOnHost, tcpOpen, waitUntil, type HostProcess } from './host-process.js';
 import { createNetwork, destroyNetwork, killAllIn, setHostConnected } from './network.js';
-import { ensureTemporalRole, initDataDir, startPostgres, waitForPostgres } from './postgres.js';
+import { ensureTemporalRole, initDataDir, postgresDataDir, startPostgres, waitForPostgres } from './postgres.js';
 import { prepareNamespace, serverBinaries, setUpSchema, startNode, waitForNode, writeNodeConfigs } from './temporal-nodes.js';
 import {
   API_PORT,
@@ -74,10 +74,13 @@ const SIMULATORS = () => fileURLToPath(new URL('../simulators/main.js', import.m
 export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
   const { topology, say } = options;
   const bin = serverBinaries();
-  if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
+  const pgData = postgresDataDir(options.dataDir);
+  if (options.fresh) {
+    rmSync(options.dataDir, { recursive: true, force: true });
+    rmSync(pgData, { recursive: true, force: true });
+  }
   const logDir = join(options.dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const pgData = join(options.dataDir, 'postgres');
   const configFiles = writeNodeConfigs(topology, join(options.dataDir, 'temporal'));
 
   const running = new Map<string, HostProcess[]>();

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { launchOnHost, tcpOpen, waitUntil, type HostProcess } from './host-process.js';
@@ -28,14 +29,33 @@ function ownerIds(): { uid: number; gid: number } {
   return { uid, gid };
 }
 
+/** True when the `postgres` user can reach (traverse into) `dir`. */
+function reachableByOwner(dir: string): boolean {
+  try {
+    execFileSync('setpriv', [`--reuid=${OWNER}`, `--regid=${OWNER}`, '--init-groups', '--', 'test', '-x', dir]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where PostgreSQL keeps the cluster's data: `<dataDir>/postgres` when the `postgres` user can
+ * reach it, else (a checkout inside a private directory, such as a CI job's 0700 mktemp)
+ * /var/tmp/ao-cluster-pg-<hash of dataDir>, which survives reboots like the checkout does.
+ */
+export function postgresDataDir(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  if (reachableByOwner(dataDir)) return join(dataDir, 'postgres');
+  return join('/var/tmp', `ao-cluster-pg-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+}
+
 /** initdb once; pg_hba then admits the cluster's subnet with a password. */
 export function initDataDir(dataDir: string, topology: ClusterTopology): void {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
   const { uid, gid } = ownerIds();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  try {
-    execFileSync('setpriv', [`--reuid=${OWNER}`, `--regid=${OWNER}`, '--init-groups', '--', 'test', '-x', dirname(dataDir)]);
-  } catch {
+  if (!reachableByOwner(dirname(dataDir))) {
     throw new Error(`PostgreSQL runs as "${OWNER}", which cannot reach ${dirname(dataDir)}: choose a data directory every user can traverse`);
   }
   chownSync(dataDir, uid, gid);
