@@ -15,8 +15,12 @@ describe('startChild', () => {
 
   it('names the reason a child printed when it dies before it is ready', async () => {
     // Lines written just before an immediate exit: the reason is the last one. ('exit' may
-    // come before the pipes are read to the end; the supervisor waits for 'close'.)
-    const script = "for (let i = 0; i < 200; i++) console.error('noise ' + i); console.error('EADDRINUSE 127.0.0.1:7233'); process.exit(3)";
+    // come before the pipes are read to the end; the supervisor waits for 'close'.) Written
+    // with writeSync: on Node 26 a console.error to a pipe right before process.exit() can
+    // be cut off in the child itself (lines lost before they reach the pipe), which made
+    // this test fail now and then for a reason outside the supervisor.
+    const script =
+      "const { writeSync } = require('node:fs'); for (let i = 0; i < 200; i++) writeSync(2, 'noise ' + i + '\\n'); writeSync(2, 'EADDRINUSE 127.0.0.1:7233\\n'); process.exit(3)";
     const started = startChild({ name: 'early', ...node(script), readyWhen: /never/ }, () => {});
     await expect(started).rejects.toBeInstanceOf(StartupError);
     await expect(started).rejects.toThrow(/code 3[\s\S]*EADDRINUSE 127\.0\.0\.1:7233/);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-/** How long an exited child's pipes may stay open before its output is taken as read. */
+/** How long an exited child's pipes may stay open with no new line before its output is taken as read. */
 const PIPE_DRAIN_MS = 2000;
 
 // Runs the stack's child processes: prefixes their output, waits for the line that says
@@ -77,6 +77,8 @@ interface Startup {
 interface OutputWatch {
   /** The last lines printed, for the reason of an early exit. */
   recent: string[];
+  /** When the last line came (epoch ms), or when watching started. */
+  lastLineAt(): number;
   isReady(): boolean;
   /** Resolves once every line of stdout and stderr has been handled. */
   read: Promise<void>;
@@ -160,11 +162,19 @@ class SupervisedChild implements ManagedChild {
     const output = this.watchOutput(child, startup?.onReady);
     this.exited = new Promise((resolve) => {
       // 'exit' can come before the last lines of output were read: wait for the pipes to
-      // close so an early exit reports its reason. Bounded, as a grandchild may hold them;
-      // 500 ms was too short on a loaded 2-core CI run (the reason line was missed once).
+      // close so an early exit reports its reason. A grandchild may hold them open, so give
+      // up once no line has come for PIPE_DRAIN_MS: a fixed bound from the exit (0.5 s, then
+      // 2 s) lost the reason line on loaded CI runs, while lines were still arriving.
       const drained = new Promise<void>((done) => {
         void output.read.then(() => done());
-        child.once('exit', () => setTimeout(done, PIPE_DRAIN_MS).unref());
+        child.once('exit', () => {
+          const timer = setInterval(() => {
+            if (Date.now() - output.lastLineAt() < PIPE_DRAIN_MS) return;
+            clearInterval(timer);
+            done();
+          }, 100).unref();
+          void output.read.then(() => clearInterval(timer));
+        });
       });
       child.on('exit', async (code, signal) => {
         await drained;
@@ -180,7 +190,9 @@ class SupervisedChild implements ManagedChild {
   private watchOutput(child: ChildProcess, onReady?: () => void): OutputWatch {
     const recent: string[] = [];
     let ready = false;
+    let lastLineAt = Date.now();
     const onLine = (line: string) => {
+      lastLineAt = Date.now();
       this.print(line);
       recent.push(line);
       if (recent.length > 20) recent.shift();
@@ -195,7 +207,7 @@ class SupervisedChild implements ManagedChild {
       const reader = createInterface({ input }).on('line', onLine);
       return new Promise<void>((done) => reader.once('close', () => done()));
     });
-    return { recent, isReady: () => ready, read: Promise.all(readers).then(() => undefined) };
+    return { recent, lastLineAt: () => lastLineAt, isReady: () => ready, read: Promise.all(readers).then(() => undefined) };
   }
 
   /** An exit nobody asked for: fail the start, restart, or report it. */
