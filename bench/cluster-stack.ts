@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { startCluster, type RunningCluster } from '../tooling/cluster/cluster.js';
 import { pidsIn } from '../tooling/cluster/network.js';
+import { SERVER_VERSION } from '../tooling/cluster/temporal-nodes.js';
 import { clusterTopology, hostsOf } from '../tooling/cluster/topology.js';
 import type { BenchStack } from './bench-stack.js';
 import { onCleanup } from './cleanup.js';
@@ -45,7 +46,7 @@ export async function startClusterBenchStack(opts: { dataDir: string; apiProcess
     temporalAddress: cluster.temporalAddress,
     sim: { crmUrl: cluster.crmUrl, smtpHttpUrl: cluster.smtpUrl },
     flags: {
-      persistence: `PostgreSQL 15, Temporal server ${'v1.32.1'} as ${hostsOf(topology, 'temporal').map((n) => n.services!.join('+')).join(', ')}; ${topology.historyShards} shards`,
+      persistence: `PostgreSQL 15, Temporal server ${SERVER_VERSION} as ${hostsOf(topology, 'temporal').map((n) => n.services!.join('+')).join(', ')}; ${topology.historyShards} shards`,
       sqlitePragmas: {},
       dynamicConfig: {},
       apiProcesses: opts.apiProcesses,

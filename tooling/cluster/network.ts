@@ -115,8 +115,3 @@ function switchPort(topology: ClusterTopology, host: HostSpec): string {
   if (i < 0) throw new Error(`${host.name} is not a host of this cluster`);
   return `p${i}`;
 }
-
-/** The argv prefix that runs a command on a host. */
-export function onHost(host: HostSpec, command: string, args: string[]): [string, string[]] {
-  return ['ip', ['netns', 'exec', host.ns, command, ...args]];
-}

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -49,7 +49,7 @@ export async function setUpSchema(topology: ClusterTopology, bin: ServerBinaries
     await tool('create-database').catch((err: { stderr?: string }) => {
       if (!/already exists/.test(err.stderr ?? '')) throw err;
     });
-    const installed = await run(bin.sqlTool, ['--plugin', 'postgres12', '--ep', db.address, '-p', String(POSTGRES_PORT), '-u', DATABASE.user, '--pw', DATABASE.password, '--db', database, 'update-schema', '-d', join(bin.schemaDir, dir, 'versioned')])
+    const installed = await tool('update-schema', '-d', join(bin.schemaDir, dir, 'versioned'))
       .then(() => true)
       .catch(() => false);
     if (!installed) {
@@ -110,16 +110,5 @@ export async function prepareNamespace(topology: ClusterTopology, namespace: str
     await ensureSearchAttributes(connection, namespace);
   } finally {
     await connection.close();
-  }
-}
-
-/** The node's own log lines mentioning shards it acquired or lost, for the fault reports. */
-export function shardLines(process: HostProcess): string[] {
-  try {
-    return readFileSync(process.logFile, 'utf8')
-      .split('\n')
-      .filter((l) => /shard/i.test(l));
-  } catch {
-    return [];
   }
 }
