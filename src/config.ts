@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEV_UNSUBSCRIBE_SECRET } from './automations/unsubscribe.js';
+import { DEV_EMAIL_HASH_SECRET, emailHashSecretsOf } from './identity/email-key.js';
 import { parseCodecKeys } from './temporal/codec-keys.js';
 
 // Environment variables arrive as strings; these helpers turn them into typed values
@@ -136,6 +137,12 @@ export const configSchema = z.object({
   UNSUBSCRIBE_BASE_URL: optionalString.pipe(z.url().default('http://127.0.0.1:3000/unsubscribe')),
   UNSUBSCRIBE_SECRET: optionalString,
 
+  // Personal data (src/identity): email keys are HMACs under EMAIL_HASH_SECRETS (comma-separated,
+  // newest first; records are found under any, written under the first). EMAIL_EVENTS_SECRET
+  // signs the bounce and complaint events of POST /webhooks/email-events.
+  EMAIL_HASH_SECRETS: optionalString,
+  EMAIL_EVENTS_SECRET: optionalString,
+
   // Tracing (OpenTelemetry over OTLP/HTTP, src/tracing): on when an OTLP endpoint is set or
   // TRACING_ENABLED=true; TRACING_ENABLED=false turns it off whatever else is set.
   TRACING_ENABLED: optionalBool,
@@ -232,10 +239,14 @@ export function isProduction(config: Pick<Config, 'NODE_ENV'>): boolean {
  * and the tests run with no setup.
  */
 export function productionRefusals(
-  config: Pick<Config, 'NODE_ENV' | 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_BASE_URL' | 'TEMPORAL_CODEC_KEYS'>,
+  config: Pick<Config, 'NODE_ENV' | 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_BASE_URL' | 'TEMPORAL_CODEC_KEYS'> &
+    Partial<Pick<Config, 'EMAIL_HASH_SECRETS' | 'EMAIL_EVENTS_SECRET'>>,
 ): string[] {
   if (!isProduction(config)) return [];
   const out: string[] = [];
+  const hashSecrets = emailHashSecretsOf(config.EMAIL_HASH_SECRETS);
+  if (hashSecrets.includes(DEV_EMAIL_HASH_SECRET)) out.push('EMAIL_HASH_SECRETS: required in production (NODE_ENV=production); use a long random value');
+  else if (hashSecrets.some((s) => s.length < 16)) out.push('EMAIL_HASH_SECRETS: a secret shorter than 16 characters; use long random values');
   const secret = config.UNSUBSCRIBE_SECRET;
   if (secret === undefined) out.push('UNSUBSCRIBE_SECRET: required in production (NODE_ENV=production); use a long random value');
   else if (secret === DEV_UNSUBSCRIBE_SECRET) out.push('UNSUBSCRIBE_SECRET: is the development default published in the repository; use a long random value');

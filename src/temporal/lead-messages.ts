@@ -38,6 +38,11 @@ export interface LeadWorkflowInput {
    * 4: no email in search attributes (they are not encrypted by the payload codec): LeadEmail
    * is not published, and a run continued from generation 3 removes the one it inherited.
    * Lookups by email use the workflow id, a hash of the email (see search-attributes.ts).
+   * 5: identity and consent held across leads (docs/personal-data.md): lead_process reads the
+   * address's suppression, which sets `unsubscribed` (and writes it when a change opts out);
+   * after a batch that moved the lead's email, the lead releases its claims on the emails it
+   * left; permanent failures (CRM or mail server refusals) are dead letters, not repaired by
+   * the timer; transient ones are repaired with a backoff from 1 min to 1 h.
    * Every run continues as new at the current generation (LEAD_WORKFLOW_GENERATION).
    */
   generation?: number;
@@ -77,7 +82,7 @@ export interface RedriveAnswer {
 }
 
 /** The generation new lead runs start at (see LeadWorkflowInput.generation). */
-export const LEAD_WORKFLOW_GENERATION = 4;
+export const LEAD_WORKFLOW_GENERATION = 5;
 export const leadQuery = defineQuery<LeadView | null>('lead');
 /**
  * The lead as of its last processed version: exactly the content the lead's own CRM write

@@ -13,6 +13,7 @@ const PRODUCTION_OK = {
   UNSUBSCRIBE_SECRET: 'a-long-random-production-secret',
   UNSUBSCRIBE_BASE_URL: 'https://leads.example.com/unsubscribe',
   TEMPORAL_CODEC_KEYS: `k1:${KEY}`,
+  EMAIL_HASH_SECRETS: 'another-long-random-production-secret',
 };
 
 function problemsOf(env: Record<string, string>): string {
@@ -35,6 +36,7 @@ describe('production mode (NODE_ENV=production)', () => {
     expect(message).toMatch(/UNSUBSCRIBE_SECRET: required in production/);
     expect(message).toMatch(/UNSUBSCRIBE_BASE_URL: http:\/\/127\.0\.0\.1:3000\/unsubscribe is a loopback address/);
     expect(message).toMatch(/TEMPORAL_CODEC_KEYS: required in production/);
+    expect(message).toMatch(/EMAIL_HASH_SECRETS: required in production/);
   });
 
   it('refuses the development secret published in the repository', () => {
