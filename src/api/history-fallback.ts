@@ -4,7 +4,7 @@ import { acceptChanges, applyChanges, NO_LEAD } from '../domain/lead-fold.js';
 import { leadView } from '../domain/lead-view.js';
 import type { LeadWorkflowInput } from '../temporal/lead-messages.js';
 import { issuedTaskOp, leadWorkflowId } from '../domain/ids.js';
-import { ACTIVITY_OF_STEP, type TaskState, type TaskStatus } from '../domain/task.js';
+import { ACTIVITY_OF_STEP, type TaskState, type TaskStatus, type LeadStepName } from '../domain/task.js';
 import { LeadNotFoundError, TaskNotFoundError } from './errors.js';
 import { acceptedChanges } from './history.js';
 import type { TemporalCalls } from './temporal-calls.js';
@@ -76,7 +76,7 @@ export async function addRetryState(calls: TemporalCalls, leadId: string, task: 
   // Best effort within the read's deadline: without it the task is still answered.
   const description = await describeLead(calls, leadId, deadline).catch(() => undefined);
   const running = task.steps.find((s) => s.status === 'running');
-  const activityType = running && ACTIVITY_OF_STEP[running.name];
+  const activityType = running && ACTIVITY_OF_STEP[running.name as LeadStepName];
   for (const pending of description?.raw.pendingActivities ?? []) {
     if (pending.activityType?.name !== activityType || !running) continue;
     const attempt = pending.attempt ?? 1;

@@ -74,7 +74,7 @@ export class LeadReads {
     const known = read?.model.task(taskId);
     if (read && known && known !== 'summary') return { task: known, source: read.source };
     const op = issuedTaskOp(taskId);
-    if (read && !known && read.source === 'history' && op) {
+    if (read && !known && read.source === 'history' && op && op !== 'erase') {
       // A workflow task was still running at the read: this id was handed out in a 202, so
       // its change is durable and held back by Temporal until that task ends (see TailRead).
       return { task: queuedTask(leadId, { task_id: taskId, op, received_at: '' }, false), source: 'history' };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CRM_STATUSES, Email, LEAD_STAGES, LeadStage } from '../domain/lead.js';
-import { TASK_STATUSES, TASK_TYPES } from '../domain/task.js';
+import { STEP_NAMES, TASK_STATUSES, TASK_TYPES } from '../domain/task.js';
 
 // HTTP-level shapes: params, query strings and response bodies. The lead body schemas
 // themselves live in the domain (LeadInput, LeadPatch) and are shared with the workers.
@@ -103,7 +103,7 @@ export const LeadList = z.strictObject({
 });
 
 const Step = z.strictObject({
-  name: z.enum(['lead_process', 'crm_update', 'email_send']),
+  name: z.enum(STEP_NAMES),
   status: z.enum(['pending', 'running', 'completed', 'failed', 'skipped']),
   attempts: z.number().int(),
   last_error: z.string().nullable(),

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChangeOp } from './lead.js';
 
-// Lead ids are derived from the normalized email the lead was created with, so two
-// concurrent POSTs of one email land on the same Temporal workflow id and Temporal's
-// own uniqueness guarantee does the deduplication: no lock, no lookup table.
+// A lead's id never changes; its email can. Ids are random: which lead holds an email is the
+// email's claim (src/identity/address-book.ts), which also makes two concurrent POSTs of one
+// email land on one lead. Leads created before claims existed kept ids derived from their
+// creating email (leadIdForEmail); both kinds look alike.
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -29,9 +30,18 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest();
 export const LEAD_ID_PATTERN = /^[a-z2-7]{20}$/;
 export const TASK_ID_PATTERN = /^([a-z2-7]{20})\.([a-z2-7]{12})$/;
 
+/** The id older builds derived from a lead's creating email (tests and migrations use it). */
 export function leadIdForEmail(normalizedEmail: string): string {
   return base32(sha256(`lead:${normalizedEmail}`), 20);
 }
+
+/** A new lead's id: 100 random bits. */
+export function newLeadId(): string {
+  return base32(randomBytes(13), 20);
+}
+
+/** What a task id can be issued for: a change of the lead, or its erasure. */
+export type TaskOp = ChangeOp | 'erase';
 
 /**
  * A task id: `<lead id>.<7-character nonce><5-character check>`. The nonce is fresh, or
@@ -39,7 +49,7 @@ export function leadIdForEmail(normalizedEmail: string): string {
  * id to its lead and to the kind of change, so the API can tell an id it handed out in a 202
  * from a made-up one without asking Temporal (see issuedTaskOp).
  */
-export function newTaskId(leadId: string, op: ChangeOp, idempotencyKey?: string): string {
+export function newTaskId(leadId: string, op: TaskOp, idempotencyKey?: string): string {
   const nonce = idempotencyKey
     ? base32(sha256(`task:${leadId}:${idempotencyKey}`), NONCE_LENGTH)
     : base32(randomBytes(5), NONCE_LENGTH);
@@ -47,21 +57,21 @@ export function newTaskId(leadId: string, op: ChangeOp, idempotencyKey?: string)
 }
 
 const NONCE_LENGTH = 7;
-const CHANGE_OPS: readonly ChangeOp[] = ['create', 'replace', 'patch'];
-const taskCheck = (leadId: string, nonce: string, op: ChangeOp) => base32(sha256(`task-check:${leadId}.${nonce}:${op}`), 5);
+const TASK_OPS: readonly TaskOp[] = ['create', 'replace', 'patch', 'consent', 'erase'];
+const taskCheck = (leadId: string, nonce: string, op: TaskOp) => base32(sha256(`task-check:${leadId}.${nonce}:${op}`), 5);
 
 /**
  * The kind of change a task id was issued for, when its check holds: this API made it for a
  * write it acknowledged. Undefined for a made-up id (or one issued before ids carried a check).
  * Not a secret: it tells the API's own ids from accidents, it does not authenticate anyone.
  */
-export function issuedTaskOp(taskId: string): ChangeOp | undefined {
+export function issuedTaskOp(taskId: string): TaskOp | undefined {
   const match = TASK_ID_PATTERN.exec(taskId);
   if (!match) return undefined;
   const [, leadId, suffix] = match as unknown as [string, string, string];
   const nonce = suffix.slice(0, NONCE_LENGTH);
   const check = suffix.slice(NONCE_LENGTH);
-  return CHANGE_OPS.find((op) => taskCheck(leadId, nonce, op) === check);
+  return TASK_OPS.find((op) => taskCheck(leadId, nonce, op) === check);
 }
 
 export function leadIdOfTask(taskId: string): string | undefined {
@@ -69,6 +79,8 @@ export function leadIdOfTask(taskId: string): string | undefined {
 }
 
 export const leadWorkflowId = (leadId: string) => `lead-${leadId}`;
+/** The erasure of a lead (src/workflows/lead-erasure.ts): kept after the lead is gone, as the proof. */
+export const erasureWorkflowId = (leadId: string) => `erase-${leadId}`;
 
 export function idempotencyRecordId(key: string): string {
   return `idem-${base32(sha256(`idem:${key}`), 26)}`;

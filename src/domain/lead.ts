@@ -104,7 +104,11 @@ export type LeadPatch = z.output<typeof LeadPatch>;
 
 export type LeadFields = LeadInput;
 
-export const ChangeOp = z.enum(['create', 'replace', 'patch']);
+/**
+ * `consent` is no client's write: the API sends it when an address's suppression changed
+ * outside the lead (a resubscribe, a bounce), so the lead shows the address's state again.
+ */
+export const ChangeOp = z.enum(['create', 'replace', 'patch', 'consent']);
 export type ChangeOp = z.infer<typeof ChangeOp>;
 
 /** One accepted write, as the API hands it to the lead's entity workflow. */

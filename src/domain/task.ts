@@ -1,3 +1,4 @@
+import type { TaskOp } from './ids.js';
 import type { ChangeOp } from './lead.js';
 
 // Task and step shapes. The old design's task types are kept as names so its clients
@@ -6,10 +7,22 @@ import type { ChangeOp } from './lead.js';
 export const TASK_STATUSES = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TASK_TYPES = ['lead_process', 'crm_update', 'email_send', 'workflow_execute'] as const;
+export const TASK_TYPES = ['lead_process', 'crm_update', 'email_send', 'workflow_execute', 'lead_erase'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
-export type StepName = 'lead_process' | 'crm_update' | 'email_send';
+/** Steps of a lead's change, then those of its erasure (src/workflows/lead-erasure.ts). */
+export const STEP_NAMES = [
+  'lead_process',
+  'crm_update',
+  'email_send',
+  'stop_runs',
+  'crm_delete',
+  'suppress_address',
+  'release_claim',
+  'delete_executions',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+export type LeadStepName = 'lead_process' | 'crm_update' | 'email_send';
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
 
 export interface TaskStep {
@@ -26,7 +39,7 @@ export interface TaskState {
   task_id: string;
   lead_id: string;
   type: TaskType;
-  op: ChangeOp;
+  op: TaskOp;
   status: TaskStatus;
   /** Lead version this change produced, once applied. */
   version: number | null;
@@ -68,13 +81,13 @@ export function queuedTask(leadId: string, change: { task_id: string; op: Change
 }
 
 /** The activity that runs each step (processLead runs as a local activity). */
-export const ACTIVITY_OF_STEP: Readonly<Record<StepName, string>> = {
+export const ACTIVITY_OF_STEP: Readonly<Record<LeadStepName, string>> = {
   lead_process: 'processLead',
   crm_update: 'syncLeadToCrm',
   email_send: 'sendLeadEmail',
 };
 
 /** The step an activity type runs, if it runs one. */
-export function stepOfActivity(activityType: string | null | undefined): StepName | undefined {
-  return (Object.keys(ACTIVITY_OF_STEP) as StepName[]).find((step) => ACTIVITY_OF_STEP[step] === activityType);
+export function stepOfActivity(activityType: string | null | undefined): LeadStepName | undefined {
+  return (Object.keys(ACTIVITY_OF_STEP) as LeadStepName[]).find((step) => ACTIVITY_OF_STEP[step] === activityType);
 }
