@@ -11,6 +11,8 @@ import { createSmtpMailer } from '../src/activities/mailer.js';
 import { loadAutomations } from '../src/automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
 import type { Config } from '../src/config.js';
+import { AddressBook } from '../src/identity/address-book.js';
+import { EmailKeys, emailHashSecretsOf } from '../src/identity/email-key.js';
 import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
 import { droppedWorkflowSpans, type Tracing } from '../src/tracing/tracing.js';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing/workflow-modules.js';
@@ -78,6 +80,12 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
   };
 }
 
+/** Email claims and suppressions, read and written by lead_process and the email activities. */
+export function addressBookFromConfig(config: Config, connection: NativeConnection): AddressBook {
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
+  return new AddressBook(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS)) });
+}
+
 /**
  * Two workers share one connection: the main task queue runs the workflows and every
  * activity but the CRM writes, which run on the CRM queue (createActivitiesByTaskQueue
@@ -101,6 +109,7 @@ export async function createWorkers(
   const activities = createActivitiesByTaskQueue({
     ...deps,
     automations: deps.automations ?? automationDepsFromConfig(config, connection, tracing),
+    addresses: deps.addresses ?? addressBookFromConfig(config, connection),
   });
   // The same data converter as the API's: payloads are encrypted when TEMPORAL_CODEC_KEYS is set.
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s', dataConverter: dataConverterFromConfig(config) } as const;

@@ -8,6 +8,8 @@ import { countedEmail } from './business-metrics.js';
 import { parseRetryAfter, permanentFailure, transientFailure } from './failures.js';
 import type { LeadGateway } from './lead-gateway.js';
 import type { Mailer } from './mailer.js';
+import type { AddressBook } from '../identity/address-book.js';
+import { suppressOnRejection } from './suppression.js';
 
 /** Everything the automation activities need, built once per worker. */
 export interface AutomationDeps {
@@ -80,7 +82,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * moment a step needs it, so every step sees the lead as it is now, not as it was when
  * the run started.
  */
-export function createAutomationActivities(deps: AutomationDeps | undefined, mailer: Mailer, messageIdDomain: string) {
+export function createAutomationActivities(deps: AutomationDeps | undefined, mailer: Mailer, messageIdDomain: string, addresses?: AddressBook) {
   const need = (): AutomationDeps => {
     if (!deps) throw permanentFailure('AutomationsNotConfigured', 'this worker was built without automation dependencies');
     return deps;
@@ -97,7 +99,7 @@ export function createAutomationActivities(deps: AutomationDeps | undefined, mai
     },
 
     async sendAutomationEmail(input: AutomationEmailInput): Promise<AutomationEmailResult> {
-      return sendAutomationEmail(need(), mailer, messageIdDomain, input);
+      return sendAutomationEmail(need(), mailer, messageIdDomain, input, addresses);
     },
 
     async applyLeadUpdate(input: LeadUpdateInput): Promise<{ version: number; taskId: string }> {
@@ -130,26 +132,30 @@ async function sendAutomationEmail(
   mailer: Mailer,
   messageIdDomain: string,
   input: AutomationEmailInput,
+  addresses?: AddressBook,
 ): Promise<AutomationEmailResult> {
   const lead = await d.leads.read(input.leadId);
   if (!lead) return { sent: false, reason: 'lead_not_found' };
-  if (lead.unsubscribed) return { sent: false, reason: 'unsubscribed' };
+  // The lead's view, then the address itself: a bounce or opt-out the lead has not applied yet.
+  if (lead.unsubscribed || (await addresses?.suppression(lead.email))) return { sent: false, reason: 'unsubscribed' };
   const link = unsubscribeUrl(d.unsubscribeBaseUrl, d.unsubscribeSecret, input.leadId);
   const rendered = renderTemplate(input.template, emailContext(lead, link, input.automationName));
   const messageId = `<${input.runId}.${input.stepKey}@${messageIdDomain}>`;
-  await countedEmail(() =>
-    mailer.send({
-      to: lead.email,
-      ...rendered,
-      messageId,
-      headers: {
-        'X-Lead-Id': input.leadId,
-        'X-Automation-Run': input.runId,
-        'X-Idempotency-Key': `${input.runId}:${input.stepKey}`,
-        'List-Unsubscribe': `<${link}>`,
-        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-      },
-    }),
+  await suppressOnRejection(addresses, lead.email, () =>
+    countedEmail(() =>
+      mailer.send({
+        to: lead.email,
+        ...rendered,
+        messageId,
+        headers: {
+          'X-Lead-Id': input.leadId,
+          'X-Automation-Run': input.runId,
+          'X-Idempotency-Key': `${input.runId}:${input.stepKey}`,
+          'List-Unsubscribe': `<${link}>`,
+          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+        },
+      }),
+    ),
   );
   return { sent: true, messageId, attempt: attempt() };
 }

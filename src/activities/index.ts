@@ -1,11 +1,13 @@
 import { Context } from '@temporalio/activity';
 import type { LeadFields, LeadView } from '../domain/lead.js';
+import type { AddressBook } from '../identity/address-book.js';
 import { normalizeLead, scoreLead } from '../domain/scoring.js';
 import type { CrmClient, CrmLead } from './crm.js';
 import { EMAIL_TEMPLATES, type EmailTemplateName } from './email-templates.js';
 import type { Mailer } from './mailer.js';
 import { createAutomationActivities, type AutomationDeps } from './automation.js';
 import { countedCrmSync, countedEmail } from './business-metrics.js';
+import { suppressOnRejection } from './suppression.js';
 
 export interface ActivityDeps {
   crm: CrmClient;
@@ -14,6 +16,11 @@ export interface ActivityDeps {
   messageIdDomain: string;
   /** Automation definitions and the lead gateway; createWorkers fills it in when absent. */
   automations?: AutomationDeps;
+  /**
+   * Claims and suppressions of email addresses (src/identity); createWorkers fills it in when
+   * absent. Without it (unit tests) consent is the lead's own `unsubscribed` field.
+   */
+  addresses?: AddressBook;
 }
 
 const currentAttempt = () => Context.current().info.attempt;
@@ -47,7 +54,7 @@ export function createActivitiesByTaskQueue(deps: ActivityDeps) {
     main: {
       ...createLeadActivities(deps),
       // The automation runs' activities (src/activities/automation.ts).
-      ...createAutomationActivities(deps.automations, deps.mailer, deps.messageIdDomain),
+      ...createAutomationActivities(deps.automations, deps.mailer, deps.messageIdDomain, deps.addresses),
     },
     crm: createCrmActivities(deps),
   };
@@ -55,21 +62,45 @@ export function createActivitiesByTaskQueue(deps: ActivityDeps) {
 
 function createLeadActivities(deps: ActivityDeps) {
   return {
-    async processLead(input: { leadId: string; fields: LeadFields }) {
+    /**
+     * lead_process: normalize, score, and show the address's consent. `optOut`: a change of the
+     * batch opted out, which suppresses the address (older runs do not say; their merged field
+     * tells). `unsubscribed` then is the address's state, whatever the lead's writes said.
+     */
+    async processLead(input: { leadId: string; fields: LeadFields; optOut?: boolean }) {
       const fields = normalizeLead(input.fields);
+      const { addresses } = deps;
+      if (addresses) {
+        const optOut = input.optOut ?? fields.unsubscribed === true;
+        if (optOut) await addresses.suppress(fields.email, { reason: 'unsubscribed', source: 'lead_change', at: new Date().toISOString() });
+        fields.unsubscribed = optOut || (await addresses.suppression(fields.email)) !== null;
+      }
       return { fields, score: scoreLead(fields), attempt: currentAttempt() };
     },
 
+    /** Ends this lead's claims on the emails it left (the lead workflow after a batch that moved its email). */
+    async releaseEmailClaims(input: { leadId: string; emails: string[] }) {
+      let released = 0;
+      for (const email of input.emails) if (await deps.addresses?.release(email, input.leadId)) released++;
+      return { released };
+    },
+
     async sendLeadEmail(input: { leadId: string; template: EmailTemplateName; lead: LeadView }) {
-      const rendered = EMAIL_TEMPLATES[input.template](input.lead);
       const messageId = `<${input.template}.${input.leadId}@${deps.messageIdDomain}>`;
-      await countedEmail(() =>
-        deps.mailer.send({
-          to: input.lead.email,
-          ...rendered,
-          messageId,
-          headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}` },
-        }),
+      // The address's consent at the moment of sending: an opt-out, bounce or erasure recorded
+      // after the lead was processed still stops the email.
+      const suppressed = await deps.addresses?.suppression(input.lead.email);
+      if (suppressed) return { messageId, attempt: currentAttempt(), skipped: `address suppressed (${suppressed.reason})` };
+      const rendered = EMAIL_TEMPLATES[input.template](input.lead);
+      await suppressOnRejection(deps.addresses, input.lead.email, () =>
+        countedEmail(() =>
+          deps.mailer.send({
+            to: input.lead.email,
+            ...rendered,
+            messageId,
+            headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}` },
+          }),
+        ),
       );
       return { messageId, attempt: currentAttempt() };
     },

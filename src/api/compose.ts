@@ -15,6 +15,7 @@ import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
 import { startTracing } from '../tracing/tracing.js';
 import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
+import { EmailKeys, emailHashSecretsOf } from '../identity/email-key.js';
 
 const CRM_ACTIVITY_MARGIN_MS = 5000;
 
@@ -40,7 +41,12 @@ export function leadServiceFromConfig(config: Config, client: Client | TemporalC
     writeTimeoutMs: config.WRITE_TIMEOUT_MS,
     readTimeoutMs: config.READ_TIMEOUT_MS,
     settleMs: config.READ_SETTLE_MS,
+    emailKeys: emailKeysFromConfig(config),
   });
+}
+
+export function emailKeysFromConfig(config: Config): EmailKeys {
+  return new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS));
 }
 
 const MIB = 1024 * 1024;

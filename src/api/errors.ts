@@ -18,6 +18,8 @@ export class HttpError extends Error {
     message: string,
     readonly issues: Issue[] = [],
     readonly headers: Record<string, string> = {},
+    /** Fields added to the error object for clients to act on (email_taken's `lead_id`). */
+    readonly extra: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -57,6 +59,24 @@ export class TaskNotFoundError extends HttpError {
   override name = 'TaskNotFoundError';
   constructor(taskId: string) {
     super(404, 'task_not_found', `no task with id ${taskId}`);
+  }
+}
+
+/** One person, one lead: the email of a write is held by another lead. */
+export class EmailTakenError extends HttpError {
+  override name = 'EmailTakenError';
+  constructor(readonly holder: string) {
+    super(409, 'email_taken', `another lead (${holder}) has this email; change that lead, or erase it first`, [
+      { path: 'body.email', code: 'email_taken', message: `held by lead ${holder}` },
+    ], {}, { lead_id: holder });
+  }
+}
+
+/** The lead was erased on request (DELETE /api/leads/:id): nothing of it is left to read or write. */
+export class LeadErasedError extends HttpError {
+  override name = 'LeadErasedError';
+  constructor(leadId: string) {
+    super(410, 'lead_erased', `lead ${leadId} was erased`);
   }
 }
 
@@ -211,7 +231,7 @@ export class InvalidUnsubscribeLinkError extends HttpError {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; issues: Issue[]; request_id?: string };
+  error: { code: string; message: string; issues: Issue[]; request_id?: string; lead_id?: string };
 }
 
 export interface MappedError {
@@ -236,7 +256,7 @@ function mapAny(err: unknown): MappedError {
     return {
       status: err.status,
       headers: err.headers,
-      body: { error: { code: err.code, message: err.message, issues: err.issues } },
+      body: { error: { code: err.code, message: err.message, issues: err.issues, ...err.extra } },
     };
   }
   if (hasZodFastifySchemaValidationErrors(err)) {

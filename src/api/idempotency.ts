@@ -17,9 +17,16 @@ export interface IdempotencyClaim {
  * across API processes. The same key with the same body proceeds (the write itself is
  * deduplicated by its stable task id); with another body it is refused (422).
  */
-export async function claimIdempotencyKey(calls: TemporalCalls, taskQueue: string, claim: IdempotencyClaim, deadline: number): Promise<void> {
+export async function claimIdempotencyKey(
+  calls: TemporalCalls,
+  taskQueue: string,
+  claim: IdempotencyClaim,
+  deadline: number,
+  /** A keyed hash for bodies with personal data (a plain hash of a guessable email can be tested). */
+  digest: (body: unknown) => string = hashBody,
+): Promise<void> {
   const workflowId = idempotencyRecordId(`${claim.scope}\n${claim.key}`);
-  const bodyHash = hashBody(claim.body);
+  const bodyHash = digest(claim.body);
   await calls.within(deadline, async () => {
     try {
       await calls.client.workflow.start(idempotencyRecord, {

@@ -1,4 +1,6 @@
 import type { Client } from '@temporalio/client';
+import { AddressBook } from '../identity/address-book.js';
+import { EmailKeys, emailHashSecretsOf } from '../identity/email-key.js';
 import type { ChangeOp, LeadInput, LeadPatch, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
 import type { LeadWorkflowSettings, RedriveAnswer } from '../temporal/lead-messages.js';
@@ -8,6 +10,7 @@ import { LeadRedrive, type FailedLead, type FailedLeadFilter, type FailureState,
 import { LeadReads, type ReadSource } from './lead-reads.js';
 import type { BatchItem } from './lead-batch.js';
 import { LeadWrites, type BatchOptions, type CreateReceipt, type WriteReceipt } from './lead-writes.js';
+import { LeadNotFoundError } from './errors.js';
 import { TemporalCalls } from './temporal-calls.js';
 
 export type { ListFilter } from './lead-list.js';
@@ -33,6 +36,8 @@ export interface LeadServiceOptions {
    * changes Temporal may be holding back until then (see lead-tail.ts). Default 1000 ms.
    */
   settleMs?: number;
+  /** Email keys (EMAIL_HASH_SECRETS); default: the development secret. */
+  emailKeys?: EmailKeys;
 }
 
 /**
@@ -45,6 +50,8 @@ export class LeadService {
   private readonly writes: LeadWrites;
   private readonly reads: LeadReads;
   private readonly redrive: LeadRedrive;
+  /** Claims and suppressions of email addresses (src/identity). */
+  readonly addresses: AddressBook;
 
   /** Pass the TemporalCalls other services use too, so drain() waits for theirs as well. */
   constructor(
@@ -52,9 +59,11 @@ export class LeadService {
     private readonly options: LeadServiceOptions,
   ) {
     this.calls = client instanceof TemporalCalls ? client : new TemporalCalls(client);
-    this.writes = new LeadWrites(this.calls, options);
+    const keys = options.emailKeys ?? new EmailKeys(emailHashSecretsOf(undefined));
+    this.addresses = new AddressBook(this.calls.client, { taskQueue: options.taskQueue, keys });
     const readTimeoutMs = options.readTimeoutMs ?? options.queryTimeoutMs + options.writeTimeoutMs;
     this.reads = new LeadReads(this.calls, { ...options, readTimeoutMs });
+    this.writes = new LeadWrites(this.calls, this.addresses, (id) => this.currentEmail(id), options);
     this.redrive = new LeadRedrive(this.calls, options);
   }
 
@@ -84,8 +93,33 @@ export class LeadService {
     return this.calls.cancellable(signal, () => this.reads.task(taskId));
   }
 
-  list(filter: ListFilter): Promise<{ items: LeadView[]; next_cursor: string | null }> {
+  async list(filter: ListFilter): Promise<{ items: LeadView[]; next_cursor: string | null }> {
+    if (filter.email) return { items: await this.byEmail(filter.email, filter.stage), next_cursor: null };
     return listLeads(this.calls, { namespace: this.options.namespace, taskQueue: this.options.taskQueue }, filter, this.reads.deadline());
+  }
+
+  /** The lead that holds `email` now (its claim), as a read shows it; none when it shows another email. */
+  private async byEmail(email: string, stage: string | undefined): Promise<LeadView[]> {
+    const deadline = this.reads.deadline();
+    const claim = await this.calls.within(deadline, () => this.addresses.holder(email));
+    if (!claim) return [];
+    try {
+      const { lead } = await this.reads.get(claim.leadId);
+      return lead.email === email && (!stage || lead.stage === stage) ? [lead] : [];
+    } catch (err) {
+      if (err instanceof LeadNotFoundError) return [];
+      throw err;
+    }
+  }
+
+  /** The email lead `id` shows now, pending changes included; null when there is no such lead. */
+  private async currentEmail(id: string): Promise<string | null> {
+    try {
+      return (await this.reads.get(id)).lead.email;
+    } catch (err) {
+      if (err instanceof LeadNotFoundError) return null;
+      throw err;
+    }
   }
 
   history(id: string): Promise<LeadEvent[]> {

@@ -1,13 +1,17 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ChangeOp, LeadChange, LeadInput, LeadPatch } from '../domain/lead.js';
-import { leadIdForEmail, leadWorkflowId, newTaskId } from '../domain/ids.js';
+import { leadWorkflowId, newLeadId, newTaskId, stableStringify } from '../domain/ids.js';
+import type { AddressBook, EmailClaim } from '../identity/address-book.js';
 import { LEAD_WORKFLOW_GENERATION, leadChangeSignal, type LeadWorkflowInput, type LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { leadWorkflow } from '../workflows/index.js';
-import { LeadNotFoundError } from './errors.js';
+import { EmailTakenError, LeadNotFoundError } from './errors.js';
 import { claimIdempotencyKey } from './idempotency.js';
 import { BATCH_WRITE_CONCURRENCY, batchItemKey, inLeadOrder, type BatchItem } from './lead-batch.js';
 import type { TemporalCalls } from './temporal-calls.js';
+
+/** The email a lead shows now, counting changes accepted but not yet applied; null when there is no such lead. */
+export type CurrentEmail = (leadId: string) => Promise<string | null>;
 
 export interface LeadWriteOptions {
   taskQueue: string;
@@ -39,15 +43,15 @@ export interface BatchOptions {
 export class LeadWrites {
   constructor(
     private readonly calls: TemporalCalls,
+    private readonly addresses: AddressBook,
+    private readonly currentEmail: CurrentEmail,
     private readonly options: LeadWriteOptions,
   ) {}
 
   async create(fields: LeadInput, idempotencyKey?: string): Promise<CreateReceipt> {
     const deadline = Date.now() + this.options.writeTimeoutMs;
-    const id = leadIdForEmail(fields.email);
-    const taskId = newTaskId(id, 'create', idempotencyKey);
     if (idempotencyKey) await this.claim({ key: idempotencyKey, scope: 'POST /api/leads', body: fields }, deadline);
-    return this.createLead(id, taskId, fields, idempotencyKey !== undefined, deadline);
+    return this.createLead(fields, idempotencyKey, deadline);
   }
 
   /**
@@ -70,29 +74,37 @@ export class LeadWrites {
     if (idempotency) await this.claim({ key: idempotency.key, scope: 'POST /api/leads/batch', body: idempotency.body }, deadline());
     return inLeadOrder(
       items,
-      (item) => leadIdForEmail(item.fields.email),
+      // Items of one email go in order, one after the other: the first claims it, the rest merge.
+      (item) => item.fields.email,
       BATCH_WRITE_CONCURRENCY,
-      (item, id) => {
-        const taskId = newTaskId(id, 'create', idempotency && batchItemKey(idempotency.key, item.index));
-        return this.createLead(id, taskId, item.fields, idempotency !== undefined, deadline());
-      },
+      (item) => this.createLead(item.fields, idempotency && batchItemKey(idempotency.key, item.index), deadline()),
     );
   }
 
-  /** Starts the lead's workflow, or merges into the lead that has this email (a duplicate create). */
-  private createLead(id: string, taskId: string, fields: LeadInput, keyed: boolean, deadline: number): Promise<CreateReceipt> {
-    const change = newChange(taskId, 'create', fields);
+  /**
+   * Claims the email for a new lead and starts it, or merges into the lead that holds the email
+   * (a duplicate create). The claim decides, so concurrent creates of one email from any API
+   * process land on one lead. `taskKey` makes the task id a retry's (an Idempotency-Key).
+   */
+  private createLead(fields: LeadInput, taskKey: string | undefined, deadline: number): Promise<CreateReceipt> {
     return this.calls.within(deadline, async () => {
-      if (await this.startLead(id, change, fields)) return { id, task_id: taskId, status: 'queued' as const, deduplicated: false };
-      // The lead exists: this create is a duplicate by email and merges into it.
-      const handle = this.calls.client.workflow.getHandle(leadWorkflowId(id));
-      await handle.signal(leadChangeSignal, change);
-      let deduplicated = true;
-      if (keyed) {
-        // A retry of the request that created the lead must get the same answer it got.
-        const description = await handle.describe();
-        deduplicated = description.memo?.created_task_id !== taskId;
+      const candidate = newLeadId();
+      let outcome = await this.addresses.claim(fields.email, candidate, newTaskId(candidate, 'create', taskKey));
+      if (!outcome.fresh && (await this.isStale(outcome.claim, fields.email, 'create'))) {
+        await this.addresses.releaseClaim(fields.email, outcome.claim, `stale: lead ${outcome.claim.leadId} no longer has this email`);
+        outcome = await this.addresses.claim(fields.email, candidate, newTaskId(candidate, 'create', taskKey));
       }
+      const id = outcome.claim.leadId;
+      const taskId = newTaskId(id, 'create', taskKey);
+      const change = newChange(taskId, 'create', fields);
+      try {
+        await this.startOrSignal(id, change, fields);
+      } catch (err) {
+        if (outcome.fresh) await this.releaseQuietly(fields.email, id);
+        throw err;
+      }
+      // A retry of the request that created the lead gets the answer it got: not a duplicate.
+      const deduplicated = !outcome.fresh && outcome.claim.taskId !== taskId;
       return { id, task_id: taskId, status: 'queued' as const, deduplicated };
     });
   }
@@ -103,9 +115,15 @@ export class LeadWrites {
     if (idempotencyKey) await this.claim({ key: idempotencyKey, scope: `${op} ${id}`, body: fields }, deadline);
     const change = newChange(taskId, op, fields);
     return this.calls.within(deadline, async () => {
+      // A write that names an email must hold it: claimed for this lead before the change is
+      // handed over, so the lead never shows an email another lead holds. The lead releases the
+      // email it leaves once it has applied the change (lead workflow, generation 5).
+      const email = fields.email ?? undefined;
+      const fresh = email ? await this.claimFor(id, email, taskId) : false;
       try {
         await this.calls.client.workflow.getHandle(leadWorkflowId(id)).signal(leadChangeSignal, change);
       } catch (err) {
+        if (fresh) await this.releaseQuietly(email!, id);
         if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(id);
         throw err;
       }
@@ -113,30 +131,57 @@ export class LeadWrites {
     });
   }
 
-  /** Starts the lead's workflow with its first change; false when it already runs. */
-  private async startLead(id: string, change: LeadChange, fields: LeadInput): Promise<boolean> {
-    const input: LeadWorkflowInput = { leadId: id, settings: this.options.settings, initial: change, generation: LEAD_WORKFLOW_GENERATION };
-    try {
-      await this.calls.client.workflow.start(leadWorkflow, {
-        workflowId: leadWorkflowId(id),
-        taskQueue: this.options.taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'FAIL',
-        // The email in the memo (a payload, encrypted with TEMPORAL_CODEC_KEYS), not in a search
-        // attribute (never encrypted): listings show it until the workflow publishes the lead.
-        memo: { created_task_id: change.task_id, email: fields.email },
-        typedSearchAttributes: [{ key: SA.stage, value: fields.stage ?? 'new' }],
-        staticSummary: `lead ${fields.email}`,
-      });
-      return true;
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-      throw err;
+  /** Claims `email` for lead `id`; true when this call made the claim. 409 when another lead holds it. */
+  private async claimFor(id: string, email: string, taskId: string): Promise<boolean> {
+    let outcome = await this.addresses.claim(email, id, taskId, true);
+    if (outcome.claim.leadId === id) return outcome.fresh;
+    if (await this.isStale(outcome.claim, email, 'update')) {
+      await this.addresses.releaseClaim(email, outcome.claim, `stale: lead ${outcome.claim.leadId} no longer has this email`);
+      outcome = await this.addresses.claim(email, id, taskId);
+      if (outcome.claim.leadId === id) return outcome.fresh;
     }
+    throw new EmailTakenError(outcome.claim.leadId);
+  }
+
+  /**
+   * A claim whose lead no longer shows its email: the lead moved away and its release has not
+   * run yet (no worker), or a write crashed between claiming and handing the change over. A
+   * claim younger than two write timeouts may belong to a write still in flight, so it stands.
+   * A create adopts a claim whose lead never started (the retry of a create that crashed there).
+   */
+  private async isStale(claim: EmailClaim, email: string, by: 'create' | 'update'): Promise<boolean> {
+    const age = Date.now() - Date.parse(claim.claimedAt);
+    if (!(age > 2 * this.options.writeTimeoutMs)) return false;
+    const current = await this.currentEmail(claim.leadId);
+    if (current === null) return by === 'update';
+    return current !== email;
+  }
+
+  private async releaseQuietly(email: string, id: string): Promise<void> {
+    // Best effort: the write failed, so nothing will use the claim. A claim left behind (Temporal
+    // down now) is found stale by the next write that needs the email (isStale).
+    await this.addresses.release(email, id, 'the write that claimed it failed').catch(() => undefined);
+  }
+
+  /** Starts the lead with its first change, or hands the change to it when it runs already. */
+  private async startOrSignal(id: string, change: LeadChange, fields: LeadInput): Promise<void> {
+    const input: LeadWorkflowInput = { leadId: id, settings: this.options.settings, generation: LEAD_WORKFLOW_GENERATION };
+    await this.calls.client.workflow.signalWithStart(leadWorkflow, {
+      workflowId: leadWorkflowId(id),
+      taskQueue: this.options.taskQueue,
+      args: [input],
+      signal: leadChangeSignal,
+      signalArgs: [change],
+      // The email in the memo (a payload, encrypted with TEMPORAL_CODEC_KEYS), not in a search
+      // attribute (never encrypted): listings show it until the workflow publishes the lead.
+      memo: { created_task_id: change.task_id, email: fields.email },
+      typedSearchAttributes: [{ key: SA.stage, value: fields.stage ?? 'new' }],
+      staticSummary: `lead ${id}`,
+    });
   }
 
   private claim(claim: Parameters<typeof claimIdempotencyKey>[2], deadline: number): Promise<void> {
-    return claimIdempotencyKey(this.calls, this.options.taskQueue, claim, deadline);
+    return claimIdempotencyKey(this.calls, this.options.taskQueue, claim, deadline, (body) => this.addresses.keys.digest(stableStringify(body)));
   }
 }
 

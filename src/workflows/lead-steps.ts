@@ -53,12 +53,15 @@ export class LeadSteps {
     this.activities = leadActivities(settings);
   }
 
-  /** lead_process: normalize and score the merged state once for the whole batch. */
-  async normalize(batchTasks: TaskState[]): Promise<void> {
+  /**
+   * lead_process: normalize and score the merged state once for the whole batch, and show the
+   * address's consent (`optOut`: a change of the batch opted out, which suppresses the address).
+   */
+  async normalize(batchTasks: TaskState[], optOut?: boolean): Promise<void> {
     const { entity } = this;
     updateStep(batchTasks, 'lead_process', { status: 'running', started_at: now() });
     try {
-      const processed = await this.activities.processLead({ leadId: entity.leadId, fields: entity.fields! });
+      const processed = await this.activities.processLead({ leadId: entity.leadId, fields: entity.fields!, optOut });
       entity.setProcessed(processed.fields, processed.score);
       updateStep(batchTasks, 'lead_process', { status: 'completed', attempts: processed.attempt, finished_at: now() });
     } catch (err) {
@@ -133,12 +136,33 @@ export class LeadSteps {
         template: 'welcome',
         lead: entity.view()!,
       });
-      entity.welcome = 'sent';
+      // Skipped at the last moment: the address was suppressed after the lead was processed.
+      entity.welcome = result.skipped ? 'skipped' : 'sent';
       return { ok: true, attempts: result.attempt, error: null };
     } catch (err) {
       entity.welcome = 'failed';
       return { ok: false, attempts: failedAttempts(err, this.settings.maxAttempts), error: describeFailure(err) };
     }
+  }
+}
+
+/**
+ * After a batch that moved the lead's email: ends its claims on the emails it left (those of
+ * the lead before the batch and of the batch's changes, but its email now and those of
+ * changes still pending). Best effort: a claim left behind is found stale by the next write
+ * that needs its email (src/api/lead-writes.ts).
+ */
+export async function releaseLeftEmails(settings: LeadWorkflowSettings, leadId: string, left: string[]): Promise<void> {
+  if (left.length === 0) return;
+  const { releaseEmailClaims } = proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: settings.maxAttempts, initialInterval: settings.initialIntervalMs, maximumInterval: settings.maxIntervalMs },
+    summary: 'release email claims',
+  });
+  try {
+    await releaseEmailClaims({ leadId, emails: left });
+  } catch {
+    // Recorded in history as the activity's failure; nothing else depends on it.
   }
 }
 

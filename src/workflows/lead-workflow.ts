@@ -14,7 +14,8 @@ import {
 import { startTriggeredAutomations } from './automation-triggers.js';
 import { LeadPublisher } from './lead-publish.js';
 import { LeadEntity } from './lead-state.js';
-import { LeadSteps } from './lead-steps.js';
+import { LeadSteps, releaseLeftEmails } from './lead-steps.js';
+import type { LeadChange, LeadView } from '../domain/lead.js';
 
 /** What one run works with. */
 interface LeadRun {
@@ -102,9 +103,14 @@ async function runBatch({ input, current, entity, steps, publisher }: LeadRun): 
   const before = entity.view();
   const batch = entity.pending.splice(0, MAX_BATCH);
   const batchTasks = entity.applyBatch(batch);
-  await steps.normalize(batchTasks);
+  await steps.normalize(batchTasks, batch.some((c) => c.fields.unsubscribed === true));
   // crm_update and email_send run side by side: a CRM outage must not hold back the welcome.
-  await Promise.all([steps.crmUpdate(batchTasks), steps.welcomeEmail(batchTasks)]);
+  // Generation 5: so does the release of the email claims the batch left behind.
+  await Promise.all([
+    steps.crmUpdate(batchTasks),
+    steps.welcomeEmail(batchTasks),
+    input.generation !== undefined && input.generation >= 5 ? releaseLeftEmails(input.settings, input.leadId, leftEmails(before, batch, entity)) : undefined,
+  ]);
   entity.finishBatch(batchTasks);
   publisher.publish(batchTasks);
   // Start the automations this batch triggers. patched() keeps histories recorded
@@ -112,6 +118,13 @@ async function runBatch({ input, current, entity, steps, publisher }: LeadRun): 
   if (current || patched('automation-triggers')) {
     await startTriggeredAutomations(input.leadId, before, entity.view()!, batch, input.settings);
   }
+}
+
+/** The emails a batch left: the lead's before it and its changes', but its email now and pending changes'. */
+function leftEmails(before: LeadView | null, batch: LeadChange[], entity: LeadEntity): string[] {
+  const keep = new Set([entity.fields?.email, ...entity.pending.map((c) => c.fields.email)]);
+  const seen = new Set([before?.email, ...batch.map((c) => c.fields.email)]);
+  return [...seen].filter((e): e is string => typeof e === 'string' && !keep.has(e));
 }
 
 function historyIsLong(settings: LeadWorkflowSettings): boolean {

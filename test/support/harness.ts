@@ -48,6 +48,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: `leads-${suffix}`,
     TEMPORAL_CRM_TASK_QUEUE: `leads-crm-${suffix}`,
+    // Email claims and suppressions are per address in the namespace: a key of its own keeps
+    // each harness's addresses apart from other test files' on the shared server.
+    EMAIL_HASH_SECRETS: `test-email-hash-secret-${suffix}`,
     CRM_BASE_URL: crm.url,
     CRM_TIMEOUT_MS: '2000',
     CRM_RATE_LIMIT_PER_SECOND: '0',
@@ -158,7 +161,7 @@ export async function eventually<T>(
 /** Convenience wrapper around app.inject for JSON calls. */
 export async function call(
   app: FastifyInstance,
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   url: string,
   body?: unknown,
   headers: Record<string, string> = {},
