@@ -80,10 +80,14 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
   };
 }
 
+/** A client for activities that call Temporal itself (address records, erasures). */
+function temporalClient(config: Config, connection: NativeConnection): Client {
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
+}
+
 /** Email claims and suppressions, read and written by lead_process and the email activities. */
 export function addressBookFromConfig(config: Config, connection: NativeConnection): AddressBook {
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
-  return new AddressBook(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS)) });
+  return new AddressBook(temporalClient(config, connection), { taskQueue: config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS)) });
 }
 
 /**
@@ -106,10 +110,12 @@ export async function createWorkers(
   overrides: Partial<WorkerOptions> = {},
   tracing?: Tracing,
 ): Promise<Worker[]> {
+  const addresses = deps.addresses ?? addressBookFromConfig(config, connection);
   const activities = createActivitiesByTaskQueue({
     ...deps,
     automations: deps.automations ?? automationDepsFromConfig(config, connection, tracing),
-    addresses: deps.addresses ?? addressBookFromConfig(config, connection),
+    addresses,
+    erasure: deps.erasure ?? { client: temporalClient(config, connection), namespace: config.TEMPORAL_NAMESPACE, addresses },
   });
   // The same data converter as the API's: payloads are encrypted when TEMPORAL_CODEC_KEYS is set.
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s', dataConverter: dataConverterFromConfig(config) } as const;

@@ -8,6 +8,7 @@ import type { Mailer } from './mailer.js';
 import { createAutomationActivities, type AutomationDeps } from './automation.js';
 import { countedCrmSync, countedEmail } from './business-metrics.js';
 import { suppressOnRejection } from './suppression.js';
+import { createErasureActivities, type ErasureDeps } from './erasure.js';
 
 export interface ActivityDeps {
   crm: CrmClient;
@@ -21,6 +22,8 @@ export interface ActivityDeps {
    * absent. Without it (unit tests) consent is the lead's own `unsubscribed` field.
    */
   addresses?: AddressBook;
+  /** What the lead erasure needs besides the CRM; createWorkers fills it in when absent. */
+  erasure?: ErasureDeps;
 }
 
 const currentAttempt = () => Context.current().info.attempt;
@@ -55,6 +58,8 @@ export function createActivitiesByTaskQueue(deps: ActivityDeps) {
       ...createLeadActivities(deps),
       // The automation runs' activities (src/activities/automation.ts).
       ...createAutomationActivities(deps.automations, deps.mailer, deps.messageIdDomain, deps.addresses),
+      // The lead erasure's activities (src/activities/erasure.ts), but the CRM's.
+      ...createErasureActivities(deps.erasure),
     },
     crm: createCrmActivities(deps),
   };
@@ -123,6 +128,12 @@ function createCrmActivities(deps: ActivityDeps) {
         ),
       );
       return { ...result, attempt: currentAttempt() };
+    },
+
+    /** The erasure's CRM step: the contact goes; one that is not there is fine. */
+    async deleteCrmContact(input: { leadId: string }): Promise<{ note: string }> {
+      const { deleted } = await deps.crm.deleteContact(input.leadId, cancellationSignal());
+      return { note: deleted ? 'CRM contact deleted' : 'no CRM contact to delete' };
     },
   };
 }

@@ -11,8 +11,7 @@ import { automationRun } from '../workflows/index.js';
 import type { AutomationCatalog, LoadedAutomation } from '../automations/loader.js';
 import { automationRunId, leadRunsPrefix, parseRunId } from '../automations/ids.js';
 import { verifyUnsubscribeToken } from '../automations/unsubscribe.js';
-import { base32, leadWorkflowId, newTaskId } from '../domain/ids.js';
-import type { LeadChange } from '../domain/lead.js';
+import { base32, leadWorkflowId } from '../domain/ids.js';
 import {
   automationRunQuery,
   type AutomationRunInput,
@@ -20,7 +19,6 @@ import {
   type AutomationRunState,
   type RunStatus,
 } from '../temporal/automation-messages.js';
-import { leadChangeSignal } from '../temporal/lead-messages.js';
 import {
   AutomationDisabledError,
   AutomationNotFoundError,
@@ -254,24 +252,11 @@ export class AutomationService {
     return listExecutions(this.calls, this.options.namespace, { query, limit: page.limit, cursor: page.cursor }, this.deadline(), runSummary);
   }
 
-  /** The unsubscribe link: sets `unsubscribed: true` through the lead's workflow like any other change. */
-  async unsubscribe(leadId: string, token: string): Promise<void> {
+  /** Checks an unsubscribe link's token (the link is the credential); the route then opts the address out. */
+  verifyUnsubscribeLink(leadId: string, token: string): void {
     if (!verifyUnsubscribeToken(this.options.unsubscribeSecret, leadId, token)) throw new InvalidUnsubscribeLinkError();
-    const change: LeadChange = {
-      task_id: newTaskId(leadId, 'patch'),
-      op: 'patch',
-      fields: { unsubscribed: true },
-      received_at: new Date().toISOString(),
-    };
-    await this.bounded(async () => {
-      try {
-        await this.client.workflow.getHandle(leadWorkflowId(leadId)).signal(leadChangeSignal, change);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(leadId);
-        throw err;
-      }
-    });
   }
+
 
   private find(id: string): LoadedAutomation {
     const automation = this.catalog.get(id);

@@ -10,13 +10,18 @@ import { LeadRedrive, type FailedLead, type FailedLeadFilter, type FailureState,
 import { LeadReads, type ReadSource } from './lead-reads.js';
 import type { BatchItem } from './lead-batch.js';
 import { LeadWrites, type BatchOptions, type CreateReceipt, type WriteReceipt } from './lead-writes.js';
-import { LeadNotFoundError } from './errors.js';
+import { issuedTaskOp, leadIdOfTask } from '../domain/ids.js';
+import { LeadErasedError, LeadNotFoundError } from './errors.js';
+import { LeadConsent, type ConsentReceipt } from './lead-consent.js';
+import { LeadDataRequests, type ErasureReceipt, type LeadExport } from './lead-data-requests.js';
 import { TemporalCalls } from './temporal-calls.js';
 
 export type { ListFilter } from './lead-list.js';
 export type { ReadSource } from './lead-reads.js';
 export type { FailedLead, FailedLeadFilter, FailureState, RedriveJob } from './lead-redrive.js';
 export type { BatchOptions, CreateReceipt, WriteReceipt } from './lead-writes.js';
+export type { ConsentReceipt } from './lead-consent.js';
+export type { ErasureReceipt, LeadExport } from './lead-data-requests.js';
 
 export interface LeadServiceOptions {
   namespace: string;
@@ -50,6 +55,8 @@ export class LeadService {
   private readonly writes: LeadWrites;
   private readonly reads: LeadReads;
   private readonly redrive: LeadRedrive;
+  private readonly consent: LeadConsent;
+  private readonly dataRequests: LeadDataRequests;
   /** Claims and suppressions of email addresses (src/identity). */
   readonly addresses: AddressBook;
 
@@ -64,6 +71,12 @@ export class LeadService {
     const readTimeoutMs = options.readTimeoutMs ?? options.queryTimeoutMs + options.writeTimeoutMs;
     this.reads = new LeadReads(this.calls, { ...options, readTimeoutMs });
     this.writes = new LeadWrites(this.calls, this.addresses, (id) => this.currentEmail(id), options);
+    this.consent = new LeadConsent(this.calls, this.addresses, async (id) => (await this.reads.get(id)).lead, options.writeTimeoutMs);
+    this.dataRequests = new LeadDataRequests(this.calls, this.addresses, {
+      taskQueue: options.taskQueue,
+      crmTaskQueue: options.settings.crmTaskQueue,
+      writeTimeoutMs: options.writeTimeoutMs,
+    });
     this.redrive = new LeadRedrive(this.calls, options);
   }
 
@@ -76,16 +89,55 @@ export class LeadService {
     return this.writes.createMany(items, options);
   }
 
-  update(id: string, op: Exclude<ChangeOp, 'create'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {
-    return this.writes.update(id, op, fields, idempotencyKey);
+  update(id: string, op: Exclude<ChangeOp, 'create' | 'consent'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {
+    return this.unlessErased(id, () => this.writes.update(id, op, fields, idempotencyKey));
   }
 
   get(id: string): Promise<{ lead: LeadView; source: ReadSource }> {
-    return this.reads.get(id);
+    return this.unlessErased(id, () => this.reads.get(id));
   }
 
-  task(taskId: string): Promise<{ task: TaskState; source: ReadSource }> {
+  async task(taskId: string): Promise<{ task: TaskState; source: ReadSource }> {
+    const leadId = leadIdOfTask(taskId);
+    if (leadId && issuedTaskOp(taskId) === 'erase') {
+      return { task: await this.dataRequests.erasureTask(leadId, taskId, this.reads.deadline()), source: 'workflow' };
+    }
     return this.reads.task(taskId);
+  }
+
+  /** Erases the lead everywhere (GDPR Art. 17): 202 with a task to follow; 410 once it is gone. */
+  async erase(id: string): Promise<ErasureReceipt> {
+    const { lead } = await this.get(id);
+    return this.dataRequests.erase(lead);
+  }
+
+  /** Everything the service holds about the lead (GDPR Art. 15). */
+  async export(id: string): Promise<LeadExport> {
+    const { lead } = await this.get(id);
+    const [address, history] = await Promise.all([this.dataRequests.addressState(lead), this.history(id)]);
+    return { exported_at: new Date().toISOString(), lead, ...address, crm: lead.crm, history };
+  }
+
+  /** Opts the lead's address out; a second opt-out changes nothing. */
+  optOut(id: string, source: string): Promise<ConsentReceipt> {
+    return this.unlessErased(id, () => this.consent.optOut(id, source));
+  }
+
+  /** Lifts the address's suppression on its own renewed consent, given at `source`. */
+  resubscribe(id: string, source: string): Promise<ConsentReceipt> {
+    return this.unlessErased(id, () => this.consent.resubscribe(id, source));
+  }
+
+  /** A lead that is not found because it was erased answers 410, not 404. */
+  private async unlessErased<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof LeadNotFoundError && (await this.dataRequests.erased(id, this.reads.deadline()).catch(() => false))) {
+        throw new LeadErasedError(id);
+      }
+      throw err;
+    }
   }
 
   /** The same read as task(), its Temporal calls cancelled when `signal` aborts (a live stream whose client left). */
@@ -123,7 +175,7 @@ export class LeadService {
   }
 
   history(id: string): Promise<LeadEvent[]> {
-    return this.reads.history(id);
+    return this.unlessErased(id, () => this.reads.history(id));
   }
 
   /** Leads whose CRM sync failed, waiting for their repair or being retried now (lead-redrive.ts). */

@@ -109,7 +109,7 @@ export class LeadWrites {
     });
   }
 
-  async update(id: string, op: Exclude<ChangeOp, 'create'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {
+  async update(id: string, op: Exclude<ChangeOp, 'create' | 'consent'>, fields: LeadInput | LeadPatch, idempotencyKey?: string): Promise<WriteReceipt> {
     const deadline = Date.now() + this.options.writeTimeoutMs;
     const taskId = newTaskId(id, op, idempotencyKey);
     if (idempotencyKey) await this.claim({ key: idempotencyKey, scope: `${op} ${id}`, body: fields }, deadline);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CRM_STATUSES, Email, LEAD_STAGES, LeadStage } from '../domain/lead.js';
+import { CRM_STATUSES, Email, LEAD_STAGES, LeadStage, text } from '../domain/lead.js';
 import { STEP_NAMES, TASK_STATUSES, TASK_TYPES } from '../domain/task.js';
 
 // HTTP-level shapes: params, query strings and response bodies. The lead body schemas
@@ -96,6 +96,34 @@ export const LeadView = z.strictObject({
 
 export const ReadSource = z.enum(['events', 'workflow', 'history']);
 export const LeadResponse = LeadView.extend({ read_source: ReadSource });
+
+/** DELETE /api/leads/:id: the erasure is durably asked for; follow its task. */
+export const ErasureAccepted = WriteAccepted;
+
+/** POST /api/leads/:id/consent: the address's consent, and where it was given. */
+export const ConsentBody = z.strictObject({
+  subscribed: z.boolean().meta({ description: 'true: the person asked to receive email again; false: opt out' }),
+  source: text(200)
+    .pipe(z.string().min(1, { message: 'say where the consent was given (a form, a call, a double opt-in)' }))
+    .meta({ maxLength: 200, examples: ['double opt-in confirmed 2026-12-07 via preferences page'] }),
+});
+export const ConsentAccepted = z.strictObject({
+  id: z.string(),
+  task_id: z.string().nullable().meta({ description: 'null when the address already was in that state: nothing changed' }),
+  status: z.enum(['queued', 'unchanged']),
+  unsubscribed: z.boolean(),
+});
+
+const Suppression = z.strictObject({ reason: z.string(), source: z.string(), at: z.string() });
+/** GET /api/leads/:id/export: everything the service holds about the lead. */
+export const LeadExport = z.strictObject({
+  exported_at: z.string(),
+  lead: LeadView,
+  consent: z.strictObject({ unsubscribed: z.boolean(), suppression: Suppression.nullable() }),
+  email_claim: z.strictObject({ held: z.boolean(), claimed_at: z.string().nullable() }),
+  crm: LeadView.shape.crm,
+  history: z.array(z.looseObject({ at: z.string(), kind: z.string() })),
+});
 
 export const LeadList = z.strictObject({
   items: z.array(LeadView),

@@ -106,12 +106,27 @@ export class AddressBook {
   /** Ends `leadId`'s claim on `email`; another lead's claim is left alone. True if one ended. */
   async release(email: string, leadId: string, reason = 'the lead changed its email'): Promise<boolean> {
     let released = false;
-    for (const key of this.keys.all(email)) {
-      const claim = await this.claimOf(key);
-      if (claim?.leadId !== leadId) continue;
-      released = (await this.end(claimWorkflowId(key), claim.runId, `${reason} (lead ${leadId})`)) || released;
-    }
+    for (const key of this.keys.all(email)) released = (await this.releaseKey(key, leadId, reason)) || released;
     return released;
+  }
+
+  /** release() by email key: the erasure knows the keys of the address, not the address. */
+  async releaseKey(key: string, leadId: string, reason: string): Promise<boolean> {
+    const claim = await this.claimOf(key);
+    if (claim?.leadId !== leadId) return false;
+    return this.end(claimWorkflowId(key), claim.runId, `${reason} (lead ${leadId})`);
+  }
+
+  /** suppress() by email key (the erasure's). */
+  async suppressKey(key: string, suppression: Suppression): Promise<boolean> {
+    if (await this.recordOf(suppressionWorkflowId(key))) return false;
+    try {
+      await this.start(suppressionWorkflowId(key), { ...suppression });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
   }
 
   /** Ends a claim exactly as it was read (its run), e.g. a stale one. */
@@ -122,13 +137,7 @@ export class AddressBook {
   /** Suppresses `email`. False when it already was (the first reason stays). */
   async suppress(email: string, suppression: Suppression): Promise<boolean> {
     if (await this.suppression(email)) return false;
-    try {
-      await this.start(suppressionWorkflowId(this.keys.current(email)), { ...suppression });
-      return true;
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-      throw err;
-    }
+    return this.suppressKey(this.keys.current(email), suppression);
   }
 
   /** Why `email` gets no email, or null when it may be mailed. */

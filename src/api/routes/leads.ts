@@ -5,7 +5,11 @@ import { leadWorkflowId } from '../../domain/ids.js';
 import { LeadInput, LeadPatch } from '../../domain/lead.js';
 import { MethodNotAllowedError } from '../errors.js';
 import {
+  ConsentAccepted,
+  ConsentBody,
   CreateAccepted,
+  ErasureAccepted,
+  LeadExport,
   errorResponses,
   HistoryResponse,
   IdempotencyHeaders,
@@ -18,8 +22,8 @@ import {
 
 // Statuses every /api route can answer besides its own: 400 (a parameter), 401 (API
 // keys), 414 (URI too long), 429 (rate limit), 503 (Temporal or the process unavailable).
-const readErrors = errorResponses(400, 401, 404, 414, 429, 503);
-const writeErrors = errorResponses(400, 401, 404, 413, 414, 415, 422, 429, 503);
+const readErrors = errorResponses(400, 401, 404, 410, 414, 429, 503);
+const writeErrors = errorResponses(400, 401, 404, 409, 410, 413, 414, 415, 422, 429, 503);
 
 /** One line per accepted write, joining the request id to the workflow that now holds the change. */
 function logWrite(request: FastifyRequest, op: string, receipt: { id: string; task_id: string }): void {
@@ -32,6 +36,7 @@ type App = Parameters<FastifyPluginAsyncZod>[0];
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   writeRoutes(app);
   readRoutes(app);
+  personalDataRoutes(app);
   // `/api/leads/batch` (POST, lead-batch.ts) sits beside `/api/leads/:id`: other methods on
   // it would reach the lead routes and fail as a bad lead id; they are refused as methods.
   app.route({
@@ -153,6 +158,62 @@ function readRoutes(app: App): void {
       },
     },
     async (request) => ({ events: await app.leads.history(request.params.id) }),
+  );
+}
+
+/** Consent, erasure and export: the rules that belong to the person (docs/personal-data.md). */
+function personalDataRoutes(app: App): void {
+  app.post(
+    '/api/leads/:id/consent',
+    {
+      schema: {
+        operationId: 'setLeadConsent',
+        summary: "Record the address's consent: opt out, or resubscribe on the person's own renewed consent (source required)",
+        tags: ['leads'],
+        params: LeadIdParams,
+        body: ConsentBody,
+        response: { 202: ConsentAccepted, ...errorResponses(400, 401, 404, 410, 413, 414, 415, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { subscribed, source } = request.body;
+      const receipt = subscribed ? await app.leads.resubscribe(id, `api: ${source}`) : await app.leads.optOut(id, `api: ${source}`);
+      request.log.info({ op: 'consent', lead_id: id, subscribed, changed: receipt.status === 'queued' }, 'consent recorded');
+      return reply.code(202).send(receipt);
+    },
+  );
+
+  app.delete(
+    '/api/leads/:id',
+    {
+      schema: {
+        operationId: 'eraseLead',
+        summary: 'Erase a lead everywhere (Temporal, CRM); its address stays suppressed by keyed hash. Follow the task.',
+        tags: ['leads'],
+        params: LeadIdParams,
+        response: { 202: ErasureAccepted, ...readErrors },
+      },
+    },
+    async (request, reply) => {
+      const receipt = await app.leads.erase(request.params.id);
+      logWrite(request, 'erase', receipt);
+      return reply.code(202).send(receipt);
+    },
+  );
+
+  app.get(
+    '/api/leads/:id/export',
+    {
+      schema: {
+        operationId: 'exportLead',
+        summary: 'Everything the service holds about a lead: fields, consent, email claim, CRM state, history',
+        tags: ['leads'],
+        params: LeadIdParams,
+        response: { 200: LeadExport, ...readErrors },
+      },
+    },
+    async (request) => app.leads.export(request.params.id),
   );
 }
 

@@ -33,7 +33,9 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions> =
     '/unsubscribe',
     { schema: { hide: true, querystring: UnsubscribeQuery } },
     async (request, reply) => {
-      await service.unsubscribe(request.query.lead, request.query.token);
+      service.verifyUnsubscribeLink(request.query.lead, request.query.token);
+      // The address opts out; a second click finds it suppressed and changes nothing.
+      await app.leads.optOut(request.query.lead, 'unsubscribe_link');
       return reply.type('text/html; charset=utf-8').send(page('Unsubscribed', '<p>You are unsubscribed: you will get no more automated emails from us.</p>'));
     },
   );
