@@ -132,7 +132,10 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
       onWait: (counts, expected) => log(`${side} r${round}: draining, ${Math.min(counts.contacts, counts.emails)}/${expected} leads in the CRM and the mailbox`),
     });
     // Leads whose create and update were both acknowledged: seed-mix's unit of work.
-    const counted = ledger.records().filter((r) => r.createAcked && r.acked >= 2).slice(0, 40).map((r) => r.leadId);
+    const counted = ledger
+      .records()
+      .flatMap((r) => (r.createAcked && r.acked >= 2 && r.leadId !== undefined ? [r.leadId] : []))
+      .slice(0, 40);
     const cost = await measureLeadCost(stack.temporalAddress, counted);
     const route = (name: string) => run.routes.find((r) => r.route === name);
     const reads = [route('get'), route('task')].filter((r) => r !== undefined);

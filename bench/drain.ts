@@ -9,9 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 // hold a version in [acked, attempted] and content whose marker is at least the last
 // acknowledged one: a write that failed or timed out may or may not have been applied, an
 // acknowledged one must have been.
+//
+// The ledger keys leads by email: a lead's id is known only once the API's answer to its
+// create names it, and a write is counted as attempted before that.
 
 export interface LeadRecord {
-  leadId: string;
+  email: string;
+  /** The id the answer to the lead's create named; undefined while no create was acknowledged. */
+  leadId?: string | undefined;
   attempted: number;
   acked: number;
   createAttempted: boolean;
@@ -25,26 +30,27 @@ export class WriteLedger {
   ackedCreates = 0;
   ackedWrites = 0;
 
-  private record(leadId: string): LeadRecord {
-    let record = this.leads.get(leadId);
+  private record(email: string): LeadRecord {
+    let record = this.leads.get(email);
     if (!record) {
-      record = { leadId, attempted: 0, acked: 0, createAttempted: false, createAcked: false, lastAckedMarker: 0 };
-      this.leads.set(leadId, record);
+      record = { email, attempted: 0, acked: 0, createAttempted: false, createAcked: false, lastAckedMarker: 0 };
+      this.leads.set(email, record);
     }
     return record;
   }
 
-  /** A write is about to be sent; returns its marker. */
-  attempt(leadId: string, isCreate: boolean): number {
-    const record = this.record(leadId);
+  /** A write to the lead with this email is about to be sent; returns its marker. */
+  attempt(email: string, isCreate: boolean): number {
+    const record = this.record(email);
     record.attempted += 1;
     if (isCreate) record.createAttempted = true;
     return record.attempted;
   }
 
-  /** The write with this marker was answered 2xx. */
-  ack(leadId: string, marker: number, isCreate: boolean): void {
-    const record = this.record(leadId);
+  /** The write with this marker was answered 2xx; a create's answer names the lead (`leadId`). */
+  ack(email: string, marker: number, isCreate: boolean, leadId?: string): void {
+    const record = this.record(email);
+    record.leadId ??= leadId;
     record.acked += 1;
     record.lastAckedMarker = Math.max(record.lastAckedMarker, marker);
     if (isCreate && !record.createAcked) {
@@ -58,10 +64,11 @@ export class WriteLedger {
     return [...this.leads.values()];
   }
 
-  /** Adds records kept elsewhere (the raw-client child processes); lead ids must not overlap. */
+  /** Adds records kept elsewhere (the raw-client child processes); emails must not overlap. */
   merge(records: readonly LeadRecord[]): void {
     for (const r of records) {
-      const mine = this.record(r.leadId);
+      const mine = this.record(r.email);
+      mine.leadId ??= r.leadId;
       mine.attempted += r.attempted;
       mine.acked += r.acked;
       mine.createAttempted ||= r.createAttempted;
@@ -86,6 +93,7 @@ export interface CrmContactView {
 }
 
 export interface DrainProblem {
+  /** The lead's id, or its email when no answer named it. */
   leadId: string;
   problem: string;
 }
@@ -137,38 +145,41 @@ export function checkDrain(
     if (verdict.examples.length < 10) verdict.examples.push({ leadId, problem: text });
   };
   for (const r of records) {
-    const emails = welcomes.get(r.leadId) ?? 0;
+    // A lead no answer named cannot be found by id: its create was never acknowledged, so
+    // nothing is owed for it (as before, when such a lead's id was known, only copies counted).
+    const name = r.leadId ?? r.email;
+    const emails = r.leadId === undefined ? 0 : (welcomes.get(r.leadId) ?? 0);
     if (r.createAcked && emails === 0) {
       verdict.missingEmails += 1;
-      problem(r.leadId, 'no welcome email');
+      problem(name, 'no welcome email');
     }
     if (emails > 1) {
       verdict.duplicateEmails += 1;
-      problem(r.leadId, `${emails} welcome emails`);
+      problem(name, `${emails} welcome emails`);
     }
     if (r.acked === 0) continue;
     verdict.leadsChecked += 1;
     verdict.writesChecked += r.acked;
-    const contact = contacts.get(r.leadId);
+    const contact = r.leadId === undefined ? undefined : contacts.get(r.leadId);
     if (!contact) {
       verdict.missingContacts += 1;
-      problem(r.leadId, `not in the CRM (${r.acked} acknowledged writes)`);
+      problem(name, `not in the CRM (${r.acked} acknowledged writes)`);
       continue;
     }
     if (contact.version < r.acked) {
       verdict.behind += 1;
-      problem(r.leadId, `CRM at version ${contact.version}, ${r.acked} writes acknowledged`);
+      problem(name, `CRM at version ${contact.version}, ${r.acked} writes acknowledged`);
       continue;
     }
     if (contact.version > r.attempted) {
       verdict.ahead += 1;
-      problem(r.leadId, `CRM at version ${contact.version} but only ${r.attempted} writes were sent`);
+      problem(name, `CRM at version ${contact.version} but only ${r.attempted} writes were sent`);
       continue;
     }
     const marker = markerOf(contact.lead);
     if (marker === undefined || marker < r.lastAckedMarker || marker > r.attempted) {
       verdict.staleContent += 1;
-      problem(r.leadId, `CRM holds write #${marker ?? '?'}, latest acknowledged is #${r.lastAckedMarker}`);
+      problem(name, `CRM holds write #${marker ?? '?'}, latest acknowledged is #${r.lastAckedMarker}`);
     }
   }
   return verdict;

@@ -160,15 +160,15 @@ async function run(req: RawRunRequest, service: LeadService): Promise<void> {
       }
     };
     while (!stopping) {
-      const { email, leadId } = emails.next();
+      const { email } = emails.next();
       await gate();
       if (stopping) break;
-      const createMarker = ledger.attempt(leadId, true);
+      const createMarker = ledger.attempt(email, true);
       const createBody = LeadInput.parse(leadBody(email, createMarker, 'create'));
       const created = await timed('create', () => service.create(createBody));
       if (!created.ok) continue;
-      ledger.ack(leadId, createMarker, true);
       const id = created.value.id;
+      ledger.ack(email, createMarker, true, id);
 
       await gate();
       if (stopping) break;
@@ -177,11 +177,11 @@ async function run(req: RawRunRequest, service: LeadService): Promise<void> {
 
       await gate();
       if (stopping) break;
-      const putMarker = ledger.attempt(leadId, false);
+      const putMarker = ledger.attempt(email, false);
       const putBody = LeadInput.parse(leadBody(email, putMarker, 'replace'));
       const put = await timed('put', () => service.update(id, 'replace', putBody));
       if (!put.ok) continue;
-      ledger.ack(leadId, putMarker, false);
+      ledger.ack(email, putMarker, false);
 
       await gate();
       if (stopping) break;

@@ -1,5 +1,3 @@
-import { leadIdForEmail } from '../src/domain/ids.js';
-
 // What one simulated user of the old system does, over and over: create a lead with a
 // fresh email, read it, replace it with a PUT, read the PUT's task status. The HTTP load
 // generator and the raw Temporal client run exactly this loop.
@@ -31,15 +29,17 @@ export function leadBody(email: string, marker: number, kind: 'create' | 'replac
   };
 }
 
-/** Unique, already-normalized emails, so the lead id can be derived locally. */
+/**
+ * Unique, already-normalized emails. A lead's id is the API's to choose (random, not
+ * derived from the email): loads learn it from the create's answer.
+ */
 export class EmailSource {
   private n = 0;
 
   constructor(private readonly prefix: string) {}
 
-  next(): { email: string; leadId: string } {
-    const email = `${this.prefix}-${(this.n++).toString(36)}@bench.example.com`;
-    return { email, leadId: leadIdForEmail(email) };
+  next(): { email: string } {
+    return { email: `${this.prefix}-${(this.n++).toString(36)}@bench.example.com` };
   }
 }
 

@@ -33,7 +33,6 @@ export interface HttpLoadOptions {
 
 interface Ctx {
   [key: string]: unknown;
-  leadId?: string;
   email?: string;
   createMarker?: number;
   id?: string;
@@ -88,10 +87,11 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
       headers: json,
       setupRequest(request, context) {
         const ctx = context as Ctx;
-        const { email, leadId } = opts.emails.next();
+        const { email } = opts.emails.next();
         ctx.email = email;
-        ctx.leadId = leadId;
-        ctx.createMarker = ledger ? ledger.attempt(leadId, true) : 1;
+        // Until this create's answer names its lead, no read or PUT may go to the previous one.
+        ctx.id = undefined;
+        ctx.createMarker = ledger ? ledger.attempt(email, true) : 1;
         return { ...request, body: JSON.stringify(leadBody(email, ctx.createMarker, 'create')) };
       },
       onResponse(status, body, context) {
@@ -100,7 +100,7 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
         if (!isOk(status)) return;
         const receipt = parse(body);
         if (typeof receipt?.id === 'string') ctx.id = receipt.id;
-        if (ledger && ctx.leadId) ledger.ack(ctx.leadId, ctx.createMarker ?? 1, true);
+        if (ledger && ctx.email) ledger.ack(ctx.email, ctx.createMarker ?? 1, true, ctx.id);
       },
     },
     {
@@ -122,8 +122,8 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
       headers: json,
       setupRequest(request, context) {
         const ctx = context as Ctx;
-        if (!ctx.id || !ctx.email || !ctx.leadId) return undefined;
-        ctx.putMarker = ledger ? ledger.attempt(ctx.leadId, false) : 2;
+        if (!ctx.id || !ctx.email) return undefined;
+        ctx.putMarker = ledger ? ledger.attempt(ctx.email, false) : 2;
         return { ...request, path: `/api/leads/${ctx.id}`, body: JSON.stringify(leadBody(ctx.email, ctx.putMarker, 'replace')) };
       },
       onResponse(status, body, context) {
@@ -132,7 +132,7 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<LoadRun> {
         if (!isOk(status)) return;
         const receipt = parse(body);
         if (typeof receipt?.task_id === 'string') ctx.putTaskId = receipt.task_id;
-        if (ledger && ctx.leadId) ledger.ack(ctx.leadId, ctx.putMarker ?? 2, false);
+        if (ledger && ctx.email) ledger.ack(ctx.email, ctx.putMarker ?? 2, false);
       },
     },
     {

@@ -104,21 +104,21 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
 
     await sleep(random() * opts.thinkMs);
     while (Date.now() < stopAt) {
-      const { email, leadId } = opts.emails.next();
-      const createMarker = opts.ledger ? opts.ledger.attempt(leadId, true) : 1;
+      const { email } = opts.emails.next();
+      const createMarker = opts.ledger ? opts.ledger.attempt(email, true) : 1;
       const created = await send('create', () => client.leads.create(leadBody(email, createMarker, 'create'), noKey));
       if (typeof created?.id !== 'string') {
         await think();
         continue;
       }
-      opts.ledger?.ack(leadId, createMarker, true);
       const id = created.id;
+      opts.ledger?.ack(email, createMarker, true, id);
       await think();
       await send('get', () => client.leads.get(id));
       await think();
-      const putMarker = opts.ledger ? opts.ledger.attempt(leadId, false) : 2;
+      const putMarker = opts.ledger ? opts.ledger.attempt(email, false) : 2;
       const put = await send('put', () => client.leads.replace(id, leadBody(email, putMarker, 'replace'), noKey));
-      if (put) opts.ledger?.ack(leadId, putMarker, false);
+      if (put) opts.ledger?.ack(email, putMarker, false);
       await think();
       if (typeof put?.task_id === 'string') {
         await send('task', () => client.tasks.get(put.task_id));

@@ -25,9 +25,9 @@ const BATCH_REQUEST_TIMEOUT_S = 60;
 const SINGLE_IN_FLIGHT = BATCHES_IN_FLIGHT * BATCH_WRITE_CONCURRENCY;
 const MAX_ATTEMPTS = 5;
 
+/** A lead to import; its id is the one the API's answer names. */
 interface Lead {
   email: string;
-  leadId: string;
 }
 
 interface Tally {
@@ -88,12 +88,17 @@ async function sendBatches(ctx: Ctx, stack: BenchStack, leads: readonly Lead[], 
   const chunks: Lead[][] = [];
   for (let i = 0; i < leads.length; i += BATCH_MAX_LEADS) chunks.push(leads.slice(i, i + BATCH_MAX_LEADS));
   await sendAll('import batch', chunks, BATCHES_IN_FLIGHT, tally, leads.length, async (chunk, i) => {
-    const markers = chunk.map((lead) => ledger.attempt(lead.leadId, true));
+    const markers = chunk.map((lead) => ledger.attempt(lead.email, true));
     const body = { leads: chunk.map((lead, j) => leadBody(lead.email, markers[j]!, 'create')) };
     const headers = { 'idempotency-key': `${ctx.runId}-import-${i}` };
-    const answer = (await postUntilAccepted(`${stack.apiUrl}/api/leads/batch`, BATCH_REQUEST_TIMEOUT_S, () => ({ body, headers }), tally)) as { accepted: number };
+    const answer = (await postUntilAccepted(`${stack.apiUrl}/api/leads/batch`, BATCH_REQUEST_TIMEOUT_S, () => ({ body, headers }), tally)) as {
+      accepted: number;
+      items: Array<{ index: number; id?: string }>;
+    };
     if (answer.accepted !== chunk.length) throw new Error(`batch ${i}: ${answer.accepted} of ${chunk.length} leads accepted`);
-    chunk.forEach((lead, j) => ledger.ack(lead.leadId, markers[j]!, true));
+    // Each item names the lead its create landed on, by its index in the chunk.
+    const ids = new Map(answer.items.map((item) => [item.index, item.id]));
+    chunk.forEach((lead, j) => ledger.ack(lead.email, markers[j]!, true, ids.get(j)));
     tally.accepted += chunk.length;
   });
 }
@@ -102,16 +107,16 @@ async function sendBatches(ctx: Ctx, stack: BenchStack, leads: readonly Lead[], 
 async function sendSingles(ctx: Ctx, stack: BenchStack, leads: readonly Lead[], ledger: WriteLedger, tally: Tally): Promise<void> {
   await sendAll('import single', leads, SINGLE_IN_FLIGHT, tally, leads.length, async (lead) => {
     let marker = 0;
-    await postUntilAccepted(
+    const answer = await postUntilAccepted(
       `${stack.apiUrl}/api/leads`,
       ctx.options.timeoutS,
       () => {
-        marker = ledger.attempt(lead.leadId, true);
+        marker = ledger.attempt(lead.email, true);
         return { body: leadBody(lead.email, marker, 'create') };
       },
       tally,
     );
-    ledger.ack(lead.leadId, marker, true);
+    ledger.ack(lead.email, marker, true, (answer as { id?: string }).id);
     tally.accepted += 1;
   });
 }

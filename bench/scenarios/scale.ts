@@ -64,20 +64,22 @@ export async function canReadTest(ctx: Ctx, stack: BenchStack): Promise<CanReadR
   await resetSimulators(stack.sim);
   const ledger = new WriteLedger();
   const emails = new EmailSource(`${ctx.runId}can`);
-  const a = emails.next();
-  const b = emails.next();
-  for (const lead of [a, b]) {
-    const marker = ledger.attempt(lead.leadId, true);
-    const res = await send(`${stack.apiUrl}/api/leads`, 'POST', leadBody(lead.email, marker, 'create'));
-    if (res.status !== 202) throw new Error(`POST /api/leads answered ${res.status}`);
-    ledger.ack(lead.leadId, marker, true);
-  }
+  // Each lead's id is the one its create's answer names.
+  const create = async ({ email }: { email: string }) => {
+    const marker = ledger.attempt(email, true);
+    const res = await send(`${stack.apiUrl}/api/leads`, 'POST', leadBody(email, marker, 'create'));
+    if (res.status !== 202 || typeof res.json.id !== 'string') throw new Error(`POST /api/leads answered ${res.status} ${JSON.stringify(res.json)}`);
+    ledger.ack(email, marker, true, res.json.id);
+    return { email, leadId: res.json.id };
+  };
+  const a = await create(emails.next());
+  const b = await create(emails.next());
   log(`continue-as-new read test: ${updates} sequential PUTs to one lead …`);
   const started = Date.now();
   for (let i = 0; i < updates; i++) {
-    const marker = ledger.attempt(b.leadId, false);
+    const marker = ledger.attempt(b.email, false);
     const res = await send(`${stack.apiUrl}/api/leads/${b.leadId}`, 'PUT', leadBody(b.email, marker, 'replace'));
-    if (res.status === 202) ledger.ack(b.leadId, marker, false);
+    if (res.status === 202) ledger.ack(b.email, marker, false);
   }
   const updateSeconds = (Date.now() - started) / 1000;
   const drain = await drainCheck(ctx, stack, ledger, `continue-as-new (${updates} updates)`, Date.now());

@@ -185,10 +185,10 @@ export async function runC3(
     const loop = async () => {
       while (next < leads) {
         next += 1;
-        const { email, leadId } = emails.next();
-        const marker = ledger.attempt(leadId, true);
-        await service.create(LeadInput.parse(leadBody(email, marker, 'create')));
-        ledger.ack(leadId, marker, true);
+        const { email } = emails.next();
+        const marker = ledger.attempt(email, true);
+        const created = await service.create(LeadInput.parse(leadBody(email, marker, 'create')));
+        ledger.ack(email, marker, true, created.id);
       }
     };
     log(`${label}: workers stopped; preloading ${leads} leads …`);

@@ -95,12 +95,16 @@ export function crmSendBudget(config: {
   };
 }
 
-/** The CRM client with every request, retries included, let out through `limiter`. */
+/** The CRM client with every request (upserts and deletes), retries included, let out through `limiter`. */
 export function rateLimitedCrm(crm: CrmClient, limiter: SendLimiter): CrmClient {
   return {
     async upsertContact(request, signal) {
       const grantedAt = await limiter.acquire(signal);
       return crm.upsertContact({ ...request, grantedAt }, signal);
+    },
+    async deleteContact(externalId, signal) {
+      const grantedAt = await limiter.acquire(signal);
+      return crm.deleteContact(externalId, signal, { grantedAt });
     },
   };
 }

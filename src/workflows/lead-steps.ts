@@ -27,7 +27,7 @@ function leadActivities(settings: LeadWorkflowSettings) {
     proxyActivities<Activities>({
       taskQueue: settings.crmTaskQueue,
       startToCloseTimeout: settings.crmActivityTimeoutMs ?? 60_000,
-      retry: { ...retry, nonRetryableErrorTypes: ['CrmRejected'] },
+      retry: { ...retry, nonRetryableErrorTypes: ['CrmRejected', 'CrmConflict'] },
       summary,
     });
   const mail = (summary: string) =>

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planFaults } from '../../tooling/chaos/faults.js';
 import {
   checkInvariants,
+  OPT_OUT_GRACE_MS,
   compareContact,
   expectedFields,
   welcomeMessageId,
@@ -16,19 +17,26 @@ import { seededRandom } from '../../tooling/chaos/random.js';
 
 const DOMAIN = 'leads.example.com';
 
-/** A lead of the plan with its first `acked` changes acknowledged. */
-function lead(acked: number, updates = 3, seed = 1): LeadRecord {
-  const [record] = planLeads({ runTag: 't', leads: 1, updatesPerLead: updates, duplicateCreateRate: 0.3, random: seededRandom(seed) });
-  return { ...record!, acked, lastAckedSeq: acked > 0 ? acked - 1 : null, taskIds: Array.from({ length: acked }, (_, i) => `task${i}`) };
+/** A lead of the plan with its first `acked` changes acknowledged (and the id the create's 202 named, when acked). */
+function lead(acked: number, updates = 3, seed = 1, optOutRate = 0): LeadRecord {
+  const [record] = planLeads({ runTag: 't', leads: 1, updatesPerLead: updates, duplicateCreateRate: 0.3, optOutRate, random: seededRandom(seed) });
+  return {
+    ...record!,
+    id: acked > 0 ? `lead${seed}aaaaaaaaaaaaaaa` : undefined,
+    acked,
+    lastAckedSeq: acked > 0 ? acked - 1 : null,
+    taskIds: Array.from({ length: acked }, (_, i) => `task${i}`),
+  };
 }
 
 /** The CRM contact the orchestrator should produce for a lead's first `changes` changes. */
 function contactFor(l: LeadRecord, changes: number, patch: Partial<CrmContactView> = {}): CrmContactView {
   const fields = expectedFields(l.planned.slice(0, changes))!;
+  const id = l.id ?? 'unknown-id';
   return {
-    externalId: l.id,
+    externalId: id,
     version: changes,
-    lead: { ...fields, stage: fields.stage ?? 'new', id: l.id, version: changes, score: 50 },
+    lead: { ...fields, stage: fields.stage ?? 'new', id, version: changes, score: 50 },
     creates: 1,
     writes: changes,
     staleWrites: 0,
@@ -37,7 +45,7 @@ function contactFor(l: LeadRecord, changes: number, patch: Partial<CrmContactVie
   };
 }
 
-const mailFor = (l: LeadRecord, at: string): MailView => ({ messageId: welcomeMessageId(l.id, DOMAIN), receivedAt: at, to: [l.email] });
+const mailFor = (l: LeadRecord, at: string): MailView => ({ messageId: welcomeMessageId(l.id!, DOMAIN), receivedAt: at, to: [l.email] });
 
 function input(partial: Partial<InvariantInput>): InvariantInput {
   return { leads: [], contacts: [], messages: [], tasks: [], faults: [], messageIdDomain: DOMAIN, windowMs: 5_000, ...partial };
@@ -156,6 +164,95 @@ describe('welcome emails', () => {
   it('counts a lead with no welcome email', () => {
     const l = lead(1);
     expect(checkInvariants(input({ leads: [l], contacts: [contactFor(l, 1)] })).missingEmail).toBe(1);
+  });
+});
+
+describe('the plan', () => {
+  it('knows no lead id before a create is acknowledged: ids are the API\'s, not derived from the email', () => {
+    const leads = planLeads({ runTag: 't', leads: 3, updatesPerLead: 2, duplicateCreateRate: 0, random: seededRandom(1) });
+    expect(leads.map((l) => l.id)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('ends a share of the leads with an opt-out, and leaves the plan as it was without one', () => {
+    const plan = (optOutRate?: number) =>
+      planLeads({ runTag: 't', leads: 20, updatesPerLead: 2, duplicateCreateRate: 0.2, optOutRate, random: seededRandom(5) });
+    const all = plan(1);
+    for (const l of all) {
+      expect(l.planned).toHaveLength(4);
+      expect(l.planned[3]).toMatchObject({ seq: 3, kind: 'opt-out', method: 'PATCH', body: { unsubscribed: true, custom: { run: 't', seq: 3 } } });
+    }
+    expect(expectedFields(all[0]!.planned)).toMatchObject({ unsubscribed: true, custom: { seq: 3 } });
+    expect(plan(0)).toEqual(plan(undefined));
+    const some = plan(0.5).filter((l) => l.planned.at(-1)!.kind === 'opt-out').length;
+    expect(some).toBeGreaterThan(0);
+    expect(some).toBeLessThan(20);
+  });
+});
+
+describe('one contact per email', () => {
+  it('counts every CRM contact beyond the first per email, whoever they belong to, ignoring case', () => {
+    const l = lead(1);
+    const other = (externalId: string, email: unknown): CrmContactView => ({ ...contactFor(l, 1), externalId, lead: { email } });
+    const report = checkInvariants(
+      input({
+        leads: [l],
+        contacts: [
+          contactFor(l, 1),
+          other('x1', 'someone@else.example'),
+          other('x2', 'SOMEONE@else.example'),
+          other('x3', 'someone@else.example'),
+          other('x4', 'alone@else.example'),
+          other('x5', undefined),
+          other('x6', undefined),
+        ],
+        messages: [mailFor(l, '2026-01-01T00:00:00Z')],
+      }),
+    );
+    expect(report).toMatchObject({ dupEmailContacts: 2, dupCrm: 0, lost: 0 });
+    expect(report.problems).toEqual([{ id: 'someone@else.example', problem: '3 CRM contacts share the email: x1, x2, x3' }]);
+  });
+
+  it('finds the contact of a lead whose create was never acknowledged by its email', () => {
+    const l = { ...lead(0), unresolved: { seq: 0, reason: 'no answer' } };
+    const landed = { ...contactFor(l, 1, { creates: 2 }), externalId: 'random-id', lead: { email: l.email.toUpperCase() } };
+    const report = checkInvariants(input({ leads: [l], contacts: [landed] }));
+    expect(report).toMatchObject({ dupCrm: 1, dupEmailContacts: 0, lost: 0, missingEmail: 0 });
+    expect(report.problems).toEqual([{ id: l.email, problem: 'CRM created the contact 2 times' }]);
+  });
+});
+
+describe('no mail after an opt-out', () => {
+  const optedOutAt = Date.parse('2026-01-01T00:01:00Z');
+  const at = (ms: number) => new Date(optedOutAt + ms).toISOString();
+  const message = (to: string, ms: number, messageId = `m${ms}@x`): MailView => ({ messageId, receivedAt: at(ms), to: [to] });
+
+  it('counts messages to the address accepted later than the opt-out\'s 202 plus the grace', () => {
+    const l = { ...lead(5, 3, 1, 1), optedOutAt };
+    const report = checkInvariants(
+      input({
+        leads: [l],
+        contacts: [contactFor(l, 5)],
+        messages: [
+          mailFor(l, at(-50_000)),
+          message(l.email, 500),
+          message(l.email, OPT_OUT_GRACE_MS),
+          message(l.email.toUpperCase(), OPT_OUT_GRACE_MS + 1, 'late1@x'),
+          message(l.email, 60_000, 'late2@x'),
+          message('someone@else.example', 60_000),
+        ],
+      }),
+    );
+    expect(report).toMatchObject({ optedOut: 1, mailedAfterOptOut: 2, lost: 0, missingEmail: 0 });
+    expect(report.problems).toEqual([{ id: l.id, problem: `2 message(s) to ${l.email} after its opt-out; the first (late1@x) ${OPT_OUT_GRACE_MS + 1} ms after the opt-out's 202` }]);
+  });
+
+  it('takes the grace from the input, and leaves leads that did not opt out alone', () => {
+    const out = { ...lead(5, 3, 1, 1), optedOutAt };
+    const stayed = { ...lead(4, 3, 2), email: 'stayed@x.example' };
+    const messages = [mailFor(out, at(-50_000)), message(out.email, 500), message(stayed.email, 60_000)];
+    const report = (optOutGraceMs?: number) => checkInvariants(input({ leads: [out, stayed], messages, optOutGraceMs }));
+    expect(report(undefined)).toMatchObject({ optedOut: 1, mailedAfterOptOut: 0 });
+    expect(report(0)).toMatchObject({ optedOut: 1, mailedAfterOptOut: 1 });
   });
 });
 

@@ -10,25 +10,30 @@ const contact = (externalId: string, version: number, rev: number): CrmContactVi
   lead: { email: 'x@example.com', custom: { bench_rev: rev } },
 });
 
+/** The email of the lead the API names `id` (ids are the API's, so the ledger keys leads by email). */
+const emailOf = (id: string) => `${id}@bench.example.com`;
+
 function ledgerOf(...ops: Array<[lead: string, create: boolean, acked: boolean]>): WriteLedger {
   const ledger = new WriteLedger();
   for (const [lead, create, acked] of ops) {
-    const marker = ledger.attempt(lead, create);
-    if (acked) ledger.ack(lead, marker, create);
+    const marker = ledger.attempt(emailOf(lead), create);
+    if (acked) ledger.ack(emailOf(lead), marker, create, create ? lead : undefined);
   }
   return ledger;
 }
 
 describe('write ledger', () => {
-  it('numbers writes per lead and counts acknowledged creates', () => {
+  it('numbers writes per lead, counts acknowledged creates, and takes the lead id from the create\'s answer', () => {
     const ledger = new WriteLedger();
-    expect(ledger.attempt(A, true)).toBe(1);
-    ledger.ack(A, 1, true);
-    expect(ledger.attempt(A, false)).toBe(2);
-    expect(ledger.attempt(B, true)).toBe(1);
+    expect(ledger.attempt('a@x.example', true)).toBe(1);
+    expect(ledger.records()[0]!.leadId).toBeUndefined();
+    ledger.ack('a@x.example', 1, true, A);
+    expect(ledger.attempt('a@x.example', false)).toBe(2);
+    expect(ledger.attempt('b@x.example', true)).toBe(1);
     expect(ledger.ackedCreates).toBe(1);
     expect(ledger.ackedWrites).toBe(1);
-    expect(ledger.records().find((r) => r.leadId === A)).toMatchObject({ attempted: 2, acked: 1, lastAckedMarker: 1, createAcked: true });
+    expect(ledger.records().find((r) => r.leadId === A)).toMatchObject({ email: 'a@x.example', attempted: 2, acked: 1, lastAckedMarker: 1, createAcked: true });
+    expect(ledger.records().find((r) => r.email === 'b@x.example')?.leadId).toBeUndefined();
   });
 
   it('merges records from other processes', () => {
@@ -36,6 +41,7 @@ describe('write ledger', () => {
     const theirs = ledgerOf([B, true, true], [B, false, true]);
     mine.merge(theirs.records());
     expect(mine.size).toBe(2);
+    expect(mine.records().map((r) => r.leadId)).toEqual([A, B]);
     expect(mine.ackedCreates).toBe(2);
     expect(mine.ackedWrites).toBe(3);
   });
@@ -78,6 +84,16 @@ describe('drain check', () => {
     const ledger = ledgerOf([A, true, false]);
     expect(checkDrain(ledger.records(), new Map(), new Map()).ok).toBe(true);
     expect(checkDrain(ledger.records(), new Map([[A, contact(A, 1, 1)]]), welcomes(A)).ok).toBe(true);
+  });
+
+  it('names a lead no answer identified by its email', () => {
+    const ledger = new WriteLedger();
+    ledger.ack('lost@x.example', ledger.attempt('lost@x.example', false), false);
+    expect(checkDrain(ledger.records(), new Map(), new Map())).toMatchObject({
+      ok: false,
+      missingContacts: 1,
+      examples: [{ leadId: 'lost@x.example', problem: 'not in the CRM (1 acknowledged writes)' }],
+    });
   });
 
   it('reads markers and welcome Message-IDs', () => {

@@ -112,6 +112,10 @@ describe('CRM send budget', () => {
         sentAt.push(clock.now());
         return { created: false, version: request.version, stale: false };
       },
+      deleteContact: async () => {
+        sentAt.push(clock.now());
+        return { deleted: true };
+      },
     };
     const granted: Array<number | undefined> = [];
     const recording: CrmClient = {
@@ -119,13 +123,19 @@ describe('CRM send budget', () => {
         granted.push(request.grantedAt);
         return crm.upsertContact(request, signal);
       },
+      deleteContact: async (externalId, signal, sent) => {
+        granted.push(sent?.grantedAt);
+        return crm.deleteContact(externalId, signal, sent);
+      },
     };
     const limited = rateLimitedCrm(recording, createSendLimiter({ limit: 2, windowMs: 1000, ...clock }));
     for (let v = 1; v <= 5; v++) {
       await limited.upsertContact({ externalId: 'l', version: v, lead: {} as never, idempotencyKey: `l:${v}` });
     }
-    expect(sentAt).toEqual([0, 0, 1000, 1000, 2000]);
+    // A delete is a write to the CRM like any other: it takes its turn in the same window.
+    expect(await limited.deleteContact('l')).toEqual({ deleted: true });
+    expect(sentAt).toEqual([0, 0, 1000, 1000, 2000, 2000]);
     // Each request carries the time its send was granted, for the CRM simulator to measure.
-    expect(granted).toEqual([0, 0, 1000, 1000, 2000]);
+    expect(granted).toEqual([0, 0, 1000, 1000, 2000, 2000]);
   });
 });

@@ -137,6 +137,117 @@ describe('CRM simulator: upsert', () => {
   });
 });
 
+function del(externalId: string) {
+  return fetch(`${sim.url}/contacts/${encodeURIComponent(externalId)}`, { method: 'DELETE' });
+}
+
+describe('CRM simulator: one contact per email', () => {
+  it('refuses a create whose email another contact holds with a HubSpot-shaped 409, changing nothing', async () => {
+    expect((await put('u-1', 1, { email: 'Ada@Example.com', n: 1 })).status).toBe(201);
+    const before = await json('/_sim/stats');
+
+    const conflict = await put('u-2', 1, { email: 'ada@example.COM' }, { key: 'u-2-k' });
+    expect(conflict.status).toBe(409);
+    expect(conflict.headers.get('content-type')).toMatch(/application\/json/);
+    const payload = await body(conflict);
+    expect(payload).toEqual({
+      status: 'error',
+      message: 'Contact already exists. Existing ID: u-1',
+      correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      category: 'CONFLICT',
+    });
+    expect(sim.contact('u-2')).toBeUndefined();
+    expect(sim.contact('u-1')).toMatchObject({ version: 1, lead: { email: 'Ada@Example.com', n: 1 }, writes: 1 });
+    const after = await json('/_sim/stats');
+    expect(after).toMatchObject({ contacts: 1, writes: before.writes, conflicts: 1, maxPerSecond: 1 });
+    expect(after.byStatus).toEqual({ '201': 1, '409': 1 });
+  });
+
+  it('refuses an update that takes another contact\'s email, leaving both as they were', async () => {
+    await put('u-1', 1, { email: 'a@example.com' });
+    await put('u-2', 1, { email: 'b@example.com' });
+    expect((await put('u-2', 2, { email: 'a@example.com' })).status).toBe(409);
+    expect(sim.contact('u-2')).toMatchObject({ version: 1, lead: { email: 'b@example.com' }, writes: 1, keys: [expect.any(String)] });
+    expect(sim.contact('u-1')).toMatchObject({ version: 1, lead: { email: 'a@example.com' } });
+    // The same version may be sent again once the email is free: nothing of the refused write stuck.
+    expect((await put('u-2', 2, { email: 'c@example.com' })).status).toBe(200);
+  });
+
+  it('lets a contact keep its own email, and frees the old one when it changes', async () => {
+    await put('u-1', 1, { email: 'a@example.com' });
+    expect((await put('u-1', 2, { email: 'A@example.com', n: 2 })).status).toBe(200);
+    expect((await put('u-1', 3, { email: 'new@example.com' })).status).toBe(200);
+    expect((await put('u-2', 1, { email: 'a@example.com' })).status).toBe(201);
+    expect((await put('u-3', 1, { email: 'new@example.com' })).status).toBe(409);
+  });
+
+  it('answers a stale write as before, even when its email is held by another contact', async () => {
+    await put('u-1', 2, { email: 'a@example.com' });
+    await put('u-2', 1, { email: 'b@example.com' });
+    const stale = await put('u-1', 1, { email: 'b@example.com' });
+    expect(stale.status).toBe(200);
+    expect(await body(stale)).toMatchObject({ version: 2, stale: true });
+  });
+
+  it('does not constrain contacts without an email', async () => {
+    expect((await put('u-1', 1, {})).status).toBe(201);
+    expect((await put('u-2', 1, { email: '' })).status).toBe(201);
+    expect((await put('u-3', 1, { email: 7 })).status).toBe(201);
+  });
+});
+
+describe('CRM simulator: delete', () => {
+  it('removes the contact with 204, frees its email, records the deletion; 404 when unknown', async () => {
+    await put('d-1', 3, { email: 'a@example.com' });
+    const res = await del('d-1');
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe('');
+    expect(sim.contact('d-1')).toBeUndefined();
+    expect((await del('d-1')).status).toBe(404);
+    expect((await del('nobody')).status).toBe(404);
+
+    expect((await put('d-2', 1, { email: 'a@example.com' })).status).toBe(201);
+    const view = await json('/_sim/contacts');
+    expect(view.contacts.map((c: { externalId: string }) => c.externalId)).toEqual(['d-2']);
+    expect(view.deleted).toEqual([{ externalId: 'd-1', deletedAt: expect.any(String) }]);
+    expect(sim.deleted().map((d) => d.externalId)).toEqual(['d-1']);
+    expect(await json('/_sim/stats')).toMatchObject({ deleted: 1, contacts: 1 });
+  });
+
+  it('forgets the deleted contact\'s version: a later write creates it anew', async () => {
+    await put('d-1', 5, { email: 'a@example.com' });
+    await del('d-1');
+    const again = await put('d-1', 1, { email: 'a@example.com' });
+    expect(again.status).toBe(201);
+    expect(sim.contact('d-1')).toMatchObject({ version: 1, creates: 1 });
+  });
+
+  it('passes deletes through the faults and the rate limit like writes', async () => {
+    await put('d-1', 1);
+    await setFaults({ failNext: 1 });
+    expect((await del('d-1')).status).toBe(500);
+    expect(sim.contact('d-1')).toBeDefined();
+    await setFaults({ down: true });
+    expect((await del('d-1')).status).toBe(503);
+    await setFaults({ down: false });
+    expect((await del('d-1')).status).toBe(204);
+
+    await start({ rateLimitPerSecond: 1 });
+    await put('d-2', 1);
+    expect((await del('d-2')).status).toBe(429);
+  });
+
+  it('forgets deletions and claimed emails on reset', async () => {
+    await put('d-1', 1, { email: 'a@example.com' });
+    await put('d-2', 1, { email: 'b@example.com' });
+    await del('d-2');
+    await fetch(`${sim.url}/_sim/reset`, { method: 'POST' });
+    expect(await json('/_sim/contacts')).toEqual({ contacts: [], deleted: [] });
+    expect(await json('/_sim/stats')).toMatchObject({ conflicts: 0, deleted: 0 });
+    expect((await put('d-3', 1, { email: 'a@example.com' })).status).toBe(201);
+  });
+});
+
 describe('CRM simulator: faults', () => {
   it('sets, reads and clears faults over HTTP', async () => {
     const res = await setFaults({ errorRate: 0.5, retryAfterSeconds: 3 });
@@ -286,7 +397,7 @@ describe('CRM simulator: rate limit and stats', () => {
     ]);
 
     expect((await fetch(`${sim.url}/_sim/reset`, { method: 'POST' })).status).toBe(200);
-    expect(await json('/_sim/contacts')).toEqual({ contacts: [] });
+    expect(await json('/_sim/contacts')).toEqual({ contacts: [], deleted: [] });
     expect(await json('/_sim/stats')).toMatchObject({ requests: 0, byStatus: {}, contacts: 0, writes: 0 });
     expect(await json('/_sim/faults')).toMatchObject({ errorRate: 0 });
     expect((await fetch(`${sim.url}/health`)).status).toBe(200);

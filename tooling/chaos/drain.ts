@@ -54,7 +54,8 @@ async function waitForLeads(
   progress: Progress,
   fatal: () => string | undefined,
 ): Promise<void> {
-  const expecting = leads.filter((l) => l.acked > 0);
+  // An acknowledged create named the lead, so every lead expected here has its id.
+  const expecting = leads.filter((l): l is LeadRecord & { id: string } => l.acked > 0 && l.id !== undefined);
   for (;;) {
     const [contacts, messages] = await Promise.all([target.contacts(), target.messages()]);
     const byId = new Map(contacts.map((c) => [c.externalId, c]));

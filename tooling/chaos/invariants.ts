@@ -21,7 +21,17 @@ import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
  *   around a Temporal outage: the activity had sent it, but its completion never became
  *   durable in Temporal. Any other second copy is a real duplicate (dup_email).
  * - stuck: an acknowledged task not in a terminal state.
+ * - dup_email_contacts: CRM contacts sharing an email with another contact (any contact,
+ *   not only this run's leads): one person, one contact. Counts every contact beyond the first.
+ * - mailed_after_optout: messages to an opted-out lead's address accepted by the SMTP sink
+ *   later than the opt-out's 202 plus a grace (OPT_OUT_GRACE_MS). The lead applies its
+ *   changes in order, so nothing it sends after the opt-out may reach the address; an
+ *   email activity already past its consent check when the 202 came may still land, and
+ *   the grace covers that send (not a send retried for longer, which must check again).
  */
+
+/** How long after an opt-out's 202 a message already in flight to the address may still be accepted. */
+export const OPT_OUT_GRACE_MS = 2_000;
 
 /** The fields of a CRM simulator contact (/_sim/contacts) the invariants read. */
 export type CrmContactView = Pick<CrmContact, 'externalId' | 'version' | 'lead' | 'creates' | 'writes' | 'staleWrites' | 'duplicateKeys'>;
@@ -58,6 +68,8 @@ export interface InvariantInput {
   messageIdDomain: string;
   /** How long before a kill (or an outage) an accepted email can still lack its completion. */
   windowMs: number;
+  /** Defaults to OPT_OUT_GRACE_MS. */
+  optOutGraceMs?: number;
 }
 
 export interface LeadProblem {
@@ -83,6 +95,12 @@ export interface InvariantReport {
   /** The duplicates inside a window: which fault, and ms from the first copy to it. */
   windowed: Array<{ leadId: string; kind: FaultWindow['kind']; gapMs: number; copies: number }>;
   missingEmail: number;
+  /** Contacts whose email another contact has too (each beyond the first per email). */
+  dupEmailContacts: number;
+  /** Leads whose opt-out was acknowledged. */
+  optedOut: number;
+  /** Messages to an opted-out address accepted later than its opt-out's 202 plus the grace. */
+  mailedAfterOptOut: number;
   stuck: number;
   failedTasks: number;
   tasksChecked: number;
@@ -91,7 +109,7 @@ export interface InvariantReport {
   problems: LeadProblem[];
 }
 
-const OPS: Record<ChangeKind, ChangeOp> = { create: 'create', 'duplicate-create': 'create', replace: 'replace', patch: 'patch' };
+const OPS: Record<ChangeKind, ChangeOp> = { create: 'create', 'duplicate-create': 'create', replace: 'replace', patch: 'patch', 'opt-out': 'patch' };
 
 /** The lead's fields after these changes, as the workflow computes them (parse, apply in order, normalize). */
 export function expectedFields(changes: readonly PlannedChange[]): LeadFields | undefined {
@@ -131,14 +149,17 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
   const tally = newTally();
   const index = indexInput(input);
   for (const lead of input.leads) {
-    const contact = index.contacts.get(lead.id);
+    // A lead whose create was never acknowledged has no known id; its email still finds its contact.
+    const contact = lead.id !== undefined ? index.contacts.get(lead.id) : index.byEmail.get(lead.email)?.[0];
     countCrmDuplicates(tally, lead, contact, index.byEmail);
-    if (lead.acked > 0 && lead.lastAckedSeq !== null) {
+    if (lead.acked > 0 && lead.lastAckedSeq !== null && lead.id !== undefined) {
       checkContent(tally, lead, contact);
-      checkWelcomeEmail(tally, lead, input, index);
+      checkWelcomeEmail(tally, lead, lead.id, input, index);
     }
+    checkOptOut(tally, lead, index, input.optOutGraceMs ?? OPT_OUT_GRACE_MS);
   }
   const tasks = taskFigures(input.tasks, tally.problems);
+  const dupEmailContacts = countSharedEmails(index.byEmail, tally.problems);
 
   return {
     leads: input.leads.length,
@@ -153,6 +174,9 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
     window: tally.window,
     windowed: tally.windowed,
     missingEmail: tally.missingEmail,
+    dupEmailContacts,
+    optedOut: input.leads.filter((l) => l.optedOutAt !== undefined).length,
+    mailedAfterOptOut: tally.mailedAfterOptOut,
     stuck: tasks.stuck,
     failedTasks: tasks.failedTasks,
     tasksChecked: input.tasks.length,
@@ -165,16 +189,19 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
 /** The per-lead counts, filled in lead by lead. */
 type Tally = Pick<
   InvariantReport,
-  'lost' | 'doubleApplied' | 'dupCrm' | 'crmReplays' | 'dupEmail' | 'window' | 'windowed' | 'missingEmail' | 'problems'
+  'lost' | 'doubleApplied' | 'dupCrm' | 'crmReplays' | 'dupEmail' | 'window' | 'windowed' | 'missingEmail' | 'mailedAfterOptOut' | 'problems'
 >;
 
 function newTally(): Tally {
-  return { lost: 0, doubleApplied: 0, dupCrm: 0, crmReplays: 0, dupEmail: 0, window: 0, windowed: [], missingEmail: 0, problems: [] };
+  return { lost: 0, doubleApplied: 0, dupCrm: 0, crmReplays: 0, dupEmail: 0, window: 0, windowed: [], missingEmail: 0, mailedAfterOptOut: 0, problems: [] };
 }
 
 interface InputIndex {
   contacts: Map<string, CrmContactView>;
+  /** Contacts by lower-cased email. */
   byEmail: Map<string, CrmContactView[]>;
+  /** Messages by lower-cased envelope recipient. */
+  mailTo: Map<string, MailView[]>;
   /** Attempts of each task's email step. */
   emailAttempts: Map<string, number | undefined>;
   /** Copies of each Message-ID. */
@@ -185,13 +212,23 @@ function indexInput(input: InvariantInput): InputIndex {
   const contacts = new Map(input.contacts.map((c) => [c.externalId, c]));
   const byEmail = new Map<string, CrmContactView[]>();
   for (const contact of input.contacts) {
-    const email = String(contact.lead.email ?? '');
-    byEmail.set(email, [...(byEmail.get(email) ?? []), contact]);
+    if (typeof contact.lead.email !== 'string' || contact.lead.email === '') continue;
+    push(byEmail, contact.lead.email.toLowerCase(), contact);
   }
   const emailAttempts = new Map(input.tasks.map((t) => [t.task_id, t.emailAttempts]));
   const mail = new Map<string, MailView[]>();
-  for (const message of input.messages) mail.set(message.messageId, [...(mail.get(message.messageId) ?? []), message]);
-  return { contacts, byEmail, emailAttempts, mail };
+  const mailTo = new Map<string, MailView[]>();
+  for (const message of input.messages) {
+    push(mail, message.messageId, message);
+    for (const to of new Set(message.to.map((t) => t.toLowerCase()))) push(mailTo, to, message);
+  }
+  return { contacts, byEmail, mailTo, emailAttempts, mail };
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /** dup_crm: more than one create of the lead's contact, or more than one contact with its email. */
@@ -205,14 +242,42 @@ function countCrmDuplicates(
     tally.crmReplays += contact.duplicateKeys;
     if (contact.creates > 1) {
       tally.dupCrm += contact.creates - 1;
-      tally.problems.push({ id: lead.id, problem: `CRM created the contact ${contact.creates} times` });
+      tally.problems.push({ id: leadName(lead), problem: `CRM created the contact ${contact.creates} times` });
     }
   }
-  const sameEmail = (byEmail.get(lead.email) ?? []).length;
+  const sameEmail = (byEmail.get(lead.email.toLowerCase()) ?? []).length;
   if (sameEmail > 1) {
     tally.dupCrm += sameEmail - 1;
-    tally.problems.push({ id: lead.id, problem: `${sameEmail} CRM contacts for ${lead.email}` });
+    tally.problems.push({ id: leadName(lead), problem: `${sameEmail} CRM contacts for ${lead.email}` });
   }
+}
+
+const leadName = (lead: LeadRecord) => lead.id ?? lead.email;
+
+/** dup_email_contacts: over every contact the CRM holds, each one beyond the first per email. */
+function countSharedEmails(byEmail: ReadonlyMap<string, CrmContactView[]>, problems: LeadProblem[]): number {
+  let shared = 0;
+  for (const [email, contacts] of byEmail) {
+    if (contacts.length < 2) continue;
+    shared += contacts.length - 1;
+    problems.push({ id: email, problem: `${contacts.length} CRM contacts share the email: ${contacts.map((c) => c.externalId).join(', ')}` });
+  }
+  return shared;
+}
+
+/** mailed_after_optout: messages to the address accepted after its opt-out's 202 plus the grace. */
+function checkOptOut(tally: Tally, lead: LeadRecord, index: InputIndex, graceMs: number): void {
+  if (lead.optedOutAt === undefined) return;
+  const deadline = lead.optedOutAt + graceMs;
+  const late = (index.mailTo.get(lead.email.toLowerCase()) ?? []).filter((m) => Date.parse(m.receivedAt) > deadline);
+  if (late.length === 0) return;
+  tally.mailedAfterOptOut += late.length;
+  const first = late.reduce((a, b) => (Date.parse(b.receivedAt) < Date.parse(a.receivedAt) ? b : a));
+  const after = Date.parse(first.receivedAt) - lead.optedOutAt;
+  tally.problems.push({
+    id: leadName(lead),
+    problem: `${late.length} message(s) to ${lead.email} after its opt-out; the first (${first.messageId}) ${after} ms after the opt-out's 202`,
+  });
 }
 
 /** lost / double_applied: the contact against the acknowledged writes. */
@@ -220,21 +285,21 @@ function checkContent(tally: Tally, lead: LeadRecord, contact: CrmContactView | 
   const verdict = compareContact(lead, contact);
   if (verdict.kind === 'lost') {
     tally.lost += 1;
-    tally.problems.push({ id: lead.id, problem: `lost: ${verdict.why}` });
+    tally.problems.push({ id: leadName(lead), problem: `lost: ${verdict.why}` });
   } else if (verdict.kind === 'ahead') {
     tally.doubleApplied += 1;
-    tally.problems.push({ id: lead.id, problem: `double-applied: ${verdict.why}` });
+    tally.problems.push({ id: leadName(lead), problem: `double-applied: ${verdict.why}` });
   }
 }
 
 /** missing_email, and a second copy: inside an at-least-once window, or a real duplicate. */
-function checkWelcomeEmail(tally: Tally, lead: LeadRecord, input: InvariantInput, index: InputIndex): void {
-  const copies = [...(index.mail.get(welcomeMessageId(lead.id, input.messageIdDomain)) ?? [])].sort(
+function checkWelcomeEmail(tally: Tally, lead: LeadRecord, leadId: string, input: InvariantInput, index: InputIndex): void {
+  const copies = [...(index.mail.get(welcomeMessageId(leadId, input.messageIdDomain)) ?? [])].sort(
     (a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt),
   );
   if (copies.length === 0) {
     tally.missingEmail += 1;
-    tally.problems.push({ id: lead.id, problem: 'no welcome email' });
+    tally.problems.push({ id: leadId, problem: 'no welcome email' });
     return;
   }
   if (copies.length === 1) return;
@@ -244,11 +309,11 @@ function checkWelcomeEmail(tally: Tally, lead: LeadRecord, input: InvariantInput
   const attempts = lead.taskIds[0] === undefined ? undefined : index.emailAttempts.get(lead.taskIds[0]);
   if (explained && attempts !== 1) {
     tally.window += copies.length - 1;
-    tally.windowed.push({ leadId: lead.id, kind: explained.kind, gapMs: Math.max(0, explained.from - firstAt), copies: copies.length });
+    tally.windowed.push({ leadId, kind: explained.kind, gapMs: Math.max(0, explained.from - firstAt), copies: copies.length });
   } else {
     tally.dupEmail += copies.length - 1;
     const why = explained ? 'the email step ran once (not a retry)' : 'outside any fault window';
-    tally.problems.push({ id: lead.id, problem: `${copies.length} welcome emails, first at ${copies[0]!.receivedAt}, ${why}` });
+    tally.problems.push({ id: leadId, problem: `${copies.length} welcome emails, first at ${copies[0]!.receivedAt}, ${why}` });
   }
 }
 

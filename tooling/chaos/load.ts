@@ -1,15 +1,18 @@
 import type { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, createClient, TransportError, type Client, type LeadInput, type LeadPatch } from '../../src/client/index.js';
-import { leadIdForEmail } from '../../src/domain/ids.js';
 import { LEAD_STAGES } from '../../src/domain/lead.js';
 import { httpTransport, keepAliveAgent } from './http.js';
 import type { Random } from './random.js';
 
 /**
  * Drives N leads through the API over real HTTP: a create, then updates (PUT, PATCH, and
- * now and then a second POST of the same email, which merges into the lead), each lead's
- * writes in order, the leads side by side. Every write carries an Idempotency-Key and is
+ * now and then a second POST of the same email, which merges into the lead), for a share
+ * of the leads last an opt-out (`PATCH {"unsubscribed": true}`), each lead's writes in
+ * order, the leads side by side. A lead's id is what the create's 202 names (ids are
+ * random, not derived from the email): a lead's later writes, which need it, wait for
+ * that answer, and every later 202 (a repeated POST of the email included) must name the
+ * same lead. Every write carries an Idempotency-Key and is
  * retried with that same key until it gets a 202, so a retry can never apply twice; only
  * 202s count as acknowledged. Each write also carries its sequence number in
  * `custom.seq`, so the CRM's copy shows which write it holds, not only which version.
@@ -17,7 +20,7 @@ import type { Random } from './random.js';
  * socket error is seen and counted here, and the retry policy below is the harness's own.
  */
 
-export type ChangeKind = 'create' | 'replace' | 'patch' | 'duplicate-create';
+export type ChangeKind = 'create' | 'replace' | 'patch' | 'duplicate-create' | 'opt-out';
 
 export interface PlannedChange {
   seq: number;
@@ -30,8 +33,8 @@ export interface PlannedChange {
 export interface LeadRecord {
   index: number;
   email: string;
-  /** Derived from the email exactly as the API derives it; the create's receipt must agree. */
-  id: string;
+  /** The id the create's 202 named; undefined until then (and for good if no create was acknowledged). */
+  id: string | undefined;
   planned: PlannedChange[];
   /** 202s received: one per distinct change, so the version the lead must reach. */
   acked: number;
@@ -43,6 +46,8 @@ export interface LeadRecord {
   rejected?: { seq: number; status: number; body: unknown };
   /** HTTP attempts per change, by seq. */
   attempts: number[];
+  /** When the opt-out was acknowledged (epoch ms): no mail may reach the address after it (give or take a grace). */
+  optedOutAt?: number;
 }
 
 /** One HTTP attempt, kept for the API-SIGTERM check (what happened to requests in flight). */
@@ -80,6 +85,8 @@ export interface LoadOptions {
   thinkMs: [number, number];
   /** Share of updates sent as a repeated POST of the lead's email. */
   duplicateCreateRate: number;
+  /** Share of leads whose last change is an opt-out (default 0). */
+  optOutRate?: number;
   maxInFlight: number;
   requestTimeoutMs: number;
   /** Per change, across all its retries. */
@@ -108,7 +115,7 @@ const FIRST_NAMES = ['ada', 'grace', 'alan', 'edsger', 'barbara', 'donald', 'mar
 const COMPANIES = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Tyrell'];
 const STAGES = LEAD_STAGES.filter((s) => s !== 'new');
 
-type PlanOptions = Pick<LoadOptions, 'runTag' | 'leads' | 'updatesPerLead' | 'duplicateCreateRate' | 'random'>;
+type PlanOptions = Pick<LoadOptions, 'runTag' | 'leads' | 'updatesPerLead' | 'duplicateCreateRate' | 'optOutRate' | 'random'>;
 
 export function planLeads(options: PlanOptions): LeadRecord[] {
   const records: LeadRecord[] = [];
@@ -116,7 +123,10 @@ export function planLeads(options: PlanOptions): LeadRecord[] {
     const email = `chaos.${options.runTag}.${index}@leads.chaos.example`.toLowerCase();
     const planned = [plannedCreate(options, index, email)];
     for (let seq = 1; seq <= options.updatesPerLead; seq++) planned.push(plannedUpdate(options, index, email, seq));
-    records.push({ index, email, id: leadIdForEmail(email), planned, acked: 0, lastAckedSeq: null, taskIds: [], attempts: [] });
+    // Last, so the welcome email has long been sent: what reaches the address later is mail the opt-out should have stopped.
+    const optOutRate = options.optOutRate ?? 0;
+    if (optOutRate > 0 && options.random.next() < optOutRate) planned.push(plannedOptOut(options, index, planned.length));
+    records.push({ index, email, id: undefined, planned, acked: 0, lastAckedSeq: null, taskIds: [], attempts: [] });
   }
   return records;
 }
@@ -163,6 +173,11 @@ function plannedUpdate(options: PlanOptions, index: number, email: string, seq: 
   }
   const body = { stage: random.pick(STAGES), phone: `+1 555 ${String(1000 + seq)}`, custom };
   return { seq, kind: 'patch', method: 'PATCH', body, idempotencyKey };
+}
+
+function plannedOptOut({ runTag }: PlanOptions, index: number, seq: number): PlannedChange {
+  const body = { unsubscribed: true, custom: { run: runTag, seq } };
+  return { seq, kind: 'opt-out', method: 'PATCH', body, idempotencyKey: changeKey(runTag, index, seq) };
 }
 
 function changeKey(runTag: string, index: number, seq: number): string {
@@ -331,23 +346,34 @@ export class LoadGenerator {
     return attempt;
   }
 
-  /** The change as its method's client call, under the change's own Idempotency-Key. */
+  /**
+   * The change as its method's client call, under the change's own Idempotency-Key. A PUT
+   * or PATCH names the lead, so it goes only once the create's 202 told its id (the
+   * session sends a lead's changes one after another, each after the last one's 202).
+   */
   private write(lead: LeadRecord, change: PlannedChange): Promise<unknown> {
     const key = { idempotencyKey: change.idempotencyKey };
     if (change.method === 'POST') return this.client.leads.create(change.body as LeadInput, key);
+    if (lead.id === undefined) throw new Error(`lead ${lead.email}: change ${change.seq} sent before the create's 202 named the lead`);
     if (change.method === 'PUT') return this.client.leads.replace(lead.id, change.body as LeadInput, key);
     return this.client.leads.patch(lead.id, change.body as LeadPatch, key);
   }
 
-  /** A 202: counts it (unless its receipt names another lead) and reads the task and the lead back. */
+  /**
+   * A 202: learns the lead's id from the create's, counts it (unless its receipt names
+   * another lead than the one the email already has) and reads the task and the lead back.
+   */
   private async acknowledged(lead: LeadRecord, change: PlannedChange, body: unknown): Promise<boolean> {
-    const receipt = body as { id?: string; task_id?: string };
-    if (receipt.id !== lead.id) {
-      lead.rejected = { seq: change.seq, status: 202, body: { problem: `receipt id ${receipt.id} is not ${lead.id}`, receipt } };
+    const receipt = body as { id?: unknown; task_id?: string };
+    if (lead.id === undefined && change.seq === 0 && typeof receipt.id === 'string') lead.id = receipt.id;
+    if (lead.id === undefined || receipt.id !== lead.id) {
+      const problem = `receipt id ${String(receipt.id)} is not ${lead.id ?? "a lead id (the create's receipt named none)"}`;
+      lead.rejected = { seq: change.seq, status: 202, body: { problem, receipt } };
       return false;
     }
     lead.acked += 1;
     lead.lastAckedSeq = change.seq;
+    if (change.kind === 'opt-out') lead.optedOutAt = Date.now();
     if (receipt.task_id) {
       lead.taskIds.push(receipt.task_id);
       await this.readBack('task', receipt.task_id);

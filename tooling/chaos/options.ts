@@ -21,6 +21,8 @@ export interface ChaosOptions {
   durationMs: number;
   thinkMs: [number, number];
   duplicateCreateRate: number;
+  /** Share of leads whose last change is an opt-out, after which no mail may reach them. */
+  optOutRate: number;
   concurrency: number;
   workerKills: number;
   serverRestarts: number;
@@ -55,7 +57,7 @@ export interface ChaosOptions {
 /** What both profiles share. */
 type Common = Pick<
   ChaosOptions,
-  'scenarios' | 'seed' | 'duplicateCreateRate' | 'apiProcesses' | 'workerProcesses' | 'windowMs' | 'keepData'
+  'scenarios' | 'seed' | 'duplicateCreateRate' | 'optOutRate' | 'apiProcesses' | 'workerProcesses' | 'windowMs' | 'keepData'
 >;
 
 export function profile(name: 'long' | 'ci'): ChaosOptions {
@@ -63,6 +65,7 @@ export function profile(name: 'long' | 'ci'): ChaosOptions {
     scenarios: ['mixed'],
     seed: Date.now() % 1_000_000,
     duplicateCreateRate: 0.1,
+    optOutRate: 0.2,
     apiProcesses: 2,
     workerProcesses: 1,
     windowMs: 10_000,
@@ -163,6 +166,7 @@ export const USAGE = `usage: node dist/scripts/chaos.js [--profile long|ci] [fla
   --worker-processes N    worker processes sharing the worker CRM rate (default 1; the first is killed)
   --drain-timeout SECONDS --window MS                   --seed N
   --give-up SECONDS       how long one write is retried before the lead is left unresolved
+  --opt-out-rate R        share of leads that opt out last (default 0.2; no mail may follow)
   --data-dir DIR          --keep-data                   --out FILE (JSON result)
   --env KEY=VALUE         (repeatable) extra setting for every process`;
 
@@ -211,6 +215,7 @@ const VALUE_FLAGS = new Map<string, SetFlag>([
   ['--crm-base-latency', (o, v, f) => { o.crmBaseLatencyMs = [num(f, v), o.crmBaseLatencyMs[1]]; }],
   ['--smtp-temp-fail-rate', (o, v, f) => { o.smtpFaults.tempFailRate = rate(f, v); }],
   ['--smtp-drop-rate', (o, v, f) => { o.smtpFaults.dropRate = rate(f, v); }],
+  ['--opt-out-rate', (o, v, f) => { o.optOutRate = rate(f, v); }],
   ['--smtp-latency', (o, v, f) => { o.smtpFaults.latencyMs = num(f, v); }],
   ['--crm-rate-limit', (o, v, f) => { o.crmRateLimit = num(f, v); }],
   ['--worker-crm-rate', (o, v, f) => { o.workerCrmRate = num(f, v); }],

@@ -87,7 +87,8 @@ export function summaryLine(r: ScenarioResult): string {
   return (
     `scenario=${r.scenario} leads=${i.leads} updates=${r.updatesAcked} worker_kills=${count('worker-kill')} ` +
     `server_restarts=${count('server-restart')} api_sigterms=${count('api-sigterm')} ` +
-    `lost=${i.lost} dup_crm=${i.dupCrm} dup_email=${i.dupEmail} (window=${i.window}) stuck=${i.stuck}`
+    `lost=${i.lost} dup_crm=${i.dupCrm} dup_email=${i.dupEmail} (window=${i.window}) stuck=${i.stuck} ` +
+    `dup_email_contacts=${i.dupEmailContacts} mailed_after_optout=${i.mailedAfterOptOut}`
   );
 }
 
@@ -95,7 +96,7 @@ export function detailLines(r: ScenarioResult): string[] {
   const i = r.invariants;
   const midActivity = r.faults.filter((f) => f.kind === 'worker-kill' && (f.crmInFlight ?? 0) > 0).length;
   const lines = [
-    `  writes: acknowledged=${i.acknowledged} unresolved=${i.unresolved} rejected=${i.rejected} double_applied=${i.doubleApplied} missing_email=${i.missingEmail}` +
+    `  writes: acknowledged=${i.acknowledged} unresolved=${i.unresolved} rejected=${i.rejected} double_applied=${i.doubleApplied} missing_email=${i.missingEmail} opted_out=${i.optedOut}` +
       ` | tasks: checked=${i.tasksChecked} failed=${i.failedTasks} with_retries=${i.tasksWithRetries} max_attempts=${i.maxAttempts}`,
     `  crm: ${tally(r.crm.byStatus)} hung=${r.crm.hung} rate_limited_429=${r.crm.rateLimited} replays=${i.crmReplays}` +
       ` max_per_second=${r.crm.maxPerSecond} sent_per_second=${r.crm.maxGrantedPerSecond} arrivals_per_second=${r.crm.maxArrivalsPerSecond}` +
@@ -123,7 +124,8 @@ export function totalLine(result: ChaosResult): string {
     `leads=${sum((r) => r.invariants.leads)} updates=${sum((r) => r.updatesAcked)} worker_kills=${faults('worker-kill')} ` +
     `server_restarts=${faults('server-restart')} api_sigterms=${faults('api-sigterm')} lost=${sum((r) => r.invariants.lost)} ` +
     `dup_crm=${sum((r) => r.invariants.dupCrm)} dup_email=${sum((r) => r.invariants.dupEmail)} (window=${sum((r) => r.invariants.window)}) ` +
-    `stuck=${sum((r) => r.invariants.stuck)}`
+    `stuck=${sum((r) => r.invariants.stuck)} dup_email_contacts=${sum((r) => r.invariants.dupEmailContacts)} ` +
+    `mailed_after_optout=${sum((r) => r.invariants.mailedAfterOptOut)}`
   );
 }
 

@@ -129,6 +129,7 @@ async function driveLoad(ctx: ScenarioContext, scenario: Scenario, runTag: strin
     durationMs: o.durationMs,
     thinkMs: o.thinkMs,
     duplicateCreateRate: o.duplicateCreateRate,
+    optOutRate: o.optOutRate,
     maxInFlight: o.concurrency,
     requestTimeoutMs: o.requestTimeoutMs,
     giveUpAfterMs: o.giveUpAfterMs,

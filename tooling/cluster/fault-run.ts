@@ -106,6 +106,7 @@ export async function runClusterFaults(cluster: RunningCluster, o: FaultRunOptio
     ...(invariants.lost ? [`lost=${invariants.lost}`] : []),
     ...(invariants.doubleApplied ? [`double_applied=${invariants.doubleApplied}`] : []),
     ...(invariants.dupCrm ? [`dup_crm=${invariants.dupCrm}`] : []),
+    ...(invariants.dupEmailContacts ? [`dup_email_contacts=${invariants.dupEmailContacts}`] : []),
     ...(invariants.dupEmail ? [`dup_email=${invariants.dupEmail}`] : []),
     ...(invariants.stuck ? [`stuck=${invariants.stuck}`] : []),
     ...(invariants.missingEmail ? [`missing_email=${invariants.missingEmail}`] : []),

@@ -4,7 +4,7 @@ import type { CrmState } from './crm-state.js';
 import { chance, errorBody, headerValue } from './sim-common.js';
 
 /**
- * Answers the PUT with a fault if one applies; returns true when it did. The rate limit
+ * Answers the write (PUT or DELETE) with a fault if one applies; returns true when it did. The rate limit
  * counts arrivals, as a CRM's gateway does, before the simulated processing time: counting
  * after a random latency would reorder requests and measure the simulator's own jitter.
  */

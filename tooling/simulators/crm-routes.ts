@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { copyContact, upsertContact } from './crm-contacts.js';
+import { copyContact, deleteContact, upsertContact } from './crm-contacts.js';
 import { injectFault } from './crm-faults.js';
 import { crmControls, crmStats } from './crm-state.js';
 import type { CrmState } from './crm-state.js';
@@ -23,10 +23,11 @@ export function registerCrmRoutes(app: FastifyInstance, state: CrmState): void {
 
   app.put<{ Params: { externalId: string } }>('/contacts/:externalId', (request, reply) => handlePut(state, request, reply));
   app.get<{ Params: { externalId: string } }>('/contacts/:externalId', (request, reply) => getContact(state, request, reply));
+  app.delete<{ Params: { externalId: string } }>('/contacts/:externalId', (request, reply) => handleDelete(state, request, reply));
   app.post<{ Params: { name: string } }>('/webhooks/:name', async (request) => receiveWebhook(state, request));
 
   registerControlRoutes(app, crmControls(state));
-  app.get('/_sim/contacts', async () => ({ contacts: [...state.store.values()].map(copyContact) }));
+  app.get('/_sim/contacts', async () => ({ contacts: [...state.store.values()].map(copyContact), deleted: state.deleted.map((d) => ({ ...d })) }));
   app.get('/_sim/stats', async () => crmStats(state));
   app.get('/_sim/webhooks', async () => ({ webhooks: state.webhooks }));
 }
@@ -71,8 +72,22 @@ async function handlePut(state: CrmState, request: ContactRequest, reply: Fastif
     return;
   }
   const { status, body } = upsertContact(state, request.params.externalId, parsed.data.version, parsed.data.lead, key);
-  state.counters.maxPerSecond = Math.max(state.counters.maxPerSecond, state.accepted.add(Date.now()));
+  if (status !== 409) countAccepted(state);
   await reply.code(status).send(body);
+}
+
+async function handleDelete(state: CrmState, request: ContactRequest, reply: FastifyReply): Promise<void> {
+  if (await injectFault(state, request, reply)) return;
+  if (!deleteContact(state, request.params.externalId)) {
+    await reply.code(404).send(errorBody(`contact ${request.params.externalId} not found`));
+    return;
+  }
+  countAccepted(state);
+  await reply.code(204).send();
+}
+
+function countAccepted(state: CrmState): void {
+  state.counters.maxPerSecond = Math.max(state.counters.maxPerSecond, state.accepted.add(Date.now()));
 }
 
 async function getContact(state: CrmState, request: ContactRequest, reply: FastifyReply) {

@@ -2,23 +2,24 @@ import Fastify from 'fastify';
 import { copyContact } from './crm-contacts.js';
 import { registerCrmRoutes } from './crm-routes.js';
 import { createCrmState, crmControls, crmStats } from './crm-state.js';
-import type { CrmContact, CrmFaults, CrmStats, CrmWebhook } from './crm-state.js';
+import type { CrmContact, CrmDeletion, CrmFaults, CrmStats, CrmWebhook } from './crm-state.js';
 import { listeningPort, urlHost } from './sim-common.js';
 
 /**
  * A local stand-in for the CRM: the same REST protocol the CRM adapter speaks
- * (version-guarded upsert by external id), a record of everything it received,
+ * (version-guarded upsert by external id, contacts unique by email, delete), a record of everything it received,
  * and switches to make it slow, flaky, rate-limited or down.
  */
 
-export type { CrmContact, CrmFaults, CrmStats, CrmWebhook } from './crm-state.js';
+export type { CrmContact, CrmDeletion, CrmFaults, CrmStats, CrmWebhook } from './crm-state.js';
+export type { ConflictBody } from './crm-contacts.js';
 export { maxInSlidingWindow } from './sliding-window.js';
 
 export interface CrmSimulatorOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** PUTs per sliding second, counted on arrival (before any latency); 0 turns the limit off. */
+  /** Writes (PUT, DELETE) per sliding second, counted on arrival (before any latency); 0 turns the limit off. */
   rateLimitPerSecond?: number;
   logger?: boolean;
   faults?: Partial<CrmFaults>;
@@ -30,6 +31,8 @@ export interface CrmSimulator {
   webhooks(): CrmWebhook[];
   contacts(): CrmContact[];
   contact(externalId: string): CrmContact | undefined;
+  /** Contacts removed by DELETE, oldest first. */
+  deleted(): CrmDeletion[];
   stats(): CrmStats;
   faults(): CrmFaults;
   setFaults(patch: Partial<CrmFaults>): CrmFaults;
@@ -59,6 +62,7 @@ export async function startCrmSimulator(opts: CrmSimulatorOptions = {}): Promise
       const contact = state.store.get(externalId);
       return contact ? copyContact(contact) : undefined;
     },
+    deleted: () => state.deleted.map((d) => ({ ...d })),
     stats: () => crmStats(state),
     faults,
     setFaults,

@@ -47,29 +47,36 @@ export interface CrmContact {
   updatedAt: string;
 }
 
+/** A contact removed by `DELETE /contacts/{externalId}`. */
+export interface CrmDeletion {
+  externalId: string;
+  deletedAt: string;
+}
+
+/** The simulator's counters; "writes" are PUTs and DELETEs, which pass the same rate limit and faults. */
 export interface CrmStats {
   /** Requests to /contacts/* (inspection and health endpoints are not counted). */
   requests: number;
   byStatus: Record<string, number>;
   maxConcurrent: number;
-  /** Peak number of PUTs answered 2xx within any sliding one-second window. */
+  /** Peak number of writes answered 2xx within any sliding one-second window. */
   maxPerSecond: number;
   /**
-   * Peak number of PUTs that arrived within any sliding one-second window, counted on arrival
+   * Peak number of writes that arrived within any sliding one-second window, counted on arrival
    * whatever their answer: what a CRM's own rate limiter sees of its clients.
    */
   maxArrivalsPerSecond: number;
   /**
-   * Peak number of PUTs whose sender's rate limiter granted them within one sliding second,
+   * Peak number of writes whose sender's rate limiter granted them within one sliding second,
    * from their `X-Rate-Limit-Granted-At` header (the workers' clock): what the workers sent,
    * whatever delays or stalls bunched them up on the way in. Requests without the header are
    * counted in `ungranted`.
    */
   maxGrantedPerSecond: number;
   ungranted: number;
-  /** PUTs held without an answer by the hang fault. */
+  /** writes held without an answer by the hang fault. */
   hung: number;
-  /** PUTs answered 429 by the rate limit (`rateLimitPerSecond`), not by the rate429 fault. */
+  /** writes answered 429 by the rate limit (`rateLimitPerSecond`), not by the rate429 fault. */
   rateLimited: number;
   /** Requests to /contacts/* being handled right now (hung ones included). */
   inFlight: number;
@@ -78,6 +85,10 @@ export interface CrmStats {
   writes: number;
   staleWrites: number;
   duplicateKeys: number;
+  /** Writes refused with 409 because another contact holds their email. */
+  conflicts: number;
+  /** Contacts removed by DELETE. */
+  deleted: number;
 }
 
 /** A webhook the simulator received at POST /webhooks/:name (the sales team's inbox in the demo). */
@@ -101,17 +112,21 @@ interface Counters {
 }
 
 export interface CrmState {
-  /** PUTs admitted per sliding second; 0 turns the limit off. */
+  /** writes admitted per sliding second; 0 turns the limit off. */
   readonly rateLimit: number;
   faults: CrmFaults;
   readonly store: Map<string, CrmContact>;
+  /** Which contact holds each (lower-cased) email: a CRM keeps contacts unique by email. */
+  readonly byEmail: Map<string, string>;
+  readonly deleted: CrmDeletion[];
+  conflicts: number;
   readonly webhooks: CrmWebhook[];
   /** Every key ever seen per contact, so duplicates are found beyond the last ones a contact keeps. */
   readonly seenKeys: Map<string, Set<string>>;
   counters: Counters;
   inFlight: number;
   readonly arrived: SlidingWindow;
-  /** Grant times from the senders' limiters, and PUTs that came without one. */
+  /** Grant times from the senders' limiters, and writes that came without one. */
   granted: GrantWindow;
   ungranted: number;
   readonly admitted: SlidingWindow;
@@ -127,6 +142,9 @@ export function createCrmState(rateLimit: number, faults: Partial<CrmFaults>): C
     rateLimit,
     faults: { ...NO_FAULTS, ...faultsPatchSchema.parse(faults) },
     store: new Map(),
+    byEmail: new Map(),
+    deleted: [],
+    conflicts: 0,
     webhooks: [],
     seenKeys: new Map(),
     counters: newCounters(),
@@ -146,6 +164,9 @@ export function crmControls(state: CrmState): SimControls<CrmFaults> {
 /** Forgets contacts, webhooks and counters; requests in flight still count down when they end. */
 function reset(state: CrmState): void {
   state.store.clear();
+  state.byEmail.clear();
+  state.deleted.length = 0;
+  state.conflicts = 0;
   state.webhooks.length = 0;
   state.seenKeys.clear();
   state.counters = newCounters();
@@ -171,5 +192,7 @@ export function crmStats(state: CrmState): CrmStats {
     writes: sum((c) => c.writes),
     staleWrites: sum((c) => c.staleWrites),
     duplicateKeys: sum((c) => c.duplicateKeys),
+    conflicts: state.conflicts,
+    deleted: state.deleted.length,
   };
 }
