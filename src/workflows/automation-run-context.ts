@@ -19,7 +19,7 @@ export class StopRun {
   constructor(readonly reason: string) {}
 }
 
-const NON_RETRYABLE = ['EmailRejected', 'WebhookRejected', 'LeadNotFound', 'InvalidLeadUpdate', 'AutomationsNotConfigured', 'CrmRejected'];
+const NON_RETRYABLE = ['EmailRejected', 'WebhookRejected', 'LeadNotFound', 'InvalidLeadUpdate', 'AutomationsNotConfigured', 'CrmRejected', 'CrmConflict'];
 
 type ActivityProxy = (summary: string) => ActivityInterfaceFor<Activities>;
 
