@@ -251,9 +251,12 @@ export function productionRefusals(
   if (secret === undefined) out.push('UNSUBSCRIBE_SECRET: required in production (NODE_ENV=production); use a long random value');
   else if (secret === DEV_UNSUBSCRIBE_SECRET) out.push('UNSUBSCRIBE_SECRET: is the development default published in the repository; use a long random value');
   else if (secret.length < 16) out.push('UNSUBSCRIBE_SECRET: shorter than 16 characters; use a long random value');
-  if (isLoopbackHost(new URL(config.UNSUBSCRIBE_BASE_URL).hostname)) {
+  const unsubscribeBase = new URL(config.UNSUBSCRIBE_BASE_URL);
+  if (isLoopbackHost(unsubscribeBase.hostname)) {
     out.push(`UNSUBSCRIBE_BASE_URL: ${config.UNSUBSCRIBE_BASE_URL} is a loopback address; emails need a link recipients can open`);
   }
+  // Mail clients offer RFC 8058 one-click unsubscribe only for an https List-Unsubscribe link.
+  if (unsubscribeBase.protocol !== 'https:') out.push(`UNSUBSCRIBE_BASE_URL: ${config.UNSUBSCRIBE_BASE_URL} is not https; one-click unsubscribe needs an https link`);
   if (config.TEMPORAL_CODEC_KEYS === undefined) {
     out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see README, Personal data)');
   }

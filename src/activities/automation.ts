@@ -2,12 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { AutomationCatalog } from '../automations/loader.js';
 import type { PinnedAutomation, RenderableTemplate } from '../automations/schema.js';
 import { emailContext, renderTemplate } from '../automations/templates.js';
-import { unsubscribeUrl } from '../automations/unsubscribe.js';
 import { LeadPatch, type LeadView } from '../domain/lead.js';
 import { countedEmail } from './business-metrics.js';
 import { parseRetryAfter, permanentFailure, transientFailure } from './failures.js';
 import type { LeadGateway } from './lead-gateway.js';
 import type { Mailer } from './mailer.js';
+import { unsubscribeLink } from './unsubscribe-headers.js';
 
 /** Everything the automation activities need, built once per worker. */
 export interface AutomationDeps {
@@ -134,8 +134,8 @@ async function sendAutomationEmail(
   const lead = await d.leads.read(input.leadId);
   if (!lead) return { sent: false, reason: 'lead_not_found' };
   if (lead.unsubscribed) return { sent: false, reason: 'unsubscribed' };
-  const link = unsubscribeUrl(d.unsubscribeBaseUrl, d.unsubscribeSecret, input.leadId);
-  const rendered = renderTemplate(input.template, emailContext(lead, link, input.automationName));
+  const unsubscribe = unsubscribeLink(d, input.leadId);
+  const rendered = renderTemplate(input.template, emailContext(lead, unsubscribe.url, input.automationName));
   const messageId = `<${input.runId}.${input.stepKey}@${messageIdDomain}>`;
   await countedEmail(() =>
     mailer.send({
@@ -146,8 +146,7 @@ async function sendAutomationEmail(
         'X-Lead-Id': input.leadId,
         'X-Automation-Run': input.runId,
         'X-Idempotency-Key': `${input.runId}:${input.stepKey}`,
-        'List-Unsubscribe': `<${link}>`,
-        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+        ...unsubscribe.headers,
       },
     }),
   );

@@ -6,6 +6,7 @@ import { EMAIL_TEMPLATES, type EmailTemplateName } from './email-templates.js';
 import type { Mailer } from './mailer.js';
 import { createAutomationActivities, type AutomationDeps } from './automation.js';
 import { countedCrmSync, countedEmail } from './business-metrics.js';
+import { unsubscribeLink } from './unsubscribe-headers.js';
 
 export interface ActivityDeps {
   crm: CrmClient;
@@ -61,14 +62,16 @@ function createLeadActivities(deps: ActivityDeps) {
     },
 
     async sendLeadEmail(input: { leadId: string; template: EmailTemplateName; lead: LeadView }) {
-      const rendered = EMAIL_TEMPLATES[input.template](input.lead);
+      // The link settings live with the automations' (createWorkers always fills them in).
+      const unsubscribe = unsubscribeLink(deps.automations, input.leadId);
+      const rendered = EMAIL_TEMPLATES[input.template](input.lead, unsubscribe.url);
       const messageId = `<${input.template}.${input.leadId}@${deps.messageIdDomain}>`;
       await countedEmail(() =>
         deps.mailer.send({
           to: input.lead.email,
           ...rendered,
           messageId,
-          headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}` },
+          headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}`, ...unsubscribe.headers },
         }),
       );
       return { messageId, attempt: currentAttempt() };

@@ -46,6 +46,13 @@ describe('production mode (NODE_ENV=production)', () => {
     expect(problemsOf({ ...PRODUCTION_OK, UNSUBSCRIBE_SECRET: 'short' })).toMatch(/UNSUBSCRIBE_SECRET: shorter than 16/);
   });
 
+  it('refuses an unsubscribe link that is not https (RFC 8058 one-click needs https)', () => {
+    expect(problemsOf({ ...PRODUCTION_OK, UNSUBSCRIBE_BASE_URL: 'http://leads.example.com/unsubscribe' })).toMatch(
+      /UNSUBSCRIBE_BASE_URL: http:\/\/leads\.example\.com\/unsubscribe is not https/,
+    );
+    expect(problemsOf(PRODUCTION_OK)).toBe('');
+  });
+
   it('asks nothing in development: the defaults start as they are', () => {
     expect(productionRefusals(loadConfig({}))).toEqual([]);
     expect(productionRefusals(loadConfig({ NODE_ENV: 'development' }))).toEqual([]);
