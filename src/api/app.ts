@@ -19,6 +19,8 @@ import { leadRedriveRoutes } from './routes/lead-redrive.js';
 import { automationRoutes } from './routes/automations.js';
 import { automationRunRoutes } from './routes/automation-runs.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
+import { emailEventRoutes, type EmailEventsOptions } from './routes/email-events.js';
+import type { AddressBook } from '../identity/address-book.js';
 import { codecRoutes, registerCodecCors } from './routes/codec.js';
 import type { PayloadCodec } from '@temporalio/common';
 import type { AutomationService } from './automation-service.js';
@@ -33,12 +35,18 @@ export type { OverloadOptions } from './load-shedding.js';
 export type { MetricsOptions } from './metrics.js';
 export type { ConsoleOptions } from './routes/console.js';
 export type { TaskEventOptions } from './task-events.js';
+export type { EmailEventsOptions } from './routes/email-events.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     leads: LeadService;
     /** This process's live task streams (GET /api/tasks/:id/events). */
     taskEvents: TaskEventStreams;
+    /**
+     * Claims and suppressions of email addresses; unset = none (the email event intake is off).
+     * Not `addresses`: Fastify's own `addresses()` (the listening sockets) has that name.
+     */
+    addressBook: AddressBook | undefined;
   }
 }
 
@@ -78,6 +86,10 @@ export interface AppDeps {
   tracer?: Tracer;
   /** Live task streams: cap, maximum duration, poll and heartbeat intervals (defaults in task-events.ts). */
   taskEvents?: Partial<TaskEventOptions>;
+  /** Claims and suppressions of email addresses (src/identity/address-book.ts). */
+  addresses?: AddressBook;
+  /** POST /webhooks/email-events; without a secret (or addresses) it answers 503. */
+  emailEvents?: EmailEventsOptions;
 }
 
 const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
@@ -119,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Responses are built from typed values; validating them again would only cost CPU.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('leads', deps.leads);
+  app.decorate('addressBook', deps.addresses);
   // Before any route is added, so every route is known to the 405 answer.
   const routes = trackRoutes(app);
 
@@ -149,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(automationRoutes, { service: deps.automations });
   await app.register(automationRunRoutes, { service: deps.automations });
   await app.register(unsubscribeRoutes, { service: deps.automations });
+  await app.register(emailEventRoutes, deps.emailEvents ?? {});
   await app.register(statsRoutes, { service: deps.stats });
   await app.register(codecRoutes, { codec: deps.codec });
   await app.register(consoleRoutes, { view: deps.console });
