@@ -9,7 +9,8 @@ import type { AddressBook } from '../../src/identity/address-book.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // A valid bounce or complaint on the real dev server: the address gets its suppression
-// record, and the lead that holds the address is patched unsubscribed.
+// record, and the lead that holds the address is patched unsubscribed. And the welcome email
+// the worker sends carries the link such an address would unsubscribe with.
 
 const SECRET = 'email-events-integration-secret';
 let h: Harness;
@@ -42,6 +43,20 @@ function signedEvent(recipient: string, data: Record<string, unknown>) {
 
 const post = (payload: object) => app.inject({ method: 'POST', url: '/webhooks/email-events', payload });
 
+describe('the welcome email', () => {
+  it('carries the unsubscribe link in its body and the RFC 8058 one-click headers', async () => {
+    await h.startWorker();
+    const email = uniqueEmail('welcome').toLowerCase();
+    const created = await call(app, 'POST', '/api/leads', { email });
+    const mail = await eventually(async () => h.smtp.messages().find((m) => m.to.includes(email)), { what: 'the welcome email' });
+    const link = /^<([^>]+)>$/.exec(mail.headers['list-unsubscribe'] ?? '')?.[1];
+    expect(link).toBeDefined();
+    expect(new URL(link!).searchParams.get('lead')).toBe(created.body.id);
+    expect(mail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    expect(mail.text).toContain(link);
+  });
+});
+
 describe('POST /webhooks/email-events', () => {
   it('suppresses a hard-bounced address once, under the first reason', async () => {
     const email = uniqueEmail('bounce');
@@ -66,7 +81,6 @@ describe('POST /webhooks/email-events', () => {
   });
 
   it('marks the lead holding the address unsubscribed', async () => {
-    await h.startWorker();
     const email = uniqueEmail('holder').toLowerCase();
     const created = await call(app, 'POST', '/api/leads', { email });
     expect(created.status).toBe(202);
