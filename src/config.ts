@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEV_UNSUBSCRIBE_SECRET } from './automations/unsubscribe.js';
 import { DEV_EMAIL_HASH_SECRET, emailHashSecretsOf } from './identity/email-key.js';
+import { DEV_EMAIL_EVENTS_SECRET } from './email-events/signature.js';
 import { parseCodecKeys } from './temporal/codec-keys.js';
 
 // Environment variables arrive as strings; these helpers turn them into typed values
@@ -139,7 +140,8 @@ export const configSchema = z.object({
 
   // Personal data (src/identity): email keys are HMACs under EMAIL_HASH_SECRETS (comma-separated,
   // newest first; records are found under any, written under the first). EMAIL_EVENTS_SECRET
-  // signs the bounce and complaint events of POST /webhooks/email-events.
+  // signs the bounce and complaint events of POST /webhooks/email-events (unset = intake off,
+  // docs/email-events.md).
   EMAIL_HASH_SECRETS: optionalString,
   EMAIL_EVENTS_SECRET: optionalString,
 
@@ -251,9 +253,16 @@ export function productionRefusals(
   if (secret === undefined) out.push('UNSUBSCRIBE_SECRET: required in production (NODE_ENV=production); use a long random value');
   else if (secret === DEV_UNSUBSCRIBE_SECRET) out.push('UNSUBSCRIBE_SECRET: is the development default published in the repository; use a long random value');
   else if (secret.length < 16) out.push('UNSUBSCRIBE_SECRET: shorter than 16 characters; use a long random value');
-  if (isLoopbackHost(new URL(config.UNSUBSCRIBE_BASE_URL).hostname)) {
+  const unsubscribeBase = new URL(config.UNSUBSCRIBE_BASE_URL);
+  if (isLoopbackHost(unsubscribeBase.hostname)) {
     out.push(`UNSUBSCRIBE_BASE_URL: ${config.UNSUBSCRIBE_BASE_URL} is a loopback address; emails need a link recipients can open`);
   }
+  // Mail clients offer RFC 8058 one-click unsubscribe only for an https List-Unsubscribe link.
+  if (unsubscribeBase.protocol !== 'https:') out.push(`UNSUBSCRIBE_BASE_URL: ${config.UNSUBSCRIBE_BASE_URL} is not https; one-click unsubscribe needs an https link`);
+  // Unset is fine (the intake is off); the key `npm start` shares with the SMTP sink is not.
+  const eventsSecret = config.EMAIL_EVENTS_SECRET;
+  if (eventsSecret === DEV_EMAIL_EVENTS_SECRET) out.push('EMAIL_EVENTS_SECRET: is the development default published in the repository; use the provider\'s signing key');
+  else if (eventsSecret !== undefined && eventsSecret.length < 16) out.push('EMAIL_EVENTS_SECRET: shorter than 16 characters; use the provider\'s signing key');
   if (config.TEMPORAL_CODEC_KEYS === undefined) {
     out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see README, Personal data)');
   }

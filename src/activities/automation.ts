@@ -2,7 +2,6 @@ import { Context } from '@temporalio/activity';
 import type { AutomationCatalog } from '../automations/loader.js';
 import type { PinnedAutomation, RenderableTemplate } from '../automations/schema.js';
 import { emailContext, renderTemplate } from '../automations/templates.js';
-import { unsubscribeUrl } from '../automations/unsubscribe.js';
 import { LeadPatch, type LeadView } from '../domain/lead.js';
 import { countedEmail } from './business-metrics.js';
 import { parseRetryAfter, permanentFailure, transientFailure } from './failures.js';
@@ -10,6 +9,7 @@ import type { LeadGateway } from './lead-gateway.js';
 import type { Mailer } from './mailer.js';
 import type { AddressBook } from '../identity/address-book.js';
 import { suppressOnRejection } from './suppression.js';
+import { unsubscribeLink } from './unsubscribe-headers.js';
 
 /** Everything the automation activities need, built once per worker. */
 export interface AutomationDeps {
@@ -138,8 +138,8 @@ async function sendAutomationEmail(
   if (!lead) return { sent: false, reason: 'lead_not_found' };
   // The lead's view, then the address itself: a bounce or opt-out the lead has not applied yet.
   if (lead.unsubscribed || (await addresses?.suppression(lead.email))) return { sent: false, reason: 'unsubscribed' };
-  const link = unsubscribeUrl(d.unsubscribeBaseUrl, d.unsubscribeSecret, input.leadId);
-  const rendered = renderTemplate(input.template, emailContext(lead, link, input.automationName));
+  const unsubscribe = unsubscribeLink(d, input.leadId);
+  const rendered = renderTemplate(input.template, emailContext(lead, unsubscribe.url, input.automationName));
   const messageId = `<${input.runId}.${input.stepKey}@${messageIdDomain}>`;
   await suppressOnRejection(addresses, lead.email, () =>
     countedEmail(() =>
@@ -151,8 +151,7 @@ async function sendAutomationEmail(
           'X-Lead-Id': input.leadId,
           'X-Automation-Run': input.runId,
           'X-Idempotency-Key': `${input.runId}:${input.stepKey}`,
-          'List-Unsubscribe': `<${link}>`,
-          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          ...unsubscribe.headers,
         },
       }),
     ),

@@ -9,6 +9,7 @@ import { createAutomationActivities, type AutomationDeps } from './automation.js
 import { countedCrmSync, countedEmail } from './business-metrics.js';
 import { suppressOnRejection } from './suppression.js';
 import { createErasureActivities, type ErasureDeps } from './erasure.js';
+import { unsubscribeLink } from './unsubscribe-headers.js';
 
 export interface ActivityDeps {
   crm: CrmClient;
@@ -96,14 +97,16 @@ function createLeadActivities(deps: ActivityDeps) {
       // after the lead was processed still stops the email.
       const suppressed = await deps.addresses?.suppression(input.lead.email);
       if (suppressed) return { messageId, attempt: currentAttempt(), skipped: `address suppressed (${suppressed.reason})` };
-      const rendered = EMAIL_TEMPLATES[input.template](input.lead);
+      // The link settings live with the automations' (createWorkers always fills them in).
+      const unsubscribe = unsubscribeLink(deps.automations, input.leadId);
+      const rendered = EMAIL_TEMPLATES[input.template](input.lead, unsubscribe.url);
       await suppressOnRejection(deps.addresses, input.lead.email, () =>
         countedEmail(() =>
           deps.mailer.send({
             to: input.lead.email,
             ...rendered,
             messageId,
-            headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}` },
+            headers: { 'X-Lead-Id': input.leadId, 'X-Idempotency-Key': `${input.leadId}:${input.template}`, ...unsubscribe.headers },
           }),
         ),
       );

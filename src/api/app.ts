@@ -19,6 +19,7 @@ import { leadRedriveRoutes } from './routes/lead-redrive.js';
 import { automationRoutes } from './routes/automations.js';
 import { automationRunRoutes } from './routes/automation-runs.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
+import { emailEventRoutes, type EmailEventsOptions } from './routes/email-events.js';
 import { codecRoutes, registerCodecCors } from './routes/codec.js';
 import type { PayloadCodec } from '@temporalio/common';
 import type { AutomationService } from './automation-service.js';
@@ -33,6 +34,7 @@ export type { OverloadOptions } from './load-shedding.js';
 export type { MetricsOptions } from './metrics.js';
 export type { ConsoleOptions } from './routes/console.js';
 export type { TaskEventOptions } from './task-events.js';
+export type { EmailEventsOptions } from './routes/email-events.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -78,6 +80,8 @@ export interface AppDeps {
   tracer?: Tracer;
   /** Live task streams: cap, maximum duration, poll and heartbeat intervals (defaults in task-events.ts). */
   taskEvents?: Partial<TaskEventOptions>;
+  /** POST /webhooks/email-events; without a secret it answers 503. */
+  emailEvents?: EmailEventsOptions;
 }
 
 const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
@@ -149,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(automationRoutes, { service: deps.automations });
   await app.register(automationRunRoutes, { service: deps.automations });
   await app.register(unsubscribeRoutes, { service: deps.automations });
+  await app.register(emailEventRoutes, deps.emailEvents ?? {});
   await app.register(statsRoutes, { service: deps.stats });
   await app.register(codecRoutes, { codec: deps.codec });
   await app.register(consoleRoutes, { view: deps.console });

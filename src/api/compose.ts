@@ -14,8 +14,9 @@ import { StatsService } from './stats.js';
 import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
 import { startTracing } from '../tracing/tracing.js';
-import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
+import { AddressBook } from '../identity/address-book.js';
 import { EmailKeys, emailHashSecretsOf } from '../identity/email-key.js';
+import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
 
 const CRM_ACTIVITY_MARGIN_MS = 5000;
 
@@ -100,6 +101,11 @@ export function statsServiceFromConfig(config: Config, client: Client | Temporal
   });
 }
 
+/** Claims and suppressions of email addresses, over the API's Temporal client. */
+export function addressBookFromConfig(config: Config, client: Client): AddressBook {
+  return new AddressBook(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS)) });
+}
+
 /** The status page (/console): what it lists, where it links, how often it refreshes. */
 export function consoleOptionsFromConfig(config: Config): ConsoleOptions {
   return {
@@ -149,6 +155,7 @@ export async function buildApiFromConfig(
     codecCorsOrigins: codecCorsOriginsOf(config),
     tracer: tracing?.tracer,
     taskEvents: taskEventOptionsFromConfig(config),
+    emailEvents: { secret: config.EMAIL_EVENTS_SECRET },
   });
   return {
     app,

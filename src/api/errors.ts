@@ -230,6 +230,28 @@ export class InvalidUnsubscribeLinkError extends HttpError {
   }
 }
 
+/** POST /webhooks/email-events without EMAIL_EVENTS_SECRET: the intake is off (503, so a provider keeps retrying until it is configured). */
+export class EmailEventsOffError extends HttpError {
+  override name = 'EmailEventsOffError';
+  constructor() {
+    super(503, 'email_events_off', 'the email event intake is off: EMAIL_EVENTS_SECRET is not set');
+  }
+}
+
+/** An email event whose signature is wrong, too old or too new, or seen before. */
+export class EmailEventRefusedError extends HttpError {
+  override name = 'EmailEventRefusedError';
+  constructor(verdict: 'invalid_signature' | 'stale' | 'replayed') {
+    const answers: Record<typeof verdict, [string, string]> = {
+      invalid_signature: ['invalid_signature', 'the event signature does not match (HMAC-SHA256 of timestamp + token under the signing key)'],
+      stale: ['stale_event', 'the event timestamp is more than 5 minutes from now'],
+      replayed: ['replayed_event', 'this event token was seen before'],
+    };
+    const [code, message] = answers[verdict];
+    super(403, code, message, [{ path: 'signature', code, message }]);
+  }
+}
+
 export interface ErrorBody {
   error: { code: string; message: string; issues: Issue[]; request_id?: string; lead_id?: string };
 }

@@ -45,6 +45,23 @@ export class LeadConsent {
     return this.tell(id, false);
   }
 
+  /**
+   * An address suppressed from outside any lead (a bounce, a complaint): the record, then the
+   * lead holding the address is told unless it shows it already (also when the record existed:
+   * an earlier call may have failed between the two).
+   */
+  async addressSuppressed(email: string, suppression: Suppression): Promise<{ fresh: boolean }> {
+    const [fresh, holder] = await this.bounded(async () => [await this.addresses.suppress(email, suppression), await this.addresses.holder(email)] as const);
+    if (!holder) return { fresh };
+    try {
+      const lead = await this.read(holder.leadId);
+      if (lead.email === email && lead.unsubscribed !== true) await this.tell(holder.leadId, true);
+    } catch (err) {
+      if (!(err instanceof LeadNotFoundError)) throw err; // a claim left by a lead that is gone
+    }
+    return { fresh };
+  }
+
   /** The address's suppression, or null when it may be mailed. */
   suppression(email: string): Promise<Suppression | null> {
     return this.bounded(() => this.addresses.suppression(email));

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { AddressBook } from '../identity/address-book.js';
+import { AddressBook, type Suppression } from '../identity/address-book.js';
 import { EmailKeys, emailHashSecretsOf } from '../identity/email-key.js';
 import type { ChangeOp, LeadInput, LeadPatch, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
@@ -126,6 +126,11 @@ export class LeadService {
   /** Lifts the address's suppression on its own renewed consent, given at `source`. */
   resubscribe(id: string, source: string): Promise<ConsentReceipt> {
     return this.unlessErased(id, () => this.consent.resubscribe(id, source));
+  }
+
+  /** A bounce or complaint for `email` (POST /webhooks/email-events). */
+  addressSuppressed(email: string, suppression: Suppression): Promise<{ fresh: boolean }> {
+    return this.consent.addressSuppressed(email, suppression);
   }
 
   /** A lead that is not found because it was erased answers 410, not 404. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEV_UNSUBSCRIBE_SECRET } from '../../src/automations/unsubscribe.js';
+import { DEV_EMAIL_EVENTS_SECRET } from '../../src/email-events/signature.js';
 import { codecCorsOriginsOf, ConfigError, loadConfig, productionRefusals } from '../../src/config.js';
 import { temporalConnectionOptions, temporalSecurity } from '../../src/temporal/connection.js';
 
@@ -44,6 +45,19 @@ describe('production mode (NODE_ENV=production)', () => {
     expect(message).toMatch(/UNSUBSCRIBE_SECRET: is the development default/);
     expect(message).not.toMatch(/TEMPORAL_CODEC_KEYS/);
     expect(problemsOf({ ...PRODUCTION_OK, UNSUBSCRIBE_SECRET: 'short' })).toMatch(/UNSUBSCRIBE_SECRET: shorter than 16/);
+  });
+
+  it('refuses an unsubscribe link that is not https (RFC 8058 one-click needs https)', () => {
+    expect(problemsOf({ ...PRODUCTION_OK, UNSUBSCRIBE_BASE_URL: 'http://leads.example.com/unsubscribe' })).toMatch(
+      /UNSUBSCRIBE_BASE_URL: http:\/\/leads\.example\.com\/unsubscribe is not https/,
+    );
+    expect(problemsOf(PRODUCTION_OK)).toBe('');
+  });
+
+  it('refuses the development email events key, and a short one, but not an unset one (intake off)', () => {
+    expect(problemsOf({ ...PRODUCTION_OK, EMAIL_EVENTS_SECRET: DEV_EMAIL_EVENTS_SECRET })).toMatch(/EMAIL_EVENTS_SECRET: is the development default/);
+    expect(problemsOf({ ...PRODUCTION_OK, EMAIL_EVENTS_SECRET: 'short' })).toMatch(/EMAIL_EVENTS_SECRET: shorter than 16/);
+    expect(problemsOf({ ...PRODUCTION_OK, EMAIL_EVENTS_SECRET: 'key-0123456789abcdef0123456789' })).toBe('');
   });
 
   it('asks nothing in development: the defaults start as they are', () => {

@@ -5,7 +5,9 @@ import { startSmtpSink } from './smtp-sink.js';
  * Runs one simulator from the command line:
  *   node dist/tooling/simulators/main.js crm|smtp
  * crm:  CRM_SIM_HOST (127.0.0.1), CRM_SIM_PORT (4010), CRM_SIM_RATE_LIMIT (0 = off)
- * smtp: SMTP_SINK_HOST (127.0.0.1), SMTP_SINK_PORT (2525), SMTP_SINK_HTTP_PORT (8025)
+ * smtp: SMTP_SINK_HOST (127.0.0.1), SMTP_SINK_PORT (2525), SMTP_SINK_HTTP_PORT (8025);
+ *       SMTP_SINK_BOUNCE, SMTP_SINK_COMPLAIN (comma-separated addresses whose messages bounce or
+ *       draw a complaint), posted signed to SMTP_SINK_EVENTS_URL under SMTP_SINK_EVENTS_SECRET
  */
 
 interface Running {
@@ -25,6 +27,13 @@ function envInt(name: string, fallback: number): number {
 function envString(name: string, fallback: string): string {
   const raw = process.env[name];
   return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+function envList(name: string): string[] {
+  return (process.env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function isAddressInUse(error: unknown): error is { code: string; port?: number } {
@@ -49,7 +58,13 @@ async function startSmtp(): Promise<Running> {
   const smtpPort = envInt('SMTP_SINK_PORT', 2525);
   const httpPort = envInt('SMTP_SINK_HTTP_PORT', 8025);
   try {
-    const sink = await startSmtpSink({ host, smtpPort, httpPort });
+    const events = {
+      url: process.env.SMTP_SINK_EVENTS_URL?.trim() || undefined,
+      secret: process.env.SMTP_SINK_EVENTS_SECRET?.trim() || undefined,
+      bounce: envList('SMTP_SINK_BOUNCE'),
+      complain: envList('SMTP_SINK_COMPLAIN'),
+    };
+    const sink = await startSmtpSink({ host, smtpPort, httpPort, events });
     console.log(`smtp-sink listening on smtp://${host}:${sink.smtpPort} (messages at ${sink.httpUrl})`);
     return sink;
   } catch (error) {

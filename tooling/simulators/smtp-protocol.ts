@@ -3,6 +3,7 @@ import { SMTPServer } from 'smtp-server';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { parseMessage, readAll } from './smtp-capture.js';
 import { recordMessage } from './smtp-state.js';
+import { emitEvents } from './smtp-events.js';
 import type { SinkState } from './smtp-state.js';
 import { chance, listeningPort } from './sim-common.js';
 
@@ -79,6 +80,7 @@ async function receive(
   }
   const message = await parseMessage(raw, session, state.nextId++);
   recordMessage(state, message);
+  emitEvents(state.events, message);
   return `OK: queued as ${message.id}`;
 }
 

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stripBrackets } from './smtp-capture.js';
 import { sinkControls } from './smtp-state.js';
 import type { SinkState } from './smtp-state.js';
-import { errorBody, registerControlRoutes } from './sim-common.js';
+import { errorBody, registerControlRoutes, zodIssues } from './sim-common.js';
+import { eventAddressesSchema } from './smtp-events.js';
 
 /** The HTTP side of the sink: what tests and the demo read back of the mail that went out. */
 
@@ -17,6 +18,14 @@ export function registerSinkRoutes(http: FastifyInstance, state: SinkState): voi
     return { ok: true };
   });
   http.get('/_sim/stats', async () => ({ ...state.stats }));
+  // Which addresses bounce or complain (replaces both lists), and how many events went out.
+  http.get('/_sim/email-events', async () => emailEventsView(state));
+  http.post('/_sim/email-events', async (request, reply) => {
+    const parsed = eventAddressesSchema.partial().safeParse(request.body ?? {});
+    if (!parsed.success) return reply.code(400).send(errorBody('invalid email event addresses', zodIssues(parsed.error)));
+    state.events.addresses = { ...state.events.addresses, ...parsed.data };
+    return emailEventsView(state);
+  });
   registerControlRoutes(http, sinkControls(state));
 }
 
@@ -36,3 +45,9 @@ async function getMessage(state: SinkState, request: MessageRequest, reply: Fast
   if (!message) return reply.code(404).send(errorBody(`message ${request.params.id} not found`));
   return message;
 }
+
+function emailEventsView(state: SinkState) {
+  const { url, addresses, sent, failed } = state.events;
+  return { url: url ?? null, ...addresses, sent, failed };
+}
+

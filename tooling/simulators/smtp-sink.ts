@@ -4,6 +4,7 @@ import { registerSinkRoutes } from './smtp-routes.js';
 import { createSinkState, sinkControls } from './smtp-state.js';
 import type { SinkMessage, SmtpFaults, SmtpSinkStats } from './smtp-state.js';
 import { listeningPort, urlHost } from './sim-common.js';
+import type { SinkEventsOptions } from './smtp-events.js';
 
 /**
  * A local SMTP server that accepts every message, records it for inspection
@@ -12,6 +13,7 @@ import { listeningPort, urlHost } from './sim-common.js';
  */
 
 export type { SinkMessage, SmtpFaults, SmtpSinkStats } from './smtp-state.js';
+export type { SinkEventsOptions } from './smtp-events.js';
 
 export interface SmtpSinkOptions {
   host?: string;
@@ -21,6 +23,8 @@ export interface SmtpSinkOptions {
   httpPort?: number;
   logger?: boolean;
   faults?: Partial<SmtpFaults>;
+  /** Signed bounce and complaint events for configured addresses (smtp-events.ts). */
+  events?: SinkEventsOptions;
 }
 
 export interface SmtpSink {
@@ -36,7 +40,7 @@ export interface SmtpSink {
 
 export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const host = opts.host ?? '127.0.0.1';
-  const state = createSinkState(opts.faults ?? {});
+  const state = createSinkState(opts.faults ?? {}, opts.events);
   const smtp = createSmtpServer(state);
   const http = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
   registerSinkRoutes(http, state);
@@ -61,6 +65,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     reset,
     close: async () => {
       await Promise.all([closeSmtp(smtp), http.close()]);
+      await Promise.all(state.events.pending);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { faultControls, type SimControls } from './sim-common.js';
+import { createSinkEvents, resetSinkEvents, type SinkEvents, type SinkEventsOptions } from './smtp-events.js';
 
 /** What the SMTP sink has received, what it counted, and the switches that make it misbehave. */
 
@@ -49,14 +50,17 @@ export interface SinkState {
   stats: SmtpSinkStats;
   nextId: number;
   faults: SmtpFaults;
+  /** Bounce and complaint events the sink posts (smtp-events.ts). */
+  events: SinkEvents;
 }
 
 function newStats(): SmtpSinkStats {
   return { accepted: 0, rejected: 0, dropped: 0, duplicateMessageIds: 0 };
 }
 
-export function createSinkState(faults: Partial<SmtpFaults>): SinkState {
+export function createSinkState(faults: Partial<SmtpFaults>, events: SinkEventsOptions = {}): SinkState {
   return {
+    events: createSinkEvents(events),
     messages: [],
     seenMessageIds: new Set(),
     stats: newStats(),
@@ -75,6 +79,7 @@ function reset(state: SinkState): void {
   state.stats = newStats();
   state.nextId = 1;
   state.faults = { ...NO_FAULTS };
+  resetSinkEvents(state.events);
 }
 
 /** Keeps the message; a Message-ID seen before means a sender delivered the same email twice. */

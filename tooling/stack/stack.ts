@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../../src/config.js';
+import { isProduction, type Config } from '../../src/config.js';
+import { DEV_EMAIL_EVENTS_SECRET } from '../../src/email-events/signature.js';
 import type { DevServer, DevServerOptions } from '../temporal/dev-server.js';
 import { getFreePort } from '../temporal/ports.js';
 import { prefixer, startChild, type ChildSpec, type ManagedChild } from './supervisor.js';
@@ -100,7 +101,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
 
   try {
     if (config.TEMPORAL_START_DEV_SERVER) temporal = await startTemporal(config, options, { say, fatal });
-    const env = { ...options.env };
+    const env = { ...emailEventsEnv(config), ...options.env };
     if (config.CRM_START_SIMULATOR) await start(crmSimulatorSpec(config, env));
     if (config.SMTP_START_SINK) await start(smtpSinkSpec(config, env));
     const workers: ManagedChild[] = [];
@@ -206,9 +207,22 @@ function smtpSinkSpec(config: Config, env: NodeJS.ProcessEnv): ChildSpec {
       SMTP_SINK_HOST: config.SMTP_HOST,
       SMTP_SINK_PORT: String(config.SMTP_PORT),
       SMTP_SINK_HTTP_PORT: String(config.SMTP_SINK_HTTP_PORT),
+      // The sink's bounces and complaints (SMTP_SINK_BOUNCE, SMTP_SINK_COMPLAIN) go to this stack's API.
+      SMTP_SINK_EVENTS_URL: env.SMTP_SINK_EVENTS_URL ?? `http://${browserHost(config.HOST)}:${config.PORT}/webhooks/email-events`,
+      SMTP_SINK_EVENTS_SECRET: env.SMTP_SINK_EVENTS_SECRET ?? env.EMAIL_EVENTS_SECRET,
     },
     readyWhen: /listening on/,
   };
+}
+
+/**
+ * The email event intake is on in `npm start`: the API and the SMTP sink share EMAIL_EVENTS_SECRET,
+ * or a development key when it is unset. Not in production, which refuses that key: there
+ * the intake stays off until the provider's signing key is set.
+ */
+function emailEventsEnv(config: Config): NodeJS.ProcessEnv {
+  const secret = config.EMAIL_EVENTS_SECRET ?? (isProduction(config) ? undefined : DEV_EMAIL_EVENTS_SECRET);
+  return secret === undefined ? {} : { EMAIL_EVENTS_SECRET: secret };
 }
 
 /** WORKER_METRICS_PORT + n - 1 for worker `n` when set, else a free port: every worker process serves its own. */
