@@ -89,7 +89,14 @@ export const LeadView = z.strictObject({
   unsubscribed: z.boolean().optional(),
   version: z.number().int(),
   score: z.number(),
-  crm: z.strictObject({ status: z.enum(CRM_STATUSES), synced_version: z.number().int(), last_error: z.string().optional() }),
+  crm: z.strictObject({
+    status: z.enum(CRM_STATUSES),
+    synced_version: z.number().int(),
+    last_error: z.string().optional(),
+    permanent: z.boolean().optional().meta({
+      description: 'true: the CRM refused this version (a dead letter); no timer retries it, a re-drive or a new change does',
+    }),
+  }),
   created_at: z.string(),
   updated_at: z.string(),
 });
