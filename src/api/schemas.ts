@@ -147,7 +147,7 @@ export const StatsResponse = z.strictObject({
   task_queues: z.record(z.string(), z.strictObject({ workflow: QueueTypeStats, activity: QueueTypeStats })),
   leads: z.strictObject({
     by_crm_status: z.strictObject(Object.fromEntries(CRM_STATUSES.map((status) => [status, count])) as Record<(typeof CRM_STATUSES)[number], typeof count>),
-    retrying: count.meta({ description: 'running leads whose CRM sync failed; each syncs again every CRM_RESYNC_INTERVAL_MS' }),
+    retrying: count.meta({ description: 'running leads whose CRM sync failed: transient failures repair on a backoff from CRM_RESYNC_INTERVAL_MS, refusals wait for a re-drive' }),
     failed: count.meta({ description: 'lead workflows that ended Failed or TimedOut' }),
   }),
   last_minute: z.strictObject({
