@@ -50,14 +50,17 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   for (;;) {
     // A re-drive only wakes this wait: runs that never got one take exactly the path their
     // histories recorded (the timer's start and its firing or cancellation are unchanged).
-    const woke = await condition(
-      () => entity.pending.length > 0 || historyIsLong(settings) || run.redrive,
-      deadLetters ? repairWait(entity, settings.crmResyncIntervalMs) : entity.needsRepair() ? settings.crmResyncIntervalMs : undefined,
-    );
+    const wait = deadLetters
+      ? repairWait(entity, settings.crmResyncIntervalMs)
+      : entity.needsRepair()
+        ? settings.crmResyncIntervalMs
+        : undefined;
+    const woke = await condition(() => entity.pending.length > 0 || historyIsLong(settings) || run.redrive, wait);
     if (entity.pending.length > 0) {
       await runBatch(run);
     } else if (deadLetters) {
-      await repairFailedWork(run, !woke);
+      // Without a timer condition() resolves undefined, which is no timer firing.
+      await repairFailedWork(run, wait !== undefined && !woke);
     } else if ((!woke || run.redrive) && entity.needsRepair()) {
       run.redrive = false;
       await steps.repair();
