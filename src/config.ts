@@ -127,6 +127,7 @@ export const configSchema = z.object({
   RETRY_MAX_ATTEMPTS: int(8, 1, 1000),
   RETRY_INITIAL_INTERVAL_MS: int(1000, 10, 3_600_000),
   RETRY_MAX_INTERVAL_MS: int(30_000, 10, 3_600_000),
+  // The first repair wait of a transient failure; doubled per failed repair up to 60x (workflows/lead-repair.ts).
   CRM_RESYNC_INTERVAL_MS: int(60_000, 100, 86_400_000),
 
   // Automations (automations/*.yaml, run by the automationRun workflow)

@@ -3,18 +3,26 @@ import { defaultPayloadConverter, WorkflowNotFoundError, WorkflowUpdateFailedErr
 import type { temporal } from '@temporalio/proto';
 import { base32, leadIdForEmail, leadWorkflowId } from '../domain/ids.js';
 import type { LeadView } from '../domain/lead.js';
-import { grpcCode, GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, isoTimestamp, quote } from '../temporal/protocol.js';
+import { grpcCode, GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, isNotFound, isoTimestamp, quote } from '../temporal/protocol.js';
 import { redriveSignal, redriveUpdate, type RedriveAnswer } from '../temporal/lead-messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { leadWorkflow } from '../workflows/index.js';
-import { LeadNotFoundError, NothingToRetryError, RedriveBusyError, RedriveJobNotFoundError } from './errors.js';
+import {
+  HttpError,
+  LeadNotFoundError,
+  NothingToRetryError,
+  RedriveBusyError,
+  RedriveJobNotFoundError,
+  TemporalUnavailableError,
+} from './errors.js';
 import type { TemporalCalls } from './temporal-calls.js';
 import { listExecutions } from './visibility.js';
 
 // Failed work of leads, and re-driving it. A lead workflow never fails on a CRM or email
 // failure: it records the failure (LeadCrmStatus = 'failed') and repairs itself on a timer.
-// Re-driving wakes that repair now: one lead with the `redrive` update, many with a Temporal
-// batch operation sending the `redrive` signal to every lead a visibility query matches.
+// Re-driving wakes that repair now: one lead with the `redrive` update (or, when no worker
+// answers it in time, the `redrive` signal), many with a Temporal batch operation sending the
+// `redrive` signal to every lead a visibility query matches.
 
 const GRPC_RESOURCE_EXHAUSTED = 8;
 
@@ -44,6 +52,14 @@ export interface FailedLead {
   state: FailureState;
   retrying: RetryingActivity | null;
 }
+
+/**
+ * How a single re-drive was taken. `update`: the lead's workflow accepted it and answered what
+ * it held. `signal`: no worker answered within half the deadline (all down, or the lead's
+ * workflow task is stuck), so the re-drive was written to the lead's history as a signal,
+ * which needs no worker: the lead repairs once a worker runs it. What it holds is unknown then.
+ */
+export type RedriveReceipt = ({ via: 'update' } & RedriveAnswer) | { via: 'signal'; crm: null; welcome: null };
 
 export interface RedriveJob {
   job_id: string;
@@ -101,17 +117,33 @@ export class LeadRedrive {
     return { items, next_cursor: page.next_cursor };
   }
 
-  /** Re-drives one lead now (the `redrive` update). 404 unknown lead; 409 when it has nothing to repair. */
-  async retry(leadId: string, deadline: number): Promise<RedriveAnswer> {
+  /**
+   * Re-drives one lead now: the `redrive` update, so the answer can say what the lead held and
+   * refuse a lead with nothing to repair (409); when no worker answers it within half the
+   * deadline, the `redrive` signal, so a re-drive asked for is durably recorded whether or not
+   * a worker runs (202 either way). 404 unknown lead; 503 when Temporal cannot take the signal.
+   */
+  async retry(leadId: string, deadline: number): Promise<RedriveReceipt> {
+    const handle = this.calls.client.workflow.getHandle(leadWorkflowId(leadId));
+    const updateDeadline = Date.now() + Math.floor((deadline - Date.now()) / 2);
     try {
-      return await this.calls.within(deadline, () =>
-        this.calls.client.workflow.getHandle(leadWorkflowId(leadId)).executeUpdate(redriveUpdate),
-      );
+      const answer = await this.calls.within(updateDeadline, () => handle.executeUpdate(redriveUpdate));
+      return { via: 'update', ...answer };
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError || grpcCode(err) === GRPC_NOT_FOUND) throw new LeadNotFoundError(leadId);
+      if (isNotFound(err)) throw new LeadNotFoundError(leadId);
       if (err instanceof WorkflowUpdateFailedError) throw new NothingToRetryError(leadId, err.cause?.message ?? err.message);
-      throw err;
+      // No answer in time (WorkflowUpdateRPCTimeoutOrCancelledError, or the guard's 503), or
+      // the update was not taken: the signal below does not wait for a worker. Should the
+      // update still be delivered later, the lead repairs once: both only raise one flag.
     }
+    try {
+      await this.calls.within(deadline, () => handle.signal(redriveSignal));
+    } catch (err) {
+      if (isNotFound(err)) throw new LeadNotFoundError(leadId);
+      if (err instanceof HttpError) throw err;
+      throw new TemporalUnavailableError(`redrive signal: ${(err as Error).message}`);
+    }
+    return { via: 'signal', crm: null, welcome: null };
   }
 
   /**

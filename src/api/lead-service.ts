@@ -3,10 +3,10 @@ import { AddressBook, type Suppression } from '../identity/address-book.js';
 import { EmailKeys, emailHashSecretsOf } from '../identity/email-key.js';
 import type { ChangeOp, LeadInput, LeadPatch, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
-import type { LeadWorkflowSettings, RedriveAnswer } from '../temporal/lead-messages.js';
+import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import type { LeadEvent } from './history.js';
 import { listLeads, type ListFilter } from './lead-list.js';
-import { LeadRedrive, type FailedLead, type FailedLeadFilter, type FailureState, type RedriveJob } from './lead-redrive.js';
+import { LeadRedrive, type FailedLead, type FailedLeadFilter, type FailureState, type RedriveJob, type RedriveReceipt } from './lead-redrive.js';
 import { LeadReads, type ReadSource } from './lead-reads.js';
 import type { BatchItem } from './lead-batch.js';
 import { LeadWrites, type BatchOptions, type CreateReceipt, type WriteReceipt } from './lead-writes.js';
@@ -18,7 +18,7 @@ import { TemporalCalls } from './temporal-calls.js';
 
 export type { ListFilter } from './lead-list.js';
 export type { ReadSource } from './lead-reads.js';
-export type { FailedLead, FailedLeadFilter, FailureState, RedriveJob } from './lead-redrive.js';
+export type { FailedLead, FailedLeadFilter, FailureState, RedriveJob, RedriveReceipt } from './lead-redrive.js';
 export type { BatchOptions, CreateReceipt, WriteReceipt } from './lead-writes.js';
 export type { ConsentReceipt } from './lead-consent.js';
 export type { ErasureReceipt, LeadExport } from './lead-data-requests.js';
@@ -190,8 +190,8 @@ export class LeadService {
     return this.redrive.failed(filter, this.reads.deadline());
   }
 
-  /** Re-drives one lead's failed CRM sync or welcome email now. */
-  retry(id: string): Promise<RedriveAnswer> {
+  /** Re-drives one lead's failed CRM sync or welcome email now (the update, or the signal when no worker answers). */
+  retry(id: string): Promise<RedriveReceipt> {
     return this.redrive.retry(id, this.writeDeadline());
   }
 

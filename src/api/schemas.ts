@@ -89,7 +89,14 @@ export const LeadView = z.strictObject({
   unsubscribed: z.boolean().optional(),
   version: z.number().int(),
   score: z.number(),
-  crm: z.strictObject({ status: z.enum(CRM_STATUSES), synced_version: z.number().int(), last_error: z.string().optional() }),
+  crm: z.strictObject({
+    status: z.enum(CRM_STATUSES),
+    synced_version: z.number().int(),
+    last_error: z.string().optional(),
+    permanent: z.boolean().optional().meta({
+      description: 'true: the CRM refused this version (a dead letter); no timer retries it, a re-drive or a new change does',
+    }),
+  }),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -168,7 +175,7 @@ export const StatsResponse = z.strictObject({
   task_queues: z.record(z.string(), z.strictObject({ workflow: QueueTypeStats, activity: QueueTypeStats })),
   leads: z.strictObject({
     by_crm_status: z.strictObject(Object.fromEntries(CRM_STATUSES.map((status) => [status, count])) as Record<(typeof CRM_STATUSES)[number], typeof count>),
-    retrying: count.meta({ description: 'running leads whose CRM sync failed; each syncs again every CRM_RESYNC_INTERVAL_MS' }),
+    retrying: count.meta({ description: 'running leads whose CRM sync failed: transient failures repair on a backoff from CRM_RESYNC_INTERVAL_MS, refusals wait for a re-drive' }),
     failed: count.meta({ description: 'lead workflows that ended Failed or TimedOut' }),
   }),
   last_minute: z.strictObject({

@@ -128,7 +128,8 @@ export interface LeadView extends LeadInput {
   version: number;
   score: number;
   stage: LeadStage;
-  crm: { status: CrmStatus; synced_version: number; last_error?: string | undefined };
+  /** `permanent`: the CRM refused this version; no timer retries it (a re-drive or a new change does). */
+  crm: { status: CrmStatus; synced_version: number; last_error?: string | undefined; permanent?: boolean | undefined };
   created_at: string;
   updated_at: string;
 }

@@ -61,6 +61,10 @@ export interface CarriedLeadState {
   updatedAt: string;
   tasks: TaskState[];
   pending: LeadChange[];
+  /** Generation 5: the failed welcome is a dead letter (see workflows/lead-repair.ts). */
+  welcomePermanent?: boolean;
+  /** Generation 5: the repair backoff's step (timer repairs in a row that failed). */
+  failedRepairs?: number;
 }
 
 

@@ -17,6 +17,10 @@ export class LeadEntity {
   score: number;
   crm: LeadView['crm'];
   welcome: WelcomeState;
+  /** Generation 5: the failed welcome was refused (a dead letter), so the repair timer leaves it. */
+  welcomePermanent: boolean;
+  /** Generation 5: timer repairs in a row that left transient work failed (the backoff's step). */
+  failedRepairs: number;
   readonly tasks: Map<string, TaskState>;
   readonly pending: LeadChange[];
   // The lead as the last finished lead_process left it (carried state is processed).
@@ -34,6 +38,8 @@ export class LeadEntity {
     this.score = carried?.score ?? 0;
     this.crm = carried?.crm ?? { status: 'pending', synced_version: 0 };
     this.welcome = carried?.welcome ?? 'pending';
+    this.welcomePermanent = carried?.welcomePermanent ?? false;
+    this.failedRepairs = carried?.failedRepairs ?? 0;
     this.tasks = new Map((carried?.tasks ?? []).map((t) => [t.task_id, t]));
     this.pending = [...(carried?.pending ?? [])];
     this.snapshotProcessed();
@@ -109,8 +115,14 @@ export class LeadEntity {
     }
   }
 
+  /** Something failed: what a re-drive retries (dead letters included). */
   needsRepair(): boolean {
     return this.crm.status === 'failed' || this.welcome === 'failed';
+  }
+
+  /** Something failed transiently: what the repair timer retries (generation 5, see lead-repair.ts). */
+  needsTimerRepair(): boolean {
+    return (this.crm.status === 'failed' && !this.crm.permanent) || (this.welcome === 'failed' && !this.welcomePermanent);
   }
 
   /** The state the next run starts from; takes every change still pending. */
@@ -125,6 +137,9 @@ export class LeadEntity {
       updatedAt: this.lead.updatedAt,
       tasks: [...this.tasks.values()].slice(-TASKS_KEPT),
       pending: this.pending.splice(0),
+      // Only when set, so runs that never had a dead letter carry what they always did.
+      ...(this.welcomePermanent ? { welcomePermanent: true } : {}),
+      ...(this.failedRepairs > 0 ? { failedRepairs: this.failedRepairs } : {}),
     };
   }
 }

@@ -2,6 +2,7 @@ import { ActivityFailure, ApplicationFailure, metricMeter, proxyActivities, prox
 import type { Activities } from '../activities/index.js';
 import type { CrmStatus } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
+import { isPermanentFailure } from './lead-repair.js';
 import { now, updateStep, type LeadEntity } from './lead-state.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 
@@ -49,6 +50,8 @@ export class LeadSteps {
   constructor(
     private readonly entity: LeadEntity,
     private readonly settings: LeadWorkflowSettings,
+    /** Generation 5: permanent failures are marked dead letters (see lead-repair.ts). */
+    private readonly deadLetters = false,
   ) {
     this.activities = leadActivities(settings);
   }
@@ -102,11 +105,15 @@ export class LeadSteps {
     });
   }
 
-  /** After a failed sync or welcome email, try again later even if no new change arrives. */
-  async repair(): Promise<void> {
+  /**
+   * After a failed sync or welcome email, try again later even if no new change arrives.
+   * `transient`: the repair timer's, which leaves dead letters to a re-drive or a new change.
+   */
+  async repair(scope: 'all' | 'transient' = 'all'): Promise<void> {
     const { entity } = this;
-    if (entity.crm.status === 'failed') await this.syncCrm();
-    if (entity.welcome === 'failed' && !entity.fields?.unsubscribed) await this.sendWelcome();
+    const all = scope === 'all';
+    if (entity.crm.status === 'failed' && (all || !entity.crm.permanent)) await this.syncCrm();
+    if (entity.welcome === 'failed' && (all || !entity.welcomePermanent) && !entity.fields?.unsubscribed) await this.sendWelcome();
   }
 
   private async syncCrm(): Promise<Outcome> {
@@ -114,7 +121,8 @@ export class LeadSteps {
     // Exactly what processedLeadQuery shows for this version.
     const lead = entity.processedLead();
     const target = lead.version;
-    entity.crm = { ...entity.crm, status: 'syncing' as CrmStatus };
+    const { permanent: _refused, ...crm } = entity.crm;
+    entity.crm = { ...crm, status: 'syncing' as CrmStatus };
     try {
       const result = await this.activities.crm(`crm v${target}`).syncLeadToCrm({ leadId: entity.leadId, version: target, lead });
       entity.crm = { status: 'synced', synced_version: Math.max(entity.crm.synced_version, target) };
@@ -122,6 +130,7 @@ export class LeadSteps {
     } catch (err) {
       const error = describeFailure(err);
       entity.crm = { status: 'failed', synced_version: entity.crm.synced_version, last_error: error };
+      if (this.deadLetters && isPermanentFailure(err)) entity.crm.permanent = true;
       // Its attempts are spent; the SDK drops the count on replay.
       metricMeter.createCounter('leads_crm_sync_failed', undefined, 'Lead CRM syncs that spent their attempts').add(1);
       return { ok: false, attempts: failedAttempts(err, this.settings.maxAttempts), error };
@@ -138,9 +147,11 @@ export class LeadSteps {
       });
       // Skipped at the last moment: the address was suppressed after the lead was processed.
       entity.welcome = result.skipped ? 'skipped' : 'sent';
+      entity.welcomePermanent = false;
       return { ok: true, attempts: result.attempt, error: null };
     } catch (err) {
       entity.welcome = 'failed';
+      entity.welcomePermanent = this.deadLetters && isPermanentFailure(err);
       return { ok: false, attempts: failedAttempts(err, this.settings.maxAttempts), error: describeFailure(err) };
     }
   }

@@ -13,6 +13,7 @@ import {
 } from '../temporal/lead-messages.js';
 import { startTriggeredAutomations } from './automation-triggers.js';
 import { LeadPublisher } from './lead-publish.js';
+import { repairWait } from './lead-repair.js';
 import { LeadEntity } from './lead-state.js';
 import { LeadSteps, releaseLeftEmails } from './lead-steps.js';
 import type { LeadChange, LeadView } from '../domain/lead.js';
@@ -22,6 +23,8 @@ interface LeadRun {
   input: LeadWorkflowInput;
   /** Generation 2 or later: takes the patched paths without asking `patched()`. */
   current: boolean;
+  /** Generation 5 or later: permanent failures are dead letters, transient ones back off (lead-repair.ts). */
+  deadLetters: boolean;
   entity: LeadEntity;
   steps: LeadSteps;
   publisher: LeadPublisher;
@@ -39,20 +42,26 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<void> {
   const { leadId, settings } = input;
   const generation = input.generation ?? 1;
   const entity = new LeadEntity(leadId, input.carried);
-  const steps = new LeadSteps(entity, settings);
+  const deadLetters = generation >= 5;
+  const steps = new LeadSteps(entity, settings, deadLetters);
   const publisher = new LeadPublisher(entity, generation, input.initial, input.carried);
-  const run: LeadRun = { input, current: generation >= 2, entity, steps, publisher, redrive: false };
+  const run: LeadRun = { input, current: generation >= 2, deadLetters, entity, steps, publisher, redrive: false };
   listen(run);
 
   for (;;) {
     // A re-drive only wakes this wait: runs that never got one take exactly the path their
     // histories recorded (the timer's start and its firing or cancellation are unchanged).
-    const woke = await condition(
-      () => entity.pending.length > 0 || historyIsLong(settings) || run.redrive,
-      entity.needsRepair() ? settings.crmResyncIntervalMs : undefined,
-    );
+    const wait = deadLetters
+      ? repairWait(entity, settings.crmResyncIntervalMs)
+      : entity.needsRepair()
+        ? settings.crmResyncIntervalMs
+        : undefined;
+    const woke = await condition(() => entity.pending.length > 0 || historyIsLong(settings) || run.redrive, wait);
     if (entity.pending.length > 0) {
       await runBatch(run);
+    } else if (deadLetters) {
+      // Without a timer condition() resolves undefined, which is no timer firing.
+      await repairFailedWork(run, wait !== undefined && !woke);
     } else if ((!woke || run.redrive) && entity.needsRepair()) {
       run.redrive = false;
       await steps.repair();
@@ -96,6 +105,27 @@ function listen(run: LeadRun): void {
   );
 
   if (!initialFirst && input.initial) entity.accept(input.initial);
+}
+
+/**
+ * Generation 5: a re-drive retries every failed step, dead letters included, and starts the
+ * backoff over; the timer retries only transient failures, and each repair that leaves one
+ * failed doubles the next wait (repairWait resets it once nothing transient is left).
+ */
+async function repairFailedWork(run: LeadRun, timerFired: boolean): Promise<void> {
+  const { entity, steps, publisher } = run;
+  const redrive = run.redrive;
+  run.redrive = false;
+  if (redrive && entity.needsRepair()) {
+    entity.failedRepairs = 0;
+    await steps.repair('all');
+  } else if (timerFired && entity.needsTimerRepair()) {
+    await steps.repair('transient');
+    if (entity.needsTimerRepair()) entity.failedRepairs += 1;
+  } else {
+    return;
+  }
+  publisher.publish();
 }
 
 /** Applies the next batch of pending changes, runs its steps, and starts what it triggers. */

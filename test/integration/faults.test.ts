@@ -115,9 +115,13 @@ describe('when things fail around the orchestrator', () => {
     }, { what: 'the task to fail' });
     expect(failed.last_error).toMatch(/CrmRejected/);
     expect(failed.steps.find((s: { name: string }) => s.name === 'crm_update')).toMatchObject({ status: 'failed', attempts: 1 });
-    // The lead repairs itself later: the resync loop writes the latest version once the CRM accepts it.
+    // A refusal is a dead letter: the repair timer leaves it (test/integration/dead-letters.test.ts);
+    // a re-drive writes the lead once the CRM accepts it.
+    const lead = await call(h.app, 'GET', `/api/leads/${created.body.id}`);
+    expect(lead.body.crm).toMatchObject({ status: 'failed', permanent: true });
+    expect((await call(h.app, 'POST', `/api/leads/${created.body.id}/retry`)).status).toBe(202);
     await eventually(async () => (h.crm.contact(created.body.id)?.version === 1 ? true : undefined), {
-      what: 'the resync to reach the CRM',
+      what: 'the re-drive to reach the CRM',
     });
   });
 });

@@ -56,7 +56,7 @@ describe('re-driving one lead', () => {
     // Re-driven while the CRM is still down: the repair runs now, and its retries show.
     const early = await call(h.app, 'POST', `/api/leads/${id}/retry`);
     expect(early.status).toBe(202);
-    expect(early.body).toEqual({ id, status: 'redriving', crm: 'failed', welcome: 'sent' });
+    expect(early.body).toEqual({ id, status: 'redriving', via: 'update', crm: 'failed', welcome: 'sent' });
     const retrying = await eventually(listed(id, '&status=retrying'), { what: 'the repair retrying', timeoutMs: 15_000 });
     expect(retrying.retrying).toMatchObject({ activity: 'syncLeadToCrm' });
     expect(retrying.retrying!.attempt).toBeGreaterThanOrEqual(2);

@@ -23,8 +23,12 @@ export const FailedLead = z.strictObject({
 export const RetryAccepted = z.strictObject({
   id: z.string(),
   status: z.literal('redriving'),
-  crm: z.string().meta({ description: 'the CRM status when the re-drive was accepted (failed)' }),
-  welcome: z.enum(['pending', 'sent', 'skipped', 'failed']),
+  via: z.enum(['update', 'signal']).meta({
+    description:
+      "update: the lead's workflow accepted the re-drive and answered what it held; signal: no worker answered in time, so the re-drive was recorded as a signal the lead handles once a worker runs it (crm and welcome unknown: null)",
+  }),
+  crm: z.string().nullable().meta({ description: 'the CRM status when the re-drive was accepted (failed), null when taken as a signal' }),
+  welcome: z.enum(['pending', 'sent', 'skipped', 'failed']).nullable(),
 });
 
 export const BulkBody = z.strictObject({
@@ -74,7 +78,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         operationId: 'retryLead',
-        summary: "Re-drive a lead's failed CRM sync or welcome email now, not at its next repair timer",
+        summary: "Re-drive a lead's failed CRM sync or welcome email now, not at its next repair timer (dead letters included)",
         tags: ['re-drive'],
         params: LeadIdParams,
         response: { 202: RetryAccepted, ...errorResponses(400, 401, 404, 409, 414, 429, 503) },

@@ -43,7 +43,8 @@ export const redriveCommands: Command[] = [
     options: [],
     run: async (ctx) => {
       const answer = await ctx.client.leads.retry(ctx.args[0]!);
-      ctx.out.result(answer, () => `re-driving lead ${answer.id} (crm ${answer.crm}, welcome ${answer.welcome}); follow it: ao leads get ${answer.id}`);
+      const held = answer.via === 'update' ? `crm ${answer.crm}, welcome ${answer.welcome}` : 'no worker answered: recorded, it runs once one does';
+      ctx.out.result(answer, () => `re-driving lead ${answer.id} (${held}); follow it: ao leads get ${answer.id}`);
     },
   },
   {
