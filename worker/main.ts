@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '../src/env-file.js';
 import { temporalSecurity, waitForTemporal } from '../src/temporal/connection.js';
 import { startTracing } from '../src/tracing/tracing.js';
 import { OutageLogger } from './outage-logger.js';
-import { activityDepsFromConfig, createWorkers, runWorkers } from './workers.js';
+import { activityDepsFromConfig, createWorkers, migrateLegacyClaims, runWorkers } from './workers.js';
 
 // Worker process entry: wires config, connection, adapters and workers, then runs until
 // SIGTERM/SIGINT (the SDK's runtime drains in-flight tasks before exiting).
@@ -45,6 +45,8 @@ console.log(
 );
 if (tracing) console.log(`worker: tracing to ${tracing.endpoint} as ${tracing.serviceName}`);
 if (config.WORKER_METRICS_PORT > 0) console.log(`worker: metrics on http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics`);
+// Leads from before email claims get theirs, once per deployment, beside the workers.
+void migrateLegacyClaims(config, connection);
 try {
   await runWorkers(workers);
 } finally {

@@ -13,6 +13,7 @@ import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
 import type { Config } from '../src/config.js';
 import { AddressBook } from '../src/identity/address-book.js';
 import { EmailKeys, emailHashSecretsOf } from '../src/identity/email-key.js';
+import { migrateEmailClaims } from '../src/identity/migrate-claims.js';
 import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
 import { droppedWorkflowSpans, type Tracing } from '../src/tracing/tracing.js';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing/workflow-modules.js';
@@ -83,6 +84,21 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
 /** A client for activities that call Temporal itself (address records, erasures). */
 function temporalClient(config: Config, connection: NativeConnection): Client {
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
+}
+
+/** Runs the email-claim migration (src/identity/migrate-claims.ts) and says what it did; never throws. */
+export async function migrateLegacyClaims(config: Config, connection: NativeConnection): Promise<void> {
+  try {
+    const result = await migrateEmailClaims(temporalClient(config, connection), {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      addresses: addressBookFromConfig(config, connection),
+    }, { onProgress: (n) => console.log(`worker: email claims of existing leads: ${n} leads so far …`) });
+    if (result === 'done before') return;
+    console.log(`worker: email claims of existing leads: ${result.leads} leads, ${result.claimed} claimed, ${result.held} held already, ${result.conflicts.length} conflicts`);
+    for (const c of result.conflicts.slice(0, 20)) console.warn(`worker: lead ${c.leadId} has the email lead ${c.holder} holds: merge or erase one of them`);
+  } catch (err) {
+    console.warn(`worker: email-claim migration did not finish (${(err as Error).message}); it runs again at the next start`);
+  }
 }
 
 /** Email claims and suppressions, read and written by lead_process and the email activities. */

@@ -3,12 +3,12 @@ import type { temporal } from '@temporalio/proto';
 import type { LeadView } from '../domain/lead.js';
 import { isoTimestamp, quote } from '../temporal/protocol.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
-import { leadIdForEmail, leadWorkflowId } from '../domain/ids.js';
 import { leadWorkflow } from '../workflows/index.js';
 import type { TemporalCalls } from './temporal-calls.js';
 import { listExecutions } from './visibility.js';
 
 export interface ListFilter {
+  /** Handled by the lead service through the email's claim (one lead at most), never here. */
   email?: string | undefined;
   stage?: string | undefined;
   limit: number;
@@ -27,16 +27,8 @@ export function listLeads(
   deadline: number,
 ): Promise<{ items: LeadView[]; next_cursor: string | null }> {
   const clauses = [`WorkflowType = ${quote(leadWorkflow.name)}`, `ExecutionStatus = 'Running'`, `TaskQueue = ${quote(scope.taskQueue)}`];
-  // By workflow id, which derives from the email the lead was created with: the email itself
-  // is no search attribute (search-attributes.ts). A lead whose email changed since is left out.
-  if (filter.email) clauses.push(`WorkflowId = ${quote(leadWorkflowId(leadIdForEmail(filter.email)))}`);
   if (filter.stage) clauses.push(`${SA.stage.name} = ${quote(filter.stage)}`);
-  const toLead = filter.email ? (e: Execution) => keepIf(leadFromVisibility(e), filter.email) : leadFromVisibility;
-  return listExecutions(calls, scope.namespace, { query: clauses.join(' AND '), limit: filter.limit, cursor: filter.cursor }, deadline, toLead);
-}
-
-function keepIf(lead: LeadView | undefined, email: string | undefined): LeadView | undefined {
-  return lead && lead.email === email ? lead : undefined;
+  return listExecutions(calls, scope.namespace, { query: clauses.join(' AND '), limit: filter.limit, cursor: filter.cursor }, deadline, leadFromVisibility);
 }
 
 type Execution = temporal.api.workflow.v1.IWorkflowExecutionInfo;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { base32, leadIdForEmail, leadWorkflowId } from '../domain/ids.js';
+import { base32, leadWorkflowId } from '../domain/ids.js';
 import type { LeadView } from '../domain/lead.js';
 import { grpcCode, GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, isNotFound, isoTimestamp, quote } from '../temporal/protocol.js';
 import { redriveSignal, redriveUpdate, type RedriveAnswer } from '../temporal/lead-messages.js';
@@ -35,6 +35,11 @@ export interface RedriveOptions {
 export interface FailedLeadFilter {
   email?: string | undefined;
   stage?: string | undefined;
+  /**
+   * The lead that holds `email` (its claim, src/identity), resolved by the lead service before
+   * the query: null when no lead does, so the query matches nothing.
+   */
+  holder?: string | null | undefined;
 }
 
 /** `failed`: waiting for its repair (timer or re-drive); `retrying`: a CRM or email activity is being retried now. */
@@ -83,9 +88,9 @@ export function failedLeadsQuery(taskQueue: string, filter: FailedLeadFilter = {
     `TaskQueue = ${quote(taskQueue)}`,
     `${SA.crmStatus.name} = 'failed'`,
   ];
-  // By workflow id, derived from the email the lead was created with: the email itself is no
-  // search attribute (it would sit in clear text in visibility; see search-attributes.ts).
-  if (filter.email) clauses.push(`WorkflowId = ${quote(leadWorkflowId(leadIdForEmail(filter.email)))}`);
+  // By the workflow id of the lead holding the email (the email itself is no search attribute:
+  // it would sit in clear text in visibility; see search-attributes.ts).
+  if (filter.email) clauses.push(`WorkflowId = ${quote(filter.holder ? leadWorkflowId(filter.holder) : 'lead-none')}`);
   if (filter.stage) clauses.push(`${SA.stage.name} = ${quote(filter.stage)}`);
   return clauses.join(' AND ');
 }

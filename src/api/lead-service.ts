@@ -184,10 +184,11 @@ export class LeadService {
   }
 
   /** Leads whose CRM sync failed, waiting for their repair or being retried now (lead-redrive.ts). */
-  failed(
+  async failed(
     filter: FailedLeadFilter & { state?: FailureState | undefined; limit: number; cursor?: string | undefined },
   ): Promise<{ items: FailedLead[]; next_cursor: string | null }> {
-    return this.redrive.failed(filter, this.reads.deadline());
+    const deadline = this.reads.deadline();
+    return this.redrive.failed(await this.withHolder(filter, deadline), deadline);
   }
 
   /** Re-drives one lead's failed CRM sync or welcome email now (the update, or the signal when no worker answers). */
@@ -196,8 +197,16 @@ export class LeadService {
   }
 
   /** Re-drives every failed lead the filter matches (a Temporal batch operation). */
-  retryMany(filter: FailedLeadFilter, idempotencyKey?: string): Promise<{ job_id: string; matched: number; deduplicated: boolean }> {
-    return this.redrive.retryMany(filter, idempotencyKey, this.writeDeadline());
+  async retryMany(filter: FailedLeadFilter, idempotencyKey?: string): Promise<{ job_id: string; matched: number; deduplicated: boolean }> {
+    const deadline = this.writeDeadline();
+    return this.redrive.retryMany(await this.withHolder(filter, deadline), idempotencyKey, deadline);
+  }
+
+  /** A filter by email goes by the lead that holds the email now. */
+  private async withHolder<F extends FailedLeadFilter>(filter: F, deadline: number): Promise<F> {
+    if (!filter.email) return filter;
+    const claim = await this.calls.within(deadline, () => this.addresses.holder(filter.email!));
+    return { ...filter, holder: claim?.leadId ?? null };
   }
 
   redriveJob(jobId: string): Promise<RedriveJob> {

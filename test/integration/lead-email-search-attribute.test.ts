@@ -4,11 +4,15 @@ import { leadIdForEmail, leadWorkflowId, newTaskId } from '../../src/domain/ids.
 import type { LeadWorkflowInput } from '../../src/temporal/lead-messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../../src/temporal/search-attributes.js';
 import { leadWorkflow } from '../../src/workflows/index.js';
+import { AddressBook } from '../../src/identity/address-book.js';
+import { EmailKeys } from '../../src/identity/email-key.js';
+import { migrateEmailClaims } from '../../src/identity/migrate-claims.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // Generation 4: the email is no search attribute. A lead started by the API has none; a
 // lead started at generation 3 (with LeadEmail, as the API used to) drops it when it
-// continues as new into generation 4. Both are still found by email.
+// continues as new into generation 4. Both are found by email, the older one once the
+// email-claim migration gave it its claim.
 
 let h: Harness;
 beforeAll(async () => {
@@ -76,9 +80,18 @@ describe('the email as a search attribute', () => {
       timeoutMs: 10_000,
     });
 
+    // Started before claims existed, it holds none until the worker's migration claims its email.
+    expect((await call(h.app, 'GET', `/api/leads?email=${encodeURIComponent(email)}`)).body.items).toEqual([]);
+    const addresses = new AddressBook(h.client, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys([h.config.EMAIL_HASH_SECRETS!]) });
+    const migration = await migrateEmailClaims(h.client, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, addresses });
+    expect(migration).toMatchObject({ claimed: 1, conflicts: [] });
+    expect(await migrateEmailClaims(h.client, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, addresses })).toBe('done before');
+    // Now one lead per email holds for it too: a POST of its email lands on it.
+    expect((await call(h.app, 'POST', '/api/leads', { email })).body).toMatchObject({ id, deduplicated: true });
+
     const listed = await eventually(async () => {
       const res = await call(h.app, 'GET', `/api/leads?email=${encodeURIComponent(email)}`);
-      return res.body.items?.[0]?.version === 26 ? res.body.items : undefined;
+      return res.body.items?.[0]?.version === 27 ? res.body.items : undefined;
     }, { what: 'the lead listed by email' });
     expect(listed).toEqual([expect.objectContaining({ id, email, custom: { step: 25 } })]);
   });
