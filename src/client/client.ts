@@ -7,10 +7,13 @@ import { createFetchTransport, type HttpMethod, type Transport } from './transpo
 import type {
   Automation,
   BatchAccepted,
+  ConsentAccepted,
   CreateAccepted,
+  ErasureAccepted,
   FailedLeadPage,
   FailedLeadsQuery,
   Lead,
+  LeadExport,
   LeadRetryAccepted,
   LeadHistory,
   LeadInput,
@@ -96,7 +99,7 @@ export function createClient(options: ClientOptions) {
       ),
   };
   return {
-    leads: leadMethods(read, write, timeoutMs),
+    leads: leadMethods(read, write, request, timeoutMs),
     tasks,
     automations: {
       list: () => read<{ items: Automation[] }>('/api/automations'),
@@ -119,13 +122,14 @@ export function createClient(options: ClientOptions) {
   };
 }
 
+type Requester = ReturnType<typeof createRequester>;
 type Read = <T>(path: string, query?: Record<string, string | number | undefined>) => Promise<T>;
 type Write = <T>(method: HttpMethod, path: string, body: unknown, opts?: WriteOptions, attemptTimeoutMs?: number) => Promise<T>;
 
 // The API gives a batch up to 45 s (500 workflow starts); an attempt must outwait that.
 const BATCH_ATTEMPT_TIMEOUT_MS = 60_000;
 
-function leadMethods(read: Read, write: Write, timeoutMs: number) {
+function leadMethods(read: Read, write: Write, request: Requester, timeoutMs: number) {
   const list = (query: ListLeadsQuery = {}) => read<LeadPage>('/api/leads', { ...query });
   return {
     create: (lead: LeadInput, opts?: WriteOptions) => write<CreateAccepted>('POST', '/api/leads', lead, opts),
@@ -143,6 +147,13 @@ function leadMethods(read: Read, write: Write, timeoutMs: number) {
       } while (cursor);
     },
     history: (leadId: string) => read<LeadHistory>(`/api/leads/${seg(leadId)}/history`),
+    /** Erases the lead everywhere; follow the answer's task. Repeating it answers the same task. */
+    erase: (leadId: string) => request<ErasureAccepted>({ method: 'DELETE', path: `/api/leads/${seg(leadId)}`, repeatable: true }),
+    /** Everything the service holds about the lead (GDPR Art. 15). */
+    export: (leadId: string) => read<LeadExport>(`/api/leads/${seg(leadId)}/export`),
+    /** The address's consent: `subscribed: false` opts out, `true` resubscribes; `source` says where it was given. */
+    consent: (leadId: string, consent: { subscribed: boolean; source: string }) =>
+      request<ConsentAccepted>({ method: 'POST', path: `/api/leads/${seg(leadId)}/consent`, body: consent, repeatable: true }),
     /** Leads whose CRM sync failed: waiting for their repair, or retrying now. */
     failed: (query: FailedLeadsQuery = {}) => read<FailedLeadPage>('/api/leads/failed', { ...query }),
     /** Re-drives one lead now. Not repeated on an unknown outcome: a repeat could only answer 409. */

@@ -10,7 +10,10 @@ import type {
   RetryAccepted as RetryAcceptedSchema,
 } from '../api/routes/lead-redrive.js';
 import type {
+  ConsentAccepted as ConsentAcceptedSchema,
   CreateAccepted as CreateAcceptedSchema,
+  ErasureAccepted as ErasureAcceptedSchema,
+  LeadExport as LeadExportSchema,
   HistoryResponse,
   LeadList as LeadListSchema,
   LeadResponse,
@@ -36,6 +39,9 @@ export type ListLeadsQuery = Omit<z.input<typeof ListQuery>, 'limit'> & { limit?
 export type LeadHistory = z.infer<typeof HistoryResponse>;
 export type CreateAccepted = z.infer<typeof CreateAcceptedSchema>;
 export type WriteAccepted = z.infer<typeof WriteAcceptedSchema>;
+export type ErasureAccepted = z.infer<typeof ErasureAcceptedSchema>;
+export type ConsentAccepted = z.infer<typeof ConsentAcceptedSchema>;
+export type LeadExport = z.infer<typeof LeadExportSchema>;
 
 export type Task = z.infer<typeof TaskResponse>;
 

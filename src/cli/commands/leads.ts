@@ -1,5 +1,6 @@
 import type { CreateAccepted, LeadInput, LeadListItem, LeadPatch, WriteAccepted, WriteOptions } from '../../client/index.js';
 import { intOption } from '../args.js';
+import { UsageError } from '../errors.js';
 import { LEAD_OPTIONS, leadFields } from '../lead-fields.js';
 import { pretty, type Command, type CommandContext } from '../io.js';
 
@@ -92,6 +93,47 @@ export const leadCommands: Command[] = [
     run: async (ctx) => {
       const history = await ctx.client.leads.history(ctx.args[0]!);
       ctx.out.result(history, () => history.events.map(historyLine).join('\n') || '(no events)');
+    },
+  },
+  {
+    name: 'leads export',
+    usage: 'ao leads export LEAD_ID',
+    summary: 'everything the service holds about a lead (fields, consent, email claim, CRM state, history) as JSON',
+    args: ['LEAD_ID'],
+    options: [],
+    // JSON whatever --json says: an access request's answer is a document, not a screen.
+    run: async (ctx) => {
+      const exported = await ctx.client.leads.export(ctx.args[0]!);
+      ctx.out.result(exported, () => JSON.stringify(exported, null, 2));
+    },
+  },
+  {
+    name: 'leads delete',
+    usage: 'ao leads delete LEAD_ID',
+    summary: 'erase a lead everywhere (Temporal, CRM); its address stays suppressed by keyed hash',
+    args: ['LEAD_ID'],
+    options: [],
+    run: async (ctx) => {
+      const receipt = await ctx.client.leads.erase(ctx.args[0]!);
+      ctx.out.result(receipt, () => `erasing lead ${receipt.id}, task ${receipt.task_id}\nfollow it: ao tasks watch ${receipt.task_id}`);
+    },
+  },
+  {
+    name: 'leads consent',
+    usage: 'ao leads consent LEAD_ID --status subscribed|unsubscribed --source TEXT',
+    summary: "record the address's consent: opt out, or resubscribe on the person's own request (--source: where it was given)",
+    args: ['LEAD_ID'],
+    options: ['status', 'source'],
+    run: async (ctx) => {
+      const status = ctx.values.status;
+      if (status !== 'subscribed' && status !== 'unsubscribed') throw new UsageError('--status must be subscribed or unsubscribed');
+      if (!ctx.values.source) throw new UsageError('--source is required: say where the consent was given (a form, a call, a double opt-in)');
+      const receipt = await ctx.client.leads.consent(ctx.args[0]!, { subscribed: status === 'subscribed', source: ctx.values.source });
+      ctx.out.result(receipt, () =>
+        receipt.status === 'unchanged'
+          ? `unchanged: the address already was ${receipt.unsubscribed ? 'unsubscribed' : 'subscribed'}`
+          : `queued: lead ${receipt.id} is ${receipt.unsubscribed ? 'unsubscribed' : 'subscribed'}, task ${receipt.task_id}`,
+      );
     },
   },
 ];
