@@ -62,6 +62,19 @@ export class LeadConsent {
     return { fresh };
   }
 
+  /**
+   * Lifts a suppression the mail server's refusal made (reason `rejected`) and tells the lead,
+   * for an operator's re-drive; any other suppression stands. The consent change is handed over
+   * before the re-drive, so the lead shows the address mailable when it repairs its welcome.
+   */
+  async liftRejection(lead: LeadView, deadline: number): Promise<void> {
+    const lifted = await this.calls.within(deadline, async () => {
+      const suppression = await this.addresses.suppression(lead.email);
+      return suppression?.reason === 'rejected' && (await this.addresses.resubscribe(lead.email, 're-drive by an operator'));
+    });
+    if (lifted || (lead.unsubscribed === true && (await this.suppression(lead.email)) === null)) await this.tell(lead.id, false);
+  }
+
   /** The address's suppression, or null when it may be mailed. */
   suppression(email: string): Promise<Suppression | null> {
     return this.bounded(() => this.addresses.suppression(email));

@@ -192,8 +192,20 @@ export class LeadService {
   }
 
   /** Re-drives one lead's failed CRM sync or welcome email now (the update, or the signal when no worker answers). */
-  retry(id: string): Promise<RedriveReceipt> {
-    return this.redrive.retry(id, this.writeDeadline());
+  async retry(id: string): Promise<RedriveReceipt> {
+    const deadline = this.writeDeadline();
+    await this.liftRejection(id, deadline);
+    return this.redrive.retry(id, deadline);
+  }
+
+  /**
+   * A mail server's refusal suppressed the address (reason `rejected`) so nothing mails it by
+   * itself; an operator's re-drive is the explicit "try again", so it lifts that suppression
+   * (and only that one: an opt-out, bounce, complaint or erasure stands).
+   */
+  private async liftRejection(id: string, deadline: number): Promise<void> {
+    const { lead } = await this.get(id);
+    await this.consent.liftRejection(lead, deadline);
   }
 
   /** Re-drives every failed lead the filter matches (a Temporal batch operation). */

@@ -169,8 +169,9 @@ function baseOfRun(input: LeadWorkflowInput): ReadBase | undefined {
       pending: carried.pending,
     };
   }
-  if (input.initial) return { lead: null, tasks: [], recent: [], pending: [input.initial] };
-  return undefined;
+  // A lead started by signalWithStart (generation 5) has no initial change: its first change is
+  // the first signal, which the tail brings.
+  return { lead: null, tasks: [], recent: [], pending: input.initial ? [input.initial] : [] };
 }
 
 /** The events a fold needs, oldest first. */

@@ -379,8 +379,8 @@ describe('unknown routes', () => {
 
 describe('methods a known path does not serve', () => {
   it.each([
-    ['DELETE', `/api/leads/${UNKNOWN_LEAD}`, 'GET, HEAD, PATCH, PUT'],
-    ['POST', `/api/leads/${UNKNOWN_LEAD}`, 'GET, HEAD, PATCH, PUT'],
+    ['POST', `/api/leads/${UNKNOWN_LEAD}`, 'DELETE, GET, HEAD, PATCH, PUT'],
+    ['PUT', `/api/leads/${UNKNOWN_LEAD}/export`, 'GET, HEAD'],
     ['TRACE', '/api/leads', 'GET, HEAD, POST'],
     ['DELETE', '/health', 'GET, HEAD'],
     ['POST', '/metrics', 'GET, HEAD'],
@@ -515,7 +515,9 @@ describe('ops endpoints', () => {
     expect(doc.openapi).toMatch(/^3\./);
     expect(doc.info.title).toEqual(expect.any(String));
     expect(Object.keys(doc.paths['/api/leads'] ?? {}).sort()).toEqual(['get', 'post']);
-    expect(Object.keys(doc.paths['/api/leads/{id}'] ?? {}).sort()).toEqual(['get', 'patch', 'put']);
+    expect(Object.keys(doc.paths['/api/leads/{id}'] ?? {}).sort()).toEqual(['delete', 'get', 'patch', 'put']);
+    expect(Object.keys(doc.paths['/api/leads/{id}/export'] ?? {})).toEqual(['get']);
+    expect(Object.keys(doc.paths['/api/leads/{id}/consent'] ?? {})).toEqual(['post']);
     expect(Object.keys(doc.paths['/api/leads/{id}/history'] ?? {})).toEqual(['get']);
     expect(Object.keys(doc.paths['/api/tasks/{task_id}'] ?? {})).toEqual(['get']);
     expect(doc.paths['/openapi.json']).toBeUndefined();

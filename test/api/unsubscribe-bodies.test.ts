@@ -10,16 +10,15 @@ import { unsubscribeToken, verifyUnsubscribeToken } from '../../src/automations/
 import { loadConfig } from '../../src/config.js';
 
 // RFC 8058 one-click POSTs to the unsubscribe link, in the body encodings providers use.
-// What the unsubscribe does is the service's (test/automations/api.test.ts); here the
-// service only checks the token and records the lead, so no Temporal is needed.
+// What the unsubscribe does is the lead service's (test/integration/consent-erasure.test.ts);
+// here the token is checked and the opt-out only recorded, so no Temporal is needed.
 
 const SECRET = 'unsubscribe-bodies-test-secret';
 const LEAD = 'abcdefghijklmnopqrst';
 const unsubscribed: string[] = [];
 const service = {
-  async unsubscribe(leadId: string, token: string) {
+  verifyUnsubscribeLink(leadId: string, token: string) {
     if (!verifyUnsubscribeToken(SECRET, leadId, token)) throw new InvalidUnsubscribeLinkError();
-    unsubscribed.push(leadId);
   },
 } as unknown as AutomationService;
 
@@ -29,7 +28,12 @@ const url = (token = unsubscribeToken(SECRET, LEAD)) => `/unsubscribe?lead=${LEA
 
 beforeAll(async () => {
   connection = Connection.lazy({ address: '127.0.0.1:1' });
-  app = await buildApp({ leads: leadServiceFromConfig(loadConfig({}), new Client({ connection })), automations: service });
+  const leads = leadServiceFromConfig(loadConfig({}), new Client({ connection }));
+  leads.optOut = async (id: string) => {
+    unsubscribed.push(id);
+    return { id, task_id: null, status: 'unchanged', unsubscribed: true };
+  };
+  app = await buildApp({ leads, automations: service });
 });
 afterAll(async () => {
   await app?.close();

@@ -185,7 +185,7 @@ describe.concurrent('runs and links', () => {
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.body).toContain('<form method="post"');
-    expect((await call(app, 'GET', `/api/leads/${lead.id}`)).body.unsubscribed).toBeUndefined();
+    expect((await call(app, 'GET', `/api/leads/${lead.id}`)).body.unsubscribed).toBe(false);
 
     const forged = await app.inject({ method: 'POST', url: path.replace(/token=[^&]+/, `token=${'A'.repeat(32)}`) });
     expect(forged.statusCode).toBe(400);

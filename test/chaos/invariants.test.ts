@@ -67,7 +67,7 @@ describe('expected lead fields', () => {
     const put = { seq: 1, kind: 'replace' as const, method: 'PUT' as const, idempotencyKey: 'k1', body: { email: l.email, first_name: 'x' } };
     const patch = { seq: 2, kind: 'patch' as const, method: 'PATCH' as const, idempotencyKey: 'k2', body: { phone: '+1 (555) 12' } };
     const fields = expectedFields([base, put, patch])!;
-    expect(fields).toEqual({ email: l.email, first_name: 'X', phone: '+155512' });
+    expect(fields).toEqual({ email: l.email, first_name: 'X', phone: '+155512', unsubscribed: false });
   });
 });
 

@@ -154,7 +154,9 @@ describe('a welcome email the mail server refuses (SMTP 5xx)', () => {
 
     const redriven = await call(h.app, 'POST', `/api/leads/${id}/retry`);
     expect(redriven.status).toBe(202);
-    expect(redriven.body).toMatchObject({ via: 'update', crm: 'synced', welcome: 'failed' });
+    // The refusal had suppressed the address (reason rejected); the re-drive lifts that first and
+    // tells the lead (a consent change, whose CRM write may be under way as the update answers).
+    expect(redriven.body).toMatchObject({ via: 'update', welcome: 'failed' });
     await eventually(async () => (mailsTo(email).length > 0 ? true : undefined), { what: 'the re-driven welcome', timeoutMs: 20_000 });
     await sleep(4 * RESYNC_MS);
     expect(mailsTo(email)).toHaveLength(1);

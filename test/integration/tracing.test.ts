@@ -176,7 +176,7 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(server).toMatchObject({ service: 'ao-api', kind: 2, parentSpanId: undefined });
     expect(server.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/api/leads', 'http.response.status_code': 202 });
 
-    const start = await eventually(async () => byName('StartWorkflow:leadWorkflow', server), { what: 'the workflow start span' });
+    const start = await eventually(async () => byName('SignalWithStartWorkflow:leadWorkflow', server), { what: 'the workflow start span' });
     expect(start).toMatchObject({ service: 'ao-api', traceId: server.traceId });
 
     // The workflow's own span ends when its run does: change the lead until the run continues as new.

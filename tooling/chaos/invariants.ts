@@ -119,7 +119,9 @@ export function expectedFields(changes: readonly PlannedChange[]): LeadFields | 
     const parsed = op === 'patch' ? LeadPatch.parse(change.body) : LeadInput.parse(change.body);
     fields = normalizeLead(applyChange(fields, { task_id: `x.${change.seq}`, op, fields: parsed, received_at: '' }));
   }
-  return fields;
+  // lead_process shows the address's consent, always as a boolean: each chaos lead has an
+  // address of its own, which is suppressed exactly when one of its changes opted out.
+  return fields && { ...fields, unsubscribed: fields.unsubscribed === true };
 }
 
 const FIELD_KEYS = Object.keys(LeadInput.shape);
