@@ -96,6 +96,7 @@ export class LeadWrites {
       }
       const id = outcome.claim.leadId;
       const taskId = newTaskId(id, 'create', taskKey);
+      if (fields.unsubscribed === true) await this.optOut(fields.email);
       const change = newChange(taskId, 'create', fields);
       try {
         await this.startOrSignal(id, change, fields);
@@ -120,6 +121,10 @@ export class LeadWrites {
       // email it leaves once it has applied the change (lead workflow, generation 5).
       const email = fields.email ?? undefined;
       const fresh = email ? await this.claimFor(id, email, taskId) : false;
+      if (fields.unsubscribed === true) {
+        const address = email ?? (await this.currentEmail(id));
+        if (address) await this.optOut(address);
+      }
       try {
         await this.calls.client.workflow.getHandle(leadWorkflowId(id)).signal(leadChangeSignal, change);
       } catch (err) {
@@ -129,6 +134,15 @@ export class LeadWrites {
       }
       return { id, task_id: taskId, status: 'queued' as const };
     });
+  }
+
+  /**
+   * An opt-out takes effect before the 202: the address is suppressed now, so an email already
+   * being retried (a welcome behind an SMTP outage) is stopped by its next attempt's check,
+   * not only once the lead has applied this change after it.
+   */
+  private async optOut(email: string): Promise<void> {
+    await this.addresses.suppress(email, { reason: 'unsubscribed', source: 'api', at: new Date().toISOString() });
   }
 
   /** Claims `email` for lead `id`; true when this call made the claim. 409 when another lead holds it. */

@@ -61,7 +61,7 @@ async function waitForLeads(
     const byId = new Map(contacts.map((c) => [c.externalId, c]));
     const mailIds = new Set(messages.map((m) => m.messageId));
     const settled = expecting.filter(
-      (l) => compareContact(l, byId.get(l.id)).kind === 'ok' && mailIds.has(welcomeMessageId(l.id, target.messageIdDomain)),
+      (l) => compareContact(l, byId.get(l.id)).kind === 'ok' && (mailIds.has(welcomeMessageId(l.id, target.messageIdDomain)) || l.optedOutAt !== undefined),
     ).length;
     if (settled === expecting.length) return;
     progress(() => `${settled}/${expecting.length} leads in the CRM at their acknowledged state with their welcome email`);

@@ -300,6 +300,8 @@ function checkWelcomeEmail(tally: Tally, lead: LeadRecord, leadId: string, input
     (a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt),
   );
   if (copies.length === 0) {
+    // Consent withdrawn before the welcome went out (it was still retrying): rightly never sent.
+    if (lead.optedOutAt !== undefined) return;
     tally.missingEmail += 1;
     tally.problems.push({ id: leadId, problem: 'no welcome email' });
     return;
