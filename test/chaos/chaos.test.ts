@@ -94,7 +94,12 @@ async function shortForm(extra: string[]): Promise<void> {
   expect(i.dupEmail).toBe(0);
   expect(i.stuck).toBe(0);
   expect(i.missingEmail).toBe(0);
-  expect(i.acknowledged).toBe(60 * 4);
+  // Each lead's create and three updates, and the opt-out that closes a share of them.
+  expect(i.optedOut).toBeGreaterThan(0);
+  expect(i.acknowledged).toBe(60 * 4 + i.optedOut);
+  // One person, one lead; consent held by the address.
+  expect(i.dupEmailContacts).toBe(0);
+  expect(i.mailedAfterOptOut).toBe(0);
   expect(i.maxAttempts).toBeGreaterThan(1);
   expect(scenario.crm.maxPerSecond).toBeLessThanOrEqual(scenario.crm.limit);
   expect(scenario.crm.rateLimited).toBe(0);
