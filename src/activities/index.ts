@@ -72,14 +72,20 @@ function createLeadActivities(deps: ActivityDeps) {
      * lead_process: normalize, score, and show the address's consent. `optOut`: a change of the
      * batch opted out, which suppresses the address (older runs do not say; their merged field
      * tells). `unsubscribed` then is the address's state, whatever the lead's writes said.
+     * `consentUnchanged`: the batch kept the lead's address and sent no consent (generation 5).
      */
-    async processLead(input: { leadId: string; fields: LeadFields; optOut?: boolean }) {
+    async processLead(input: { leadId: string; fields: LeadFields; optOut?: boolean; consentUnchanged?: boolean }) {
       const fields = normalizeLead(input.fields);
       const { addresses } = deps;
-      if (addresses) {
+      // Same address, no consent change in the batch: the lead shows the address's state already
+      // (a suppression made elsewhere is sent to the lead as a consent change), so no read.
+      if (addresses && !input.consentUnchanged) {
         const optOut = input.optOut ?? fields.unsubscribed === true;
         if (optOut) await addresses.suppress(fields.email, { reason: 'unsubscribed', source: 'lead_change', at: new Date().toISOString() });
         fields.unsubscribed = optOut || (await addresses.suppression(fields.email)) !== null;
+      } else if (addresses) {
+        // A replace that left the field out keeps what the lead showed (false unless opted out).
+        fields.unsubscribed = fields.unsubscribed === true;
       }
       return { fields, score: scoreLead(fields), attempt: currentAttempt() };
     },

@@ -60,11 +60,16 @@ export class LeadSteps {
    * lead_process: normalize and score the merged state once for the whole batch, and show the
    * address's consent (`optOut`: a change of the batch opted out, which suppresses the address).
    */
-  async normalize(batchTasks: TaskState[], optOut?: boolean): Promise<void> {
+  async normalize(batchTasks: TaskState[], consent?: { optOut: boolean; unchanged: boolean }): Promise<void> {
     const { entity } = this;
     updateStep(batchTasks, 'lead_process', { status: 'running', started_at: now() });
     try {
-      const processed = await this.activities.processLead({ leadId: entity.leadId, fields: entity.fields!, optOut });
+      const processed = await this.activities.processLead({
+        leadId: entity.leadId,
+        fields: entity.fields!,
+        optOut: consent?.optOut,
+        ...(consent?.unchanged ? { consentUnchanged: true } : {}),
+      });
       entity.setProcessed(processed.fields, processed.score);
       updateStep(batchTasks, 'lead_process', { status: 'completed', attempts: processed.attempt, finished_at: now() });
     } catch (err) {

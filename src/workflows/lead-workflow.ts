@@ -133,7 +133,15 @@ async function runBatch({ input, current, entity, steps, publisher }: LeadRun): 
   const before = entity.view();
   const batch = entity.pending.splice(0, MAX_BATCH);
   const batchTasks = entity.applyBatch(batch);
-  await steps.normalize(batchTasks, batch.some((c) => c.fields.unsubscribed === true));
+  const optOut = batch.some((c) => c.fields.unsubscribed === true);
+  // Generation 5: a batch that keeps the lead's address and carries no consent needs no read of it.
+  const unchanged =
+    input.generation !== undefined &&
+    input.generation >= 5 &&
+    before !== null &&
+    !optOut &&
+    batch.every((c) => (c.op === 'replace' || c.op === 'patch') && (c.fields.email ?? before.email) === before.email);
+  await steps.normalize(batchTasks, { optOut, unchanged });
   // crm_update and email_send run side by side: a CRM outage must not hold back the welcome.
   // Generation 5: so does the release of the email claims the batch left behind.
   await Promise.all([
