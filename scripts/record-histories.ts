@@ -206,7 +206,8 @@ async function crmRejectedResync(): Promise<Recorded[]> {
   const created = await api(app, 'POST', '/api/leads', { email: email('rejected') });
   const task = await taskDone(created.body.task_id);
   if (task.status !== 'failed') throw new Error(`expected the CRM step to fail, got ${JSON.stringify(task)}`);
-  // The resync timer writes the lead once the CRM accepts it again.
+  // A CRM refusal is a dead letter (generation 5): an operator's re-drive writes it again.
+  await api(app, 'POST', `/api/leads/${created.body.id}/retry`);
   await settled(created.body.id, 1);
   return [{ name: 'crm-rejected-resync', workflowId: leadWorkflowId(created.body.id) }];
 }
@@ -216,8 +217,11 @@ async function welcomeRejectedRepair(): Promise<Recorded[]> {
   const address = email('welcome');
   const created = await api(app, 'POST', '/api/leads', { email: address });
   await taskDone(created.body.task_id);
+  // A refused welcome is a dead letter (generation 5): an operator's re-drive sends it.
+  await api(app, 'POST', `/api/leads/${created.body.id}/retry`);
   await until('the welcome email to be repaired', async () => (smtp.messages().some((m) => m.to.includes(address)) ? true : undefined));
-  await settled(created.body.id, 1);
+  // Version 2: the re-drive lifted the refusal's suppression of the address with a consent change.
+  await settled(created.body.id, 2);
   return [{ name: 'welcome-rejected-repair', workflowId: leadWorkflowId(created.body.id) }];
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
@@ -22,8 +23,12 @@ export interface ResidueFigures {
   before: { db: number; wal: number };
   /** The same after the erasure finished, the server still running. */
   afterErasure: { db: number; wal: number };
-  /** After the server stopped (SQLite checkpoints the WAL into the file on close). */
+  /** After the server stopped. */
   afterStop: { db: number; wal: number };
+  /** After a WAL checkpoint and a VACUUM of the stopped server's file. */
+  afterVacuum: { db: number; wal: number };
+  /** Table rows that still hold the values after the erasure (every table is read). */
+  rows: number;
   erasureMs: number;
 }
 
@@ -34,6 +39,39 @@ const occurrences = (file: string, needles: Buffer[]) => {
   for (const needle of needles) for (let i = data.indexOf(needle); i !== -1; i = data.indexOf(needle, i + 1)) n++;
   return n;
 };
+
+/**
+ * Counts the rows of every table that still hold a needle, then checkpoints the WAL and
+ * VACUUMs the file (the server stopped: VACUUM needs the database to itself).
+ */
+function vacuum(dbFile: string, needles: Buffer[]): number {
+  // The dev server's schema spells JSON paths in double quotes, which SQLite reads as strings only when allowed.
+  const db = new DatabaseSync(dbFile, { enableDoubleQuotedStringLiterals: true });
+  try {
+    let rows = 0;
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
+    for (const { name } of tables) {
+      let all: unknown[];
+      try {
+        const statement = db.prepare(`SELECT * FROM "${name.replace(/"/g, '""')}"`);
+        statement.setReadBigInts(true);
+        all = statement.all();
+      } catch {
+        continue; // an FTS shadow table SQLite will not read directly
+      }
+      for (const row of all) {
+        const values = Object.values(row as Record<string, unknown>);
+        if (values.some((v) => needles.some((n) => (v instanceof Uint8Array ? Buffer.from(v).includes(n) : typeof v === 'string' && v.includes(n.toString()))))) rows++;
+      }
+    }
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    db.exec('VACUUM');
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    return rows;
+  } finally {
+    db.close();
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,7 +133,17 @@ export async function measureResidue(extraPragmas: Record<string, string>, log: 
     await native.close();
     await server.stop();
     const afterStop = files();
-    return { pragmas: Object.entries(extraPragmas).map(([k, v]) => `${k}=${v}`).join(', ') || '(the stack default)', before, afterErasure, afterStop, erasureMs };
+    const rows = vacuum(dbFile, needles);
+    const afterVacuum = files();
+    return {
+      pragmas: Object.entries(extraPragmas).map(([k, v]) => `${k}=${v}`).join(', ') || '(the stack default)',
+      before,
+      afterErasure,
+      afterStop,
+      afterVacuum,
+      rows,
+      erasureMs,
+    };
   } finally {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await running?.catch(() => undefined);
@@ -103,6 +151,7 @@ export async function measureResidue(extraPragmas: Record<string, string>, log: 
     await crm.close();
     await smtp.close();
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.RESIDUE_KEEP) log(`  kept ${dbFile}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
