@@ -20,7 +20,14 @@ const heartbeat = () => {
     // outside an activity (unit tests)
   }
 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Sleeps, or throws as soon as the activity is cancelled (a worker shutting down, a timeout). */
+const sleep = (ms: number): Promise<void> => {
+  try {
+    return Context.current().sleep(ms);
+  } catch {
+    return new Promise((resolve) => setTimeout(resolve, ms)); // outside an activity (unit tests)
+  }
+};
 
 /** The lead's executions: every run of its workflow and of its automation runs. */
 const leadExecutionsQuery = (leadId: string) => `WorkflowId = ${quote(leadWorkflowId(leadId))} OR WorkflowId STARTS_WITH ${quote(leadRunsPrefix(leadId))}`;

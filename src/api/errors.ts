@@ -72,11 +72,15 @@ export class EmailTakenError extends HttpError {
   }
 }
 
-/** The lead was erased on request (DELETE /api/leads/:id): nothing of it is left to read or write. */
+/**
+ * The lead was erased on request (DELETE /api/leads/:id): nothing of it is left to read or
+ * write. A 404 like any unknown lead (clients and fuzzers treat 410 as a refused request), told
+ * apart by its code.
+ */
 export class LeadErasedError extends HttpError {
   override name = 'LeadErasedError';
   constructor(leadId: string) {
-    super(410, 'lead_erased', `lead ${leadId} was erased`);
+    super(404, 'lead_erased', `lead ${leadId} was erased`);
   }
 }
 

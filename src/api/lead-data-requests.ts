@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { erasureWorkflowId, newTaskId } from '../domain/ids.js';
+import { erasureWorkflowId, leadWorkflowId, newTaskId } from '../domain/ids.js';
 import type { LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
 import type { AddressBook } from '../identity/address-book.js';
@@ -65,6 +65,14 @@ export class LeadDataRequests {
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
+      // The lead stops now, with no worker needed: writes and reads after the 202 find it gone
+      // (the erasure's first step finds it stopped; its later steps remove what is left).
+      await this.calls.client.workflow
+        .getHandle(leadWorkflowId(lead.id))
+        .terminate('erased on request (DELETE /api/leads/:id)')
+        .catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
     });
     return { id: lead.id, task_id: taskId, status: 'queued' };
   }

@@ -179,8 +179,10 @@ export class LeadService {
     }
   }
 
-  history(id: string): Promise<LeadEvent[]> {
-    return this.unlessErased(id, () => this.reads.history(id));
+  async history(id: string): Promise<LeadEvent[]> {
+    // The erased lead's history is readable until the erasure deletes it: not to clients.
+    if (await this.dataRequests.erased(id, this.reads.deadline())) throw new LeadErasedError(id);
+    return this.reads.history(id);
   }
 
   /** Leads whose CRM sync failed, waiting for their repair or being retried now (lead-redrive.ts). */

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import proto, { type temporal } from '@temporalio/proto';
 import type { LeadChange, LeadFields } from '../domain/lead.js';
 import type { ReadBase, ReadMemo, RetryingStep, TailEvent } from '../domain/lead-read-model.js';
@@ -30,7 +30,7 @@ const PAGE_SIZE = 64;
 const SETTLE_POLL_MS = 3;
 const MAX_PAGES = 20;
 const { PENDING_WORKFLOW_TASK_STATE_STARTED } = proto.temporal.api.enums.v1.PendingWorkflowTaskState;
-const { WORKFLOW_EXECUTION_STATUS_RUNNING } = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
+const { WORKFLOW_EXECUTION_STATUS_RUNNING, WORKFLOW_EXECUTION_STATUS_TERMINATED } = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
 
 /**
  * Reads a lead the way its workflow would answer, from Temporal's own records and without a
@@ -56,6 +56,9 @@ export class LeadTailReader {
         run(() => service.getWorkflowExecutionHistoryReverse({ namespace: this.namespace, execution, maximumPageSize: PAGE_SIZE })),
       ]);
       const info = description.workflowExecutionInfo;
+      // A lead's workflow is terminated only by its erasure (DELETE /api/leads/:id), at once:
+      // from then on the lead is gone for reads too, before its executions are deleted.
+      if (info?.status === WORKFLOW_EXECUTION_STATUS_TERMINATED) throw new WorkflowNotFoundError('the lead was erased', workflowId, undefined);
       if (info?.status !== WORKFLOW_EXECUTION_STATUS_RUNNING) return undefined;
       const events = first.history?.events ?? [];
       // Both calls saw the same history (no event added between them), and no workflow task

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CRM_STATUSES, Email, LEAD_STAGES, LeadStage, text } from '../domain/lead.js';
+import { CRM_STATUSES, Email, LEAD_STAGES, LeadStage, SOME_TEXT, text } from '../domain/lead.js';
 import { STEP_NAMES, TASK_STATUSES, TASK_TYPES } from '../domain/task.js';
 
 // HTTP-level shapes: params, query strings and response bodies. The lead body schemas
@@ -47,6 +47,7 @@ export const ErrorResponse = z
       message: z.string(),
       issues: z.array(Issue).max(50),
       request_id: z.string(),
+      lead_id: z.string().optional().meta({ description: 'email_taken: the lead that has the email' }),
     }),
   })
   .meta({
@@ -112,7 +113,7 @@ export const ConsentBody = z.strictObject({
   subscribed: z.boolean().meta({ description: 'true: the person asked to receive email again; false: opt out' }),
   source: text(200)
     .pipe(z.string().min(1, { message: 'say where the consent was given (a form, a call, a double opt-in)' }))
-    .meta({ maxLength: 200, examples: ['double opt-in confirmed 2026-12-07 via preferences page'] }),
+    .meta({ maxLength: 200, pattern: SOME_TEXT, examples: ['double opt-in confirmed 2026-12-07 via preferences page'] }),
 });
 export const ConsentAccepted = z.strictObject({
   id: z.string(),

@@ -22,8 +22,8 @@ const CTRL = '\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029';
 const SPACE = ' \\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\uFEFF';
 const TRIMMED = `[\\t\\n\\u000B\\f\\r\\u2028\\u2029${SPACE}]*`;
 const NO_CONTROL_CHARS = `^[^${CTRL}]*$`;
-/** Text that is not empty once trimmed. */
-const SOME_TEXT = `^[^${CTRL}]*[^${CTRL}${SPACE}][^${CTRL}]*$`;
+/** Text that is not empty once trimmed (JSON Schema pattern). */
+export const SOME_TEXT = `^[^${CTRL}]*[^${CTRL}${SPACE}][^${CTRL}]*$`;
 /** zod's email check (z.email()), written without look-arounds, around what trim() removes. */
 const EMAIL = `^${TRIMMED}([A-Za-z0-9_'+-]+\\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\\.)+[A-Za-z]{2,}${TRIMMED}$`;
 

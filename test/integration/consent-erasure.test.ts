@@ -127,7 +127,10 @@ describe('erasure and export', () => {
     const erase = await call(app, 'DELETE', `/api/leads/${id}`);
     expect(erase.status).toBe(202);
     const taskId = erase.body.task_id as string;
-    expect((await call(app, 'DELETE', `/api/leads/${id}`)).body.task_id).toBe(taskId);
+    // Gone at once for reads and writes, before the erasure has run.
+    expect((await call(app, 'GET', `/api/leads/${id}`)).body.error?.code).toBe('lead_erased');
+    expect((await call(app, 'PATCH', `/api/leads/${id}`, { company: 'Still here?' })).body.error?.code).toBe('lead_erased');
+    expect((await call(app, 'DELETE', `/api/leads/${id}`)).body.error?.code).toBe('lead_erased');
     const task = await eventually(
       async () => {
         const res = await call(app, 'GET', `/api/tasks/${taskId}`);
@@ -138,9 +141,11 @@ describe('erasure and export', () => {
     expect(task).toMatchObject({ type: 'lead_erase', status: 'completed' });
     expect(task.steps.map((s: { status: string }) => s.status)).toEqual(Array(5).fill('completed'));
 
-    expect((await call(app, 'GET', `/api/leads/${id}`)).status).toBe(410);
-    expect((await call(app, 'GET', `/api/leads/${id}/history`)).status).toBe(410);
-    expect((await call(app, 'PATCH', `/api/leads/${id}`, { first_name: 'X' })).status).toBe(410);
+    for (const [method, url] of [['GET', `/api/leads/${id}`], ['GET', `/api/leads/${id}/history`], ['PATCH', `/api/leads/${id}`]] as const) {
+      const res = await call(app, method, url, method === 'PATCH' ? { first_name: 'X' } : undefined);
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('lead_erased');
+    }
     expect((await call(app, 'GET', `/api/leads?email=${encodeURIComponent(email)}`)).body.items).toEqual([]);
     expect(h.crm.contact(id)).toBeUndefined();
     const left: string[] = [];

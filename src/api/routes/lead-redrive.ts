@@ -81,7 +81,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Re-drive a lead's failed CRM sync or welcome email now, not at its next repair timer (dead letters included)",
         tags: ['re-drive'],
         params: LeadIdParams,
-        response: { 202: RetryAccepted, ...errorResponses(400, 401, 404, 409, 410, 414, 429, 503) },
+        response: { 202: RetryAccepted, ...errorResponses(400, 401, 404, 409, 414, 429, 503) },
       },
     },
     async (request, reply) => {

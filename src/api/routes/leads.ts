@@ -22,8 +22,8 @@ import {
 
 // Statuses every /api route can answer besides its own: 400 (a parameter), 401 (API
 // keys), 414 (URI too long), 429 (rate limit), 503 (Temporal or the process unavailable).
-const readErrors = errorResponses(400, 401, 404, 410, 414, 429, 503);
-const writeErrors = errorResponses(400, 401, 404, 409, 410, 413, 414, 415, 422, 429, 503);
+const readErrors = errorResponses(400, 401, 404, 414, 429, 503);
+const writeErrors = errorResponses(400, 401, 404, 409, 413, 414, 415, 422, 429, 503);
 
 /** One line per accepted write, joining the request id to the workflow that now holds the change. */
 function logWrite(request: FastifyRequest, op: string, receipt: { id: string; task_id: string }): void {
@@ -172,7 +172,7 @@ function personalDataRoutes(app: App): void {
         tags: ['leads'],
         params: LeadIdParams,
         body: ConsentBody,
-        response: { 202: ConsentAccepted, ...errorResponses(400, 401, 404, 410, 413, 414, 415, 429, 503) },
+        response: { 202: ConsentAccepted, ...errorResponses(400, 401, 404, 413, 414, 415, 429, 503) },
       },
     },
     async (request, reply) => {
