@@ -126,6 +126,9 @@ export async function startUnreachableApp(config: Config): Promise<{ app: Fastif
     app,
     async close() {
       await app.close();
+      // Calls a request stopped waiting for still retry on the SDK's timers: let them settle
+      // before the channel closes, or a retry fires on a closed channel outside any promise.
+      await leads.drain();
       await connection.close().catch(() => undefined);
     },
   };
