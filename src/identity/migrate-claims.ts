@@ -28,12 +28,16 @@ export async function migrateEmailClaims(
   const marker = `${MIGRATION_ID}-${scope.taskQueue}`;
   if (!force && (await markerExists(client, marker))) return 'done before';
   const result: ClaimMigration = { leads: 0, claimed: 0, held: 0, conflicts: [] };
+  let skipped = 0;
   const query = `WorkflowType = 'leadWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = ${quote(scope.taskQueue)}`;
   for await (const run of client.workflow.list({ query })) {
     const leadId = run.workflowId.replace(/^lead-/, '');
     const memo = (run.memo ?? {}) as { lead?: { email?: string }; email?: string };
     const email = memo.lead?.email ?? memo.email;
-    if (!email) continue;
+    if (!email) {
+      skipped++; // visibility has no email for it yet: the migration runs again next start
+      continue;
+    }
     result.leads++;
     const outcome = await scope.addresses.claim(email, leadId, '', true);
     if (outcome.claim.leadId !== leadId) result.conflicts.push({ leadId, holder: outcome.claim.leadId });
@@ -41,6 +45,7 @@ export async function migrateEmailClaims(
     else result.held++;
     if (result.leads % 500 === 0) onProgress?.(result.leads);
   }
+  if (skipped > 0) return result;
   try {
     await client.workflow.start(ADDRESS_RECORD_WORKFLOW, {
       workflowId: marker,
