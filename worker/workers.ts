@@ -11,8 +11,7 @@ import { createSmtpMailer } from '../src/activities/mailer.js';
 import { loadAutomations } from '../src/automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
 import type { Config } from '../src/config.js';
-import { AddressBook } from '../src/identity/address-book.js';
-import { EmailKeys, emailHashSecretsOf } from '../src/identity/email-key.js';
+import { addressBookFromConfig } from '../src/identity/address-book.js';
 import { migrateEmailClaims } from '../src/identity/migrate-claims.js';
 import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
 import { droppedWorkflowSpans, type Tracing } from '../src/tracing/tracing.js';
@@ -89,9 +88,10 @@ function temporalClient(config: Config, connection: NativeConnection): Client {
 /** Runs the email-claim migration (src/identity/migrate-claims.ts) and says what it did; never throws. */
 export async function migrateLegacyClaims(config: Config, connection: NativeConnection): Promise<void> {
   try {
-    const result = await migrateEmailClaims(temporalClient(config, connection), {
+    const client = temporalClient(config, connection);
+    const result = await migrateEmailClaims(client, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      addresses: addressBookFromConfig(config, connection),
+      addresses: addressBookFromConfig(config, client),
     }, { onProgress: (n) => console.log(`worker: email claims of existing leads: ${n} leads so far …`) });
     if (result === 'done before') return;
     console.log(`worker: email claims of existing leads: ${result.leads} leads, ${result.claimed} claimed, ${result.held} held already, ${result.conflicts.length} conflicts`);
@@ -99,11 +99,6 @@ export async function migrateLegacyClaims(config: Config, connection: NativeConn
   } catch (err) {
     console.warn(`worker: email-claim migration did not finish (${(err as Error).message}); it runs again at the next start`);
   }
-}
-
-/** Email claims and suppressions, read and written by lead_process and the email activities. */
-export function addressBookFromConfig(config: Config, connection: NativeConnection): AddressBook {
-  return new AddressBook(temporalClient(config, connection), { taskQueue: config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS)) });
 }
 
 /**
@@ -126,12 +121,13 @@ export async function createWorkers(
   overrides: Partial<WorkerOptions> = {},
   tracing?: Tracing,
 ): Promise<Worker[]> {
-  const addresses = deps.addresses ?? addressBookFromConfig(config, connection);
+  const client = temporalClient(config, connection);
+  const addresses = deps.addresses ?? addressBookFromConfig(config, client);
   const activities = createActivitiesByTaskQueue({
     ...deps,
     automations: deps.automations ?? automationDepsFromConfig(config, connection, tracing),
     addresses,
-    erasure: deps.erasure ?? { client: temporalClient(config, connection), namespace: config.TEMPORAL_NAMESPACE, addresses },
+    erasure: deps.erasure ?? { client, namespace: config.TEMPORAL_NAMESPACE, addresses },
   });
   // The same data converter as the API's: payloads are encrypted when TEMPORAL_CODEC_KEYS is set.
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10s', dataConverter: dataConverterFromConfig(config) } as const;

@@ -57,14 +57,11 @@ export function createErasureActivities(deps: ErasureDeps | undefined) {
 
     /** Suppresses the address under its key, so no later lead with it is mailed. */
     async suppressErasedAddress(input: { emailKeys: string[] }): Promise<{ note: string }> {
-      const { addresses } = need();
-      for (const key of input.emailKeys) {
-        if (!(await addresses.suppressKey(key, { reason: 'erased', source: 'erasure', at: new Date().toISOString() }))) {
-          return { note: 'address was suppressed already' };
-        }
-        return { note: 'address suppressed (keyed hash kept)' };
-      }
-      return { note: 'no email key' };
+      // Under the current key (the first); a suppression already there keeps its first reason.
+      const [key] = input.emailKeys;
+      if (!key) return { note: 'no email key' };
+      const fresh = await need().addresses.suppressKey(key, { reason: 'erased', source: 'erasure', at: new Date().toISOString() });
+      return { note: fresh ? 'address suppressed (keyed hash kept)' : 'address was suppressed already' };
     },
 
     /** Ends the lead's claim on its email and deletes the claim's records that name the lead. */

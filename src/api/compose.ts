@@ -14,8 +14,7 @@ import { StatsService } from './stats.js';
 import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
 import { startTracing } from '../tracing/tracing.js';
-import { AddressBook } from '../identity/address-book.js';
-import { EmailKeys, emailHashSecretsOf } from '../identity/email-key.js';
+import { emailKeysFromConfig } from '../identity/email-key.js';
 import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
 
 const CRM_ACTIVITY_MARGIN_MS = 5000;
@@ -44,10 +43,6 @@ export function leadServiceFromConfig(config: Config, client: Client | TemporalC
     settleMs: config.READ_SETTLE_MS,
     emailKeys: emailKeysFromConfig(config),
   });
-}
-
-export function emailKeysFromConfig(config: Config): EmailKeys {
-  return new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS));
 }
 
 const MIB = 1024 * 1024;
@@ -101,10 +96,6 @@ export function statsServiceFromConfig(config: Config, client: Client | Temporal
   });
 }
 
-/** Claims and suppressions of email addresses, over the API's Temporal client. */
-export function addressBookFromConfig(config: Config, client: Client): AddressBook {
-  return new AddressBook(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS)) });
-}
 
 /** The status page (/console): what it lists, where it links, how often it refreshes. */
 export function consoleOptionsFromConfig(config: Config): ConsoleOptions {

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { isNotFound } from '../temporal/protocol.js';
-import type { EmailKeys } from './email-key.js';
+import { emailKeysFromConfig, type EmailKeys } from './email-key.js';
 
 // The rules that span leads live here, per email address (by its email key, email-key.ts),
 // not in any lead's workflow:
@@ -14,6 +14,14 @@ import type { EmailKeys } from './email-key.js';
 // workflow id is the key; Temporal refuses a second running execution of one id, which makes
 // a claim atomic across API processes; a record ends by termination, whose reason stays in
 // its history. Decision record: docs/decisions.md ("Address records in Temporal").
+
+/** The address book of this deployment (its task queue, EMAIL_HASH_SECRETS), over `client`. */
+export function addressBookFromConfig(
+  config: { TEMPORAL_TASK_QUEUE: string; EMAIL_HASH_SECRETS?: string | undefined },
+  client: Client,
+): AddressBook {
+  return new AddressBook(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, keys: emailKeysFromConfig(config) });
+}
 
 export const ADDRESS_RECORD_WORKFLOW = 'addressRecord';
 const NEVER = '87600h';
@@ -136,8 +144,9 @@ export class AddressBook {
 
   /** Suppresses `email`. False when it already was (the first reason stays). */
   async suppress(email: string, suppression: Suppression): Promise<boolean> {
-    if (await this.suppression(email)) return false;
-    return this.suppressKey(this.keys.current(email), suppression);
+    const [current, ...older] = this.keys.all(email);
+    for (const key of older) if (await this.recordOf(suppressionWorkflowId(key))) return false;
+    return this.suppressKey(current!, suppression);
   }
 
   /** Why `email` gets no email, or null when it may be mailed. */

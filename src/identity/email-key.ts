@@ -43,6 +43,11 @@ export class EmailKeys {
   }
 }
 
+/** The email keys of this deployment (EMAIL_HASH_SECRETS). */
+export function emailKeysFromConfig(config: { EMAIL_HASH_SECRETS?: string | undefined }): EmailKeys {
+  return new EmailKeys(emailHashSecretsOf(config.EMAIL_HASH_SECRETS));
+}
+
 /** EMAIL_HASH_SECRETS as a list (comma-separated, blanks ignored), or the development secret. */
 export function emailHashSecretsOf(value: string | undefined): string[] {
   const list = (value ?? '')

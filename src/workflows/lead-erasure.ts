@@ -1,7 +1,8 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { StepName, TaskState } from '../domain/task.js';
 import { erasureTaskQuery, type LeadErasureInput } from '../temporal/erasure-messages.js';
+import { describeFailure } from './lead-steps.js';
 
 const STEPS: StepName[] = ['stop_runs', 'crm_delete', 'suppress_address', 'release_claim', 'delete_executions'];
 
@@ -45,7 +46,7 @@ export async function leadErasure(input: LeadErasureInput): Promise<void> {
       const { note } = await step();
       Object.assign(state, { status: 'completed', finished_at: at(), note, attempts: 1 });
     } catch (err) {
-      const message = failureMessage(err);
+      const message = describeFailure(err);
       Object.assign(state, { status: 'failed', finished_at: at(), last_error: message });
       task.last_error = message;
       throw err;
@@ -69,9 +70,3 @@ export async function leadErasure(input: LeadErasureInput): Promise<void> {
   publish();
 }
 
-function failureMessage(err: unknown): string {
-  let cause: unknown = err;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  if (cause instanceof ApplicationFailure && cause.type) return `${cause.type}: ${cause.message}`;
-  return cause instanceof Error ? cause.message : String(cause);
-}

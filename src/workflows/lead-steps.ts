@@ -182,7 +182,8 @@ export async function releaseLeftEmails(settings: LeadWorkflowSettings, leadId: 
   }
 }
 
-function describeFailure(err: unknown): string {
+/** An activity failure as `Type: message`, for a task step's last_error (also the erasure's). */
+export function describeFailure(err: unknown): string {
   let cause: unknown = err;
   while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure && cause.type) return `${cause.type}: ${cause.message}`;

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEAD_ID_PATTERN } from '../../src/domain/ids.js';
-import { AddressBook } from '../../src/identity/address-book.js';
-import { EmailKeys } from '../../src/identity/email-key.js';
+import { addressBookFromConfig } from '../../src/identity/address-book.js';
 import { call, eventually, startHarness, startUnreachableApp, uniqueEmail, type Harness } from '../support/harness.js';
 
 // POST /api/leads/batch against the real dev server with a worker, so accepted leads are
@@ -37,7 +36,7 @@ async function leadOf(id: string): Promise<Record<string, any>> {
 
 /** Whether any lead holds `email` (its claim): a lead was created for it. */
 async function emailHeld(email: string): Promise<boolean> {
-  const book = new AddressBook(h.client, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys([h.config.EMAIL_HASH_SECRETS!]) });
+  const book = addressBookFromConfig(h.config, h.client);
   return (await book.holder(email)) !== null;
 }
 

@@ -4,8 +4,7 @@ import { buildApp } from '../../src/api/app.js';
 import { automationServiceFromConfig, leadServiceFromConfig } from '../../src/api/compose.js';
 import { unsubscribeUrl, DEV_UNSUBSCRIBE_SECRET } from '../../src/automations/unsubscribe.js';
 import { leadWorkflowId } from '../../src/domain/ids.js';
-import { AddressBook } from '../../src/identity/address-book.js';
-import { EmailKeys } from '../../src/identity/email-key.js';
+import { addressBookFromConfig, type AddressBook } from '../../src/identity/address-book.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // Consent belongs to the address and survives every write; erasure removes a lead everywhere
@@ -17,7 +16,7 @@ let book: AddressBook;
 beforeAll(async () => {
   h = await startHarness();
   app = await buildApp({ leads: leadServiceFromConfig(h.config, h.client), automations: automationServiceFromConfig(h.config, h.client) });
-  book = new AddressBook(h.client, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys([h.config.EMAIL_HASH_SECRETS!]) });
+  book = addressBookFromConfig(h.config, h.client);
   await h.startWorker();
 });
 afterAll(async () => {

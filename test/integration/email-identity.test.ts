@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimWorkflowId } from '../../src/identity/address-book.js';
-import { EmailKeys } from '../../src/identity/email-key.js';
+import { emailKeysFromConfig } from '../../src/identity/email-key.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // One person, one lead: an email is a unique key across leads, held by a claim per address
@@ -15,7 +15,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const keys = () => new EmailKeys([h.config.EMAIL_HASH_SECRETS!]);
+const keys = () => emailKeysFromConfig(h.config);
 
 async function settled(id: string, version: number) {
   return eventually(

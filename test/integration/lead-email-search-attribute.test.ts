@@ -4,8 +4,7 @@ import { leadIdForEmail, leadWorkflowId, newTaskId } from '../../src/domain/ids.
 import type { LeadWorkflowInput } from '../../src/temporal/lead-messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../../src/temporal/search-attributes.js';
 import { leadWorkflow } from '../../src/workflows/index.js';
-import { AddressBook } from '../../src/identity/address-book.js';
-import { EmailKeys } from '../../src/identity/email-key.js';
+import { addressBookFromConfig } from '../../src/identity/address-book.js';
 import { migrateEmailClaims } from '../../src/identity/migrate-claims.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
@@ -82,7 +81,7 @@ describe('the email as a search attribute', () => {
 
     // Started before claims existed, it holds none until the worker's migration claims its email.
     expect((await call(h.app, 'GET', `/api/leads?email=${encodeURIComponent(email)}`)).body.items).toEqual([]);
-    const addresses = new AddressBook(h.client, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, keys: new EmailKeys([h.config.EMAIL_HASH_SECRETS!]) });
+    const addresses = addressBookFromConfig(h.config, h.client);
     // Visibility lags the lead's continue-as-new: the migration is asked again until it saw the lead.
     await eventually(
       async () => {
