@@ -1,4 +1,6 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { LeadWorkflowInput } from '../temporal/lead-messages.js';
+import { decodePayloadsInPlace } from '../temporal/payload-codec.js';
 import { quote } from '../temporal/protocol.js';
 import { ADDRESS_RECORD_WORKFLOW, type AddressBook } from './address-book.js';
 
@@ -32,8 +34,7 @@ export async function migrateEmailClaims(
   const query = `WorkflowType = 'leadWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = ${quote(scope.taskQueue)}`;
   for await (const run of client.workflow.list({ query })) {
     const leadId = run.workflowId.replace(/^lead-/, '');
-    const memo = (run.memo ?? {}) as { lead?: { email?: string }; email?: string };
-    const email = memo.lead?.email ?? memo.email;
+    const email = await currentEmail(client, run);
     if (!email) {
       skipped++; // visibility has no email for it yet: the migration runs again next start
       continue;
@@ -59,6 +60,33 @@ export async function migrateEmailClaims(
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   return result;
+}
+
+/**
+ * The email a running lead shows: its published memo's. A run that has not published yet (no
+ * batch since it started, or since a continue-as-new that did not pass its memo on, before
+ * generation 5) shows in visibility the memo its chain started with, perhaps an email it has
+ * left since: its start event carries its state instead.
+ */
+async function currentEmail(client: Client, run: WorkflowExecutionInfo): Promise<string | undefined> {
+  const memo = (run.memo ?? {}) as { lead?: { email?: string }; email?: string };
+  if (memo.lead?.email) return memo.lead.email;
+  const input = await startInput(client, run.workflowId, run.runId);
+  return input?.carried?.fields.email ?? input?.initial?.fields.email ?? memo.email;
+}
+
+async function startInput(client: Client, workflowId: string, runId: string): Promise<LeadWorkflowInput | undefined> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId, runId },
+    maximumPageSize: 1,
+  });
+  const started = history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0];
+  if (!payload) return undefined;
+  const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+  await decodePayloadsInPlace(payloadCodecs, started.input);
+  return payloadConverter.fromPayload<LeadWorkflowInput>(started.input!.payloads![0]!);
 }
 
 async function markerExists(client: Client, workflowId: string): Promise<boolean> {

@@ -49,22 +49,36 @@ export class LeadPublisher {
     this.publishSearchAttributes(lead);
   }
 
+  /**
+   * The memo the next run starts with. Continue-as-new gives a run the memo its chain was
+   * started with, not the last one upserted: without this, visibility (the lead list, the
+   * failed-lead list, the claim migration) would show the lead as it was created until the
+   * new run's first batch. Call it before the state is carried (carry() empties `pending`).
+   */
+  memoForNextRun(): ReadMemo | undefined {
+    const lead = this.entity.view();
+    return lead ? this.readMemo(lead, this.lastBatch) : undefined;
+  }
+
+  private lastBatch: TaskState[] = [];
+
   private publishMemo(lead: LeadView, batchTasks: TaskState[]): void {
-    const { entity } = this;
-    const recent = [...entity.tasks.values()].slice(-TASKS_IN_MEMO).map((t) => [t.task_id, t.status, t.version]);
     if (this.generation >= 3) {
-      // What the API's read model starts from (domain/lead-read-model.ts): the finished batch's
-      // tasks in full, and which accepted changes this lead has not applied yet.
-      const memo: ReadMemo = {
-        lead,
-        tasks: recent as ReadMemo['tasks'],
-        batch: batchTasks.slice(-MEMO_BATCH_TASKS),
-        queued: entity.pending.map((c) => c.task_id),
-      };
-      upsertMemo({ ...memo });
+      this.lastBatch = batchTasks.slice(-MEMO_BATCH_TASKS);
+      upsertMemo({ ...this.readMemo(lead, this.lastBatch) });
     } else {
-      upsertMemo({ lead, tasks: recent });
+      upsertMemo({ lead, tasks: this.recentTasks() });
     }
+  }
+
+  /** What the API's read model starts from (domain/lead-read-model.ts): the finished batch's
+   * tasks in full, and which accepted changes this lead has not applied yet. */
+  private readMemo(lead: LeadView, batch: TaskState[]): ReadMemo {
+    return { lead, tasks: this.recentTasks() as ReadMemo['tasks'], batch, queued: this.entity.pending.map((c) => c.task_id) };
+  }
+
+  private recentTasks() {
+    return [...this.entity.tasks.values()].slice(-TASKS_IN_MEMO).map((t) => [t.task_id, t.status, t.version]);
   }
 
   private publishSearchAttributes(lead: LeadView): void {

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, makeContinueAsNewFunc, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { MAX_BATCH } from '../domain/lead-read-model.js';
 import {
   LEAD_WORKFLOW_GENERATION,
@@ -169,11 +169,14 @@ function historyIsLong(settings: LeadWorkflowSettings): boolean {
   return workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= settings.continueAsNewAfterEvents;
 }
 
-async function continueRun({ input, entity }: LeadRun): Promise<void> {
+async function continueRun({ input, entity, publisher }: LeadRun): Promise<void> {
   // Let signal handlers settle so no accepted change is dropped at the run boundary;
   // anything that still arrives is carried over in `pending`.
   await condition(allHandlersFinished);
-  await continueAsNew<typeof leadWorkflow>({
+  // The memo only names the command's attributes, which replay does not compare: no patch needed.
+  const memo = publisher.memoForNextRun();
+  const next = makeContinueAsNewFunc<typeof leadWorkflow>(memo ? { memo: { ...memo } } : {});
+  await next({
     leadId: input.leadId,
     settings: input.settings,
     generation: LEAD_WORKFLOW_GENERATION,

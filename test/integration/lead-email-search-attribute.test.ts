@@ -6,6 +6,7 @@ import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../../src/temporal/search-attr
 import { leadWorkflow } from '../../src/workflows/index.js';
 import { addressBookFromConfig } from '../../src/identity/address-book.js';
 import { migrateEmailClaims } from '../../src/identity/migrate-claims.js';
+import type { CarriedLeadState } from '../../src/temporal/lead-messages.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // Generation 4: the email is no search attribute. A lead started by the API has none; a
@@ -73,6 +74,9 @@ describe('the email as a search attribute', () => {
     });
     const description = await h.client.workflow.getHandle(workflowId).describe();
     expect(description.runId, 'the lead continued as new').not.toBe(firstRunId);
+    // The continued run starts with the lead's memo as it was published, not the chain's first
+    // (which is all continue-as-new copies by itself): visibility shows the lead as it is.
+    expect(description.memo).toMatchObject({ lead: { id, email, version: 26 } });
     // The new run removes it in its first workflow task, which may still be on its way.
     await eventually(async () => ((await emailAttribute(workflowId)) === undefined ? true : undefined), {
       what: 'LeadEmail removed from the continued run',
@@ -101,5 +105,40 @@ describe('the email as a search attribute', () => {
       return res.body.items?.[0]?.version === 27 ? res.body.items : undefined;
     }, { what: 'the lead listed by email' });
     expect(listed).toEqual([expect.objectContaining({ id, email, custom: { step: 25 } })]);
+  });
+
+  it('is read from the start event of a run whose memo is still the chain\'s first one', async () => {
+    // A run continued as new before generation 5 started with the memo of its chain's first run,
+    // and shows it until its first batch: here, an email the lead left long ago.
+    const left = uniqueEmail('left');
+    const email = uniqueEmail('carried');
+    const id = leadIdForEmail(left);
+    const at = new Date().toISOString();
+    const carried: CarriedLeadState = {
+      fields: { email, stage: 'new' },
+      version: 4,
+      score: 10,
+      crm: { status: 'synced', synced_version: 4 },
+      welcome: 'sent',
+      createdAt: at,
+      updatedAt: at,
+      tasks: [],
+      pending: [],
+    };
+    await h.client.workflow.start(leadWorkflow, {
+      workflowId: leadWorkflowId(id),
+      taskQueue: h.config.TEMPORAL_TASK_QUEUE,
+      args: [{ leadId: id, settings: workflowSettingsFromConfig(h.config), generation: 4, carried }],
+      memo: { created_task_id: newTaskId(id, 'create'), email: left },
+    });
+    const addresses = addressBookFromConfig(h.config, h.client);
+    await eventually(
+      async () => {
+        await migrateEmailClaims(h.client, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, addresses }, { force: true });
+        return (await addresses.holder(email))?.leadId === id ? true : undefined;
+      },
+      { what: 'the migration to claim the carried email' },
+    );
+    expect(await addresses.holder(left), 'the email the lead left stays free').toBeNull();
   });
 });
