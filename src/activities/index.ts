@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { LeadFields, LeadView } from '../domain/lead.js';
 import type { AddressBook } from '../identity/address-book.js';
 import { normalizeLead, scoreLead } from '../domain/scoring.js';
-import type { CrmClient, CrmLead } from './crm.js';
+import type { CrmClient, CrmLead } from './crm/rest.js';
 import { EMAIL_TEMPLATES, type EmailTemplateName } from './email-templates.js';
 import type { Mailer } from './mailer.js';
 import { createAutomationActivities, type AutomationDeps } from './automation.js';

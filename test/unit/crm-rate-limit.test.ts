@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createSendLimiter, crmSendBudget, rateLimitedCrm } from '../../src/activities/crm-rate-limit.js';
-import type { CrmClient } from '../../src/activities/crm.js';
+import { createSendLimiter, crmSendBudget, rateLimitedCrm } from '../../src/activities/crm/rate-limit.js';
+import type { CrmClient } from '../../src/activities/crm/rest.js';
 
 /** A clock that only moves when the limiter sleeps, so every grant time is exact. */
 function fakeClock(start = 0) {

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRestCrmClient, type CrmClient, type CrmUpsert } from '../../src/activities/crm.js';
-import { createSendLimiter, rateLimitedCrm } from '../../src/activities/crm-rate-limit.js';
+import { createRestCrmClient, type CrmClient, type CrmUpsert } from '../../src/activities/crm/rest.js';
+import { createSendLimiter, rateLimitedCrm } from '../../src/activities/crm/rate-limit.js';
 import { startCrmSimulator, type CrmSimulator } from '../../tooling/simulators/crm-simulator.js';
 
 // The REST adapter against the CRM simulator: which answers become which failures.

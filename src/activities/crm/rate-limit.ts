@@ -1,5 +1,5 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { CrmClient } from './crm.js';
+import type { CrmClient } from './rest.js';
 
 /**
  * A strict sliding-window limit on CRM writes, applied where the request leaves the worker.

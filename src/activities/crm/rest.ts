@@ -1,5 +1,5 @@
-import type { LeadView } from '../domain/lead.js';
-import { parseRetryAfter, permanentFailure, transientFailure } from './failures.js';
+import type { LeadView } from '../../domain/lead.js';
+import { parseRetryAfter, permanentFailure, transientFailure } from '../failures.js';
 
 /**
  * What the orchestrator needs from a CRM: an idempotent, version-guarded upsert, and a
