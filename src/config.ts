@@ -100,8 +100,26 @@ export const configSchema = z.object({
   // Loopback by default; 0.0.0.0 in a container, so a scraper on the container network reaches it.
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 
-  // CRM
-  CRM_ADAPTER: z.enum(['rest']).default('rest'),
+  // CRM: `rest` is the project's own simulator dialect (CRM_BASE_URL); `hubspot` and
+  // `salesforce` are the vendors' APIs (docs/crm.md), batched in the worker.
+  CRM_ADAPTER: z.enum(['rest', 'hubspot', 'salesforce']).default('rest'),
+  // Vendor batches: wait at most this long for one to fill; at most this many out at once per worker process.
+  CRM_BATCH_WAIT_MS: int(100, 0, 10_000),
+  CRM_BATCH_MAX_IN_FLIGHT: int(4, 1, 100),
+  HUBSPOT_ACCESS_TOKEN: optionalString,
+  HUBSPOT_BASE_URL: httpUrl.default('https://api.hubapi.com'),
+  // The private app's limit per rolling 10 s: 100 on Free/Starter, 190 on Professional/Enterprise.
+  HUBSPOT_REQUESTS_PER_10S: int(100, 1, 10_000),
+  // Extra lead fields to send, as JSON {"<custom field>": "<HubSpot property>"}.
+  HUBSPOT_PROPERTY_MAP: optionalString,
+  SALESFORCE_INSTANCE_URL: optionalString,
+  SALESFORCE_CLIENT_ID: optionalString,
+  SALESFORCE_CLIENT_SECRET: optionalString,
+  SALESFORCE_API_VERSION: z.string().regex(/^\d+\.\d$/, 'must look like 62.0').default('62.0'),
+  SALESFORCE_OBJECT: z.string().min(1).default('Lead'),
+  SALESFORCE_EXTERNAL_ID_FIELD: z.string().min(1).default('AO_Lead_Id__c'),
+  // Extra lead fields to send, as JSON {"<custom field>": "<Salesforce field>"}.
+  SALESFORCE_FIELD_MAP: optionalString,
   CRM_BASE_URL: z.url().default('http://127.0.0.1:4010'),
   CRM_API_KEY: optionalString,
   CRM_TIMEOUT_MS: int(10_000, 100, 300_000),
@@ -184,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         `  CRM_RATE_LIMIT_PER_SECOND: ${c.CRM_RATE_LIMIT_PER_SECOND} cannot be shared by WORKER_PROCESSES=${c.WORKER_PROCESSES} (each process needs at least 1/s)`,
       );
     }
+    for (const problem of crmAdapterProblems(c)) lines.push(`  ${problem}`);
     const weak = apiKeysOf(c).filter((k) => k.length < 16 || /\s/.test(k));
     if (weak.length > 0) {
       lines.push(`  API_KEYS: ${weak.length} key(s) shorter than 16 characters or containing spaces; use long random keys`);
@@ -195,6 +214,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (lines.length === 0) return c;
   }
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/** What the chosen CRM adapter needs and is not given. */
+function crmAdapterProblems(c: Config): string[] {
+  const missing = (names: Array<keyof Config>) => names.filter((n) => c[n] === undefined).map((n) => `${n}: required with CRM_ADAPTER=${c.CRM_ADAPTER}`);
+  const problems =
+    c.CRM_ADAPTER === 'hubspot'
+      ? missing(['HUBSPOT_ACCESS_TOKEN'])
+      : c.CRM_ADAPTER === 'salesforce'
+        ? missing(['SALESFORCE_INSTANCE_URL', 'SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'])
+        : [];
+  for (const name of ['HUBSPOT_PROPERTY_MAP', 'SALESFORCE_FIELD_MAP'] as const) {
+    if (c[name] !== undefined && fieldMapOf(c[name]) instanceof Error) problems.push(`${name}: ${(fieldMapOf(c[name]) as Error).message}`);
+  }
+  return problems;
+}
+
+/** A JSON object of lead field → CRM field names, as HUBSPOT_PROPERTY_MAP / SALESFORCE_FIELD_MAP hold it. */
+export function fieldMapOf(raw: string | undefined): Record<string, string> | Error {
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return new Error('must be a JSON object like {"industry": "industry__c"}');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string' || v === '')) {
+    return new Error('must be a JSON object of non-empty strings, like {"industry": "industry__c"}');
+  }
+  return parsed as Record<string, string>;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1']);

@@ -63,6 +63,8 @@ export interface VendorLimits {
   /** Requests left in the vendor's current rolling window, and that window's length. */
   remaining?: number | undefined;
   windowMs?: number | undefined;
+  /** Requests the window allows in all (HubSpot's X-HubSpot-RateLimit-Max). */
+  max?: number | undefined;
   /** Requests left today (HubSpot's daily cap, Salesforce's daily allowance). */
   dailyRemaining?: number | undefined;
   /** No request before this time (epoch ms): a 429's Retry-After, a spent daily cap's reset. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { CrmRequestGate } from './connector.js';
 import type { CrmClient } from './rest.js';
 
 /**
@@ -106,5 +107,53 @@ export function rateLimitedCrm(crm: CrmClient, limiter: SendLimiter): CrmClient 
       const grantedAt = await limiter.acquire(signal);
       return crm.deleteContact(externalId, signal, { grantedAt });
     },
+  };
+}
+
+export interface GateOptions {
+  /** This process's share of the vendor's rolling-window limit; none = no window limit. */
+  limiter?: SendLimiter | undefined;
+  /** Requests the vendor's answers must leave in its window before the gate holds back: other senders (another app, a sales rep's tools) share the vendor's budget. */
+  reserve?: number;
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Told when the gate starts holding requests back, and why (for the worker's log). */
+  onPause?: (until: number, why: string) => void;
+}
+
+/**
+ * The gate a vendor connector passes every request through (connector.ts): this process's
+ * share of the rolling window, and what the vendor's own headers say. A 429 or a spent daily
+ * cap closes the gate for every request of the process until the vendor's time, so one
+ * refusal never turns into a storm of them; a window the vendor reports as nearly spent
+ * (`reserve` or fewer left) closes it for the time the window takes to free a request.
+ */
+export function createRequestGate(options: GateOptions = {}): CrmRequestGate & { pausedUntil(): number } {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => sleepFor(ms, undefined, { signal }));
+  const reserve = options.reserve ?? 0;
+  let pausedUntil = 0;
+
+  function pause(until: number, why: string): void {
+    if (until <= pausedUntil) return;
+    pausedUntil = until;
+    options.onPause?.(until, why);
+  }
+
+  return {
+    async acquire(signal) {
+      for (let wait = pausedUntil - now(); wait > 0; wait = pausedUntil - now()) await sleep(wait, signal);
+      return options.limiter ? options.limiter.acquire(signal) : now();
+    },
+    observe(limits) {
+      const t = now();
+      if (limits.pauseUntil !== undefined) pause(limits.pauseUntil, 'the CRM refused a request for its rate limit');
+      else if (limits.dailyRemaining !== undefined && limits.dailyRemaining <= 0) pause(t + 3_600_000, "the CRM's daily request cap is spent");
+      else if (limits.remaining !== undefined && limits.windowMs !== undefined && limits.remaining <= reserve) {
+        // A rolling window frees a slot each window/max on average: wait that long, not a whole window.
+        pause(t + Math.max(100, Math.round(limits.windowMs / (limits.max ?? 10))), `the CRM reports ${limits.remaining} requests left in its window`);
+      }
+    },
+    pausedUntil: () => pausedUntil,
   };
 }
