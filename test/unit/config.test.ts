@@ -36,6 +36,22 @@ describe('configuration', () => {
     expect(loadConfig({ CRM_RATE_LIMIT_PER_SECOND: '0', WORKER_PROCESSES: '3' }).CRM_RATE_LIMIT_PER_SECOND).toBe(0);
   });
 
+  it('names what the chosen CRM adapter lacks, and a field map that is no JSON object of names', () => {
+    expect(() => loadConfig({ CRM_ADAPTER: 'hubspot' })).toThrow(/HUBSPOT_ACCESS_TOKEN: required with CRM_ADAPTER=hubspot/);
+    const salesforce = (() => {
+      try {
+        loadConfig({ CRM_ADAPTER: 'salesforce', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_FIELD_MAP: '{"industry": 3}' });
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(salesforce).toMatch(/SALESFORCE_INSTANCE_URL: required/);
+    expect(salesforce).toMatch(/SALESFORCE_CLIENT_SECRET: required/);
+    expect(salesforce).not.toMatch(/SALESFORCE_CLIENT_ID/);
+    expect(salesforce).toMatch(/SALESFORCE_FIELD_MAP: must be a JSON object of non-empty strings/);
+    expect(loadConfig({ CRM_ADAPTER: 'hubspot', HUBSPOT_ACCESS_TOKEN: 'pat-na1-x', HUBSPOT_PROPERTY_MAP: '{"industry":"industry"}' }).CRM_ADAPTER).toBe('hubspot');
+  });
+
   it('parses booleans and numbers from strings', () => {
     const config = loadConfig({ SMTP_SECURE: 'yes', CRM_START_SIMULATOR: '0', API_PROCESSES: '3' });
     expect(config.SMTP_SECURE).toBe(true);
