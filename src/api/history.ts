@@ -40,6 +40,7 @@ const changeEvent = (at: string, change: LeadChange): LeadEvent => ({
   op: change.op,
   task_id: change.task_id,
   fields: Object.keys(change.fields),
+  ...(change.source ? { source: change.source, crm_at: change.crm_at } : {}),
 });
 
 type Scheduled = Map<string, { type: string; input: Record<string, unknown> | undefined }>;

@@ -3,6 +3,7 @@ import { AddressBook, type Suppression } from '../identity/address-book.js';
 import { EmailKeys, emailHashSecretsOf } from '../identity/email-key.js';
 import type { ChangeOp, LeadInput, LeadPatch, LeadView } from '../domain/lead.js';
 import type { TaskState } from '../domain/task.js';
+import { crmLeadPatch, type CrmChangeEvent, type CrmChangeOutcome } from '../crm-inbound/changes.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
 import type { LeadEvent } from './history.js';
 import { listLeads, type ListFilter } from './lead-list.js';
@@ -131,6 +132,29 @@ export class LeadService {
   /** A bounce or complaint for `email` (POST /webhooks/email-events). */
   addressSuppressed(email: string, suppression: Suppression): Promise<{ fresh: boolean }> {
     return this.consent.addressSuppressed(email, suppression);
+  }
+
+  /**
+   * Changes made in the CRM, oldest first: each becomes a `crm` change of its lead (applied in
+   * order, never written back). Fields a lead cannot hold are left out, a change with none
+   * left is skipped, and so is a lead this service does not have.
+   */
+  async fromCrm(events: CrmChangeEvent[]): Promise<CrmChangeOutcome> {
+    const outcome: CrmChangeOutcome = { accepted: 0, unknown_leads: 0, ignored: 0, task_ids: [] };
+    for (const event of [...events].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt))) {
+      const fields = crmLeadPatch(event.fields);
+      if (!fields) {
+        outcome.ignored++;
+        continue;
+      }
+      const receipt = await this.writes.fromCrm({ ...event, fields });
+      if (receipt === 'unknown') outcome.unknown_leads++;
+      else {
+        outcome.accepted++;
+        outcome.task_ids.push(receipt.task_id);
+      }
+    }
+    return outcome;
   }
 
   /** A lead that is not found because it was erased answers 410, not 404. */

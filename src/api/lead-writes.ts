@@ -137,6 +137,26 @@ export class LeadWrites {
   }
 
   /**
+   * A change made in the CRM (a webhook, src/crm-inbound): handed to the lead as a `crm`
+   * change, whose task id is derived from the CRM's event id, so the CRM's retry of a delivery
+   * is applied once. 'unknown' when there is no such lead (never made here, or erased).
+   */
+  async fromCrm(event: { leadId: string; eventId: string; occurredAt: string; fields: LeadPatch }): Promise<WriteReceipt | 'unknown'> {
+    const deadline = Date.now() + this.options.writeTimeoutMs;
+    const taskId = newTaskId(event.leadId, 'patch', `crm:${event.eventId}`);
+    const change: LeadChange = { ...newChange(taskId, 'patch', event.fields), source: 'crm', crm_at: event.occurredAt };
+    return this.calls.within(deadline, async () => {
+      try {
+        await this.calls.client.workflow.getHandle(leadWorkflowId(event.leadId)).signal(leadChangeSignal, change);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'unknown' as const;
+        throw err;
+      }
+      return { id: event.leadId, task_id: taskId, status: 'queued' as const };
+    });
+  }
+
+  /**
    * An opt-out takes effect before the 202: the address is suppressed now, so an email already
    * being retried (a welcome behind an SMTP outage) is stopped by its next attempt's check,
    * not only once the lead has applied this change after it.

@@ -18,6 +18,7 @@ export function applyChange(current: LeadFields | undefined, change: LeadChange)
     const unsubscribed = (change.fields as { unsubscribed?: boolean | null }).unsubscribed;
     return { ...(current as LeadFields), unsubscribed: unsubscribed === true };
   }
+  if (change.source === 'crm') return { ...(current as LeadFields), ...crmPatchOf(current, change) };
   let next: Record<string, unknown>;
   if (change.op === 'patch' || (change.op === 'create' && current)) {
     // A duplicate create for an existing lead merges like a patch: it never erases fields.
@@ -31,4 +32,33 @@ export function applyChange(current: LeadFields | undefined, change: LeadChange)
   }
   if (optedOut) next.unsubscribed = true;
   return next as LeadFields;
+}
+
+/**
+ * The fields a CRM change would change: those it sets to a value the lead does not show yet;
+ * its custom fields merged into the lead's (a CRM knows the fields it maps, not the others).
+ * Empty when the lead shows it all already, such as the CRM's echo of the service's own write.
+ * Never the email or the consent: the email is the lead's identity (claims, src/identity) and
+ * consent belongs to the address; both change through the API.
+ */
+export function crmPatchOf(current: LeadFields | undefined, change: LeadChange): Partial<LeadFields> {
+  if (!current) return {};
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(change.fields)) {
+    if (key === 'email' || key === 'unsubscribed' || value === null || value === undefined) continue;
+    if (key === 'custom') {
+      const custom = { ...(current.custom ?? {}) };
+      let changed = false;
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (custom[k] !== v) {
+          custom[k] = v as string | number | boolean;
+          changed = true;
+        }
+      }
+      if (changed) patch.custom = custom;
+    } else if ((current as Record<string, unknown>)[key] !== value) {
+      patch[key] = value;
+    }
+  }
+  return patch as Partial<LeadFields>;
 }

@@ -1,4 +1,4 @@
-import { applyChange } from './apply-change.js';
+import { applyChange, crmPatchOf } from './apply-change.js';
 import type { LeadChange, LeadFields } from './lead.js';
 
 // How accepted changes make a lead, in one place: the lead workflow applies changes with it,
@@ -23,6 +23,8 @@ export const NO_LEAD: LeadState = Object.freeze({ fields: undefined, version: 0,
 
 /** Applies one accepted change: its fields, one more version, its time. */
 export function applyLeadChange(state: LeadState, change: LeadChange): LeadState {
+  // A CRM change the lead shows already (an echo of its own write) makes no version.
+  if (change.source === 'crm' && Object.keys(crmPatchOf(state.fields, change)).length === 0) return state;
   return {
     fields: applyChange(state.fields, change),
     version: state.version + 1,

@@ -117,6 +117,13 @@ export interface LeadChange {
   op: ChangeOp;
   fields: LeadInput | LeadPatch;
   received_at: string;
+  /**
+   * `crm`: a change made in the CRM (its webhook, src/crm-inbound). A patch of the fields that
+   * differ from the lead (custom fields merged, not replaced), never written back to the CRM.
+   */
+  source?: 'crm';
+  /** When the CRM says the change was made: a CRM change older than the one a field shows is dropped. */
+  crm_at?: string;
 }
 
 export const CRM_STATUSES = ['pending', 'syncing', 'synced', 'failed'] as const;

@@ -65,6 +65,8 @@ export interface CarriedLeadState {
   welcomePermanent?: boolean;
   /** Generation 5: the repair backoff's step (timer repairs in a row that failed). */
   failedRepairs?: number;
+  /** When the CRM last changed each field (see LeadEntity.crmFieldAt); only once the CRM changed one. */
+  crmFieldAt?: Record<string, string>;
 }
 
 

@@ -21,6 +21,8 @@ export class LeadEntity {
   welcomePermanent: boolean;
   /** Generation 5: timer repairs in a row that left transient work failed (the backoff's step). */
   failedRepairs: number;
+  /** When the CRM last changed each field it changed (CRM changes' crm_at), so a late one cannot undo a newer. */
+  readonly crmFieldAt: Record<string, string>;
   readonly tasks: Map<string, TaskState>;
   readonly pending: LeadChange[];
   // The lead as the last finished lead_process left it (carried state is processed).
@@ -40,6 +42,7 @@ export class LeadEntity {
     this.welcome = carried?.welcome ?? 'pending';
     this.welcomePermanent = carried?.welcomePermanent ?? false;
     this.failedRepairs = carried?.failedRepairs ?? 0;
+    this.crmFieldAt = { ...(carried?.crmFieldAt ?? {}) };
     this.tasks = new Map((carried?.tasks ?? []).map((t) => [t.task_id, t]));
     this.pending = [...(carried?.pending ?? [])];
     this.snapshotProcessed();
@@ -92,7 +95,7 @@ export class LeadEntity {
   applyBatch(batch: LeadChange[]): TaskState[] {
     const batchTasks = batch.map((c) => this.tasks.get(c.task_id)).filter((t): t is TaskState => !!t);
     for (const change of batch) {
-      this.lead = applyLeadChange(this.lead, change);
+      this.lead = applyLeadChange(this.lead, change.source === 'crm' ? this.newerInCrm(change) : change);
       const task = this.tasks.get(change.task_id);
       if (task) {
         task.version = this.lead.version;
@@ -100,6 +103,22 @@ export class LeadEntity {
       }
     }
     return batchTasks;
+  }
+
+  /**
+   * A CRM change without the fields the CRM changed later than it says this change was made
+   * (webhooks arrive out of order when the CRM retries one); notes when each kept field changed.
+   */
+  private newerInCrm(change: LeadChange): LeadChange {
+    const at = change.crm_at ?? change.received_at;
+    const fields: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(change.fields)) {
+      const seen = this.crmFieldAt[key];
+      if (seen !== undefined && seen > at) continue;
+      fields[key] = value;
+      this.crmFieldAt[key] = at;
+    }
+    return { ...change, fields: fields as LeadChange['fields'] };
   }
 
   /** The normalized, scored fields of the batch just applied. */
@@ -140,6 +159,7 @@ export class LeadEntity {
       // Only when set, so runs that never had a dead letter carry what they always did.
       ...(this.welcomePermanent ? { welcomePermanent: true } : {}),
       ...(this.failedRepairs > 0 ? { failedRepairs: this.failedRepairs } : {}),
+      ...(Object.keys(this.crmFieldAt).length > 0 ? { crmFieldAt: { ...this.crmFieldAt } } : {}),
     };
   }
 }

@@ -79,6 +79,24 @@ export class LeadSteps {
     entity.snapshotProcessed();
   }
 
+  /**
+   * crm_update of a batch of CRM changes: the CRM holds them already, so writing them back
+   * would only echo them (and a CRM that sends a webhook per write would echo back again).
+   * A CRM that was in step stays in step at the new version.
+   */
+  skipCrmEcho(batchTasks: TaskState[], versionBefore: number): void {
+    const { crm } = this.entity;
+    if (crm.status === 'synced' && crm.synced_version === versionBefore) {
+      this.entity.crm = { ...crm, synced_version: this.entity.lead.version };
+    }
+    updateStep(batchTasks, 'crm_update', { status: 'skipped', note: 'the change came from the CRM', finished_at: now() });
+  }
+
+  /** Every step of a batch that changed nothing. */
+  skipAll(batchTasks: TaskState[], note: string): void {
+    for (const name of ['lead_process', 'crm_update', 'email_send'] as const) updateStep(batchTasks, name, { status: 'skipped', note, finished_at: now() });
+  }
+
   /** crm_update: one write carrying the latest version covers every change in the batch. */
   async crmUpdate(batchTasks: TaskState[]): Promise<void> {
     updateStep(batchTasks, 'crm_update', { status: 'running', started_at: now() });

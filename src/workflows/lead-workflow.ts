@@ -133,6 +133,14 @@ async function runBatch({ input, current, entity, steps, publisher }: LeadRun): 
   const before = entity.view();
   const batch = entity.pending.splice(0, MAX_BATCH);
   const batchTasks = entity.applyBatch(batch);
+  // Changes made in the CRM: nothing to write back, and nothing at all when the lead showed them already.
+  const fromCrm = batch.every((c) => c.source === 'crm');
+  if (fromCrm && entity.lead.version === before?.version) {
+    steps.skipAll(batchTasks, 'the lead already shows this change from the CRM');
+    entity.finishBatch(batchTasks);
+    publisher.publish(batchTasks);
+    return;
+  }
   const optOut = batch.some((c) => c.fields.unsubscribed === true);
   // Generation 5: a batch that keeps the lead's address and carries no consent needs no read of it.
   const unchanged =
@@ -145,7 +153,7 @@ async function runBatch({ input, current, entity, steps, publisher }: LeadRun): 
   // crm_update and email_send run side by side: a CRM outage must not hold back the welcome.
   // Generation 5: so does the release of the email claims the batch left behind.
   await Promise.all([
-    steps.crmUpdate(batchTasks),
+    fromCrm ? steps.skipCrmEcho(batchTasks, before!.version) : steps.crmUpdate(batchTasks),
     steps.welcomeEmail(batchTasks),
     input.generation !== undefined && input.generation >= 5 ? releaseLeftEmails(input.settings, input.leadId, leftEmails(before, batch, entity)) : undefined,
   ]);
