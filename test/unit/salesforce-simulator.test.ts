@@ -12,7 +12,7 @@ let token: string;
 async function start(opts: SalesforceSimulatorOptions = {}): Promise<void> {
   await sim?.close();
   sim = await startSalesforceSimulator({ port: 0, ...opts });
-  token = (await (await tokenCall()).json()).access_token;
+  token = (await json(tokenCall())).access_token;
 }
 
 beforeEach(async () => {
@@ -22,6 +22,11 @@ beforeEach(async () => {
 afterEach(async () => {
   await sim.close();
 });
+
+// Answers are checked structurally by the assertions, so untyped JSON is fine here.
+async function json(res: Response | Promise<Response>): Promise<any> {
+  return (await res).json();
+}
 
 function tokenCall(form: Record<string, string> = { grant_type: 'client_credentials', client_id: 'sim-client-id', client_secret: 'sim-client-secret' }) {
   return fetch(`${sim.url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
@@ -78,12 +83,12 @@ describe('Salesforce simulator: collections upsert', () => {
   it('creates then updates by external id, one UpsertResult per record in order', async () => {
     const first = await upsert([lead('a'), lead('b')]);
     expect(first.status).toBe(200);
-    const created = await first.json();
+    const created = await json(first);
     expect(created).toEqual([
       { id: expect.stringMatching(/^00Q\w{15}$/), success: true, created: true, errors: [] },
       { id: expect.stringMatching(/^00Q\w{15}$/), success: true, created: true, errors: [] },
     ]);
-    const again = await (await upsert([lead('a', { Status: 'Working - Contacted' })])).json();
+    const again = await json(upsert([lead('a', { Status: 'Working - Contacted' })]));
     expect(again).toEqual([{ id: created[0].id, success: true, created: false, errors: [] }]);
     expect(sim.recordByExternalId('a')).toMatchObject({ Id: created[0].id, Status: 'Working - Contacted', attributes: { type: 'Lead' } });
     expect(sim.stats()).toMatchObject({ records: 3, created: 2, updated: 1 });
@@ -99,7 +104,7 @@ describe('Salesforce simulator: collections upsert', () => {
       lead('fine'),
     ]);
     expect(res.status).toBe(200);
-    const results = await res.json();
+    const results = await json(res);
     expect(results.map((r: { errors: { statusCode: string }[] }) => r.errors[0]?.statusCode ?? 'ok')).toEqual([
       'DUPLICATES_DETECTED',
       'REQUIRED_FIELD_MISSING',
@@ -114,18 +119,18 @@ describe('Salesforce simulator: collections upsert', () => {
   });
 
   it('finds duplicates within one request too', async () => {
-    const results = await (await upsert([lead('x', { Email: 'same@example.com' }), lead('y', { Email: 'same@example.com' })])).json();
+    const results = await json(upsert([lead('x', { Email: 'same@example.com' }), lead('y', { Email: 'same@example.com' })]));
     expect(results.map((r: { success: boolean }) => r.success)).toEqual([true, false]);
   });
 
   it('rolls every record back under allOrNone when one fails', async () => {
-    const results = await (await upsert([lead('ok1'), lead('bad', { Company: null })], true)).json();
+    const results = await json(upsert([lead('ok1'), lead('bad', { Company: null })], true));
     expect(results).toEqual([
       { success: false, errors: [expect.objectContaining({ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK' })] },
       { success: false, errors: [expect.objectContaining({ statusCode: 'REQUIRED_FIELD_MISSING' })] },
     ]);
     expect(sim.records()).toEqual([]);
-    expect((await (await upsert([lead('ok1')], true)).json())[0]).toMatchObject({ success: true });
+    expect((await json(upsert([lead('ok1')], true)))[0]).toMatchObject({ success: true });
   });
 
   it('takes 200 records and refuses 201 with a 400', async () => {
@@ -150,7 +155,7 @@ describe('Salesforce simulator: collections upsert', () => {
 
   it('fails the next records with UNABLE_TO_LOCK_ROW when told to', async () => {
     sim.setFaults({ lockRowNext: 1 });
-    const results = await (await upsert([lead('a'), lead('b')])).json();
+    const results = await json(upsert([lead('a'), lead('b')]));
     expect(results[0]).toEqual({ success: false, errors: [expect.objectContaining({ statusCode: 'UNABLE_TO_LOCK_ROW' })] });
     expect(results[1]).toMatchObject({ success: true });
   });
@@ -173,7 +178,7 @@ describe('Salesforce simulator: allowance and faults', () => {
     sim.setFaults({ failNext: 1 });
     const failed = await upsert([lead('a')]);
     expect(failed.status).toBe(503);
-    expect((await failed.json())[0]).toMatchObject({ errorCode: 'SERVER_UNAVAILABLE' });
+    expect((await json(failed))[0]).toMatchObject({ errorCode: 'SERVER_UNAVAILABLE' });
     expect((await upsert([lead('a')])).status).toBe(200);
     sim.setFaults({ down: true });
     expect((await upsert([lead('a')])).status).toBe(503);
@@ -206,7 +211,7 @@ describe('Salesforce simulator: by external id, and a rep edit reported by a Flo
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     try {
       sim.configureFlowCallout({ targetUrl: `http://127.0.0.1:${(target.address() as AddressInfo).port}/crm/salesforce/changes`, secret: 's3cret' });
-      const [{ id }] = await (await upsert([lead('a', { Status: 'Open - Not Contacted' })])).json();
+      const [{ id }] = await json(upsert([lead('a', { Status: 'Open - Not Contacted' })]));
       expect(sim.callouts()).toEqual([]); // our own upserts are not reported back
       const edit = await api('PATCH', `/sobjects/Lead/${id}`, { Status: 'Working - Contacted', OwnerId: '005000000000002AAA', LastName: 'Lovelace' });
       expect(edit.status).toBe(204);

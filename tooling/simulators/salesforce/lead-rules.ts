@@ -87,7 +87,15 @@ export function applyPatch(existing: SfLead | undefined, id: string, patch: Reco
   };
 }
 
-/** A lead as Salesforce's GET answers it. */
-export function leadJson(lead: SfLead, apiVersion: string) {
+/** A Lead as GET /sobjects/Lead/{id} answers it: its fields beside Id and the attributes. */
+export interface SfLeadJson {
+  attributes: { type: 'Lead'; url: string };
+  Id: string;
+  CreatedDate: string;
+  LastModifiedDate: string;
+  [field: string]: unknown;
+}
+
+export function leadJson(lead: SfLead, apiVersion: string): SfLeadJson {
   return { attributes: { type: 'Lead', url: `/services/data/${apiVersion}/sobjects/Lead/${lead.Id}` }, Id: lead.Id, ...lead.fields, CreatedDate: lead.CreatedDate, LastModifiedDate: lead.LastModifiedDate };
 }

@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { errorBody, faultControls, listeningPort, registerControlRoutes, urlHost } from '../sim-common.js';
 import { registerApiRoutes, sfError } from './api-routes.js';
 import { FlowCallouts, type FlowCalloutConfig, type FlowCalloutRecord } from './flow-callout.js';
-import { leadJson } from './lead-rules.js';
+import { leadJson, type SfLeadJson as SalesforceLeadJson } from './lead-rules.js';
 import { registerOAuthRoutes } from './oauth-routes.js';
 import { createSalesforceState, faultsPatchSchema, NO_FAULTS, resetSalesforceState, type SalesforceFaults, type SalesforceStats } from './sf-state.js';
 import type { SfLead } from './lead-store.js';
@@ -33,8 +33,7 @@ export interface SalesforceSimulatorOptions {
   logger?: boolean;
 }
 
-/** A Lead as GET /sobjects/Lead/{id} answers it. */
-export type SalesforceLeadJson = ReturnType<typeof leadJson>;
+export type { SfLeadJson as SalesforceLeadJson } from './lead-rules.js';
 
 export interface SalesforceSimulator {
   url: string;
