@@ -101,9 +101,9 @@ describe('Salesforce connector: session', () => {
     expect(sim.stats().tokenRequests).toBe(2);
   });
 
-  it('fails permanently when Salesforce refuses the client credentials', async () => {
+  it('fails transiently when Salesforce refuses the client credentials: the operator fixes them once for every lead', async () => {
     const refused = await rejection(connector({ clientSecret: 'wrong' }).upsert([record('a')]));
-    expect(refused).toMatchObject({ type: 'CrmRejected', nonRetryable: true });
+    expect(refused).toMatchObject({ type: 'CrmUnavailable', nonRetryable: false });
     expect(refused.message).toContain('invalid_client');
     expect(gate.acquired()).toBe(0); // the token call does not pass the gate
   });

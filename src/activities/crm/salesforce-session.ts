@@ -1,4 +1,4 @@
-import { permanentFailure, transientFailure } from '../failures.js';
+import { transientFailure } from '../failures.js';
 
 /**
  * An access token from the OAuth 2.0 client-credentials flow, fetched when first needed and
@@ -75,8 +75,9 @@ export class SalesforceSessions {
       return { accessToken: body.access_token, instanceUrl: url.replace(/\/+$/, '') };
     }
     const summary = `Salesforce token call answered ${response.status}: ${text.slice(0, 200)}`;
-    // Refused credentials or a disabled connected app: retrying cannot fix the configuration.
-    if (response.status >= 400 && response.status < 500) throw permanentFailure('CrmRejected', summary);
+    // Refused credentials or a disabled connected app are the operator's to fix, for every
+    // lead at once: transient, so the leads back off and land once it is fixed, instead of
+    // each becoming a dead letter that needs a re-drive.
     throw transientFailure('CrmUnavailable', summary);
   }
 }

@@ -170,8 +170,9 @@ function outcomeOf(result: UpsertResult, record: CrmRecord): CrmRecordOutcome {
 
 /**
  * A whole request's failure. A spent allowance pauses the gate (and this request's retry) an
- * hour; 5xx, 408 and 429 are transient; other 4xx (an unknown field or version, a session
- * refused again right after renewal) are permanent: every record of the request would fail alike.
+ * hour; 5xx, 408 and 429 are transient, and so are 401 and 403 (a session refused again right
+ * after renewal, a user without access: the operator's fix, which must not dead-letter every
+ * lead); other 4xx (an unknown field or version) are permanent: retrying cannot change them.
  */
 function requestFailure(response: Response, body: unknown, gate: CrmRequestGate): Error {
   const code = errorCode(body);
@@ -182,6 +183,7 @@ function requestFailure(response: Response, body: unknown, gate: CrmRequestGate)
   }
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
   if (response.status === 429) return transientFailure('CrmRateLimited', summary, { retryAfterMs });
+  if (response.status === 401 || response.status === 403) return transientFailure('CrmUnavailable', summary, { retryAfterMs });
   if (response.status >= 400 && response.status < 500 && response.status !== 408) return permanentFailure('CrmRejected', summary);
   return transientFailure('CrmUnavailable', summary, { retryAfterMs });
 }
