@@ -110,6 +110,24 @@ describe('HubSpot connector: upsert', () => {
     await connector.upsert([leadRecord('L1', 'a@example.com', 1, { custom: { sector: 'Energy', ignored: 1 } })]);
     expect(sim.contactByLeadId('L1')?.properties.industry).toBe('Energy');
   });
+  it('keeps the results of a 207 and sends the records it left without one again, alone', async () => {
+    // HubSpot's spec allows 207 (some inputs failed, with `errors`); the simulator refuses whole batches instead, so a stub answers here.
+    const sent: string[][] = [];
+    const stub: typeof fetch = async (_url, init) => {
+      const inputs = (JSON.parse(String(init?.body)) as { inputs: { id: string }[] }).inputs.map((i) => i.id);
+      sent.push(inputs);
+      const now = new Date().toISOString();
+      const results = inputs.filter((id) => id !== 'BAD').map((id, n) => ({ id: String(500 + n), new: true, archived: false, createdAt: now, updatedAt: now, properties: { ao_lead_id: id } }));
+      const errors = inputs.includes('BAD') ? [{ status: 'error', category: 'VALIDATION_ERROR', message: 'Property values were not valid', context: {}, errors: [], links: {} }] : [];
+      return Response.json({ status: 'COMPLETE', results, errors, numErrors: errors.length, startedAt: now, completedAt: now }, { status: errors.length > 0 ? 207 : 200 });
+    };
+    const connector = createHubSpotConnector({ accessToken: 't', timeoutMs: 1_000, gate: recordingGate(), fetch: stub });
+    const outcomes = await connector.upsert([leadRecord('A', 'a@example.com'), leadRecord('BAD', 'bad@example.com'), leadRecord('C', 'c@example.com')]);
+    expect(sent).toEqual([['A', 'BAD', 'C'], ['BAD']]);
+    expect(outcomes[0]).toMatchObject({ ok: true, created: true });
+    expect(failed(outcomes[1])).toMatchObject({ type: 'CrmRejected', nonRetryable: true });
+    expect(outcomes[2]).toMatchObject({ ok: true });
+  });
 });
 
 describe('HubSpot connector: limits and failures', () => {
