@@ -4,7 +4,7 @@ import { registerControlRoutes } from '../sim-common.js';
 import { batchUpsert, gdprDelete, patchContact, publicContact } from './contacts.js';
 import { errorBody } from './errors.js';
 import { admitRequest, rateLimitBody, rateLimitHeaders } from './rate-limits.js';
-import { copyHubSpotContact, hubSpotControls, hubSpotStats, type HubSpotState } from './state.js';
+import { hubSpotControls, hubSpotStats, type HubSpotState } from './state.js';
 import { emitPropertyChanges } from './webhooks.js';
 
 const CONTACTS = '/crm/v3/objects/contacts';
@@ -35,7 +35,7 @@ export function registerHubSpotRoutes(app: FastifyInstance, state: HubSpotState)
   });
   app.patch(`${CONTACTS}/:contactId`, async (request: PatchRequest, reply) => {
     const answer = patchContact(state, request.params.contactId, request.query.idProperty, request.body);
-    if ('changes' in answer && answer.changes) emitPropertyChanges(state, answer.changes);
+    if (answer.changes) emitPropertyChanges(state, answer.changes);
     return reply.code(answer.status).send(answer.body);
   });
   app.post(`${CONTACTS}/gdpr-delete`, async (request, reply) => {
@@ -44,7 +44,7 @@ export function registerHubSpotRoutes(app: FastifyInstance, state: HubSpotState)
   });
 
   registerControlRoutes(app, hubSpotControls(state));
-  app.get('/_sim/contacts', async () => ({ contacts: [...state.contacts.values()].map(copyHubSpotContact).map(publicContact) }));
+  app.get('/_sim/contacts', async () => ({ contacts: [...state.contacts.values()].map(publicContact) }));
   app.get('/_sim/stats', async () => hubSpotStats(state));
 }
 
