@@ -16,8 +16,10 @@ export const LEAD_ID_PROPERTY = 'ao_lead_id';
 
 /**
  * Our stage as HubSpot's default lifecycle stage. Lifecycle stages describe how far along the
- * funnel a contact is (and HubSpot keeps them moving forward), so the stages that are all
- * "still a lead" share `lead`; `hs_lead_status` (below) carries the finer state.
+ * funnel a contact is, so the stages that are all "still a lead" share `lead`; `hs_lead_status`
+ * (below) carries the finer state. HubSpot only moves a lifecycle stage forward unless it is
+ * cleared first, so a lead sent back (qualified → unqualified) keeps `salesqualifiedlead` there;
+ * its lead status still says UNQUALIFIED.
  */
 export const LIFECYCLE_STAGE: Record<LeadStage, string> = {
   new: 'lead',
