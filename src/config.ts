@@ -105,6 +105,8 @@ export const configSchema = z.object({
   CRM_ADAPTER: z.enum(['rest', 'hubspot', 'salesforce']).default('rest'),
   // Vendor batches: wait at most this long for one to fill; at most this many out at once per worker process.
   CRM_BATCH_WAIT_MS: int(100, 0, 10_000),
+  // Records per vendor request; 0 = the vendor's most (HubSpot 100, Salesforce 200), 1 = no batching.
+  CRM_BATCH_MAX_RECORDS: int(0, 0, 200),
   CRM_BATCH_MAX_IN_FLIGHT: int(4, 1, 100),
   HUBSPOT_ACCESS_TOKEN: optionalString,
   HUBSPOT_BASE_URL: httpUrl.default('https://api.hubapi.com'),

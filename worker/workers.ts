@@ -4,8 +4,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivitiesByTaskQueue, type ActivityDeps } from '../src/activities/index.js';
 import type { AutomationDeps } from '../src/activities/automation.js';
-import { createRestCrmClient } from '../src/activities/crm/rest.js';
-import { createSendLimiter, crmSendBudget, rateLimitedCrm } from '../src/activities/crm/rate-limit.js';
+import { crmFromConfig } from '../src/activities/crm/from-config.js';
 import { createLeadGateway } from '../src/activities/lead-gateway.js';
 import { createSmtpMailer } from '../src/activities/mailer.js';
 import { loadAutomations } from '../src/automations/loader.js';
@@ -29,21 +28,9 @@ export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'w
 }
 
 export function activityDepsFromConfig(config: Config, tracing?: Tracing): ActivityDeps {
-  const rest = createRestCrmClient({
-    baseUrl: config.CRM_BASE_URL,
-    apiKey: config.CRM_API_KEY,
-    timeoutMs: config.CRM_TIMEOUT_MS,
-    // A client span per CRM request, child of the activity's span.
-    ...(tracing ? { fetch: tracing.fetch } : {}),
-  });
-  // The process's share of the CRM's rate limit, strict in every sliding window; the window
-  // starts full, so a worker restarted right after a crash cannot add to what it sent before.
-  const budget = crmSendBudget(config);
-  const crm = budget
-    ? rateLimitedCrm(rest, createSendLimiter({ limit: budget.perProcess, windowMs: budget.windowMs, quietStart: true }))
-    : rest;
   return {
-    crm,
+    // A client span per CRM request, child of the activity's span.
+    crm: crmFromConfig(config, tracing ? { fetch: tracing.fetch } : {}),
     mailer: createSmtpMailer({
       host: config.SMTP_HOST,
       port: config.SMTP_PORT,
@@ -153,7 +140,9 @@ export async function createWorkers(
     activities: activities.crm,
     // Each write mostly waits for the CRM's answer: latency is hidden by having many in flight.
     maxConcurrentActivityTaskExecutions: config.CRM_MAX_CONCURRENT_WRITES,
-    ...(config.CRM_RATE_LIMIT_PER_SECOND > 0
+    // The server's dispatch limit counts activities, one per record: right for the one-record
+    // REST dialect; a vendor batch carries up to 200 records per request, held by its gate.
+    ...(config.CRM_ADAPTER === 'rest' && config.CRM_RATE_LIMIT_PER_SECOND > 0
       ? { maxTaskQueueActivitiesPerSecond: config.CRM_RATE_LIMIT_PER_SECOND }
       : {}),
     ...overrides,
