@@ -6,6 +6,13 @@ import { startStack } from '../tooling/stack/stack.js';
 
 const config = loadConfigOrExit();
 
+/** What `npm start` runs in the CRM's place, and where to look at what it holds. */
+const SIMULATED = {
+  rest: 'simulator: /_sim/contacts',
+  hubspot: 'HubSpot simulator: /_sim/contacts',
+  salesforce: 'Salesforce simulator: /_sim/leads',
+} as const;
+
 const started = Date.now();
 let stopping = false;
 let stack: Awaited<ReturnType<typeof startStack>> | undefined;
@@ -40,7 +47,7 @@ const lines = [
   `  API             ${stack.apiUrl}   (docs: ${stack.apiUrl}/docs)`,
   `  Status page     ${stack.consoleUrl}`,
   `  Temporal        ${stack.temporalAddress}${stack.uiUrl ? `   Web UI: ${stack.uiUrl}` : ''}`,
-  `  CRM             ${stack.crmUrl}${config.CRM_START_SIMULATOR ? '   (local simulator: /_sim/contacts)' : ''}`,
+  `  CRM             ${stack.crmUrl}${config.CRM_START_SIMULATOR ? `   (local ${SIMULATED[config.CRM_ADAPTER]})` : ''}`,
   `  SMTP            ${config.SMTP_HOST}:${config.SMTP_PORT}${stack.smtpMessagesUrl ? `   (local sink: ${stack.smtpMessagesUrl})` : ''}`,
   `  API processes   ${config.API_PROCESSES}, worker processes ${config.WORKER_PROCESSES}`,
   `  Metrics         API ${metrics.api}`,

@@ -122,6 +122,13 @@ export const configSchema = z.object({
   SALESFORCE_EXTERNAL_ID_FIELD: z.string().min(1).default('AO_Lead_Id__c'),
   // Extra lead fields to send, as JSON {"<custom field>": "<Salesforce field>"}.
   SALESFORCE_FIELD_MAP: optionalString,
+  // Changes made in the CRM (docs/crm.md): the HubSpot app's client secret (the key of its
+  // webhooks' v3 signature) and the webhook URL exactly as the app names it (behind a proxy,
+  // not the URL the API sees; unset = the URL the request arrived at).
+  HUBSPOT_CLIENT_SECRET: optionalString,
+  HUBSPOT_WEBHOOK_URL: optionalString,
+  // Keys of the signed change notices of POST /webhooks/crm (a Salesforce Flow's callout); comma-separated, newest first.
+  CRM_WEBHOOK_SECRETS: optionalString,
   CRM_BASE_URL: z.url().default('http://127.0.0.1:4010'),
   CRM_API_KEY: optionalString,
   CRM_TIMEOUT_MS: int(10_000, 100, 300_000),
@@ -184,7 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(env);
   const lines = result.success ? [] : result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
   if (result.success) {
-    const c = result.data;
+    const c = withCrmSimulator(result.data);
     // A read first asks the workflow (QUERY_TIMEOUT_MS), then falls back to history within
     // what is left of READ_TIMEOUT_MS; with no time left the fallback could never answer.
     if (c.READ_TIMEOUT_MS <= c.QUERY_TIMEOUT_MS) {
@@ -218,9 +225,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
 }
 
+/** Credentials of the local vendor simulators: published here, so production refuses them. */
+export const CRM_SIMULATOR_CREDENTIALS = {
+  hubspotToken: 'pat-local-simulator',
+  hubspotClientSecret: 'hubspot-simulator-client-secret',
+  salesforceClientId: 'sim-client-id',
+  salesforceClientSecret: 'sim-client-secret',
+  webhookSecret: 'crm-simulator-webhook-secret',
+} as const;
+
+/**
+ * With CRM_START_SIMULATOR (the default), `npm start` runs the chosen CRM's simulator on
+ * CRM_BASE_URL: a vendor adapter is pointed there, with the simulator's credentials where none
+ * are given, in every process that reads this configuration alike.
+ */
+function withCrmSimulator(c: Config): Config {
+  if (!c.CRM_START_SIMULATOR || c.CRM_ADAPTER === 'rest') return c;
+  const sim = CRM_SIMULATOR_CREDENTIALS;
+  if (c.CRM_ADAPTER === 'hubspot') {
+    return {
+      ...c,
+      HUBSPOT_BASE_URL: c.CRM_BASE_URL,
+      HUBSPOT_ACCESS_TOKEN: c.HUBSPOT_ACCESS_TOKEN ?? sim.hubspotToken,
+      HUBSPOT_CLIENT_SECRET: c.HUBSPOT_CLIENT_SECRET ?? sim.hubspotClientSecret,
+    };
+  }
+  return {
+    ...c,
+    SALESFORCE_INSTANCE_URL: c.CRM_BASE_URL,
+    SALESFORCE_CLIENT_ID: c.SALESFORCE_CLIENT_ID ?? sim.salesforceClientId,
+    SALESFORCE_CLIENT_SECRET: c.SALESFORCE_CLIENT_SECRET ?? sim.salesforceClientSecret,
+    CRM_WEBHOOK_SECRETS: c.CRM_WEBHOOK_SECRETS ?? sim.webhookSecret,
+  };
+}
+
 /** What the chosen CRM adapter needs and is not given. */
 function crmAdapterProblems(c: Config): string[] {
-  const missing = (names: Array<keyof Config>) => names.filter((n) => c[n] === undefined).map((n) => `${n}: required with CRM_ADAPTER=${c.CRM_ADAPTER}`);
+  const missing = (names: Array<keyof Config>) =>
+    names.filter((n) => c[n] === undefined).map((n) => `${n}: required with CRM_ADAPTER=${c.CRM_ADAPTER} and CRM_START_SIMULATOR=false`);
   const problems =
     c.CRM_ADAPTER === 'hubspot'
       ? missing(['HUBSPOT_ACCESS_TOKEN'])
@@ -294,7 +336,7 @@ export function isProduction(config: Pick<Config, 'NODE_ENV'>): boolean {
  */
 export function productionRefusals(
   config: Pick<Config, 'NODE_ENV' | 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_BASE_URL' | 'TEMPORAL_CODEC_KEYS'> &
-    Partial<Pick<Config, 'EMAIL_HASH_SECRETS' | 'EMAIL_EVENTS_SECRET'>>,
+    Partial<Pick<Config, 'EMAIL_HASH_SECRETS' | 'EMAIL_EVENTS_SECRET' | 'CRM_ADAPTER' | 'CRM_START_SIMULATOR' | 'HUBSPOT_BASE_URL' | 'SALESFORCE_INSTANCE_URL'>>,
 ): string[] {
   if (!isProduction(config)) return [];
   const out: string[] = [];
@@ -315,6 +357,12 @@ export function productionRefusals(
   const eventsSecret = config.EMAIL_EVENTS_SECRET;
   if (eventsSecret === DEV_EMAIL_EVENTS_SECRET) out.push('EMAIL_EVENTS_SECRET: is the development default published in the repository; use the provider\'s signing key');
   else if (eventsSecret !== undefined && eventsSecret.length < 16) out.push('EMAIL_EVENTS_SECRET: shorter than 16 characters; use the provider\'s signing key');
+  if (config.CRM_ADAPTER !== undefined && config.CRM_ADAPTER !== 'rest') {
+    // The simulator's published credentials, or leads sent to the vendor in the clear.
+    if (config.CRM_START_SIMULATOR) out.push(`CRM_START_SIMULATOR: must be false in production with CRM_ADAPTER=${config.CRM_ADAPTER} (it writes to the local simulator)`);
+    const vendorUrl = config.CRM_ADAPTER === 'hubspot' ? config.HUBSPOT_BASE_URL : config.SALESFORCE_INSTANCE_URL;
+    if (vendorUrl !== undefined && !vendorUrl.startsWith('https://')) out.push(`${config.CRM_ADAPTER === 'hubspot' ? 'HUBSPOT_BASE_URL' : 'SALESFORCE_INSTANCE_URL'}: ${vendorUrl} is not https`);
+  }
   if (config.TEMPORAL_CODEC_KEYS === undefined) {
     out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see README, Personal data)');
   }

@@ -20,6 +20,7 @@ import { automationRoutes } from './routes/automations.js';
 import { automationRunRoutes } from './routes/automation-runs.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { emailEventRoutes, type EmailEventsOptions } from './routes/email-events.js';
+import { crmWebhookRoutes, type CrmWebhookOptions } from './routes/crm-webhooks.js';
 import { codecRoutes, registerCodecCors } from './routes/codec.js';
 import type { PayloadCodec } from '@temporalio/common';
 import type { AutomationService } from './automation-service.js';
@@ -82,6 +83,8 @@ export interface AppDeps {
   taskEvents?: Partial<TaskEventOptions>;
   /** POST /webhooks/email-events; without a secret it answers 503. */
   emailEvents?: EmailEventsOptions;
+  /** POST /webhooks/hubspot and /webhooks/crm: changes made in the CRM; without their keys they answer 503. */
+  crmWebhooks?: CrmWebhookOptions;
 }
 
 const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
@@ -154,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(automationRunRoutes, { service: deps.automations });
   await app.register(unsubscribeRoutes, { service: deps.automations });
   await app.register(emailEventRoutes, deps.emailEvents ?? {});
+  await app.register(crmWebhookRoutes, deps.crmWebhooks ?? {});
   await app.register(statsRoutes, { service: deps.stats });
   await app.register(codecRoutes, { codec: deps.codec });
   await app.register(consoleRoutes, { view: deps.console });

@@ -1,7 +1,9 @@
 import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { apiKeysOf, codecCorsOriginsOf, type Config } from '../config.js';
+import { apiKeysOf, codecCorsOriginsOf, fieldMapOf, type Config } from '../config.js';
+import { hubSpotLeadIds } from '../crm-inbound/hubspot-contacts.js';
+import type { CrmWebhookOptions } from './routes/crm-webhooks.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { dataConverterWith, encryptionCodecFromConfig } from '../temporal/payload-codec.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
@@ -147,6 +149,7 @@ export async function buildApiFromConfig(
     tracer: tracing?.tracer,
     taskEvents: taskEventOptionsFromConfig(config),
     emailEvents: { secret: config.EMAIL_EVENTS_SECRET },
+    crmWebhooks: crmWebhookOptionsFromConfig(config),
   });
   return {
     app,
@@ -200,4 +203,22 @@ export function loggerOptions(
     },
     stream: redactingStream(destination, apiKeys),
   } as FastifyServerOptions['logger'];
+}
+/** The CRM webhook intakes: HubSpot's with its app's client secret, the signed one with its keys. */
+export function crmWebhookOptionsFromConfig(config: Config): CrmWebhookOptions {
+  const hubspotOn = config.CRM_ADAPTER === 'hubspot' && config.HUBSPOT_CLIENT_SECRET !== undefined && config.HUBSPOT_ACCESS_TOKEN !== undefined;
+  return {
+    hubspot: {
+      clientSecret: hubspotOn ? config.HUBSPOT_CLIENT_SECRET : undefined,
+      url: config.HUBSPOT_WEBHOOK_URL,
+      leadIds: hubspotOn
+        ? hubSpotLeadIds({ baseUrl: config.HUBSPOT_BASE_URL, accessToken: config.HUBSPOT_ACCESS_TOKEN!, timeoutMs: config.CRM_TIMEOUT_MS })
+        : undefined,
+      customMap: fieldMapOf(config.HUBSPOT_PROPERTY_MAP) as Record<string, string>,
+    },
+    signed: {
+      secrets: (config.CRM_WEBHOOK_SECRETS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      customMap: fieldMapOf(config.SALESFORCE_FIELD_MAP) as Record<string, string>,
+    },
+  };
 }

@@ -256,6 +256,30 @@ export class EmailEventRefusedError extends HttpError {
   }
 }
 
+/** A CRM's webhook to an intake without its key: off (503, so the CRM keeps retrying until it is configured). */
+export class CrmWebhookOffError extends HttpError {
+  override name = 'CrmWebhookOffError';
+  constructor(variable: string) {
+    super(503, 'crm_webhook_off', `this CRM webhook intake is off: ${variable} is not set`);
+  }
+}
+
+/** A CRM's webhook whose signature does not verify, or is too old. */
+export class CrmWebhookRefusedError extends HttpError {
+  override name = 'CrmWebhookRefusedError';
+  constructor(reason: string) {
+    super(401, 'invalid_signature', `the webhook's signature does not verify: ${reason}`, [{ path: 'signature', code: 'invalid_signature', message: reason }]);
+  }
+}
+
+/** A verified CRM webhook whose body is not what the CRM sends. */
+export class CrmWebhookBodyError extends HttpError {
+  override name = 'CrmWebhookBodyError';
+  constructor(reason: string) {
+    super(400, 'invalid_webhook_body', `the webhook's body is not a change notice: ${reason}`, [{ path: 'body', code: 'invalid_webhook_body', message: reason }]);
+  }
+}
+
 export interface ErrorBody {
   error: { code: string; message: string; issues: Issue[]; request_id?: string; lead_id?: string };
 }

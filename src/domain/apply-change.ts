@@ -50,7 +50,7 @@ export function crmPatchOf(current: LeadFields | undefined, change: LeadChange):
       const custom = { ...(current.custom ?? {}) };
       let changed = false;
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (custom[k] !== v) {
+        if (String(custom[k]) !== String(v)) { // a CRM keeps every value as text
           custom[k] = v as string | number | boolean;
           changed = true;
         }

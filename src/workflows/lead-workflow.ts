@@ -153,7 +153,7 @@ async function runBatch({ input, current, entity, steps, publisher }: LeadRun): 
   // crm_update and email_send run side by side: a CRM outage must not hold back the welcome.
   // Generation 5: so does the release of the email claims the batch left behind.
   await Promise.all([
-    fromCrm ? steps.skipCrmEcho(batchTasks, before!.version) : steps.crmUpdate(batchTasks),
+    fromCrm && crmHoldsLead(batch, entity) ? steps.skipCrmEcho(batchTasks, before!.version) : steps.crmUpdate(batchTasks),
     steps.welcomeEmail(batchTasks),
     input.generation !== undefined && input.generation >= 5 ? releaseLeftEmails(input.settings, input.leadId, leftEmails(before, batch, entity)) : undefined,
   ]);
@@ -164,6 +164,22 @@ async function runBatch({ input, current, entity, steps, publisher }: LeadRun): 
   if (current || patched('automation-triggers')) {
     await startTriggeredAutomations(input.leadId, before, entity.view()!, batch, input.settings);
   }
+}
+
+/**
+ * Whether the CRM holds what a batch of its own changes made of the lead: lead_process may
+ * have normalized a value the CRM sent (a phone number's spaces), which then is written to the
+ * CRM like any change (its echo makes no version, so nothing loops).
+ */
+function crmHoldsLead(batch: LeadChange[], entity: LeadEntity): boolean {
+  const fields = (entity.fields ?? {}) as Record<string, unknown>;
+  return batch.every((change) =>
+    Object.entries(change.fields).every(([key, value]) =>
+      key === 'custom'
+        ? Object.entries(value as Record<string, unknown>).every(([k, v]) => String((fields.custom as Record<string, unknown> | undefined)?.[k]) === String(v))
+        : !(key in fields) || fields[key] === value || key === 'email' || key === 'unsubscribed',
+    ),
+  );
 }
 
 /** The emails a batch left: the lead's before it and its changes', but its email now and pending changes'. */

@@ -4,7 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { leadServiceFromConfig, workflowSettingsFromConfig } from '../../src/api/compose.js';
+import { crmWebhookOptionsFromConfig, leadServiceFromConfig, workflowSettingsFromConfig } from '../../src/api/compose.js';
 import { LeadService } from '../../src/api/lead-service.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { dataConverterFromConfig, encryptionCodecFromConfig } from '../../src/temporal/payload-codec.js';
@@ -68,7 +68,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const connection = await Connection.connect({ address });
   // With TEMPORAL_CODEC_KEYS in `env`, the API's client encrypts as the real one does (the workers take it from config).
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
-  const app = await buildApp({ leads: leadServiceFromConfig(config, client), codec: encryptionCodecFromConfig(config) });
+  const app = await buildApp({ leads: leadServiceFromConfig(config, client), codec: encryptionCodecFromConfig(config), crmWebhooks: crmWebhookOptionsFromConfig(config) });
   const nativeConnection = await NativeConnection.connect({ address });
   const tracing = await startTracing(config, 'ao-worker');
   const deps = activityDepsFromConfig(config, tracing);

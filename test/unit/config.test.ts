@@ -37,10 +37,10 @@ describe('configuration', () => {
   });
 
   it('names what the chosen CRM adapter lacks, and a field map that is no JSON object of names', () => {
-    expect(() => loadConfig({ CRM_ADAPTER: 'hubspot' })).toThrow(/HUBSPOT_ACCESS_TOKEN: required with CRM_ADAPTER=hubspot/);
+    expect(() => loadConfig({ CRM_ADAPTER: 'hubspot', CRM_START_SIMULATOR: 'false' })).toThrow(/HUBSPOT_ACCESS_TOKEN: required with CRM_ADAPTER=hubspot/);
     const salesforce = (() => {
       try {
-        loadConfig({ CRM_ADAPTER: 'salesforce', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_FIELD_MAP: '{"industry": 3}' });
+        loadConfig({ CRM_ADAPTER: 'salesforce', CRM_START_SIMULATOR: 'false', SALESFORCE_CLIENT_ID: 'id', SALESFORCE_FIELD_MAP: '{"industry": 3}' });
       } catch (err) {
         return (err as Error).message;
       }
@@ -49,7 +49,18 @@ describe('configuration', () => {
     expect(salesforce).toMatch(/SALESFORCE_CLIENT_SECRET: required/);
     expect(salesforce).not.toMatch(/SALESFORCE_CLIENT_ID/);
     expect(salesforce).toMatch(/SALESFORCE_FIELD_MAP: must be a JSON object of non-empty strings/);
-    expect(loadConfig({ CRM_ADAPTER: 'hubspot', HUBSPOT_ACCESS_TOKEN: 'pat-na1-x', HUBSPOT_PROPERTY_MAP: '{"industry":"industry"}' }).CRM_ADAPTER).toBe('hubspot');
+    expect(loadConfig({ CRM_ADAPTER: 'hubspot', CRM_START_SIMULATOR: 'false', HUBSPOT_ACCESS_TOKEN: 'pat-na1-x', HUBSPOT_PROPERTY_MAP: '{"industry":"industry"}' })).toMatchObject({
+      CRM_ADAPTER: 'hubspot',
+      HUBSPOT_BASE_URL: 'https://api.hubapi.com',
+    });
+  });
+
+  it('points a vendor adapter at its local simulator on CRM_BASE_URL while CRM_START_SIMULATOR is on', () => {
+    expect(loadConfig({ CRM_ADAPTER: 'hubspot', CRM_BASE_URL: 'http://127.0.0.1:4999' })).toMatchObject({
+      HUBSPOT_BASE_URL: 'http://127.0.0.1:4999',
+      HUBSPOT_ACCESS_TOKEN: 'pat-local-simulator',
+    });
+    expect(loadConfig({ CRM_ADAPTER: 'salesforce' })).toMatchObject({ SALESFORCE_INSTANCE_URL: 'http://127.0.0.1:4010', SALESFORCE_CLIENT_ID: 'sim-client-id' });
   });
 
   it('parses booleans and numbers from strings', () => {

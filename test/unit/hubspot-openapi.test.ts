@@ -3,6 +3,7 @@ import { Ajv, type AnySchema } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHubSpotConnector } from '../../src/activities/crm/hubspot.js';
+import { hubSpotLeadIds } from '../../src/crm-inbound/hubspot-contacts.js';
 import { startHubSpotSimulator, type HubSpotSimulator } from '../../tooling/simulators/hubspot/simulator.js';
 import { leadRecord, recordingGate } from './hubspot-fixtures.js';
 
@@ -127,7 +128,12 @@ beforeAll(async () => {
   sim.setFaults({ down: true });
   await connector.upsert([lead(7)]).catch(() => undefined);
   sim.setFaults({ down: false });
+  // The API's read of a webhook's contacts: all found, then one gone.
+  const leadIds = hubSpotLeadIds({ baseUrl: sim.url, accessToken: sim.accessToken, timeoutMs: 2_000, fetch: recordingFetch });
+  const contactIds = ['L1', 'L2'].map((id) => Number(sim.contactByLeadId(id)!.id));
+  expect(await leadIds(contactIds)).toEqual(new Map([[contactIds[0], 'L1'], [contactIds[1], 'L2']]));
   await connector.erase('L1');
+  expect(await leadIds(contactIds)).toEqual(new Map([[contactIds[1], 'L2']]));
   await connector.erase('L1');
   // A revoked token, and the rolling limit spent.
   const revoked = createHubSpotConnector({ baseUrl: sim.url, accessToken: 'pat-revoked', timeoutMs: 2_000, gate: recordingGate(), fetch: recordingFetch });
@@ -157,7 +163,7 @@ describe('HubSpot OpenAPI conformance', () => {
 
   it('drove every answer the connector must understand', () => {
     const seen = new Set(exchanges.map((e) => `${e.path.split('/').pop()} ${e.status}`));
-    for (const expected of ['upsert 200', 'upsert 409', 'upsert 400', 'upsert 500', 'upsert 503', 'upsert 401', 'gdpr-delete 204', 'gdpr-delete 404', 'gdpr-delete 429']) {
+    for (const expected of ['read 200', 'read 207', 'upsert 200', 'upsert 409', 'upsert 400', 'upsert 500', 'upsert 503', 'upsert 401', 'gdpr-delete 204', 'gdpr-delete 404', 'gdpr-delete 429']) {
       expect(seen).toContain(expected);
     }
   });

@@ -1,10 +1,18 @@
 import { startCrmSimulator } from './crm-simulator.js';
+import { startHubSpotSimulator } from './hubspot/simulator.js';
+import { startSalesforceSimulator } from './salesforce/salesforce-simulator.js';
 import { startSmtpSink } from './smtp-sink.js';
 
 /**
  * Runs one simulator from the command line:
- *   node dist/tooling/simulators/main.js crm|smtp
+ *   node dist/tooling/simulators/main.js crm|hubspot|salesforce|smtp
  * crm:  CRM_SIM_HOST (127.0.0.1), CRM_SIM_PORT (4010), CRM_SIM_RATE_LIMIT (0 = off)
+ * hubspot: CRM_SIM_HOST, CRM_SIM_PORT; HUBSPOT_SIM_TOKEN, HUBSPOT_SIM_PER_10S (100; 0 = off),
+ *       HUBSPOT_SIM_DAILY (250000); HUBSPOT_SIM_WEBHOOK_URL + HUBSPOT_SIM_CLIENT_SECRET: a rep's
+ *       edit (PATCH) is posted there as a signed contact.propertyChange webhook
+ * salesforce: CRM_SIM_HOST, CRM_SIM_PORT; SALESFORCE_SIM_CLIENT_ID, SALESFORCE_SIM_CLIENT_SECRET,
+ *       SALESFORCE_SIM_DAILY (100000); SALESFORCE_SIM_CALLOUT_URL + SALESFORCE_SIM_CALLOUT_SECRET:
+ *       a rep's edit is posted there as a signed change notice (the Flow callout)
  * smtp: SMTP_SINK_HOST (127.0.0.1), SMTP_SINK_PORT (2525), SMTP_SINK_HTTP_PORT (8025);
  *       SMTP_SINK_BOUNCE, SMTP_SINK_COMPLAIN (comma-separated addresses whose messages bounce or
  *       draw a complaint), posted signed to SMTP_SINK_EVENTS_URL under SMTP_SINK_EVENTS_SECRET
@@ -53,6 +61,49 @@ async function startCrm(): Promise<Running> {
   }
 }
 
+/** The address of a CRM simulator (any dialect), and what to say when its port is taken. */
+async function listeningCrm<T extends Running & { url: string }>(name: string, start: (host: string, port: number) => Promise<T>): Promise<T> {
+  const host = envString('CRM_SIM_HOST', '127.0.0.1');
+  const port = envInt('CRM_SIM_PORT', 4010);
+  try {
+    const sim = await start(host, port);
+    console.log(`${name} listening on ${sim.url}`);
+    return sim;
+  } catch (error) {
+    if (isAddressInUse(error)) throw new Error(`port ${port} is already in use (set CRM_SIM_PORT)`);
+    throw error;
+  }
+}
+
+function startHubSpot(): Promise<Running> {
+  const webhookUrl = envString('HUBSPOT_SIM_WEBHOOK_URL', '');
+  const perWindow = envInt('HUBSPOT_SIM_PER_10S', 100);
+  return listeningCrm('hubspot-simulator', (host, port) =>
+    startHubSpotSimulator({
+      host,
+      port,
+      accessToken: envString('HUBSPOT_SIM_TOKEN', 'pat-local-simulator'),
+      // 0 turns the rolling limit off (a bench's "no CRM limit" run).
+      limits: { perWindow: perWindow === 0 ? Number.MAX_SAFE_INTEGER : perWindow, daily: envInt('HUBSPOT_SIM_DAILY', 250_000) },
+      ...(webhookUrl ? { webhooks: { targetUrl: webhookUrl, clientSecret: envString('HUBSPOT_SIM_CLIENT_SECRET', ''), appId: 4242 } } : {}),
+    }),
+  );
+}
+
+function startSalesforce(): Promise<Running> {
+  const calloutUrl = envString('SALESFORCE_SIM_CALLOUT_URL', '');
+  return listeningCrm('salesforce-simulator', (host, port) =>
+    startSalesforceSimulator({
+      host,
+      port,
+      clientId: envString('SALESFORCE_SIM_CLIENT_ID', 'sim-client-id'),
+      clientSecret: envString('SALESFORCE_SIM_CLIENT_SECRET', 'sim-client-secret'),
+      dailyApiLimit: envInt('SALESFORCE_SIM_DAILY', 100_000),
+      ...(calloutUrl ? { flowCallout: { targetUrl: calloutUrl, secret: envString('SALESFORCE_SIM_CALLOUT_SECRET', '') } } : {}),
+    }),
+  );
+}
+
 async function startSmtp(): Promise<Running> {
   const host = envString('SMTP_SINK_HOST', '127.0.0.1');
   const smtpPort = envInt('SMTP_SINK_PORT', 2525);
@@ -99,10 +150,10 @@ function closeOnSignals(running: Promise<Running>): void {
 
 async function main(): Promise<void> {
   const which = process.argv[2];
-  const starters: Record<string, () => Promise<Running>> = { crm: startCrm, smtp: startSmtp };
+  const starters: Record<string, () => Promise<Running>> = { crm: startCrm, hubspot: startHubSpot, salesforce: startSalesforce, smtp: startSmtp };
   const start = which === undefined ? undefined : starters[which];
   if (!start) {
-    console.error('usage: node dist/tooling/simulators/main.js crm|smtp');
+    console.error('usage: node dist/tooling/simulators/main.js crm|hubspot|salesforce|smtp');
     process.exit(2);
   }
   const running = start();

@@ -186,13 +186,30 @@ async function startTemporal(
   return temporal;
 }
 
+/** The simulator of the chosen CRM on CRM_BASE_URL's port; a vendor's sends the CRM's changes to this stack's API. */
 function crmSimulatorSpec(config: Config, env: NodeJS.ProcessEnv): ChildSpec {
   const crm = new URL(config.CRM_BASE_URL);
+  const api = `http://${browserHost(config.HOST)}:${config.PORT}`;
+  const vendorEnv: NodeJS.ProcessEnv =
+    config.CRM_ADAPTER === 'hubspot'
+      ? {
+          HUBSPOT_SIM_TOKEN: config.HUBSPOT_ACCESS_TOKEN,
+          HUBSPOT_SIM_WEBHOOK_URL: env.HUBSPOT_SIM_WEBHOOK_URL ?? `${api}/webhooks/hubspot`,
+          HUBSPOT_SIM_CLIENT_SECRET: config.HUBSPOT_CLIENT_SECRET,
+        }
+      : config.CRM_ADAPTER === 'salesforce'
+        ? {
+            SALESFORCE_SIM_CLIENT_ID: config.SALESFORCE_CLIENT_ID,
+            SALESFORCE_SIM_CLIENT_SECRET: config.SALESFORCE_CLIENT_SECRET,
+            SALESFORCE_SIM_CALLOUT_URL: env.SALESFORCE_SIM_CALLOUT_URL ?? `${api}/webhooks/crm`,
+            SALESFORCE_SIM_CALLOUT_SECRET: config.CRM_WEBHOOK_SECRETS?.split(',')[0]?.trim(),
+          }
+        : {};
   return {
     name: 'crm-sim',
     command: process.execPath,
-    args: [script('tooling/simulators/main.js'), 'crm'],
-    env: { ...env, CRM_SIM_HOST: crm.hostname, CRM_SIM_PORT: crm.port || '80' },
+    args: [script('tooling/simulators/main.js'), config.CRM_ADAPTER === 'rest' ? 'crm' : config.CRM_ADAPTER],
+    env: { ...env, ...vendorEnv, CRM_SIM_HOST: crm.hostname, CRM_SIM_PORT: crm.port || '80' },
     readyWhen: /listening on/,
   };
 }

@@ -15,6 +15,12 @@ const UpsertInput = z.object({ id: z.string(), idProperty: z.string().optional()
 const UpsertBody = z.object({ inputs: z.array(UpsertInput) });
 const PatchBody = z.object({ properties: Properties });
 const GdprDeleteBody = z.object({ objectId: z.string(), idProperty: z.string().optional() });
+const ReadBody = z.object({
+  inputs: z.array(z.object({ id: z.string() })),
+  properties: z.array(z.string()),
+  propertiesWithHistory: z.array(z.string()),
+  idProperty: z.string().optional(),
+});
 
 // A plain shape check: HubSpot refuses an address it cannot parse with INVALID_EMAIL.
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -106,6 +112,41 @@ export function gdprDelete(state: HubSpotState, raw: unknown): Answer<undefined>
   if (!contact) return notFound(objectId);
   state.contacts.delete(contact.id);
   return { status: 204, body: undefined };
+}
+
+/**
+ * Batch read by id (or a unique property): the requested properties of each contact found;
+ * ids not found are named in a 207's OBJECT_NOT_FOUND error, as HubSpot answers a partial read.
+ */
+export function batchRead(state: HubSpotState, raw: unknown): Answer<unknown> {
+  const parsed = ReadBody.safeParse(raw);
+  if (!parsed.success) return validationError('Invalid input JSON', zodDetails(parsed.error));
+  const { inputs, properties, idProperty } = parsed.data;
+  if (inputs.length > MAX_BATCH_INPUTS) return validationError(`Batch input limit exceeded: ${inputs.length} inputs, at most ${MAX_BATCH_INPUTS} allowed.`);
+  if (idProperty !== undefined && !state.uniqueProperties.has(idProperty)) return validationError(`${idProperty} is not a unique property of contacts.`);
+  const startedAt = new Date().toISOString();
+  const results = [];
+  const missing: string[] = [];
+  for (const { id } of inputs) {
+    const contact = lookup(state, id, idProperty);
+    if (!contact) {
+      missing.push(id);
+      continue;
+    }
+    const picked = Object.fromEntries(properties.filter((p) => p in contact.properties).map((p) => [p, contact.properties[p]!]));
+    results.push({ ...publicContact(contact), properties: { ...picked, hs_object_id: contact.id } });
+  }
+  const done = { status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() };
+  if (missing.length === 0) return { status: 200, body: done };
+  const notFoundError = {
+    status: 'error',
+    category: 'OBJECT_NOT_FOUND',
+    message: 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.',
+    context: { ids: missing },
+    errors: [],
+    links: {},
+  };
+  return { status: 207, body: { ...done, numErrors: 1, errors: [notFoundError] } };
 }
 
 function lookup(state: HubSpotState, id: string, idProperty: string | undefined): HubSpotContact | undefined {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { registerControlRoutes } from '../sim-common.js';
-import { batchUpsert, gdprDelete, patchContact, publicContact } from './contacts.js';
+import { batchRead, batchUpsert, gdprDelete, patchContact, publicContact } from './contacts.js';
 import { errorBody } from './errors.js';
 import { admitRequest, rateLimitBody, rateLimitHeaders } from './rate-limits.js';
 import { hubSpotControls, hubSpotStats, type HubSpotState } from './state.js';
@@ -31,6 +31,10 @@ export function registerHubSpotRoutes(app: FastifyInstance, state: HubSpotState)
 
   app.post(`${CONTACTS}/batch/upsert`, async (request, reply) => {
     const { status, body } = batchUpsert(state, request.body);
+    return reply.code(status).send(body);
+  });
+  app.post(`${CONTACTS}/batch/read`, async (request, reply) => {
+    const { status, body } = batchRead(state, request.body);
     return reply.code(status).send(body);
   });
   app.patch(`${CONTACTS}/:contactId`, async (request: PatchRequest, reply) => {
