@@ -24,6 +24,12 @@ import { runId } from './workload.js';
 
 const root = repoRoot() ?? process.cwd();
 
+// `npm run bench -- crm …`: the vendor CRM connectors against their simulators (bench/crm.ts).
+if (process.argv[2] === 'crm') {
+  const { runCrmBench } = await import('./crm.js');
+  process.exit(await runCrmBench(process.argv.slice(3), root));
+}
+
 // `npm run bench -- ab …`: two builds against each other (bench/ab.ts).
 if (process.argv[2] === 'ab') {
   const { runAb } = await import('./ab.js');

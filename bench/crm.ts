@@ -1,0 +1,237 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startBenchStack, type BenchStack } from './bench-stack.js';
+import { cleanupAll } from './cleanup.js';
+import { describeMachine, gitInfo, loadAverage } from './machine.js';
+
+// `npm run bench -- crm [--leads N] [--vendors hubspot,salesforce]`: the vendor connectors
+// against their simulators at the vendors' default limits. Each lead is created and then
+// changed once (2 lead writes), over the API by 50 concurrent clients; a run ends when the
+// CRM holds every lead at its second version. Per vendor, the same load runs batched, one
+// record per request, and (HubSpot) batched with no CRM limit at all, each on a fresh stack.
+
+export const CRM_USAGE = `usage: npm run bench -- crm [--leads N] [--vendors hubspot,salesforce] [--out DIR]
+  --leads N       leads per run, each created and changed once (default 500)
+  --vendors LIST  which simulators (default hubspot,salesforce)`;
+
+interface Variant {
+  name: string;
+  vendor: 'hubspot' | 'salesforce';
+  env: Record<string, string>;
+}
+
+interface VariantResult {
+  variant: string;
+  vendor: string;
+  leads: number;
+  writes: number;
+  seconds: number;
+  leadsPerSecond: number;
+  writesPerSecond: number;
+  crmRequests: number;
+  requestsPerWrite: number;
+  rateLimited: number;
+  maxPerWindow?: number | undefined;
+}
+
+const CONCURRENCY = 50;
+
+function variants(vendors: string[]): Variant[] {
+  const out: Variant[] = [];
+  if (vendors.includes('hubspot')) {
+    // HubSpot Free/Starter: 100 requests per rolling 10 s, the simulator and the workers alike.
+    const limited = { CRM_ADAPTER: 'hubspot', HUBSPOT_SIM_PER_10S: '100', HUBSPOT_REQUESTS_PER_10S: '100' };
+    out.push(
+      { name: 'hubspot, no CRM limit', vendor: 'hubspot', env: { CRM_ADAPTER: 'hubspot', HUBSPOT_SIM_PER_10S: '0', HUBSPOT_REQUESTS_PER_10S: '10000' } },
+      { name: 'hubspot 100/10 s, batched', vendor: 'hubspot', env: limited },
+      { name: 'hubspot 100/10 s, one record per request', vendor: 'hubspot', env: { ...limited, CRM_BATCH_MAX_RECORDS: '1' } },
+    );
+  }
+  if (vendors.includes('salesforce')) {
+    out.push(
+      { name: 'salesforce, batched', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce' } },
+      { name: 'salesforce, one record per request', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce', CRM_BATCH_MAX_RECORDS: '1' } },
+    );
+  }
+  return out;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function send(url: string, method: string, body: unknown): Promise<{ id: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status === 202) return (await res.json()) as { id: string };
+    if (attempt >= 5 || res.status < 500) throw new Error(`${method} ${url} answered ${res.status}: ${await res.text()}`);
+    await new Promise((r) => setTimeout(r, 200 * attempt));
+  }
+}
+
+/** Leads the simulator holds at version `version` or later. */
+async function syncedCount(stack: BenchStack, vendor: Variant['vendor'], version: number): Promise<number> {
+  const crm = stack.config.CRM_BASE_URL;
+  if (vendor === 'hubspot') {
+    const { contacts } = (await (await fetch(`${crm}/_sim/contacts`)).json()) as { contacts: Array<{ properties: Record<string, string> }> };
+    return contacts.filter((c) => Number(c.properties.ao_version) >= version).length;
+  }
+  const { leads } = (await (await fetch(`${crm}/_sim/leads`)).json()) as { leads: Array<{ AO_Version__c?: number }> };
+  return leads.filter((l) => (l.AO_Version__c ?? 0) >= version).length;
+}
+
+async function crmStats(stack: BenchStack): Promise<{ requests: number; rateLimited: number; maxPerWindow?: number }> {
+  const stats = (await (await fetch(`${stack.config.CRM_BASE_URL}/_sim/stats`)).json()) as {
+    requests: number;
+    rateLimited?: number;
+    byStatus?: Record<string, number>;
+    maxPerWindow?: number;
+  };
+  return { requests: stats.requests, rateLimited: stats.rateLimited ?? stats.byStatus?.['429'] ?? 0, ...(stats.maxPerWindow ? { maxPerWindow: stats.maxPerWindow } : {}) };
+}
+
+async function runVariant(variant: Variant, leads: number, say: (line: string) => void): Promise<VariantResult> {
+  say(`${variant.name}: starting a stack …`);
+  const stack = await startBenchStack({ apiProcesses: 1, workerProcesses: 1, env: variant.env });
+  try {
+    const api = `${stack.apiUrl}/api/leads`;
+    const tag = Date.now().toString(36);
+    const started = Date.now();
+    await pool(
+      Array.from({ length: leads }, (_, i) => i),
+      CONCURRENCY,
+      async (i) => {
+        const { id } = await send(api, 'POST', { email: `crm-bench-${tag}-${i}@example.com`, last_name: 'Bench', company: 'Bench Ltd', stage: 'new' });
+        await send(`${api}/${id}`, 'PATCH', { stage: 'contacted' });
+      },
+    );
+    say(`${variant.name}: ${2 * leads} writes accepted in ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for the CRM to hold every lead at version 2 …`);
+    let synced = 0;
+    for (let lastSay = Date.now(); synced < leads; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      synced = await syncedCount(stack, variant.vendor, 2);
+      if (Date.now() - lastSay > 10_000) {
+        say(`${variant.name}: ${synced}/${leads} synced after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        lastSay = Date.now();
+      }
+      if (stack.fatal) throw new Error(stack.fatal);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const stats = await crmStats(stack);
+    const writes = 2 * leads;
+    return {
+      variant: variant.name,
+      vendor: variant.vendor,
+      leads,
+      writes,
+      seconds,
+      leadsPerSecond: leads / seconds,
+      writesPerSecond: writes / seconds,
+      crmRequests: stats.requests,
+      requestsPerWrite: stats.requests / writes,
+      rateLimited: stats.rateLimited,
+      maxPerWindow: stats.maxPerWindow,
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+function table(results: VariantResult[]): string {
+  const rows = results.map(
+    (r) =>
+      `| ${r.variant} | ${r.leads} | ${r.seconds.toFixed(1)} | ${r.leadsPerSecond.toFixed(1)} | ${r.writesPerSecond.toFixed(1)} | ${r.crmRequests} | ${r.requestsPerWrite.toFixed(3)} | ${r.rateLimited} | ${r.maxPerWindow ?? '—'} |`,
+  );
+  return [
+    '| run | leads | s to synced | leads/s | lead writes/s | CRM requests | requests per write | 429s | most requests in 10 s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+/** The issue's targets, from the figures: each a line with its measured value and verdict. */
+function verdicts(results: VariantResult[]): string[] {
+  const find = (name: string) => results.find((r) => r.variant === name);
+  const out: string[] = [];
+  const free = find('hubspot, no CRM limit');
+  const batched = find('hubspot 100/10 s, batched');
+  const single = find('hubspot 100/10 s, one record per request');
+  if (free && batched) {
+    const ratio = batched.leadsPerSecond / free.leadsPerSecond;
+    out.push(`HubSpot at 100/10 s, batched: ${ratio.toFixed(2)}× the run with no CRM limit (target ≥ 0.9×): ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
+  }
+  if (batched) {
+    out.push(`HubSpot CRM requests per lead write: ${batched.requestsPerWrite.toFixed(3)} (target ≤ 0.05): ${batched.requestsPerWrite <= 0.05 ? 'met' : 'NOT met'}`);
+  }
+  if (batched && single) {
+    const lasts = single.requestsPerWrite / batched.requestsPerWrite;
+    out.push(`HubSpot daily cap lasts ${lasts.toFixed(0)}× longer batched than one record per request (target ≥ 20×): ${lasts >= 20 ? 'met' : 'NOT met'}`);
+  }
+  const sfBatched = find('salesforce, batched');
+  const sfSingle = find('salesforce, one record per request');
+  if (sfBatched && sfSingle) {
+    const lasts = sfSingle.requestsPerWrite / sfBatched.requestsPerWrite;
+    out.push(`Salesforce daily allowance lasts ${lasts.toFixed(0)}× longer batched (${sfBatched.requestsPerWrite.toFixed(3)} requests per write; target ≥ 20×): ${lasts >= 20 ? 'met' : 'NOT met'}`);
+  }
+  return out;
+}
+
+export async function runCrmBench(argv: string[], root: string): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { leads: { type: 'string' }, vendors: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } } }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${CRM_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(CRM_USAGE);
+    return 0;
+  }
+  const leads = Number(values.leads ?? 500);
+  if (!Number.isInteger(leads) || leads < 1) {
+    console.error(`--leads takes a positive integer, got ${values.leads}\n\n${CRM_USAGE}`);
+    return 2;
+  }
+  const vendors = (values.vendors ?? 'hubspot,salesforce').split(',').map((v) => v.trim());
+  const say = (line: string) => console.log(`[crm bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+  const machine = describeMachine();
+  const git = gitInfo(root);
+  const loadStart = loadAverage();
+  const results: VariantResult[] = [];
+  try {
+    for (const variant of variants(vendors)) {
+      const result = await runVariant(variant, leads, say);
+      say(`${variant.name}: ${result.leadsPerSecond.toFixed(1)} leads/s, ${result.requestsPerWrite.toFixed(3)} CRM requests per lead write, ${result.rateLimited} 429s`);
+      results.push(result);
+    }
+  } finally {
+    await cleanupAll();
+  }
+  const lines = verdicts(results);
+  const date = new Date().toISOString().slice(0, 10);
+  const md = [
+    `# CRM connectors bench (${date})`,
+    '',
+    `Machine: ${JSON.stringify(machine)}; commit ${git.commit}${git.dirty ? ' (dirty)' : ''}; load average at start ${JSON.stringify(loadStart)}, at end ${JSON.stringify(loadAverage())}.`,
+    `Command: \`npm run bench -- crm --leads ${leads} --vendors ${vendors.join(',')}\`. Each lead created and changed once over the API (50 clients); "s to synced" ends when the simulator holds every lead at version 2.`,
+    '',
+    table(results),
+    '',
+    ...lines.map((l) => `- ${l}`),
+    '',
+  ].join('\n');
+  const outDir = values.out ?? join(root, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${date}-crm.md`), md);
+  writeFileSync(join(outDir, `${date}-crm.json`), JSON.stringify({ date, machine, git, leads, results, verdicts: lines }, null, 2));
+  console.log(`\n${table(results)}\n\n${lines.join('\n')}\n\nwritten: ${join(outDir, `${date}-crm.md`)}`);
+  return 0;
+}
