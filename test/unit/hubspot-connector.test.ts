@@ -136,8 +136,8 @@ describe('HubSpot connector: limits and failures', () => {
     await connector.upsert([leadRecord('L1', 'a@example.com')]);
     await connector.upsert([leadRecord('L2', 'b@example.com')]);
     expect(gate.observed).toEqual([
-      { remaining: 4, windowMs: 1_000, dailyRemaining: 49 },
-      { remaining: 3, windowMs: 1_000, dailyRemaining: 48 },
+      { remaining: 4, max: 5, windowMs: 1_000, dailyRemaining: 49 },
+      { remaining: 3, max: 5, windowMs: 1_000, dailyRemaining: 48 },
     ]);
   });
 

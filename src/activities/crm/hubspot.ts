@@ -201,6 +201,7 @@ export function limitsOf(answer: Pick<Answer, 'status' | 'headers' | 'body'>, no
   };
   const limits: VendorLimits = {
     remaining: header('remaining'),
+    max: header('max'),
     windowMs: header('interval-milliseconds'),
     dailyRemaining: header('daily-remaining'),
   };
