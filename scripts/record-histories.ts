@@ -38,6 +38,7 @@ const SCENARIOS = [
   'welcome-rejected-repair',
   'continue-as-new',
   'duplicate-signal',
+  'crm-changes',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -266,6 +267,23 @@ async function duplicateSignal(): Promise<Recorded[]> {
   ];
 }
 
+/** Changes made in the CRM: one applied (not written back), its echo (no version), one older than it (dropped), one normalized (written back). */
+async function crmChanges(): Promise<Recorded[]> {
+  const created = await api(app, 'POST', '/api/leads', { email: email('crm'), company: 'Acme', stage: 'contacted' });
+  const id = created.body.id as string;
+  await taskDone(created.body.task_id);
+  const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+  const outcomes = [
+    await app.leads.fromCrm([{ leadId: id, eventId: `${suffix}-stage`, occurredAt: at(0), fields: { stage: 'qualified', custom: { crm_owner: '7' } } }]),
+    await app.leads.fromCrm([{ leadId: id, eventId: `${suffix}-echo`, occurredAt: at(0), fields: { stage: 'qualified' } }]),
+    await app.leads.fromCrm([{ leadId: id, eventId: `${suffix}-late`, occurredAt: at(-60_000), fields: { stage: 'new' } }]),
+    await app.leads.fromCrm([{ leadId: id, eventId: `${suffix}-phone`, occurredAt: at(0), fields: { phone: '+44 20 7946 0000' } }]),
+  ];
+  for (const outcome of outcomes) await taskDone(outcome.task_ids[0]!);
+  await settled(id, 3);
+  return [{ name: 'crm-changes', workflowId: leadWorkflowId(id) }];
+}
+
 const RUNNERS: Record<Scenario, () => Promise<Recorded[]>> = {
   create,
   unsubscribed,
@@ -275,6 +293,7 @@ const RUNNERS: Record<Scenario, () => Promise<Recorded[]>> = {
   'welcome-rejected-repair': welcomeRejectedRepair,
   'continue-as-new': continueAsNew,
   'duplicate-signal': duplicateSignal,
+  'crm-changes': crmChanges,
 };
 
 let failed = false;
