@@ -6,13 +6,13 @@ import { parseChaosArgs, UsageError } from '../../tooling/chaos/options.js';
 // The REST run's fault rates turned into the HubSpot simulator's switches.
 
 describe('HubSpot faults for the chaos suite', () => {
-  it('draws a die per request that arrived for each rate', () => {
+  it('draws a 500 per request, and a 429 or a hang per write, that arrived', () => {
     const always = () => 0;
     const never = () => 0.99;
     const rates = { errorRate: 0.2, rate429: 0.1, hangRate: 0.05 };
-    expect(drawTick(3, rates, always)).toEqual({ failNext: 3, rateLimit: true, hang: true });
-    expect(drawTick(3, rates, never)).toEqual({ failNext: 0, rateLimit: false, hang: false });
-    expect(drawTick(0, rates, always)).toEqual({ failNext: 0, rateLimit: false, hang: false });
+    expect(drawTick({ requests: 3, records: 12 }, rates, always)).toEqual({ failNext: 3, rateLimit: true, hang: true });
+    expect(drawTick({ requests: 3, records: 12 }, rates, never)).toEqual({ failNext: 0, rateLimit: false, hang: false });
+    expect(drawTick({ requests: 0, records: 0 }, rates, always)).toEqual({ failNext: 0, rateLimit: false, hang: false });
   });
 
   it('takes the middle of the REST latency range, HubSpot\'s switch having no jitter', () => {
@@ -20,16 +20,17 @@ describe('HubSpot faults for the chaos suite', () => {
     expect(baseLatencyMs({})).toBe(0);
   });
 
-  it('sets failNext, one 429 per window and a hang past the timeout, then the base latency again', async () => {
+  it('sets failNext, one 429 in 30 s and a hang past the timeout, then the base latency again', async () => {
     const set: Partial<HubSpotFaults>[] = [];
     let requests = 0;
+    let records = 0;
     const driver = new HubSpotFaultDriver({
       setFaults: async (faults) => {
         set.push(faults);
         // A request arrives while the hang holds them.
         if (faults.latencyMs === 2_000) requests += 1;
       },
-      requests: async () => (requests += 2),
+      arrivals: async () => ({ requests: (requests += 2), records: (records += 10) }),
       hangMs: 2_000,
       onError: (err) => {
         throw err;

@@ -93,7 +93,10 @@ function hubSpotCrm({ url, timeoutMs, say }: ChaosCrmOptions): ChaosCrm {
   const stats = () => getJson<HubSpotStats>(`${url}/_sim/stats`);
   const driver = new HubSpotFaultDriver({
     setFaults: async (faults: Partial<HubSpotFaults>) => void (await sendJson('POST', `${url}/_sim/faults`, faults)),
-    requests: async () => (await stats()).requests,
+    arrivals: async () => {
+      const { requests, records } = await stats();
+      return { requests, records };
+    },
     hangMs: timeoutMs * 2,
     onError: (err) => say(`HubSpot fault driver: ${String(err)}`),
   });

@@ -3,18 +3,22 @@ import type { CrmFaults } from '../simulators/crm-simulator.js';
 import type { HubSpotFaults } from '../simulators/hubspot/state.js';
 
 /**
- * The REST run's CRM faults on the HubSpot simulator. Those are rates per request (500s,
+ * The REST run's CRM faults on the HubSpot simulator. Those are rates per write (500s,
  * 429s, hangs); HubSpot's switches are counts and one latency (`failNext`, `rateLimitNext`,
- * `latencyMs`). So every tick the driver counts the requests that arrived since the last
- * and draws a die per request for each rate, then sets the switches for what came up:
- * the next requests get the 500s and 429s drawn for the last ones, at the same rate.
+ * `latencyMs`), and its requests carry batches of writes. So every tick the driver counts
+ * what arrived since the last, draws the dice, and sets the switches for what came up:
  *
- * - 500: `failNext` = the 500s drawn.
- * - 429: `rateLimitNext` = 1, at most once per rolling window: HubSpot's 429 stops the
- *   worker's sends for a whole window (as it should), so each one costs 10 s of the run.
- * - hang: `latencyMs` beyond the adapter's timeout until a request arrives (a second at most);
- *   the requests arriving meanwhile time out at the worker, and the simulator applies them late (an answer lost on
- *   the way back, which is what a hang is to the client).
+ * - 500: `failNext` = the 500s drawn, a die per request: a batch's 500 fails all its writes,
+ *   so each write still fails at the REST rate.
+ * - hang: `latencyMs` beyond the adapter's timeout until a request arrived; the requests
+ *   arriving meanwhile time out at the worker, and the simulator applies them late (an answer
+ *   lost on the way back, which is what a hang is to the client).
+ * - 429: `rateLimitNext` = 1, at most once per 30 s: HubSpot's 429 stops the worker's sends
+ *   for a whole 10 s window (as it should), so at the REST rate the workers would spend the
+ *   run paused, testing the pause rather than the other faults.
+ *
+ * A hang or a 429 comes up when a die per write does: the REST run's events, which batching
+ * would otherwise make five times rarer (a short run could then see none).
  */
 
 export interface FaultRates {
@@ -23,17 +27,23 @@ export interface FaultRates {
   hangRate: number;
 }
 
-/** What one tick injects, given the requests that arrived during the last one. */
+/** What arrived since the last tick: API requests, and the writes they carried. */
+export interface Arrivals {
+  requests: number;
+  records: number;
+}
+
+/** What one tick injects. */
 export interface TickFaults {
   failNext: number;
   rateLimit: boolean;
   hang: boolean;
 }
 
-export function drawTick(requests: number, rates: FaultRates, random: () => number): TickFaults {
+export function drawTick(arrived: Arrivals, rates: FaultRates, random: () => number): TickFaults {
   const out: TickFaults = { failNext: 0, rateLimit: false, hang: false };
-  for (let i = 0; i < requests; i++) {
-    if (random() < rates.errorRate) out.failNext += 1;
+  for (let i = 0; i < arrived.requests; i++) if (random() < rates.errorRate) out.failNext += 1;
+  for (let i = 0; i < arrived.records; i++) {
     if (random() < rates.rate429) out.rateLimit = true;
     if (random() < rates.hangRate) out.hang = true;
   }
@@ -46,13 +56,14 @@ export function baseLatencyMs(faults: Partial<CrmFaults>): number {
 }
 
 const TICK_MS = 500;
-const HANG_PULSE_MAX_MS = 1_000;
-const HUBSPOT_WINDOW_MS = 10_000;
+// Longer than a 429's pause, when no request comes.
+const HANG_MAX_MS = 15_000;
+const RATE_LIMIT_EVERY_MS = 30_000;
 
 export interface HubSpotFaultDriverOptions {
   setFaults(faults: Partial<HubSpotFaults>): Promise<void>;
-  /** API requests the simulator has received so far. */
-  requests(): Promise<number>;
+  /** API requests the simulator has received so far, and the writes it took. */
+  arrivals(): Promise<Arrivals>;
   /** The latency of a hang: beyond the adapter's CRM_TIMEOUT_MS. */
   hangMs: number;
   onError(err: unknown): void;
@@ -86,20 +97,20 @@ export class HubSpotFaultDriver {
   }
 
   private async run(rates: FaultRates, latencyMs: number): Promise<void> {
-    const { setFaults, requests } = this.options;
+    const { setFaults, arrivals } = this.options;
     const random = this.options.random ?? Math.random;
-    let seen = await requests().catch(() => 0);
+    let seen = await arrivals().catch(() => ({ requests: 0, records: 0 }));
     let next429At = 0;
     while (!this.stopped) {
       await sleep(TICK_MS);
       try {
-        const now = await requests();
-        const tick = drawTick(now - seen, rates, random);
+        const now = await arrivals();
+        const tick = drawTick({ requests: now.requests - seen.requests, records: now.records - seen.records }, rates, random);
         seen = now;
         if (tick.failNext > 0) await setFaults({ failNext: tick.failNext });
         if (tick.rateLimit && Date.now() >= next429At) {
           await setFaults({ rateLimitNext: 1 });
-          next429At = Date.now() + HUBSPOT_WINDOW_MS;
+          next429At = Date.now() + RATE_LIMIT_EVERY_MS;
         }
         if (tick.hang) seen = await this.hang(latencyMs);
       } catch (err) {
@@ -108,20 +119,20 @@ export class HubSpotFaultDriver {
     }
   }
 
-  /** Holds requests past the timeout until one arrived (or a second passed); the simulator's request count after. */
-  private async hang(latencyMs: number): Promise<number> {
-    const { setFaults, requests, hangMs } = this.options;
-    const before = await requests();
+  /** Holds requests past the timeout until one arrived (or the driver stops); what had arrived after. */
+  private async hang(latencyMs: number): Promise<Arrivals> {
+    const { setFaults, arrivals, hangMs } = this.options;
+    const before = await arrivals();
     await setFaults({ latencyMs: hangMs });
     let now = before;
-    const until = Date.now() + HANG_PULSE_MAX_MS;
-    while (now === before && Date.now() < until) {
+    const until = Date.now() + HANG_MAX_MS;
+    while (now.requests === before.requests && !this.stopped && Date.now() < until) {
       await sleep(25);
-      now = await requests();
+      now = await arrivals();
     }
     await setFaults({ latencyMs });
-    const after = await requests();
-    this.hung += after - before;
+    const after = await arrivals();
+    this.hung += after.requests - before.requests;
     return after;
   }
 }
