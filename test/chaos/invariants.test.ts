@@ -6,7 +6,7 @@ import {
   compareContact,
   expectedFields,
   welcomeMessageId,
-  type CrmContactView,
+  type ContactView,
   type InvariantInput,
   type MailView,
 } from '../../tooling/chaos/invariants.js';
@@ -30,16 +30,15 @@ function lead(acked: number, updates = 3, seed = 1, optOutRate = 0): LeadRecord 
 }
 
 /** The CRM contact the orchestrator should produce for a lead's first `changes` changes. */
-function contactFor(l: LeadRecord, changes: number, patch: Partial<CrmContactView> = {}): CrmContactView {
+function contactFor(l: LeadRecord, changes: number, patch: Partial<ContactView> = {}): ContactView {
   const fields = expectedFields(l.planned.slice(0, changes))!;
   const id = l.id ?? 'unknown-id';
   return {
-    externalId: id,
+    leadId: id,
+    email: fields.email,
     version: changes,
     lead: { ...fields, stage: fields.stage ?? 'new', id, version: changes, score: 50 },
     creates: 1,
-    writes: changes,
-    staleWrites: 0,
     duplicateKeys: 0,
     ...patch,
   };
@@ -96,6 +95,16 @@ describe('lost and double-applied writes', () => {
     expect(compareContact(unresolved, contactFor(l, 3))).toEqual({ kind: 'ok' });
   });
 
+  it('compares a contact kept as properties (HubSpot) by version and email, and counts one behind', () => {
+    const l = lead(4);
+    const hubspot = (changes: number, email = expectedFields(l.planned.slice(0, changes))!.email): ContactView => ({ leadId: l.id!, email, version: changes });
+    expect(compareContact(l, hubspot(4))).toEqual({ kind: 'ok' });
+    const otherEmail = compareContact(l, hubspot(4, 'someone@else.example'));
+    expect(otherEmail.kind === 'lost' && otherEmail.why).toMatch(/email: expected/);
+    const report = checkInvariants(input({ leads: [l], contacts: [hubspot(3)], messages: [mailFor(l, '2026-01-01T00:00:00Z')] }));
+    expect(report).toMatchObject({ lost: 1, versionsBehind: 1, dupCrm: 0, crmReplays: 0 });
+  });
+
   it('sums the figures over leads', () => {
     const a = lead(4, 3, 1);
     const b = { ...lead(4, 3, 2), id: 'bbbbbbbbbbbbbbbbbbbb', email: 'b@x.example' };
@@ -111,7 +120,7 @@ describe('lost and double-applied writes', () => {
 
   it('counts two CRM contacts for one email, and extra creates, as dup_crm', () => {
     const l = lead(1);
-    const twin = { ...contactFor(l, 1), externalId: 'another-id' };
+    const twin = { ...contactFor(l, 1), leadId: 'another-id' };
     expect(checkInvariants(input({ leads: [l], contacts: [contactFor(l, 1, { creates: 2 }), twin] })).dupCrm).toBe(2);
   });
 });
@@ -192,7 +201,7 @@ describe('the plan', () => {
 describe('one contact per email', () => {
   it('counts every CRM contact beyond the first per email, whoever they belong to, ignoring case', () => {
     const l = lead(1);
-    const other = (externalId: string, email: unknown): CrmContactView => ({ ...contactFor(l, 1), externalId, lead: { email } });
+    const other = (leadId: string, email = ''): ContactView => ({ ...contactFor(l, 1), leadId, email, lead: { email } });
     const report = checkInvariants(
       input({
         leads: [l],
@@ -202,8 +211,8 @@ describe('one contact per email', () => {
           other('x2', 'SOMEONE@else.example'),
           other('x3', 'someone@else.example'),
           other('x4', 'alone@else.example'),
-          other('x5', undefined),
-          other('x6', undefined),
+          other('x5'),
+          other('x6'),
         ],
         messages: [mailFor(l, '2026-01-01T00:00:00Z')],
       }),
@@ -214,7 +223,7 @@ describe('one contact per email', () => {
 
   it('finds the contact of a lead whose create was never acknowledged by its email', () => {
     const l = { ...lead(0), unresolved: { seq: 0, reason: 'no answer' } };
-    const landed = { ...contactFor(l, 1, { creates: 2 }), externalId: 'random-id', lead: { email: l.email.toUpperCase() } };
+    const landed = { ...contactFor(l, 1, { creates: 2 }), leadId: 'random-id', email: l.email.toUpperCase(), lead: { email: l.email.toUpperCase() } };
     const report = checkInvariants(input({ leads: [l], contacts: [landed] }));
     expect(report).toMatchObject({ dupCrm: 1, dupEmailContacts: 0, lost: 0, missingEmail: 0 });
     expect(report.problems).toEqual([{ id: l.email, problem: 'CRM created the contact 2 times' }]);

@@ -158,4 +158,28 @@ describe('HubSpot simulator: PATCH, GDPR delete and faults', () => {
     expect(Date.now() - began).toBeGreaterThanOrEqual(140);
     expect(s.stats().byStatus).toMatchObject({ '500': 2, '503': 1, '200': 2 });
   });
+
+  it('answers the next N requests 429 TEN_SECONDLY_ROLLING with a spent window, counted apart from the limit', async () => {
+    const s = await start();
+    s.setFaults({ rateLimitNext: 1 });
+    const refused = await call(s, UPSERT, { inputs: [] });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('x-hubspot-ratelimit-remaining')).toBe('0');
+    expect(refused.headers.get('x-hubspot-ratelimit-interval-milliseconds')).toBe('10000');
+    expect(await json(refused)).toMatchObject({ category: 'RATE_LIMITS', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' });
+    expect((await call(s, UPSERT, { inputs: [] })).status).toBe(200);
+    // The limit refused nothing, and the refused request took no slot of the window.
+    expect(s.stats()).toMatchObject({ rateLimited: 0, maxPerWindow: 1, byStatus: { '429': 1, '200': 1 } });
+  });
+
+  it('shows the requests being handled, those held by latencyMs included', async () => {
+    const s = await start();
+    s.setFaults({ latencyMs: 300 });
+    const pending = call(s, UPSERT, { inputs: [] });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(s.stats().inFlight).toBe(1);
+    await pending;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(s.stats().inFlight).toBe(0);
+  });
 });

@@ -57,6 +57,7 @@ function invariantChecks(r: ScenarioResult, setup: FaultSetup, o: ChaosOptions, 
 }
 
 function rateChecks(r: ScenarioResult, o: ChaosOptions): Check[] {
+  if (o.crm === 'hubspot') return hubSpotRateChecks(r);
   const checks: Check[] = [];
   if (o.crmRateLimit > 0) {
     checks.push(
@@ -81,6 +82,20 @@ function rateChecks(r: ScenarioResult, o: ChaosOptions): Check[] {
     );
   }
   return checks;
+}
+
+/**
+ * HubSpot's simulator and the workers hold the same rolling limit: no request refused by it, and
+ * none of its windows over it. (Its requests carry no grant time, so arrivals are what is counted.)
+ */
+function hubSpotRateChecks(r: ScenarioResult): Check[] {
+  return [
+    check(
+      'HubSpot rate limit honoured',
+      r.crm.maxPerWindow <= r.crm.limit && r.crm.rateLimited === 0,
+      `max ${r.crm.maxPerWindow} requests in a rolling 10 s, limit ${r.crm.limit}; ${r.crm.rateLimited} refused by the limit`,
+    ),
+  ];
 }
 
 /** The planned process faults happened, and the stack recovered from each. */

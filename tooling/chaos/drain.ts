@@ -58,7 +58,7 @@ async function waitForLeads(
   const expecting = leads.filter((l): l is LeadRecord & { id: string } => l.acked > 0 && l.id !== undefined);
   for (;;) {
     const [contacts, messages] = await Promise.all([target.contacts(), target.messages()]);
-    const byId = new Map(contacts.map((c) => [c.externalId, c]));
+    const byId = new Map(contacts.map((c) => [c.leadId, c]));
     const mailIds = new Set(messages.map((m) => m.messageId));
     const settled = expecting.filter(
       (l) => compareContact(l, byId.get(l.id)).kind === 'ok' && (mailIds.has(welcomeMessageId(l.id, target.messageIdDomain)) || l.optedOutAt !== undefined),

@@ -1,5 +1,5 @@
-import type { CrmStats } from '../simulators/crm-simulator.js';
 import type { SmtpSinkStats } from '../simulators/smtp-sink.js';
+import type { CrmCounters } from './crm.js';
 import type { FaultEvent } from './faults.js';
 import type { AttemptRecord } from './load.js';
 import type { ChaosOptions } from './options.js';
@@ -10,18 +10,23 @@ import type { ScenarioResult } from './report.js';
  * each scenario reports the difference), and what happened to the API's requests.
  */
 
-export function crmFigures(before: CrmStats, after: CrmStats, o: ChaosOptions): ScenarioResult['crm'] {
+export function crmFigures(before: CrmCounters, after: CrmCounters, o: ChaosOptions): ScenarioResult['crm'] {
+  const hubspot = o.crm === 'hubspot';
   return {
+    adapter: o.crm,
     byStatus: deltaCounts(before.byStatus, after.byStatus),
     hung: after.hung - before.hung,
     rateLimited: (after.rateLimited ?? 0) - (before.rateLimited ?? 0),
     requests: after.requests - before.requests,
+    records: after.records - before.records,
     maxPerSecond: after.maxPerSecond,
+    maxPerWindow: after.maxPerWindow,
+    windowMs: hubspot ? 10_000 : 1_000,
     maxArrivalsPerSecond: after.maxArrivalsPerSecond,
     maxGrantedPerSecond: after.maxGrantedPerSecond,
     ungranted: after.ungranted - before.ungranted,
-    limit: o.crmRateLimit,
-    workerRate: o.workerCrmRate,
+    limit: hubspot ? o.hubspotPer10s : o.crmRateLimit,
+    workerRate: hubspot ? o.hubspotPer10s : o.workerCrmRate,
   };
 }
 

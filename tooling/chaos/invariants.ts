@@ -3,15 +3,17 @@ import { LeadInput, LeadPatch, type ChangeOp, type LeadFields } from '../../src/
 import { normalizeLead } from '../../src/domain/scoring.js';
 import { stableStringify } from '../../src/domain/ids.js';
 import { isTerminal, TASK_STATUSES, type TaskStatus } from '../../src/domain/task.js';
-import type { CrmContact } from '../simulators/crm-simulator.js';
 import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
 
 /**
  * The end-of-run checks, as pure functions of what the load generator was told (202s)
  * and what the outside world holds: the CRM's contacts, the mailbox, the task statuses.
+ * The contacts come from either CRM simulator (see crm.ts); where one keeps less (HubSpot:
+ * no create count, the lead as string properties), the checks compare what it keeps.
  *
  * - lost: a lead whose CRM contact is missing, behind the last acknowledged version, or
- *   holding other content than the acknowledged writes produce (applied in order).
+ *   holding other content than the acknowledged writes produce (applied in order): every
+ *   field where the CRM keeps the lead whole (REST), the email where it keeps properties.
  * - double_applied: a contact ahead of what was acknowledged (a retried write applied
  *   twice); only a write whose outcome the load generator never learnt may explain one.
  * - dup_crm: more than one CRM create, or more than one contact, for one lead.
@@ -33,8 +35,20 @@ import type { ChangeKind, LeadRecord, PlannedChange } from './load.js';
 /** How long after an opt-out's 202 a message already in flight to the address may still be accepted. */
 export const OPT_OUT_GRACE_MS = 2_000;
 
-/** The fields of a CRM simulator contact (/_sim/contacts) the invariants read. */
-export type CrmContactView = Pick<CrmContact, 'externalId' | 'version' | 'lead' | 'creates' | 'writes' | 'staleWrites' | 'duplicateKeys'>;
+/** A CRM contact as the invariants read it, whichever CRM holds it. */
+export interface ContactView {
+  leadId: string;
+  /** '' when the contact has none. */
+  email: string;
+  /** The lead version the contact holds. */
+  version: number;
+  /** The lead's fields, when the CRM keeps them whole (the REST simulator); else only the email is compared. */
+  lead?: Record<string, unknown>;
+  /** Creates of this contact, when the CRM counts them (REST; HubSpot's unique ao_lead_id allows one). */
+  creates?: number;
+  /** Writes that repeated an idempotency key, when the CRM counts them (REST). */
+  duplicateKeys?: number;
+}
 
 export interface MailView {
   messageId: string;
@@ -61,7 +75,7 @@ export interface FaultWindow {
 
 export interface InvariantInput {
   leads: readonly LeadRecord[];
-  contacts: readonly CrmContactView[];
+  contacts: readonly ContactView[];
   messages: readonly MailView[];
   tasks: readonly TaskView[];
   faults: readonly FaultWindow[];
@@ -86,6 +100,8 @@ export interface InvariantReport {
   /** Leads whose change was refused with a 4xx. */
   rejected: number;
   lost: number;
+  /** Of the lost, leads whose contact holds an older version than the last acknowledged one. */
+  versionsBehind: number;
   doubleApplied: number;
   dupCrm: number;
   /** CRM writes that repeated an idempotency key (absorbed by the version guard). */
@@ -140,6 +156,12 @@ export function fieldDifferences(expected: LeadFields, actual: Record<string, un
   return out;
 }
 
+/** Every field where the contact keeps the lead whole; else its email, the one field every CRM matches on. */
+function contentDifferences(expected: LeadFields, contact: ContactView): string[] {
+  if (contact.lead) return fieldDifferences(expected, contact.lead);
+  return expected.email === contact.email ? [] : [`email: expected ${JSON.stringify(expected.email)}, CRM has ${JSON.stringify(contact.email)}`];
+}
+
 export const welcomeMessageId = (leadId: string, domain: string) => `welcome.${leadId}@${domain}`;
 
 /** Which window, if any, explains a second copy of an email first accepted at `firstAt`. */
@@ -169,6 +191,7 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
     unresolved: input.leads.filter((l) => l.unresolved).length,
     rejected: input.leads.filter((l) => l.rejected).length,
     lost: tally.lost,
+    versionsBehind: tally.versionsBehind,
     doubleApplied: tally.doubleApplied,
     dupCrm: tally.dupCrm,
     crmReplays: tally.crmReplays,
@@ -191,17 +214,17 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
 /** The per-lead counts, filled in lead by lead. */
 type Tally = Pick<
   InvariantReport,
-  'lost' | 'doubleApplied' | 'dupCrm' | 'crmReplays' | 'dupEmail' | 'window' | 'windowed' | 'missingEmail' | 'mailedAfterOptOut' | 'problems'
+  'lost' | 'versionsBehind' | 'doubleApplied' | 'dupCrm' | 'crmReplays' | 'dupEmail' | 'window' | 'windowed' | 'missingEmail' | 'mailedAfterOptOut' | 'problems'
 >;
 
 function newTally(): Tally {
-  return { lost: 0, doubleApplied: 0, dupCrm: 0, crmReplays: 0, dupEmail: 0, window: 0, windowed: [], missingEmail: 0, mailedAfterOptOut: 0, problems: [] };
+  return { lost: 0, versionsBehind: 0, doubleApplied: 0, dupCrm: 0, crmReplays: 0, dupEmail: 0, window: 0, windowed: [], missingEmail: 0, mailedAfterOptOut: 0, problems: [] };
 }
 
 interface InputIndex {
-  contacts: Map<string, CrmContactView>;
+  contacts: Map<string, ContactView>;
   /** Contacts by lower-cased email. */
-  byEmail: Map<string, CrmContactView[]>;
+  byEmail: Map<string, ContactView[]>;
   /** Messages by lower-cased envelope recipient. */
   mailTo: Map<string, MailView[]>;
   /** Attempts of each task's email step. */
@@ -211,11 +234,11 @@ interface InputIndex {
 }
 
 function indexInput(input: InvariantInput): InputIndex {
-  const contacts = new Map(input.contacts.map((c) => [c.externalId, c]));
-  const byEmail = new Map<string, CrmContactView[]>();
+  const contacts = new Map(input.contacts.map((c) => [c.leadId, c]));
+  const byEmail = new Map<string, ContactView[]>();
   for (const contact of input.contacts) {
-    if (typeof contact.lead.email !== 'string' || contact.lead.email === '') continue;
-    push(byEmail, contact.lead.email.toLowerCase(), contact);
+    if (contact.email === '') continue;
+    push(byEmail, contact.email.toLowerCase(), contact);
   }
   const emailAttempts = new Map(input.tasks.map((t) => [t.task_id, t.emailAttempts]));
   const mail = new Map<string, MailView[]>();
@@ -237,12 +260,12 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
 function countCrmDuplicates(
   tally: Tally,
   lead: LeadRecord,
-  contact: CrmContactView | undefined,
-  byEmail: ReadonlyMap<string, CrmContactView[]>,
+  contact: ContactView | undefined,
+  byEmail: ReadonlyMap<string, ContactView[]>,
 ): void {
   if (contact) {
-    tally.crmReplays += contact.duplicateKeys;
-    if (contact.creates > 1) {
+    tally.crmReplays += contact.duplicateKeys ?? 0;
+    if (contact.creates !== undefined && contact.creates > 1) {
       tally.dupCrm += contact.creates - 1;
       tally.problems.push({ id: leadName(lead), problem: `CRM created the contact ${contact.creates} times` });
     }
@@ -257,12 +280,12 @@ function countCrmDuplicates(
 const leadName = (lead: LeadRecord) => lead.id ?? lead.email;
 
 /** dup_email_contacts: over every contact the CRM holds, each one beyond the first per email. */
-function countSharedEmails(byEmail: ReadonlyMap<string, CrmContactView[]>, problems: LeadProblem[]): number {
+function countSharedEmails(byEmail: ReadonlyMap<string, ContactView[]>, problems: LeadProblem[]): number {
   let shared = 0;
   for (const [email, contacts] of byEmail) {
     if (contacts.length < 2) continue;
     shared += contacts.length - 1;
-    problems.push({ id: email, problem: `${contacts.length} CRM contacts share the email: ${contacts.map((c) => c.externalId).join(', ')}` });
+    problems.push({ id: email, problem: `${contacts.length} CRM contacts share the email: ${contacts.map((c) => c.leadId).join(', ')}` });
   }
   return shared;
 }
@@ -283,10 +306,11 @@ function checkOptOut(tally: Tally, lead: LeadRecord, index: InputIndex, graceMs:
 }
 
 /** lost / double_applied: the contact against the acknowledged writes. */
-function checkContent(tally: Tally, lead: LeadRecord, contact: CrmContactView | undefined): void {
+function checkContent(tally: Tally, lead: LeadRecord, contact: ContactView | undefined): void {
   const verdict = compareContact(lead, contact);
   if (verdict.kind === 'lost') {
     tally.lost += 1;
+    if (contact && contact.version < lead.acked) tally.versionsBehind += 1;
     tally.problems.push({ id: leadName(lead), problem: `lost: ${verdict.why}` });
   } else if (verdict.kind === 'ahead') {
     tally.doubleApplied += 1;
@@ -347,7 +371,7 @@ function taskFigures(
 type ContactVerdict = { kind: 'ok' } | { kind: 'lost'; why: string } | { kind: 'ahead'; why: string };
 
 /** Does the contact hold the last acknowledged write (or, for an unresolved write, possibly that one)? */
-export function compareContact(lead: LeadRecord, contact: CrmContactView | undefined): ContactVerdict {
+export function compareContact(lead: LeadRecord, contact: ContactView | undefined): ContactVerdict {
   const seq = lead.lastAckedSeq ?? -1;
   if (!contact) return { kind: 'lost', why: `no CRM contact; ${lead.acked} change(s) acknowledged` };
   const acceptable = [{ version: lead.acked, seq }];
@@ -355,7 +379,7 @@ export function compareContact(lead: LeadRecord, contact: CrmContactView | undef
   for (const candidate of acceptable) {
     if (contact.version !== candidate.version) continue;
     const expected = expectedFields(lead.planned.slice(0, candidate.seq + 1));
-    const diff = expected ? fieldDifferences(expected, contact.lead) : ['nothing expected'];
+    const diff = expected ? contentDifferences(expected, contact) : ['nothing expected'];
     if (diff.length === 0) return { kind: 'ok' };
     return { kind: 'lost', why: `CRM version ${contact.version} holds other content: ${diff.join('; ')}` };
   }

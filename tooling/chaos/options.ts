@@ -1,6 +1,7 @@
 import type { PlannedStep } from '../../scripts/elapsed.mjs';
 import type { CrmFaults } from '../simulators/crm-simulator.js';
 import type { SmtpFaults } from '../simulators/smtp-sink.js';
+import { CRMS, type CrmName } from './crm.js';
 
 /**
  * What a chaos run does, with two profiles: `long` (the default of `npm run chaos`:
@@ -13,6 +14,10 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 export interface ChaosOptions {
   profile: 'long' | 'ci';
+  /** The CRM the workers write to: the REST simulator, or HubSpot's (CRM_ADAPTER=hubspot). */
+  crm: CrmName;
+  /** With `crm` hubspot: HubSpot's rolling limit (requests per 10 s) for its simulator and the workers. */
+  hubspotPer10s: number;
   scenarios: Scenario[];
   seed: number;
   leads: number;
@@ -35,6 +40,7 @@ export interface ChaosOptions {
   workerProcesses: number;
   /** Latency of every CRM call in every scenario (a real CRM is not instant), so kills can land mid-call. */
   crmBaseLatencyMs: [number, number];
+  /** In the REST simulator's terms; a HubSpot run injects the nearest of its own (tooling/chaos/hubspot-faults.ts). */
   crmFaults: Partial<CrmFaults>;
   smtpFaults: Partial<SmtpFaults>;
   crmRateLimit: number;
@@ -57,11 +63,12 @@ export interface ChaosOptions {
 /** What both profiles share. */
 type Common = Pick<
   ChaosOptions,
-  'scenarios' | 'seed' | 'duplicateCreateRate' | 'optOutRate' | 'apiProcesses' | 'workerProcesses' | 'windowMs' | 'keepData'
+  'crm' | 'scenarios' | 'seed' | 'duplicateCreateRate' | 'optOutRate' | 'apiProcesses' | 'workerProcesses' | 'windowMs' | 'keepData'
 >;
 
 export function profile(name: 'long' | 'ci'): ChaosOptions {
   const common: Common = {
+    crm: 'rest',
     scenarios: ['mixed'],
     seed: Date.now() % 1_000_000,
     duplicateCreateRate: 0.1,
@@ -97,6 +104,8 @@ function ciProfile(common: Common): ChaosOptions {
     // limit is set with that headroom; the workers' 8/s is checked on their own clock.
     crmRateLimit: 24,
     workerCrmRate: 8,
+    // The short form tests HubSpot's faults, not its limit: with batches, its sends stay far below this.
+    hubspotPer10s: 1_000,
     drainTimeoutMs: 240_000,
     workerMinUptimeMs: 4_000,
     requestTimeoutMs: 30_000,
@@ -132,6 +141,8 @@ function longProfile(common: Common): ChaosOptions {
     smtpFaults: { tempFailRate: 0.15, dropRate: 0.05, latencyMs: 50 },
     crmRateLimit: 60,
     workerCrmRate: 40,
+    // HubSpot's own limit on Free/Starter.
+    hubspotPer10s: 100,
     drainTimeoutMs: 900_000,
     workerMinUptimeMs: 8_000,
     requestTimeoutMs: 30_000,
@@ -153,6 +164,9 @@ export class UsageError extends Error {
 
 export const USAGE = `usage: node dist/scripts/chaos.js [--profile long|ci] [flags]
 
+  --crm rest|hubspot      the CRM the workers write to (default rest: the REST simulator)
+  --hubspot-per-10s N     HubSpot's rolling limit for its simulator and the workers
+                          (default 100, HubSpot's own; 1000 in the ci profile)
   --scenarios LIST        mixed (default), worker-kill, server-restart, api-sigterm, crm, smtp,
                           comma-separated, or "each" (every fault alone, then mixed)
   --leads N               leads per scenario            --updates N          updates per lead
@@ -198,6 +212,8 @@ type SetFlag = (o: ChaosOptions, value: string | undefined, flag: string) => voi
 // A Map, not an object: a flag such as `constructor` must not find a setter.
 const VALUE_FLAGS = new Map<string, SetFlag>([
   ['--profile', () => {}], // read before the other flags, since it picks the defaults
+  ['--crm', (o, v) => { o.crm = parseCrm(v); }],
+  ['--hubspot-per-10s', (o, v, f) => { o.hubspotPer10s = num(f, v, 1); }],
   ['--scenarios', (o, v) => { o.scenarios = parseScenarios(v); }],
   ['--leads', (o, v, f) => { o.leads = num(f, v, 1); }],
   ['--updates', (o, v, f) => { o.updates = num(f, v); }],
@@ -239,6 +255,11 @@ function rate(flag: string, value: string | undefined): number {
   const n = num(flag, value);
   if (n > 1) throw new UsageError(`${flag} is a share between 0 and 1, got ${value}`);
   return n;
+}
+
+function parseCrm(value: string | undefined): CrmName {
+  if (!(CRMS as readonly (string | undefined)[]).includes(value)) throw new UsageError(`--crm must be ${CRMS.join(' or ')}, got ${value}`);
+  return value as CrmName;
 }
 
 function parseScenarios(value: string | undefined): Scenario[] {

@@ -1,3 +1,4 @@
+import type { CrmName } from './crm.js';
 import type { FaultEvent } from './faults.js';
 import type { InvariantReport } from './invariants.js';
 import type { ReadBack } from './load.js';
@@ -22,18 +23,25 @@ export interface ScenarioResult {
   invariants: InvariantReport;
   updatesAcked: number;
   crm: {
+    adapter: CrmName;
     byStatus: Record<string, number>;
     hung: number;
     rateLimited: number;
     requests: number;
+    /** Records written: one per request on REST, up to 100 per batch on HubSpot. */
+    records: number;
     /** Over the whole run so far: the simulator keeps one maximum. */
     maxPerSecond: number;
+    /** Most requests admitted within the window of the CRM's limit (REST: a second; HubSpot: its rolling 10 s). */
+    maxPerWindow: number;
+    windowMs: number;
     /** Most CRM writes that arrived in one sliding second, whatever their answer. */
     maxArrivalsPerSecond: number;
     /** Most CRM writes the workers' limiters let go in one sliding second (their clock). */
     maxGrantedPerSecond: number;
     /** CRM writes that came without a limiter's grant. */
     ungranted: number;
+    /** The CRM's own limit and the workers', per `windowMs` (0 = none). */
     limit: number;
     workerRate: number;
   };
@@ -96,12 +104,9 @@ export function detailLines(r: ScenarioResult): string[] {
   const i = r.invariants;
   const midActivity = r.faults.filter((f) => f.kind === 'worker-kill' && (f.crmInFlight ?? 0) > 0).length;
   const lines = [
-    `  writes: acknowledged=${i.acknowledged} unresolved=${i.unresolved} rejected=${i.rejected} double_applied=${i.doubleApplied} missing_email=${i.missingEmail} opted_out=${i.optedOut}` +
+    `  writes: acknowledged=${i.acknowledged} unresolved=${i.unresolved} rejected=${i.rejected} versions_behind=${i.versionsBehind} double_applied=${i.doubleApplied} missing_email=${i.missingEmail} opted_out=${i.optedOut}` +
       ` | tasks: checked=${i.tasksChecked} failed=${i.failedTasks} with_retries=${i.tasksWithRetries} max_attempts=${i.maxAttempts}`,
-    `  crm: ${tally(r.crm.byStatus)} hung=${r.crm.hung} rate_limited_429=${r.crm.rateLimited} replays=${i.crmReplays}` +
-      ` max_per_second=${r.crm.maxPerSecond} sent_per_second=${r.crm.maxGrantedPerSecond} arrivals_per_second=${r.crm.maxArrivalsPerSecond}` +
-      ` (simulator limit ${r.crm.limit || 'none'}, worker limit ${r.crm.workerRate || 'none'})` +
-      ` | smtp: accepted=${r.smtp.accepted} temp_failures=${r.smtp.rejected} dropped=${r.smtp.dropped} duplicate_message_ids=${r.smtp.duplicateMessageIds}`,
+    `${crmLine(r)} | smtp: accepted=${r.smtp.accepted} temp_failures=${r.smtp.rejected} dropped=${r.smtp.dropped} duplicate_message_ids=${r.smtp.duplicateMessageIds}`,
     `  api: attempts=${r.api.attempts} ${tally(r.api.byOutcome)}` +
       r.api.sigterms.map((s, n) => ` | sigterm#${n + 1} in-flight ${tally(s.inFlight)}, next 2 s ${tally(s.next2s)}`).join(''),
     `  reads after 202: task ${tally(r.reads.task)} | lead ${tally(r.reads.lead)} | denied=${r.reads.denied} behind=${r.reads.behind} (from events: ${r.reads.behindEvents})`,
@@ -113,6 +118,22 @@ export function detailLines(r: ScenarioResult): string[] {
   for (const p of i.problems.slice(0, 15)) lines.push(`  problem ${p.id}: ${p.problem}`);
   if (i.problems.length > 15) lines.push(`  … ${i.problems.length - 15} more problems`);
   return lines;
+}
+
+/** What the CRM answered; HubSpot's requests carry batches and its limit is per rolling 10 s. */
+function crmLine(r: ScenarioResult): string {
+  const c = r.crm;
+  if (c.adapter === 'hubspot') {
+    return (
+      `  crm (hubspot): ${tally(c.byStatus)} hung=${c.hung} rate_limited_429=${c.rateLimited} requests=${c.requests} records=${c.records}` +
+      ` max_per_second=${c.maxPerSecond} max_per_10s=${c.maxPerWindow} (limit ${c.limit} per 10 s, simulator and workers)`
+    );
+  }
+  return (
+    `  crm: ${tally(c.byStatus)} hung=${c.hung} rate_limited_429=${c.rateLimited} replays=${r.invariants.crmReplays}` +
+    ` max_per_second=${c.maxPerSecond} sent_per_second=${c.maxGrantedPerSecond} arrivals_per_second=${c.maxArrivalsPerSecond}` +
+    ` (simulator limit ${c.limit || 'none'}, worker limit ${c.workerRate || 'none'})`
+  );
 }
 
 /** All scenarios together, in the issue's format. */

@@ -45,16 +45,16 @@ export async function runChaos(options: ChaosOptions, say: Say): Promise<ChaosRe
     scenarios: [],
   };
   let fatal: string | undefined;
-  say(`seed ${options.seed}, profile ${options.profile}, scenarios ${options.scenarios.join(', ')}, data in ${dataDir}`);
+  say(`seed ${options.seed}, profile ${options.profile}, CRM ${options.crm}, scenarios ${options.scenarios.join(', ')}, data in ${dataDir}`);
   let target: Target | undefined;
   try {
     const onFatal = (message: string) => {
       fatal = message;
       say(`FATAL: ${message}`);
     };
-    target = await startTarget(targetOptions(options, dataDir, random, onFatal));
+    target = await startTarget(targetOptions(options, dataDir, random, onFatal, say));
     active = target;
-    say(`stack up: API ${target.stack.apiUrl} (${options.apiProcesses} processes), Temporal ${target.stack.temporalAddress}, CRM ${target.crmUrl}, SMTP sink ${target.smtpUrl}`);
+    say(`stack up: API ${target.stack.apiUrl} (${options.apiProcesses} processes), Temporal ${target.stack.temporalAddress}, CRM ${target.crm.name} ${target.crm.url}, SMTP sink ${target.smtpUrl}`);
     const plan = new StepPlan(chaosPlan(options), started);
     say(`plan: ${options.scenarios.length} scenario(s), a load and a drain each; at most ${formatDuration(plan.totalPlannedS)} (drains usually end sooner)`);
     const ctx: ScenarioContext = { target, options, random, say, fatal: () => fatal, plan };
@@ -80,16 +80,19 @@ export async function runChaos(options: ChaosOptions, say: Say): Promise<ChaosRe
   return result;
 }
 
-function targetOptions(options: ChaosOptions, dataDir: string, random: Random, onFatal: (message: string) => void): TargetOptions {
+function targetOptions(options: ChaosOptions, dataDir: string, random: Random, onFatal: (message: string) => void, say: Say): TargetOptions {
   return {
     dataDir,
     env: options.env,
     apiProcesses: options.apiProcesses,
+    crm: options.crm,
+    hubspotPer10s: options.hubspotPer10s,
     crmRateLimit: options.crmRateLimit,
     workerCrmRate: options.workerCrmRate,
     workerProcesses: options.workerProcesses,
     workerMinUptimeMs: options.workerMinUptimeMs,
     random,
     onFatal,
+    say,
   };
 }

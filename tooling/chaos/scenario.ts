@@ -1,11 +1,11 @@
 import { timeText, type StepPlan } from '../../scripts/elapsed.mjs';
-import type { CrmStats } from '../simulators/crm-simulator.js';
 import type { SmtpSinkStats } from '../simulators/smtp-sink.js';
 import { checksFor, type FaultSetup } from './checks.js';
+import type { CrmCounters } from './crm.js';
 import { drain, type Drained } from './drain.js';
 import { planFaults, runFaults, type FaultCounts, type FaultEvent, type PlannedFault } from './faults.js';
 import { apiFigures, crmFigures, smtpDelta } from './figures.js';
-import { checkInvariants, type CrmContactView, type FaultWindow, type MailView } from './invariants.js';
+import { checkInvariants, type ContactView, type FaultWindow, type MailView } from './invariants.js';
 import { LoadGenerator, type LoadResult } from './load.js';
 import type { ChaosOptions, Scenario } from './options.js';
 import type { Random } from './random.js';
@@ -34,7 +34,7 @@ const runTail = (ctx: ScenarioContext) => (ctx.plan ? `  — run: ${ctx.plan.sta
 /** Counters kept over the whole run (the simulators', the worker's restarts), at one moment. */
 interface Counters {
   workerRestarts: number;
-  crm: CrmStats;
+  crm: CrmCounters;
   smtp: SmtpSinkStats;
 }
 
@@ -164,7 +164,7 @@ function faultWindows(faults: readonly FaultEvent[]): FaultWindow[] {
 
 /** What the outside world holds once the scenario is over, and the counters then. */
 interface World {
-  contacts: CrmContactView[];
+  contacts: ContactView[];
   messages: MailView[];
   after: Counters;
 }

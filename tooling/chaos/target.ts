@@ -2,19 +2,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from '../../src/config.js';
-import type { CrmFaults, CrmStats } from '../simulators/crm-simulator.js';
+import type { CrmFaults } from '../simulators/crm-simulator.js';
 import type { SmtpFaults, SmtpSinkStats } from '../simulators/smtp-sink.js';
 import { startStack, type RunningStack } from '../stack/stack.js';
 import type { ManagedChild } from '../stack/supervisor.js';
 import { getFreePort } from '../temporal/ports.js';
+import { chaosCrm, type ChaosCrm, type CrmCounters, type CrmName } from './crm.js';
 import type { FaultActions } from './faults.js';
 import { getJson, sendJson } from './http.js';
-import type { CrmContactView, MailView } from './invariants.js';
+import type { ContactView, MailView } from './invariants.js';
 import type { Random } from './random.js';
 
 /**
  * The stack under test: the real processes (Temporal dev server on a fresh SQLite file,
- * CRM simulator, SMTP sink, supervised worker, API with node:cluster processes) started
+ * CRM simulator (REST or HubSpot), SMTP sink, supervised worker, API with node:cluster processes) started
  * through startStack on free loopback ports, plus the levers the fault runner pulls and
  * the read-outs the checks need.
  */
@@ -24,7 +25,10 @@ export interface TargetOptions {
   /** Settings for every process (retry intervals, timeouts, …) on top of the ports. */
   env: Record<string, string>;
   apiProcesses: number;
-  /** The CRM simulator's own limit (PUTs per sliding second); 0 = none. */
+  crm: CrmName;
+  /** HubSpot's rolling limit, requests per 10 s, for its simulator and the workers alike (with `crm` hubspot). */
+  hubspotPer10s: number;
+  /** The REST CRM simulator's own limit (PUTs per sliding second); 0 = none. */
   crmRateLimit: number;
   /** CRM writes per sliding second for all worker processes together (CRM_RATE_LIMIT_PER_SECOND). */
   workerCrmRate: number;
@@ -33,22 +37,23 @@ export interface TargetOptions {
   workerMinUptimeMs: number;
   random: Random;
   onFatal: (message: string) => void;
+  say: (line: string) => void;
 }
 
 export interface Target {
   stack: RunningStack;
   config: Config;
   env: Record<string, string>;
-  crmUrl: string;
+  crm: ChaosCrm;
   smtpUrl: string;
   messageIdDomain: string;
   actions: FaultActions;
   setCrmFaults(faults: Partial<CrmFaults>): Promise<void>;
   setSmtpFaults(faults: Partial<SmtpFaults>): Promise<void>;
   clearFaults(): Promise<void>;
-  crmStats(): Promise<CrmStats>;
+  crmStats(): Promise<CrmCounters>;
   smtpStats(): Promise<SmtpSinkStats>;
-  contacts(): Promise<CrmContactView[]>;
+  contacts(): Promise<ContactView[]>;
   messages(): Promise<MailView[]>;
   /** API processes (cluster workers) right now. */
   apiProcesses(): number[];
@@ -63,28 +68,28 @@ export async function startTarget(options: TargetOptions): Promise<Target> {
     temporalLogFile: join(options.dataDir, 'temporal.log'),
     onFatal: options.onFatal,
   });
-  const crmUrl = config.CRM_BASE_URL.replace(/\/+$/, '');
+  const crm = chaosCrm(options.crm, { url: config.CRM_BASE_URL.replace(/\/+$/, ''), timeoutMs: config.CRM_TIMEOUT_MS, say: options.say });
   const smtpUrl = `http://${config.SMTP_HOST}:${config.SMTP_SINK_HTTP_PORT}`;
-  const crmStats = () => getJson<CrmStats>(`${crmUrl}/_sim/stats`);
+  const crmStats = () => crm.stats();
   const apiProcesses = () => (stack.api.pid ? childrenOf(stack.api.pid) : []);
 
   return {
     stack,
     config,
     env,
-    crmUrl,
+    crm,
     smtpUrl,
     messageIdDomain: config.MESSAGE_ID_DOMAIN,
     actions: createFaultActions(stack, options, crmStats, apiProcesses),
-    setCrmFaults: async (faults) => void (await sendJson('POST', `${crmUrl}/_sim/faults`, faults)),
+    setCrmFaults: (faults) => crm.setFaults(faults),
     setSmtpFaults: async (faults) => void (await sendJson('POST', `${smtpUrl}/_sim/faults`, faults)),
     async clearFaults() {
-      await sendJson('DELETE', `${crmUrl}/_sim/faults`);
+      await crm.clearFaults();
       await sendJson('DELETE', `${smtpUrl}/_sim/faults`);
     },
     crmStats,
     smtpStats: () => getJson<SmtpSinkStats>(`${smtpUrl}/_sim/stats`),
-    contacts: async () => (await getJson<{ contacts: CrmContactView[] }>(`${crmUrl}/_sim/contacts`, 120_000)).contacts,
+    contacts: () => crm.contacts(),
     messages: async () => (await getJson<{ messages: MailView[] }>(`${smtpUrl}/messages`, 120_000)).messages,
     apiProcesses,
     stop: () => stack.stop(),
@@ -106,6 +111,9 @@ async function targetEnv(options: TargetOptions): Promise<Record<string, string>
     CRM_START_SIMULATOR: 'true',
     CRM_SIM_RATE_LIMIT: String(options.crmRateLimit),
     CRM_RATE_LIMIT_PER_SECOND: String(options.workerCrmRate),
+    ...(options.crm === 'hubspot'
+      ? { CRM_ADAPTER: 'hubspot', HUBSPOT_SIM_PER_10S: String(options.hubspotPer10s), HUBSPOT_REQUESTS_PER_10S: String(options.hubspotPer10s) }
+      : {}),
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(await port()),
     SMTP_SINK_HTTP_PORT: String(await port()),
@@ -120,7 +128,7 @@ async function targetEnv(options: TargetOptions): Promise<Record<string, string>
 function createFaultActions(
   stack: RunningStack,
   options: TargetOptions,
-  crmStats: () => Promise<CrmStats>,
+  crmStats: () => Promise<CrmCounters>,
   apiProcesses: () => number[],
 ): FaultActions {
   const worker = stack.workers[0]!;
@@ -141,7 +149,7 @@ async function killWorker(
   worker: ManagedChild,
   minUptimeMs: number,
   midActivity: boolean,
-  crmStats: () => Promise<CrmStats>,
+  crmStats: () => Promise<CrmCounters>,
 ): Promise<KillOutcome> {
   // Let a freshly restarted worker get going first: the point is to kill one mid-work.
   await waitFor(() => {
@@ -160,7 +168,7 @@ async function killWorker(
 }
 
 /** CRM calls in flight now, or as soon as there are some within `lookMs`; -1 when the simulator did not say. */
-async function crmCallsInFlight(crmStats: () => Promise<CrmStats>, lookMs: number): Promise<number> {
+async function crmCallsInFlight(crmStats: () => Promise<CrmCounters>, lookMs: number): Promise<number> {
   let crmInFlight = -1;
   const lookUntil = Date.now() + lookMs;
   do {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drain, type Observed } from '../chaos/drain.js';
+import { restContacts } from '../chaos/crm.js';
 import { getJson } from '../chaos/http.js';
-import { checkInvariants, type CrmContactView, type FaultWindow, type InvariantReport, type MailView } from '../chaos/invariants.js';
+import { checkInvariants, type FaultWindow, type InvariantReport, type MailView } from '../chaos/invariants.js';
 import { LoadGenerator } from '../chaos/load.js';
 import { seededRandom } from '../chaos/random.js';
 import type { RunningCluster } from './cluster.js';
@@ -84,7 +85,7 @@ export async function runClusterFaults(cluster: RunningCluster, o: FaultRunOptio
   const observed: Observed = {
     apiUrl: cluster.apiUrls[0]!,
     messageIdDomain: MESSAGE_ID_DOMAIN,
-    contacts: async () => (await getJson<{ contacts: CrmContactView[] }>(`${cluster.crmUrl}/_sim/contacts`, 120_000)).contacts,
+    contacts: () => restContacts(cluster.crmUrl),
     messages: async () => (await getJson<{ messages: MailView[] }>(`${cluster.smtpUrl}/messages`, 120_000)).messages,
   };
   const drainStarted = Date.now();

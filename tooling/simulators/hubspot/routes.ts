@@ -21,6 +21,10 @@ export function registerHubSpotRoutes(app: FastifyInstance, state: HubSpotState)
   app.addHook('preHandler', async (request, reply) => {
     if (!request.url.startsWith('/crm/')) return;
     state.counters.requests += 1;
+    state.inFlight += 1;
+    reply.raw.once('close', () => {
+      state.inFlight -= 1;
+    });
     await gate(state, request, reply);
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -60,6 +64,13 @@ async function gate(state: HubSpotState, request: FastifyRequest, reply: Fastify
     return;
   }
   const now = Date.now();
+  if (state.faults.rateLimitNext > 0) {
+    state.faults.rateLimitNext -= 1;
+    // As a spent window looks: nothing remaining, and the request not counted.
+    void reply.headers({ ...rateLimitHeaders(state, now), 'x-hubspot-ratelimit-remaining': '0' });
+    await reply.code(429).send(rateLimitBody('TEN_SECONDLY_ROLLING'));
+    return;
+  }
   const admission = admitRequest(state, now);
   void reply.headers(rateLimitHeaders(state, now));
   if (!admission.admitted) {

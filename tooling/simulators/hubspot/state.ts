@@ -10,12 +10,14 @@ const faultsSchema = z.strictObject({
   latencyMs: z.int().min(0),
   /** The next N API requests answer 500. */
   failNext: z.int().min(0),
+  /** The next N API requests answer 429 as over the rolling limit (a burst from another app of the portal), uncounted like any 429. */
+  rateLimitNext: z.int().min(0),
   /** Every API request answers 503. */
   down: z.boolean(),
 });
 export type HubSpotFaults = z.infer<typeof faultsSchema>;
 const faultsPatchSchema = faultsSchema.partial();
-const NO_FAULTS: HubSpotFaults = { latencyMs: 0, failNext: 0, down: false };
+const NO_FAULTS: HubSpotFaults = { latencyMs: 0, failNext: 0, rateLimitNext: 0, down: false };
 
 /** A contact as HubSpot keeps it: its own numeric id (as a string) and string-valued properties. */
 export interface HubSpotContact {
@@ -56,11 +58,13 @@ export interface HubSpotStats {
   /** Inputs carried by batch upserts that were answered 2xx. */
   records: number;
   byStatus: Record<string, number>;
-  /** Requests answered 429 by the rolling or daily limit. */
+  /** Requests answered 429 by the rolling or daily limit (not by the rateLimitNext fault). */
   rateLimited: number;
   /** Peak API requests admitted (not 429) within any sliding second, and within any rolling window. */
   maxPerSecond: number;
   maxPerWindow: number;
+  /** API requests being handled right now (those held by latencyMs included). */
+  inFlight: number;
   contacts: number;
   webhooksSent: number;
 }
@@ -79,6 +83,7 @@ export interface HubSpotState {
   readonly deliveries: WebhookDelivery[];
   readonly pendingDeliveries: Set<Promise<void>>;
   nextEventId: number;
+  inFlight: number;
   readonly window: RollingWindow;
   readonly perSecond: SlidingWindow;
   /** Requests admitted on `day` (a UTC date); the cap resets when the date changes. */
@@ -113,6 +118,7 @@ export function createHubSpotState(options: HubSpotStateOptions): HubSpotState {
     deliveries: [],
     pendingDeliveries: new Set(),
     nextEventId: 1,
+    inFlight: 0,
     window: new RollingWindow(options.limits.windowMs),
     perSecond: new SlidingWindow(),
     daily: { day: '', used: 0 },
@@ -139,6 +145,7 @@ export function hubSpotStats(state: HubSpotState): HubSpotStats {
   return {
     ...state.counters,
     byStatus: { ...state.counters.byStatus },
+    inFlight: state.inFlight,
     contacts: state.contacts.size,
     webhooksSent: state.deliveries.length,
   };
