@@ -9,7 +9,7 @@ import { createLeadGateway } from '../src/activities/lead-gateway.js';
 import { createSmtpMailer } from '../src/activities/mailer.js';
 import { loadAutomations } from '../src/automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
-import type { Config } from '../src/config.js';
+import { webhookAllowedHostsOf, type Config } from '../src/config.js';
 import { addressBookFromConfig } from '../src/identity/address-book.js';
 import { migrateEmailClaims } from '../src/identity/migrate-claims.js';
 import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
@@ -62,6 +62,7 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
     timeScale: config.AUTOMATION_TIME_SCALE,
     webhookBaseUrl: config.WEBHOOK_BASE_URL ?? config.CRM_BASE_URL,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    webhookAllowedHosts: webhookAllowedHostsOf(config),
     unsubscribeBaseUrl: config.UNSUBSCRIBE_BASE_URL,
     unsubscribeSecret: config.UNSUBSCRIBE_SECRET ?? DEV_UNSUBSCRIBE_SECRET,
   };
