@@ -8,6 +8,7 @@ import { automationRunId, parseRunId, stableKey, stepTaskId } from '../../src/au
 import { AutomationLoadError, loadAutomations } from '../../src/automations/loader.js';
 import { DefinitionSchema, StepSchema } from '../../src/automations/schema.js';
 import { shownDefinition } from '../../src/automations/shown-definition.js';
+import { webhookEnvNames } from '../../src/automations/webhook-secrets.js';
 import { checkTemplatePart, emailContext, renderTemplate } from '../../src/automations/templates.js';
 import { unsubscribeUrl, verifyUnsubscribeToken } from '../../src/automations/unsubscribe.js';
 import { validateAutomations } from '../../src/automations/validate.js';
@@ -268,6 +269,17 @@ describe('the loader', () => {
       return (err as AutomationLoadError).problems;
     }
   };
+
+  it('lists the environment variables webhook steps read, with the automations that name them', () => {
+    const hook = (extra: string) => `  - { type: webhook, name: sales, url: /x, ${extra} }\n`;
+    const dir = folder({
+      'signed.yaml': `name: s\ntrigger: { event: manual }\nsteps:\n${hook('secret_env: SALES_WEBHOOK_SECRET')}  - type: branch\n    if: { field: score, op: gt, value: 1 }\n    then:\n    ${hook("headers: { Authorization: 'Bearer ${SALES_TOKEN}', X-Both: '${A}-${B}' }")}`,
+      'plain.yaml': `name: p\ntrigger: { event: manual }\nsteps:\n${hook('secret_env: SALES_WEBHOOK_SECRET')}`,
+    });
+    const names = webhookEnvNames(loadAutomations(dir).list());
+    expect(Object.fromEntries(names)).toEqual({ SALES_WEBHOOK_SECRET: ['plain', 'signed'], SALES_TOKEN: ['signed'], A: ['signed'], B: ['signed'] });
+    expect(webhookEnvNames(loadAutomations('automations').list()).size).toBe(0);
+  });
 
   it('loads the shipped examples, pinned with their templates and a sha256', () => {
     const catalog = loadAutomations('automations');
