@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAutomationActivities, type AutomationDeps, type WebhookInput } from '../../src/activities/automation.js';
 import type { Mailer } from '../../src/activities/mailer.js';
 import { sendWebhookRequest } from '../../src/activities/webhook-request.js';
-import { refusedBy, type ResolveHost } from '../../src/activities/webhook-target.js';
+import { checkedLookup, refusedBy, type ResolveHost } from '../../src/activities/webhook-target.js';
 import { webhookAllowedHostsOf } from '../../src/config.js';
 
 // Automation webhooks against real local receivers: which addresses are refused, that the
@@ -103,6 +103,16 @@ describe('webhook address rules', () => {
 
   it.each(['93.184.216.34', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])('lets the public address %s through', (address) => {
     expect(refusedBy(address)).toBeUndefined();
+  });
+
+  it('answers the socket both ways it asks, with the checked addresses only', async () => {
+    const lookup = checkedLookup(resolving({ 'dual.test': ['93.184.216.34', '2606:4700::1111'], 'inner.test': ['10.0.0.1'] }), false);
+    const ask = (host: string, options: object) =>
+      new Promise<unknown[]>((resolve) => lookup(host, options as never, (err, ...rest) => resolve([err && (err as Error).name, ...rest])));
+    expect(await ask('dual.test', { all: true })).toEqual([null, [{ address: '93.184.216.34', family: 4 }, { address: '2606:4700::1111', family: 6 }]]);
+    expect(await ask('dual.test', { family: 6 })).toEqual([null, '2606:4700::1111', 6]);
+    expect(await ask('dual.test', {})).toEqual([null, '93.184.216.34', 4]);
+    expect((await ask('inner.test', { all: true }))[0]).toBe('WebhookRefusedError');
   });
 
   it('allows the simulator host by default outside production only', () => {
