@@ -5,6 +5,7 @@ import { DEV_UNSUBSCRIBE_SECRET } from './automations/unsubscribe.js';
 import { DEV_EMAIL_HASH_SECRET, emailHashSecretsOf } from './identity/email-key.js';
 import { DEV_EMAIL_EVENTS_SECRET } from './email-events/signature.js';
 import { parseCodecKeys } from './temporal/codec-keys.js';
+import { allowListEntryOf, parseAllowedHosts } from './activities/webhook-target.js';
 
 // Environment variables arrive as strings; these helpers turn them into typed values
 // and let zod name the variable when a value is wrong.
@@ -162,6 +163,9 @@ export const configSchema = z.object({
   AUTOMATION_TIME_SCALE: z.coerce.number().min(0.00001).max(1).default(1),
   WEBHOOK_BASE_URL: optionalString.pipe(z.url().optional()),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 55_000),
+  // Webhook hosts (`host` or `host:port`, comma-separated) reachable whatever they resolve to:
+  // in-cluster targets. Every other host must resolve to public addresses (webhookAllowedHostsOf).
+  WEBHOOK_ALLOWED_HOSTS: optionalString,
   // Blank counts as unset (docker-compose.yml passes `${DEPLOY_...:-}`).
   UNSUBSCRIBE_BASE_URL: optionalString.pipe(z.url().default('http://127.0.0.1:3000/unsubscribe')),
   UNSUBSCRIBE_SECRET: optionalString,
@@ -298,6 +302,16 @@ export function isLoopbackHost(host: string): boolean {
   if (LOOPBACK_HOSTS.has(h)) return true;
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
   return /^127(\.\d{1,3}){3}$/.test(v4);
+}
+
+/**
+ * Webhook hosts exempt from the public-address check: WEBHOOK_ALLOWED_HOSTS, and outside
+ * production the host that relative webhook URLs resolve against (the local CRM simulator
+ * on 127.0.0.1 for `npm start` and the tests). Production allows only what is listed.
+ */
+export function webhookAllowedHostsOf(config: Pick<Config, 'WEBHOOK_ALLOWED_HOSTS' | 'WEBHOOK_BASE_URL' | 'CRM_BASE_URL' | 'NODE_ENV'>): string[] {
+  const listed = parseAllowedHosts(config.WEBHOOK_ALLOWED_HOSTS);
+  return isProduction(config) ? listed : [...listed, allowListEntryOf(config.WEBHOOK_BASE_URL ?? config.CRM_BASE_URL)];
 }
 
 /** The configured API keys: comma-separated, blanks ignored. */

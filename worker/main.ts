@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '../src/env-file.js';
 import { temporalSecurity, waitForTemporal } from '../src/temporal/connection.js';
 import { startTracing } from '../src/tracing/tracing.js';
 import { OutageLogger } from './outage-logger.js';
+import { scrubbingLogFunction } from './scrubbing-log.js';
 import { activityDepsFromConfig, createWorkers, migrateLegacyClaims, runWorkers } from './workers.js';
 
 // Worker process entry: wires config, connection, adapters and workers, then runs until
@@ -12,9 +13,10 @@ const config = loadConfigOrExit();
 const security = temporalSecurity(config);
 
 // The SDK core's own log lines come through the TS logger, so that a Temporal outage is told
-// in one line when it starts and one when it ends, not one line per retried poll.
+// in one line when it starts and one when it ends, not one line per retried poll; every line
+// is scrubbed of addresses and tokens before it is written (scrubbing-log.ts).
 Runtime.install({
-  logger: new OutageLogger(new DefaultLogger('INFO'), {
+  logger: new OutageLogger(new DefaultLogger('INFO', scrubbingLogFunction()), {
     address: config.TEMPORAL_ADDRESS,
     probe: () => waitForTemporal(config.TEMPORAL_ADDRESS, { timeoutMs: 24 * 3_600_000, security }),
   }),

@@ -8,8 +8,9 @@ import { crmFromConfig } from '../src/activities/crm/from-config.js';
 import { createLeadGateway } from '../src/activities/lead-gateway.js';
 import { createSmtpMailer } from '../src/activities/mailer.js';
 import { loadAutomations } from '../src/automations/loader.js';
+import { webhookEnvNames } from '../src/automations/webhook-secrets.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../src/automations/unsubscribe.js';
-import type { Config } from '../src/config.js';
+import { webhookAllowedHostsOf, type Config } from '../src/config.js';
 import { addressBookFromConfig } from '../src/identity/address-book.js';
 import { migrateEmailClaims } from '../src/identity/migrate-claims.js';
 import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
@@ -50,6 +51,9 @@ export function activityDepsFromConfig(config: Config, tracing?: Tracing): Activ
 export function automationDepsFromConfig(config: Config, connection: NativeConnection, tracing?: Tracing): AutomationDeps {
   const catalog = loadAutomations(config.AUTOMATIONS_DIR);
   if (catalog.note) console.warn(`worker: ${catalog.note}`);
+  for (const [name, ids] of webhookEnvNames(catalog.list())) {
+    if (!process.env[name]) console.warn(`worker: ${name} is not set; the webhooks of ${ids.join(', ')} that need it will fail`);
+  }
   const client = new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -62,6 +66,7 @@ export function automationDepsFromConfig(config: Config, connection: NativeConne
     timeScale: config.AUTOMATION_TIME_SCALE,
     webhookBaseUrl: config.WEBHOOK_BASE_URL ?? config.CRM_BASE_URL,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    webhookAllowedHosts: webhookAllowedHostsOf(config),
     unsubscribeBaseUrl: config.UNSUBSCRIBE_BASE_URL,
     unsubscribeSecret: config.UNSUBSCRIBE_SECRET ?? DEV_UNSUBSCRIBE_SECRET,
   };

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { AutomationCatalog } from '../automations/loader.js';
-import type { PinnedAutomation, RenderableTemplate } from '../automations/schema.js';
+import { ENV_REFERENCE, type PinnedAutomation, type RenderableTemplate } from '../automations/schema.js';
 import { emailContext, renderTemplate } from '../automations/templates.js';
 import { LeadPatch, type LeadView } from '../domain/lead.js';
 import { countedEmail } from './business-metrics.js';
@@ -10,6 +10,9 @@ import type { Mailer } from './mailer.js';
 import type { AddressBook } from '../identity/address-book.js';
 import { suppressOnRejection } from './suppression.js';
 import { unsubscribeLink } from './unsubscribe-headers.js';
+import { sendWebhookRequest, type WebhookAnswer } from './webhook-request.js';
+import { signWebhook, webhookSecretKey } from './webhook-signature.js';
+import { WebhookRefusedError, type ResolveHost } from './webhook-target.js';
 
 /** Everything the automation activities need, built once per worker. */
 export interface AutomationDeps {
@@ -20,6 +23,12 @@ export interface AutomationDeps {
   /** Relative webhook URLs (`/webhooks/sales`) resolve against this. */
   webhookBaseUrl: string;
   webhookTimeoutMs: number;
+  /** Hosts (`host` or `host:port`) a webhook may reach whatever they resolve to (webhookAllowedHostsOf). */
+  webhookAllowedHosts: readonly string[];
+  /** How webhook hosts are resolved; node:dns by default (tests resolve names of their own). */
+  webhookResolve?: ResolveHost;
+  /** Where `secret_env` and `${NAME}` in header values are read; process.env by default. */
+  secretEnv?: NodeJS.ProcessEnv;
   unsubscribeBaseUrl: string;
   unsubscribeSecret: string;
 }
@@ -63,6 +72,8 @@ export interface WebhookInput {
   url: string;
   payload?: Record<string, unknown> | undefined;
   headers?: Record<string, string> | undefined;
+  /** The environment variable holding the signing secret (`whsec_<base64>`); unset = unsigned. */
+  secretEnv?: string | undefined;
 }
 
 const TASK_POLL_MS = 200;
@@ -202,50 +213,84 @@ function leadPatch(lead: LeadView, input: LeadUpdateInput): LeadPatch {
   return parsed.data;
 }
 
-/** A webhook step: POST JSON with `Idempotency-Key: <runId>:<stepKey>`; 4xx is final, 5xx and 429 are retried. */
+/**
+ * A webhook step: POST JSON with `Idempotency-Key: <runId>:<stepKey>`, signed when the step
+ * names a secret; 4xx and 3xx are final, 5xx and 429 are retried. Failures name the status
+ * and never quote the answer: their messages reach the API (`last_error`), and an answer is
+ * whatever the receiver chose to send.
+ */
 async function postWebhook(d: AutomationDeps, input: WebhookInput): Promise<{ status: number; attempt: number }> {
   const lead = await d.leads.read(input.leadId);
   if (!lead) throw permanentFailure('LeadNotFound', `no lead with id ${input.leadId}`);
   const { crm: _crm, ...leadFields } = lead;
-  const url = input.url.startsWith('/') ? `${d.webhookBaseUrl.replace(/\/+$/, '')}${input.url}` : input.url;
+  const env = d.secretEnv ?? process.env;
+  const url = new URL(input.url.startsWith('/') ? `${d.webhookBaseUrl.replace(/\/+$/, '')}${input.url}` : input.url);
+  const id = `${input.runId}:${input.stepKey}`;
+  const body = JSON.stringify({
+    event: 'automation.webhook',
+    webhook: input.name,
+    automation_id: input.automationId,
+    run_id: input.runId,
+    step: input.stepKey,
+    lead: leadFields,
+    data: input.payload ?? {},
+  });
+  const headers: Record<string, string> = {
+    ...withEnvValues(input.name, input.headers ?? {}, env),
+    'content-type': 'application/json',
+    'idempotency-key': id,
+    'user-agent': 'automation-orchestrator',
+  };
+  if (input.secretEnv) {
+    const secret = env[input.secretEnv];
+    if (!secret) throw permanentFailure('WebhookSecretMissing', `webhook ${input.name}: ${input.secretEnv} (its secret_env) is not set in the worker's environment`);
+    const key = webhookSecretKey(secret);
+    if (!key) throw permanentFailure('WebhookSecretInvalid', `webhook ${input.name}: ${input.secretEnv} is not a whsec_<base64> secret of at least 16 bytes`);
+    Object.assign(headers, signWebhook(key, id, Math.floor(Date.now() / 1000), body));
+  }
   const timeout = AbortSignal.timeout(d.webhookTimeoutMs);
   const cancelled = activityContext()?.cancellationSignal;
-  let response: Response;
+  let answer: WebhookAnswer;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        ...(input.headers ?? {}),
-        'content-type': 'application/json',
-        'idempotency-key': `${input.runId}:${input.stepKey}`,
-        'user-agent': 'automation-orchestrator',
-      },
-      body: JSON.stringify({
-        event: 'automation.webhook',
-        webhook: input.name,
-        automation_id: input.automationId,
-        run_id: input.runId,
-        step: input.stepKey,
-        lead: leadFields,
-        data: input.payload ?? {},
-      }),
+    answer = await sendWebhookRequest({
+      url,
+      headers,
+      body,
       signal: cancelled ? AbortSignal.any([cancelled, timeout]) : timeout,
+      allowedHosts: d.webhookAllowedHosts,
+      ...(d.webhookResolve ? { resolve: d.webhookResolve } : {}),
     });
   } catch (err) {
+    if (err instanceof WebhookRefusedError) throw permanentFailure('WebhookRefused', `webhook ${input.name} refused: ${err.message}`);
     const reason = timeout.aborted ? `no answer within ${d.webhookTimeoutMs} ms` : (err as Error).message;
     throw transientFailure('WebhookUnavailable', `webhook ${input.name} unreachable: ${reason}`);
   }
-  return webhookOutcome(input.name, response);
+  return webhookOutcome(input.name, answer);
 }
 
-async function webhookOutcome(name: string, response: Response): Promise<{ status: number; attempt: number }> {
-  const body = (await response.text()).slice(0, 200);
-  if (response.ok) return { status: response.status, attempt: attempt() };
-  const summary = `webhook ${name} answered ${response.status}: ${body}`;
-  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-  if (response.status === 429) throw transientFailure('WebhookRateLimited', summary, { retryAfterMs });
-  if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 409) {
-    throw permanentFailure('WebhookRejected', summary);
+/** Header values with `${NAME}` replaced by that environment variable: secrets stay out of the YAML and the run's history. */
+function withEnvValues(webhook: string, headers: Record<string, string>, env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    out[name] = value.replace(ENV_REFERENCE, (_, variable: string) => {
+      const found = env[variable];
+      if (found === undefined || found === '') throw permanentFailure('WebhookSecretMissing', `webhook ${webhook}: header ${name} needs ${variable}, which is not set in the worker's environment`);
+      if (!/^[\x20-\x7E]*$/.test(found)) throw permanentFailure('WebhookSecretInvalid', `webhook ${webhook}: ${variable} (header ${name}) is not printable ASCII`);
+      return found;
+    });
   }
+  return out;
+}
+
+function webhookOutcome(name: string, answer: WebhookAnswer): { status: number; attempt: number } {
+  const { status } = answer;
+  if (status >= 200 && status < 300) return { status, attempt: attempt() };
+  const summary = `webhook ${name} answered ${status}`;
+  const retryAfterMs = parseRetryAfter(answer.retryAfter);
+  if (status >= 300 && status < 400) {
+    throw permanentFailure('WebhookRedirected', `${summary}, a redirect: webhooks do not follow redirects, so point its url at the final address`);
+  }
+  if (status === 429) throw transientFailure('WebhookRateLimited', summary, { retryAfterMs });
+  if (status >= 400 && status < 500 && status !== 408 && status !== 409) throw permanentFailure('WebhookRejected', summary);
   throw transientFailure('WebhookUnavailable', summary, { retryAfterMs });
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RateLimitedError, UnauthorizedError } from './errors.js';
@@ -9,7 +9,7 @@ import { RateLimitedError, UnauthorizedError } from './errors.js';
  * is open (the loopback default); a limit of 0: no limit.
  */
 export async function registerAccessControl(app: FastifyInstance, apiKeys: string[], rateLimitPerMinute: number): Promise<void> {
-  const keys = apiKeys.map((k) => Buffer.from(k));
+  const keys = apiKeys.map((key) => ({ digest: sha256(key), id: apiKeyId(key) }));
   const limited = rateLimitPerMinute > 0;
   if (limited) await app.register(fastifyRateLimit, { global: false, max: rateLimitPerMinute, timeWindow: 60_000 });
   const rateLimit = limited
@@ -37,27 +37,50 @@ export async function registerAccessControl(app: FastifyInstance, apiKeys: strin
           if (verdict.isExceeded) throw new RateLimitedError(Math.max(1, verdict.ttlInSeconds));
         }
       }
-      if (keys.length > 0 && matchKey(keys, request) === undefined) {
-        throw new UnauthorizedError();
+      if (keys.length > 0) {
+        const keyId = matchKey(keys, request);
+        if (keyId === undefined) throw new UnauthorizedError();
+        // Every line of the request, "request completed" included (told by reply.log), says which key made it.
+        const log = request.log.child({ key_id: keyId });
+        request.log = log;
+        reply.log = log;
       }
     });
   }
 }
 
-const KEY_MATCH = Symbol('apiKeyMatch');
-type WithKeyMatch = FastifyRequest & { [KEY_MATCH]?: number | null };
+/**
+ * How a key is named in logs and rate-limit buckets: the first 8 hex digits of its SHA-256.
+ * Enough to tell the configured keys apart, useless for guessing one.
+ */
+export function apiKeyId(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
 
-/** Index of the configured key the request presents (Authorization: Bearer), or undefined. Constant-time per key. */
-function matchKey(keys: Buffer[], request: FastifyRequest): number | undefined {
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+interface ConfiguredKey {
+  digest: Buffer;
+  id: string;
+}
+
+const KEY_MATCH = Symbol('apiKeyMatch');
+type WithKeyMatch = FastifyRequest & { [KEY_MATCH]?: string | null };
+
+/**
+ * The id of the configured key the request presents (Authorization: Bearer), or undefined.
+ * Digests are compared, not keys: they are 32 bytes whatever the keys' lengths, so every
+ * comparison runs in full and the time taken tells neither a key's length nor its prefix.
+ */
+function matchKey(keys: ConfiguredKey[], request: FastifyRequest): string | undefined {
   const memo = request as WithKeyMatch;
   if (memo[KEY_MATCH] !== undefined) return memo[KEY_MATCH] ?? undefined;
   const [scheme = '', token = ''] = (request.headers.authorization ?? '').trim().split(/\s+/, 2);
-  const presented = Buffer.from(scheme.toLowerCase() === 'bearer' ? token : '');
-  let found: number | null = null;
+  const presented = sha256(scheme.toLowerCase() === 'bearer' ? token : '');
+  let found: string | null = null;
   // Every key is compared, so the time taken does not tell which one nearly matched.
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (k.length === presented.length && timingSafeEqual(k, presented) && found === null) found = i;
+  for (const key of keys) {
+    if (timingSafeEqual(key.digest, presented) && found === null) found = key.id;
   }
   memo[KEY_MATCH] = found;
   return found ?? undefined;

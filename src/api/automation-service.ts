@@ -10,6 +10,7 @@ import { isoTimestamp, quote } from '../temporal/protocol.js';
 import { automationRun } from '../workflows/index.js';
 import type { AutomationCatalog, LoadedAutomation } from '../automations/loader.js';
 import { automationRunId, leadRunsPrefix, parseRunId } from '../automations/ids.js';
+import { shownDefinition } from '../automations/shown-definition.js';
 import { verifyUnsubscribeToken } from '../automations/unsubscribe.js';
 import { base32, leadWorkflowId } from '../domain/ids.js';
 import {
@@ -85,7 +86,7 @@ export class AutomationService {
 
   get(id: string) {
     const automation = this.find(id);
-    return { ...summary(automation), definition: automation.definition };
+    return { ...summary(automation), definition: shownDefinition(automation.definition) };
   }
 
   /** Starts a run by hand. With an Idempotency-Key the run id is derived from it, so a retry gets the same run. */

@@ -223,7 +223,24 @@ const BranchStep = z.strictObject({
   },
 });
 
-const RESERVED_HEADERS = new Set(['idempotency-key', 'content-type', 'content-length', 'host', 'connection', 'transfer-encoding']);
+// Headers the webhook step sets itself, and with a signing secret the Standard Webhooks ones.
+const RESERVED_HEADERS = new Set([
+  'idempotency-key',
+  'content-type',
+  'content-length',
+  'host',
+  'connection',
+  'transfer-encoding',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);
+
+/** `${SALES_TOKEN}` in a header value: read from the worker's environment when the step runs. */
+export const ENV_REFERENCE = /\$\{([A-Z][A-Z0-9_]{0,63})\}/g;
+const ENV_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** Header names whose values are credentials: such a value names its variable (`Bearer ${SALES_TOKEN}`), never holds it. */
+const CREDENTIAL_HEADER = /authorization|api-?key|token|secret|password|cookie|signature|auth/i;
 
 const WebhookStep = z.strictObject({
   type: z.literal('webhook'),
@@ -250,7 +267,17 @@ const WebhookStep = z.strictObject({
     .refine((h) => Object.keys(h).every((k) => !RESERVED_HEADERS.has(k.toLowerCase())), {
       message: `headers must not set ${[...RESERVED_HEADERS].join(', ')}`,
     })
+    .superRefine((h, ctx) => {
+      for (const [header, value] of Object.entries(h)) {
+        if (CREDENTIAL_HEADER.test(header) && !new RegExp(ENV_REFERENCE.source).test(value)) {
+          ctx.addIssue({ code: 'custom', path: [header], message: `${header} holds a credential: write the variable that holds it (e.g. "Bearer \${SALES_TOKEN}"), not its value` });
+        }
+      }
+    })
     .optional(),
+  // The signing secret is named, never written: the worker reads it from its environment.
+  secret_env: z.string().regex(ENV_NAME, { message: 'secret_env names an environment variable (e.g. SALES_WEBHOOK_SECRET)' }).optional(),
+  secret: z.never({ error: 'a secret is never written in an automation file: put it in an environment variable and name it with secret_env' }).optional(),
 });
 
 const StopStep = z.strictObject({ type: z.literal('stop'), reason: z.string().max(200).optional() });

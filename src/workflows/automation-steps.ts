@@ -128,6 +128,7 @@ const STEP_RUNNERS: { [T in StepType]: StepRunner<StepOf<T>> } = {
       url: step.url,
       payload: step.payload,
       headers: step.headers,
+      secretEnv: step.secret_env,
     });
     run.finish(record, 'completed', `HTTP ${result.status}`);
   },

@@ -7,6 +7,8 @@ import { formatDuration, parseDuration, scaleDuration } from '../../src/automati
 import { automationRunId, parseRunId, stableKey, stepTaskId } from '../../src/automations/ids.js';
 import { AutomationLoadError, loadAutomations } from '../../src/automations/loader.js';
 import { DefinitionSchema, StepSchema } from '../../src/automations/schema.js';
+import { shownDefinition } from '../../src/automations/shown-definition.js';
+import { webhookEnvNames } from '../../src/automations/webhook-secrets.js';
 import { checkTemplatePart, emailContext, renderTemplate } from '../../src/automations/templates.js';
 import { unsubscribeUrl, verifyUnsubscribeToken } from '../../src/automations/unsubscribe.js';
 import { validateAutomations } from '../../src/automations/validate.js';
@@ -52,6 +54,7 @@ describe('steps', () => {
     score: { type: 'score', into: 'nurture_score', base: 'lead_score', rules: [{ if: { field: 'company', op: 'exists' }, points: 10 }] },
     branch: { type: 'branch', if: { any: [{ field: 'score', op: 'gte', value: 60 }, { not: { field: 'tags', op: 'contains', value: 'cold' } }] }, then: [{ type: 'crm_update' }] },
     webhook: { type: 'webhook', name: 'sales', url: '/webhooks/sales', payload: { reason: 'x', n: 1 }, headers: { 'X-Team': 'emea' } },
+    'signed webhook': { type: 'webhook', name: 'sales', url: '/x', secret_env: 'SALES_WEBHOOK_SECRET', headers: { Authorization: 'Bearer ${SALES_TOKEN}' } },
     stop: { type: 'stop', reason: 'done' },
   };
 
@@ -90,6 +93,11 @@ describe('steps', () => {
     ['branch with a bad nested step', { type: 'branch', if: { field: 'score', op: 'gt', value: 1 }, then: [{ type: 'wait', duration: 'soon' }] }, /then.0.duration: "soon" is not a duration/],
     ['webhook with a bad url', { type: 'webhook', name: 'sales', url: 'ftp://x' }, /url is an http\(s\) URL/],
     ['webhook overriding Idempotency-Key', { type: 'webhook', name: 'sales', url: '/x', headers: { 'Idempotency-Key': 'mine' } }, /must not set idempotency-key/],
+    ['webhook with its secret written in', { type: 'webhook', name: 'sales', url: '/x', secret: 'whsec_abc' }, /secret: a secret is never written in an automation file.*secret_env/],
+    ['webhook with a credential header value written in', { type: 'webhook', name: 'sales', url: '/x', headers: { Authorization: 'Bearer abc123' } }, /headers.Authorization: Authorization holds a credential/],
+    ['webhook with an API key header written in', { type: 'webhook', name: 'sales', url: '/x', headers: { 'X-Api-Key': 'abc123' } }, /X-Api-Key holds a credential/],
+    ['webhook setting its own signature', { type: 'webhook', name: 'sales', url: '/x', headers: { 'Webhook-Signature': '${X}' } }, /must not set .*webhook-signature/],
+    ['webhook naming no variable in secret_env', { type: 'webhook', name: 'sales', url: '/x', secret_env: 'whsec_abc' }, /secret_env names an environment variable/],
     ['stop with a huge reason', { type: 'stop', reason: 'x'.repeat(500) }, /reason/],
   ];
 
@@ -165,6 +173,17 @@ describe('definitions', () => {
     expect(problems({ ...base, trigger: { event: 'lead.deleted' } })).toMatch(/event must be one of lead.created, lead.updated, manual/);
     expect(problems({ ...base, steps: [] })).toMatch(/at least one step/);
     expect(problems({ ...base, owner: 'me' })).toMatch(/owner/);
+  });
+
+  it('is shown by the API with the names of webhook headers, never their values', () => {
+    const hook = { type: 'webhook', name: 'sales', url: '/x', headers: { Authorization: 'Bearer ${SALES_TOKEN}', 'X-Team': 'emea-private-value' } };
+    const definition = DefinitionSchema.parse({ ...base, steps: [hook, { type: 'branch', if: { field: 'score', op: 'gt', value: 1 }, then: [hook] }] });
+    const shown = shownDefinition(definition);
+    expect(JSON.stringify(shown)).not.toMatch(/SALES_TOKEN|emea-private-value/);
+    expect(shown.steps[0]).toMatchObject({ type: 'webhook', headers: ['Authorization', 'X-Team'] });
+    expect((shown.steps[1] as { then: unknown[] }).then[0]).toMatchObject({ headers: ['Authorization', 'X-Team'] });
+    // The loaded definition itself keeps them: runs need them.
+    expect(definition.steps[0]).toMatchObject({ headers: { 'X-Team': 'emea-private-value' } });
   });
 });
 
@@ -250,6 +269,17 @@ describe('the loader', () => {
       return (err as AutomationLoadError).problems;
     }
   };
+
+  it('lists the environment variables webhook steps read, with the automations that name them', () => {
+    const hook = (extra: string) => `  - { type: webhook, name: sales, url: /x, ${extra} }\n`;
+    const dir = folder({
+      'signed.yaml': `name: s\ntrigger: { event: manual }\nsteps:\n${hook('secret_env: SALES_WEBHOOK_SECRET')}  - type: branch\n    if: { field: score, op: gt, value: 1 }\n    then:\n    ${hook("headers: { Authorization: 'Bearer ${SALES_TOKEN}', X-Both: '${A}-${B}' }")}`,
+      'plain.yaml': `name: p\ntrigger: { event: manual }\nsteps:\n${hook('secret_env: SALES_WEBHOOK_SECRET')}`,
+    });
+    const names = webhookEnvNames(loadAutomations(dir).list());
+    expect(Object.fromEntries(names)).toEqual({ SALES_WEBHOOK_SECRET: ['plain', 'signed'], SALES_TOKEN: ['signed'], A: ['signed'], B: ['signed'] });
+    expect(webhookEnvNames(loadAutomations('automations').list()).size).toBe(0);
+  });
 
   it('loads the shipped examples, pinned with their templates and a sha256', () => {
     const catalog = loadAutomations('automations');
