@@ -105,7 +105,7 @@ export const configSchema = z.object({
   // `salesforce` are the vendors' APIs (docs/crm.md), batched in the worker.
   CRM_ADAPTER: z.enum(['rest', 'hubspot', 'salesforce']).default('rest'),
   // Vendor batches: wait at most this long for one to fill; at most this many out at once per worker process.
-  CRM_BATCH_WAIT_MS: int(100, 0, 10_000),
+  CRM_BATCH_WAIT_MS: int(1000, 0, 60_000),
   // Records per vendor request; 0 = the vendor's most (HubSpot 100, Salesforce 200), 1 = no batching.
   CRM_BATCH_MAX_RECORDS: int(0, 0, 200),
   CRM_BATCH_MAX_IN_FLIGHT: int(4, 1, 100),
