@@ -28,7 +28,11 @@ async function leadAt(id: string, version: number) {
   return eventually(
     async () => {
       const res = await call(app, 'GET', `/api/leads/${id}`);
-      return res.status === 200 && res.body.version >= version && res.body.crm.status === 'synced' ? res.body : undefined;
+      // Synced at the version, not only synced: a read between a change's acceptance and its
+      // processing shows the change applied but not yet processed (an address's consent is
+      // read by lead_process), with the CRM still synced at the version before.
+      const { body } = res;
+      return res.status === 200 && body.version >= version && body.crm.status === 'synced' && body.crm.synced_version >= version ? body : undefined;
     },
     { what: `lead ${id} at version ${version}, synced` },
   );
