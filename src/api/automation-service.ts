@@ -267,7 +267,10 @@ export class AutomationService {
 
   private async assertLead(leadId: string): Promise<void> {
     try {
-      await this.client.workflow.getHandle(leadWorkflowId(leadId)).describe();
+      // A lead's workflow runs for ever (it continues as new); a closed one was erased, and its
+      // runs are the erasure's to delete: to clients the lead is gone (404), as for its other reads.
+      const { status } = await this.client.workflow.getHandle(leadWorkflowId(leadId)).describe();
+      if (status.name !== 'RUNNING') throw new LeadNotFoundError(leadId);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new LeadNotFoundError(leadId);
       throw err;

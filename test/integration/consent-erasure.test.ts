@@ -134,6 +134,8 @@ describe('erasure and export', () => {
     expect((await call(app, 'GET', `/api/leads/${id}`)).body.error?.code).toBe('lead_erased');
     expect((await call(app, 'PATCH', `/api/leads/${id}`, { company: 'Still here?' })).body.error?.code).toBe('lead_erased');
     expect((await call(app, 'DELETE', `/api/leads/${id}`)).body.error?.code).toBe('lead_erased');
+    // Its automation runs too (schemathesis ST301 found them listed until the erasure deleted them).
+    expect((await call(app, 'GET', `/api/leads/${id}/automation-runs`)).status).toBe(404);
     const task = await eventually(
       async () => {
         const res = await call(app, 'GET', `/api/tasks/${taskId}`);
