@@ -3,12 +3,13 @@ const WINDOW_MS = 1000;
 /** A grant a minute older than the newest one is beyond any CRM timeout: it cannot share a second with what comes. */
 const GRANTS_KEPT_MS = 60_000;
 
-/** Timestamps of events within the last second, oldest first. */
+/** Timestamps of events within the last `windowMs` (a second unless told), oldest first. */
 export class SlidingWindow {
   private readonly times: number[] = [];
+  constructor(readonly windowMs = WINDOW_MS) {}
 
   count(now: number): number {
-    while (this.times.length > 0 && (this.times[0] ?? 0) <= now - WINDOW_MS) this.times.shift();
+    while (this.times.length > 0 && (this.times[0] ?? 0) <= now - this.windowMs) this.times.shift();
     return this.times.length;
   }
 

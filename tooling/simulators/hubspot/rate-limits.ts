@@ -7,27 +7,6 @@ import type { HubSpotState } from './state.js';
  * A request over either limit is answered 429 and does not count against them.
  */
 
-/** Admission times within the last `windowMs`, oldest first. */
-export class RollingWindow {
-  private readonly times: number[] = [];
-  constructor(readonly windowMs: number) {}
-
-  count(now: number): number {
-    while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift();
-    return this.times.length;
-  }
-
-  add(now: number): number {
-    this.count(now);
-    this.times.push(now);
-    return this.times.length;
-  }
-
-  clear(): void {
-    this.times.length = 0;
-  }
-}
-
 export type LimitPolicy = 'TEN_SECONDLY_ROLLING' | 'DAILY';
 
 /** Counts the request against both limits, or names the one it is over (then it is not counted). */

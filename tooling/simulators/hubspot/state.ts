@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { faultControls, type SimControls } from '../sim-common.js';
 import { SlidingWindow } from '../sliding-window.js';
-import { RollingWindow } from './rate-limits.js';
 
 /** Everything the HubSpot simulator remembers between requests, and the switches that change how it answers. */
 
@@ -84,7 +83,7 @@ export interface HubSpotState {
   readonly pendingDeliveries: Set<Promise<void>>;
   nextEventId: number;
   inFlight: number;
-  readonly window: RollingWindow;
+  readonly window: SlidingWindow;
   readonly perSecond: SlidingWindow;
   /** Requests admitted on `day` (a UTC date); the cap resets when the date changes. */
   daily: { day: string; used: number };
@@ -119,7 +118,7 @@ export function createHubSpotState(options: HubSpotStateOptions): HubSpotState {
     pendingDeliveries: new Set(),
     nextEventId: 1,
     inFlight: 0,
-    window: new RollingWindow(options.limits.windowMs),
+    window: new SlidingWindow(options.limits.windowMs),
     perSecond: new SlidingWindow(),
     daily: { day: '', used: 0 },
     counters: newCounters(),
