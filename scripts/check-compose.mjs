@@ -18,6 +18,8 @@ const DUMMY_ENV = {
   DEPLOY_API_KEYS: 'compose-check-key-0123456789',
   DEPLOY_UNSUBSCRIBE_SECRET: 'compose-check-secret-0123456789',
   DEPLOY_UNSUBSCRIBE_BASE_URL: 'https://leads.example.com/unsubscribe',
+  DEPLOY_SMTP_FROM: 'Sales <sales@leads.acme.test>',
+  DEPLOY_MESSAGE_ID_DOMAIN: 'leads.acme.test',
   DEPLOY_TEMPORAL_CODEC_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
   DEPLOY_POSTGRES_PASSWORD: 'compose-check-password',
   DEPLOY_GRAFANA_ADMIN_PASSWORD: 'compose-check-password',

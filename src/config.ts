@@ -6,6 +6,7 @@ import { DEV_EMAIL_HASH_SECRET, emailHashSecretsOf } from './identity/email-key.
 import { DEV_EMAIL_EVENTS_SECRET } from './email-events/signature.js';
 import { parseCodecKeys } from './temporal/codec-keys.js';
 import { allowListEntryOf, parseAllowedHosts } from './activities/webhook-target.js';
+import { parseAddressList } from './address-list.js';
 
 // Environment variables arrive as strings; these helpers turn them into typed values
 // and let zod name the variable when a value is wrong.
@@ -52,6 +53,9 @@ export const configSchema = z.object({
 
   // `production` makes every process refuse development secrets and loopback links (productionRefusals).
   NODE_ENV: optionalString,
+  // Hosts (comma-separated) production may reach without TLS: services on a private network
+  // that speak plain TCP, like compose's simulators and its own Temporal cluster.
+  PLAINTEXT_ALLOWED_HOSTS: optionalString,
 
   // Where the status page (/console) links each lead and run; unset = no links (npm start sets
   // it to its dev server's Web UI). http(s) only: it becomes the start of every link's href.
@@ -83,6 +87,12 @@ export const configSchema = z.object({
   SSE_POLL_INTERVAL_MS: int(1000, 100, 60_000),
   SSE_HEARTBEAT_MS: int(15_000, 1000, 300_000),
   ALLOW_OPEN_API: bool(false),
+  // Fastify's trustProxy: unset/false, true, a hop count, or addresses/CIDRs of the proxies
+  // (trustProxyOf). Only then do request.ip and the protocol come from X-Forwarded-*.
+  TRUST_PROXY: optionalString,
+  // Peers (addresses/CIDRs) whose `traceparent` header a request's span continues; anyone
+  // else starts a new trace (unset = loopback only, traceParentSourcesOf).
+  TRACE_PARENT_FROM: optionalString,
   // How often the status page (/console) asks the API for fresh figures and lists.
   CONSOLE_REFRESH_MS: int(3000, 500, 600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -144,12 +154,15 @@ export const configSchema = z.object({
   SMTP_HOST: z.string().min(1).default('127.0.0.1'),
   SMTP_PORT: int(2525, 1, 65535),
   SMTP_SECURE: bool(false),
+  // STARTTLS required on a plain connection (nodemailer's requireTLS): no mail in the clear.
+  SMTP_REQUIRE_TLS: bool(false),
   SMTP_USER: optionalString,
   SMTP_PASSWORD: optionalString,
-  SMTP_FROM: z.string().min(3).default('Sales Team <sales@example.com>'),
+  // Blank counts as unset (docker-compose.yml passes `${DEPLOY_...:-}`); production refuses the example defaults.
+  SMTP_FROM: optionalString.pipe(z.string().min(3).default('Sales Team <sales@example.com>')),
   SMTP_START_SINK: bool(true),
   SMTP_SINK_HTTP_PORT: int(8025, 0, 65535),
-  MESSAGE_ID_DOMAIN: z.string().min(1).default('leads.example.com'),
+  MESSAGE_ID_DOMAIN: optionalString.pipe(z.string().min(1).default('leads.example.com')),
 
   // Retries (per activity attempt counts and backoff)
   RETRY_MAX_ATTEMPTS: int(8, 1, 1000),
@@ -223,6 +236,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     for (const problem of temporalTlsProblems(c)) lines.push(`  ${problem}`);
     const codec = parseCodecKeys(c.TEMPORAL_CODEC_KEYS);
     if (codec instanceof Error) lines.push(`  TEMPORAL_CODEC_KEYS: ${codec.message}`);
+    for (const name of ['TRUST_PROXY', 'TRACE_PARENT_FROM'] as const) {
+      const raw = c[name];
+      if (raw === undefined || (name === 'TRUST_PROXY' && /^(true|false|\d+)$/.test(raw))) continue;
+      const parsed = parseAddressList(raw);
+      if (parsed instanceof Error) lines.push(`  ${name}: ${parsed.message}`);
+    }
     for (const refusal of productionRefusals(c)) lines.push(`  ${refusal}`);
     if (lines.length === 0) return c;
   }
@@ -326,9 +345,18 @@ export function apiKeysOf(config: Pick<Config, 'API_KEYS'>): string[] {
  * Why the API must not start with this configuration, or undefined. Without API_KEYS the
  * API is open, which is the zero-setup default on loopback; anywhere else anyone who can
  * reach the port could read and write leads, so that takes an explicit ALLOW_OPEN_API=true.
+ * In production loopback does not excuse it: a proxy on the same machine forwards the world.
+ * (Here rather than in productionRefusals: the workers read the same configuration and serve no API.)
  */
-export function openApiRefusal(config: Pick<Config, 'API_KEYS' | 'HOST' | 'ALLOW_OPEN_API'>): string | undefined {
-  if (apiKeysOf(config).length > 0 || isLoopbackHost(config.HOST) || config.ALLOW_OPEN_API) return undefined;
+export function openApiRefusal(config: Pick<Config, 'API_KEYS' | 'HOST' | 'ALLOW_OPEN_API' | 'NODE_ENV'>): string | undefined {
+  if (apiKeysOf(config).length > 0 || config.ALLOW_OPEN_API) return undefined;
+  if (isProduction(config)) {
+    return (
+      'API_KEYS: required in production (NODE_ENV=production); set API_KEYS (comma-separated bearer keys),\n' +
+      '  or ALLOW_OPEN_API=true if something in front of the API (a proxy, a private network) already guards it.'
+    );
+  }
+  if (isLoopbackHost(config.HOST)) return undefined;
   return (
     `api: refusing to start without authentication on HOST=${config.HOST}, which is not a loopback address.\n` +
     '  Set API_KEYS (comma-separated bearer keys) to require a key on /api/*,\n' +
@@ -350,7 +378,8 @@ export function isProduction(config: Pick<Config, 'NODE_ENV'>): boolean {
  */
 export function productionRefusals(
   config: Pick<Config, 'NODE_ENV' | 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_BASE_URL' | 'TEMPORAL_CODEC_KEYS'> &
-    Partial<Pick<Config, 'EMAIL_HASH_SECRETS' | 'EMAIL_EVENTS_SECRET' | 'CRM_ADAPTER' | 'CRM_START_SIMULATOR' | 'HUBSPOT_BASE_URL' | 'SALESFORCE_INSTANCE_URL'>>,
+    Partial<Pick<Config, 'EMAIL_HASH_SECRETS' | 'EMAIL_EVENTS_SECRET' | 'CRM_ADAPTER' | 'CRM_START_SIMULATOR' | 'HUBSPOT_BASE_URL' | 'SALESFORCE_INSTANCE_URL'>> &
+    Partial<PlaintextFields & Pick<Config, 'SMTP_FROM' | 'MESSAGE_ID_DOMAIN'>>,
 ): string[] {
   if (!isProduction(config)) return [];
   const out: string[] = [];
@@ -380,7 +409,76 @@ export function productionRefusals(
   if (config.TEMPORAL_CODEC_KEYS === undefined) {
     out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see README, Personal data)');
   }
+  out.push(...plaintextRefusals(config), ...exampleDomainRefusals(config));
   return out;
+}
+
+type PlaintextFields = TlsFields &
+  Pick<
+    Config,
+    'PLAINTEXT_ALLOWED_HOSTS' | 'TEMPORAL_ADDRESS' | 'CRM_ADAPTER' | 'CRM_START_SIMULATOR' | 'CRM_BASE_URL' | 'SMTP_HOST' | 'SMTP_SECURE' | 'SMTP_REQUIRE_TLS' | 'SMTP_START_SINK'
+  >;
+
+/**
+ * Links that would carry leads, mail or credentials in the clear across a network: each is
+ * refused unless its host is loopback or listed in PLAINTEXT_ALLOWED_HOSTS. The local
+ * simulators (CRM_START_SIMULATOR, SMTP_START_SINK) are this machine's own.
+ */
+function plaintextRefusals(config: Partial<PlaintextFields>): string[] {
+  const allowed = new Set(parseAllowedHosts(config.PLAINTEXT_ALLOWED_HOSTS).map((h) => h.toLowerCase()));
+  const remote = (host: string) => !isLoopbackHost(host) && !allowed.has(host.toLowerCase());
+  const out: string[] = [];
+  const hint = 'or list the host in PLAINTEXT_ALLOWED_HOSTS if it is on a private network';
+  if (config.TEMPORAL_ADDRESS !== undefined && remote(hostOfAddress(config.TEMPORAL_ADDRESS)) && !temporalTlsEnabled(config as TlsFields)) {
+    out.push(`TEMPORAL_ADDRESS: ${config.TEMPORAL_ADDRESS} is reached without TLS; set TEMPORAL_TLS=true, TEMPORAL_TLS_* or TEMPORAL_API_KEY, ${hint}`);
+  }
+  if ((config.CRM_ADAPTER ?? 'rest') === 'rest' && config.CRM_START_SIMULATOR === false && config.CRM_BASE_URL !== undefined) {
+    const url = new URL(config.CRM_BASE_URL);
+    if (url.protocol === 'http:' && remote(url.hostname)) out.push(`CRM_BASE_URL: ${config.CRM_BASE_URL} is not https; use the CRM's https URL, ${hint}`);
+  }
+  if (config.SMTP_START_SINK === false && config.SMTP_HOST !== undefined && !config.SMTP_SECURE && !config.SMTP_REQUIRE_TLS && remote(config.SMTP_HOST)) {
+    out.push(`SMTP_SECURE, SMTP_REQUIRE_TLS: mail to ${config.SMTP_HOST} may go in the clear; set SMTP_SECURE=true (port 465) or SMTP_REQUIRE_TLS=true (STARTTLS), ${hint}`);
+  }
+  return out;
+}
+
+/** The host of `host:port`, `[v6]:port` or a bare host. */
+function hostOfAddress(address: string): string {
+  const bracketed = /^\[([^\]]+)\]/.exec(address);
+  if (bracketed) return bracketed[1] ?? address;
+  const colons = address.split(':').length - 1;
+  return colons === 1 ? (address.split(':')[0] ?? address) : address;
+}
+
+// RFC 2606's documentation domains: mail "from" them bounces or lands in spam, and Message-IDs
+// under them are not ours.
+const EXAMPLE_DOMAIN = /(^|[.@])example\.(com|org|net)(>|\s|$)/i;
+
+function exampleDomainRefusals(config: Partial<Pick<Config, 'SMTP_FROM' | 'MESSAGE_ID_DOMAIN'>>): string[] {
+  const out: string[] = [];
+  if (config.SMTP_FROM !== undefined && EXAMPLE_DOMAIN.test(config.SMTP_FROM.trim())) {
+    out.push(`SMTP_FROM: ${config.SMTP_FROM} is an example address; set the sender your mail domain authorises`);
+  }
+  if (config.MESSAGE_ID_DOMAIN !== undefined && EXAMPLE_DOMAIN.test(config.MESSAGE_ID_DOMAIN.trim())) {
+    out.push(`MESSAGE_ID_DOMAIN: ${config.MESSAGE_ID_DOMAIN} is an example domain; set your own mail domain`);
+  }
+  return out;
+}
+
+/** Fastify's trustProxy from TRUST_PROXY: false (unset), true, a hop count, or the proxies' addresses. */
+export function trustProxyOf(config: Pick<Config, 'TRUST_PROXY'>): boolean | number | string[] {
+  const raw = config.TRUST_PROXY?.trim();
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = parseAddressList(raw);
+  return list instanceof Error ? false : list;
+}
+
+/** Where an incoming `traceparent` is believed: TRACE_PARENT_FROM, or this machine only. */
+export function traceParentSourcesOf(config: Pick<Config, 'TRACE_PARENT_FROM'>): string[] {
+  const list = config.TRACE_PARENT_FROM === undefined ? undefined : parseAddressList(config.TRACE_PARENT_FROM);
+  return list === undefined || list instanceof Error ? ['127.0.0.0/8', '::1'] : list;
 }
 
 type TlsFields = Pick<Config, 'TEMPORAL_TLS' | 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_TLS_CA' | 'TEMPORAL_TLS_SERVER_NAME' | 'TEMPORAL_API_KEY'>;

@@ -36,6 +36,7 @@ export function activityDepsFromConfig(config: Config, tracing?: Tracing): Activ
       host: config.SMTP_HOST,
       port: config.SMTP_PORT,
       secure: config.SMTP_SECURE,
+      requireTls: config.SMTP_REQUIRE_TLS,
       user: config.SMTP_USER,
       password: config.SMTP_PASSWORD,
       from: config.SMTP_FROM,

@@ -20,6 +20,8 @@ export interface SmtpOptions {
   host: string;
   port: number;
   secure: boolean;
+  /** On a plain connection, insist on STARTTLS (nodemailer's requireTLS) instead of sending in the clear. */
+  requireTls?: boolean;
   user?: string | undefined;
   password?: string | undefined;
   from: string;
@@ -31,7 +33,9 @@ export function createSmtpMailer(options: SmtpOptions): Mailer {
     host: options.host,
     port: options.port,
     secure: options.secure,
-    ignoreTLS: !options.secure && !options.user,
+    // Without credentials a plain relay (the local sink) is spoken to as it is, unless TLS is required.
+    requireTLS: options.requireTls ?? false,
+    ignoreTLS: !options.secure && !options.user && !options.requireTls,
     auth: options.user ? { user: options.user, pass: options.password ?? '' } : undefined,
     pool: true,
     maxConnections: 5,

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEV_UNSUBSCRIBE_SECRET } from '../../src/automations/unsubscribe.js';
 import { DEV_EMAIL_EVENTS_SECRET } from '../../src/email-events/signature.js';
-import { codecCorsOriginsOf, ConfigError, loadConfig, productionRefusals } from '../../src/config.js';
+import { codecCorsOriginsOf, ConfigError, loadConfig, openApiRefusal, productionRefusals, traceParentSourcesOf, trustProxyOf } from '../../src/config.js';
 import { temporalConnectionOptions, temporalSecurity } from '../../src/temporal/connection.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -15,6 +15,8 @@ const PRODUCTION_OK = {
   UNSUBSCRIBE_BASE_URL: 'https://leads.example.com/unsubscribe',
   TEMPORAL_CODEC_KEYS: `k1:${KEY}`,
   EMAIL_HASH_SECRETS: 'another-long-random-production-secret',
+  SMTP_FROM: 'Sales <sales@leads.acme.test>',
+  MESSAGE_ID_DOMAIN: 'leads.acme.test',
 };
 
 function problemsOf(env: Record<string, string>): string {
@@ -58,6 +60,56 @@ describe('production mode (NODE_ENV=production)', () => {
     expect(problemsOf({ ...PRODUCTION_OK, EMAIL_EVENTS_SECRET: DEV_EMAIL_EVENTS_SECRET })).toMatch(/EMAIL_EVENTS_SECRET: is the development default/);
     expect(problemsOf({ ...PRODUCTION_OK, EMAIL_EVENTS_SECRET: 'short' })).toMatch(/EMAIL_EVENTS_SECRET: shorter than 16/);
     expect(problemsOf({ ...PRODUCTION_OK, EMAIL_EVENTS_SECRET: 'key-0123456789abcdef0123456789' })).toBe('');
+  });
+
+  it('refuses the example.com / example.org defaults for the sender and the Message-ID domain', () => {
+    const { SMTP_FROM: _from, MESSAGE_ID_DOMAIN: _domain, ...withDefaults } = PRODUCTION_OK;
+    const message = problemsOf(withDefaults);
+    expect(message).toMatch(/SMTP_FROM: Sales Team <sales@example\.com> is an example address/);
+    expect(message).toMatch(/MESSAGE_ID_DOMAIN: leads\.example\.com is an example domain/);
+    expect(problemsOf({ ...PRODUCTION_OK, SMTP_FROM: 'noreply@example.org' })).toMatch(/SMTP_FROM: noreply@example\.org/);
+    expect(problemsOf({ ...PRODUCTION_OK, MESSAGE_ID_DOMAIN: 'example.org' })).toMatch(/MESSAGE_ID_DOMAIN: example\.org/);
+    // Blank (compose's empty DEPLOY_ value) is the default, refused alike.
+    expect(problemsOf({ ...PRODUCTION_OK, MESSAGE_ID_DOMAIN: '' })).toMatch(/MESSAGE_ID_DOMAIN: leads\.example\.com is an example domain/);
+    expect(problemsOf({ ...PRODUCTION_OK, SMTP_FROM: 'sales@notexample.com' })).toBe('');
+  });
+
+  it('refuses Temporal without TLS on a host that is not loopback, unless TLS or an API key is set', () => {
+    expect(problemsOf({ ...PRODUCTION_OK, TEMPORAL_ADDRESS: 'temporal.internal:7233' })).toMatch(
+      /TEMPORAL_ADDRESS: temporal\.internal:7233 is reached without TLS; set TEMPORAL_TLS=true/,
+    );
+    expect(problemsOf({ ...PRODUCTION_OK, TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_TLS: 'true' })).toBe('');
+    expect(problemsOf({ ...PRODUCTION_OK, TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'key' })).toBe('');
+    // An API key sent over plain gRPC is the worst of both.
+    expect(problemsOf({ ...PRODUCTION_OK, TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' })).toMatch(/TEMPORAL_ADDRESS/);
+    expect(problemsOf({ ...PRODUCTION_OK, TEMPORAL_ADDRESS: '[::1]:7233' })).toBe('');
+    expect(problemsOf({ ...PRODUCTION_OK, TEMPORAL_ADDRESS: 'temporal.internal:7233', PLAINTEXT_ALLOWED_HOSTS: 'Temporal.Internal' })).toBe('');
+  });
+
+  it('refuses an http:// CRM that is not the local simulator or loopback', () => {
+    const remote = { ...PRODUCTION_OK, CRM_START_SIMULATOR: 'false', CRM_BASE_URL: 'http://crm.internal:8080' };
+    expect(problemsOf(remote)).toMatch(/CRM_BASE_URL: http:\/\/crm\.internal:8080 is not https/);
+    expect(problemsOf({ ...remote, CRM_BASE_URL: 'https://crm.internal:8080' })).toBe('');
+    expect(problemsOf({ ...remote, CRM_BASE_URL: 'http://127.0.0.1:4010' })).toBe('');
+    expect(problemsOf({ ...remote, CRM_START_SIMULATOR: 'true' })).toBe('');
+    expect(problemsOf({ ...remote, PLAINTEXT_ALLOWED_HOSTS: 'crm.internal' })).toBe('');
+  });
+
+  it('refuses SMTP without TLS to a relay that is not the local sink or loopback', () => {
+    const remote = { ...PRODUCTION_OK, SMTP_START_SINK: 'false', SMTP_HOST: 'smtp.acme.test' };
+    expect(problemsOf(remote)).toMatch(/SMTP_SECURE, SMTP_REQUIRE_TLS: mail to smtp\.acme\.test may go in the clear/);
+    expect(problemsOf({ ...remote, SMTP_SECURE: 'true' })).toBe('');
+    expect(problemsOf({ ...remote, SMTP_REQUIRE_TLS: 'true' })).toBe('');
+    expect(problemsOf({ ...remote, SMTP_HOST: 'localhost' })).toBe('');
+    expect(problemsOf({ ...remote, SMTP_START_SINK: 'true' })).toBe('');
+    expect(problemsOf({ ...remote, PLAINTEXT_ALLOWED_HOSTS: 'smtp.acme.test' })).toBe('');
+  });
+
+  it('refuses an API without keys in production, even on loopback, unless ALLOW_OPEN_API=true', () => {
+    expect(openApiRefusal(loadConfig(PRODUCTION_OK))).toMatch(/^API_KEYS: required in production/);
+    expect(openApiRefusal(loadConfig({ ...PRODUCTION_OK, API_KEYS: 'a-long-enough-key-123' }))).toBeUndefined();
+    expect(openApiRefusal(loadConfig({ ...PRODUCTION_OK, ALLOW_OPEN_API: 'true' }))).toBeUndefined();
+    expect(openApiRefusal(loadConfig({}))).toBeUndefined();
   });
 
   it('asks nothing in development: the defaults start as they are', () => {
@@ -125,6 +177,47 @@ describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
     services: Record<string, { environment?: Record<string, unknown>; healthcheck?: { disable?: boolean; test?: unknown }; restart?: string; command?: unknown }>;
   };
+  // What the compose file's header asks an operator for (scripts/check-compose.mjs passes the same).
+  const DEPLOY = {
+    DEPLOY_API_KEYS: 'compose-check-key-0123456789',
+    DEPLOY_UNSUBSCRIBE_SECRET: 'compose-check-secret-0123456789',
+    DEPLOY_UNSUBSCRIBE_BASE_URL: 'https://leads.example.com/unsubscribe',
+    DEPLOY_EMAIL_HASH_SECRETS: 'compose-check-hash-secret-0123456789',
+    DEPLOY_SMTP_FROM: 'Sales <sales@leads.acme.test>',
+    DEPLOY_MESSAGE_ID_DOMAIN: 'leads.acme.test',
+    DEPLOY_TEMPORAL_CODEC_KEYS: `k1:${KEY}`,
+  };
+  /** A service's environment as compose would pass it: `${X:-default}` (blank = default) and `${X-default}` (unset = default). */
+  const envOf = (service: string, deploy: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(compose.services[service]?.environment ?? {}).map(([name, value]) => [
+        name,
+        String(value).replace(/\$\{(\w+)(:?-)([^}]*)\}/g, (_m, v: string, op: string, def: string) => {
+          const given = deploy[v];
+          return given === undefined || (op === ':-' && given === '') ? def : given;
+        }),
+      ]),
+    );
+
+  it('starts the API and the workers in production mode with the operator settings, simulators included', () => {
+    for (const service of ['api', 'worker']) {
+      const config = loadConfig(envOf(service, DEPLOY));
+      expect(config.NODE_ENV).toBe('production');
+      expect(config.PLAINTEXT_ALLOWED_HOSTS).toBe('temporal-frontend,crm-simulator,smtp-sink');
+    }
+    expect(openApiRefusal(loadConfig(envOf('api', DEPLOY)))).toBeUndefined();
+  });
+
+  it('refuses the compose stack without a sender or with the simulators excluded from plain TCP', () => {
+    const { DEPLOY_SMTP_FROM: _from, ...noSender } = DEPLOY;
+    expect(problemsOf(envOf('worker', noSender))).toMatch(/SMTP_FROM: .* is an example address/);
+    const strict = problemsOf(envOf('worker', { ...DEPLOY, DEPLOY_PLAINTEXT_ALLOWED_HOSTS: '' }));
+    expect(strict).toMatch(/TEMPORAL_ADDRESS: temporal-frontend:7233 is reached without TLS/);
+    expect(strict).toMatch(/CRM_BASE_URL: http:\/\/crm-simulator:4010 is not https/);
+    expect(strict).toMatch(/mail to smtp-sink may go in the clear/);
+    const { DEPLOY_API_KEYS: _keys, ...open } = DEPLOY;
+    expect(openApiRefusal(loadConfig(envOf('api', open)))).toMatch(/API_KEYS: required in production/);
+  });
 
   it('passes the secrets, links and Temporal security settings into the API and the workers', () => {
     for (const service of ['api', 'worker']) {
@@ -161,6 +254,20 @@ describe('docker-compose.yml', () => {
     const nodeVersion = readFileSync(new URL('../../.node-version', import.meta.url), 'utf8').trim().replace(/^v/, '');
     const image = /^ARG NODE_IMAGE=node:(\S+)-bookworm-slim$/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))?.[1];
     expect(image).toBe(nodeVersion);
+  });
+});
+
+describe('TRUST_PROXY and TRACE_PARENT_FROM', () => {
+  it('turn into Fastify\'s trustProxy and the trusted trace sources, refusing what is no address', () => {
+    expect(trustProxyOf(loadConfig({}))).toBe(false);
+    expect(trustProxyOf(loadConfig({ TRUST_PROXY: 'true' }))).toBe(true);
+    expect(trustProxyOf(loadConfig({ TRUST_PROXY: '2' }))).toBe(2);
+    expect(trustProxyOf(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,::1' }))).toEqual(['10.0.0.0/8', '192.168.1.7', '::1']);
+    expect(problemsOf({ TRUST_PROXY: 'proxy.internal' })).toMatch(/TRUST_PROXY: proxy\.internal is not an IP address or CIDR range/);
+    expect(problemsOf({ TRUST_PROXY: '10.0.0.0/33' })).toMatch(/TRUST_PROXY: 10\.0\.0\.0\/33 is not/);
+    expect(traceParentSourcesOf(loadConfig({}))).toEqual(['127.0.0.0/8', '::1']);
+    expect(traceParentSourcesOf(loadConfig({ TRACE_PARENT_FROM: '10.1.0.0/16' }))).toEqual(['10.1.0.0/16']);
+    expect(problemsOf({ TRACE_PARENT_FROM: 'everyone' })).toMatch(/TRACE_PARENT_FROM: everyone is not an IP address/);
   });
 });
 
