@@ -87,8 +87,8 @@ export const configSchema = z.object({
   SSE_POLL_INTERVAL_MS: int(1000, 100, 60_000),
   SSE_HEARTBEAT_MS: int(15_000, 1000, 300_000),
   ALLOW_OPEN_API: bool(false),
-  // Fastify's trustProxy: unset/false, true, a hop count, or addresses/CIDRs of the proxies
-  // (trustProxyOf). Only then do request.ip and the protocol come from X-Forwarded-*.
+  // Fastify's trustProxy: unset/false, true, or addresses/CIDRs of the proxies (trustProxyOf).
+  // Only then do request.ip and the protocol come from X-Forwarded-*.
   TRUST_PROXY: optionalString,
   // Peers (addresses/CIDRs) whose `traceparent` header a request's span continues; anyone
   // else starts a new trace (unset = loopback only, traceParentSourcesOf).
@@ -238,7 +238,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (codec instanceof Error) lines.push(`  TEMPORAL_CODEC_KEYS: ${codec.message}`);
     for (const name of ['TRUST_PROXY', 'TRACE_PARENT_FROM'] as const) {
       const raw = c[name];
-      if (raw === undefined || (name === 'TRUST_PROXY' && /^(true|false|\d+)$/.test(raw))) continue;
+      if (raw === undefined || (name === 'TRUST_PROXY' && /^(true|false)$/.test(raw))) continue;
+      // Fastify 5 trusts no peer for a hop count (it cannot tell a proxy from a client that
+      // sends enough hops), so a count would silently do nothing.
+      if (name === 'TRUST_PROXY' && /^\d+$/.test(raw)) {
+        lines.push('  TRUST_PROXY: a hop count trusts no proxy in Fastify 5; list the proxies\' addresses or CIDRs instead');
+        continue;
+      }
       const parsed = parseAddressList(raw);
       if (parsed instanceof Error) lines.push(`  ${name}: ${parsed.message}`);
     }
@@ -465,12 +471,11 @@ function exampleDomainRefusals(config: Partial<Pick<Config, 'SMTP_FROM' | 'MESSA
   return out;
 }
 
-/** Fastify's trustProxy from TRUST_PROXY: false (unset), true, a hop count, or the proxies' addresses. */
-export function trustProxyOf(config: Pick<Config, 'TRUST_PROXY'>): boolean | number | string[] {
+/** Fastify's trustProxy from TRUST_PROXY: false (unset), true, or the proxies' addresses. */
+export function trustProxyOf(config: Pick<Config, 'TRUST_PROXY'>): boolean | string[] {
   const raw = config.TRUST_PROXY?.trim();
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
-  if (/^\d+$/.test(raw)) return Number(raw);
   const list = parseAddressList(raw);
   return list instanceof Error ? false : list;
 }

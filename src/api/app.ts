@@ -79,6 +79,10 @@ export interface AppDeps {
   codecCorsOrigins?: readonly string[];
   /** A server span per request (src/api/request-tracing.ts); unset = tracing off, nothing of OpenTelemetry loaded. */
   tracer?: Tracer;
+  /** Peers (addresses/CIDRs) whose `traceparent` a request's span continues; default loopback only. */
+  traceParentFrom?: readonly string[];
+  /** Fastify's trustProxy (TRUST_PROXY): which peers' X-Forwarded-* are believed; default none. */
+  trustProxy?: boolean | string[];
   /** Live task streams: cap, maximum duration, poll and heartbeat intervals (defaults in task-events.ts). */
   taskEvents?: Partial<TaskEventOptions>;
   /** POST /webhooks/email-events; without a secret it answers 503. */
@@ -93,6 +97,8 @@ const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = {
   handlerTimeoutMs: 15_000,
 };
 
+const DEFAULT_TRACE_PARENT_FROM = ['127.0.0.0/8', '::1'];
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The HTTP app as a plain factory: server.ts listens with it, tests call `inject` on it. */
@@ -100,6 +106,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const app = Fastify({
     logger: deps.logger ?? false,
+    // Unset, X-Forwarded-For is anyone's to write: request.ip (rate limits, logs) stays the peer's.
+    trustProxy: deps.trustProxy ?? false,
     requestTimeout: timeouts.requestTimeoutMs,
     connectionTimeout: timeouts.connectionTimeoutMs,
     handlerTimeout: timeouts.handlerTimeoutMs,
@@ -132,7 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // First, so every request gets a span and is counted, also those the hooks below refuse.
   if (deps.tracer) {
     const { registerRequestTracing } = await import('./request-tracing.js');
-    registerRequestTracing(app, deps.tracer);
+    registerRequestTracing(app, deps.tracer, deps.traceParentFrom ?? DEFAULT_TRACE_PARENT_FROM);
   }
   const registry = deps.metrics === false ? undefined : (deps.metrics?.registry ?? new Registry());
   if (deps.metrics !== false) await registerMetrics(app, { ...deps.metrics, registry });

@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { apiKeysOf, codecCorsOriginsOf, fieldMapOf, type Config } from '../config.js';
+import { apiKeysOf, codecCorsOriginsOf, fieldMapOf, traceParentSourcesOf, trustProxyOf, type Config } from '../config.js';
 import { hubSpotLeadIds } from '../crm-inbound/hubspot-contacts.js';
 import type { CrmWebhookOptions } from './routes/crm-webhooks.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
@@ -147,6 +147,8 @@ export async function buildApiFromConfig(
     codec,
     codecCorsOrigins: codecCorsOriginsOf(config),
     tracer: tracing?.tracer,
+    traceParentFrom: traceParentSourcesOf(config),
+    trustProxy: trustProxyOf(config),
     taskEvents: taskEventOptionsFromConfig(config),
     emailEvents: { secret: config.EMAIL_EVENTS_SECRET },
     crmWebhooks: crmWebhookOptionsFromConfig(config),

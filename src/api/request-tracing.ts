@@ -7,18 +7,23 @@ import {
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { addressMatcher } from '../address-list.js';
 
 /**
  * A server span per HTTP request (method, route, path, status), continuing the caller's
- * trace when it sends `traceparent`. The span is the active context while the handler runs,
+ * trace when it sends `traceparent` from a trusted peer (`trustedParents`: addresses/CIDRs of
+ * the proxy or gateway in front). Anyone else starts a new trace: a client must not be able
+ * to attach its requests to someone else's trace, or choose sampling for it. The span is the active context while the handler runs,
  * so the Temporal client's interceptor puts it in the headers of the workflow calls.
  * Loaded only when tracing is on (buildApp imports it dynamically).
  */
-export function registerRequestTracing(app: FastifyInstance, tracer: Tracer): void {
+export function registerRequestTracing(app: FastifyInstance, tracer: Tracer, trustedParents: readonly string[]): void {
   const open = new WeakMap<FastifyRequest, { span: Span; ctx: Context }>();
+  const trusted = addressMatcher(trustedParents);
 
   app.addHook('onRequest', (request, _reply, done) => {
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    // The socket's peer, not request.ip: X-Forwarded-For names whoever the client claims to be.
+    const parent = trusted(request.socket.remoteAddress) ? propagation.extract(ROOT_CONTEXT, request.headers) : ROOT_CONTEXT;
     const span = tracer.startSpan(
       request.method,
       {
