@@ -225,6 +225,26 @@ function registerErrorAnswers(app: FastifyInstance, routes: RouteTable): void {
   );
 }
 
+/**
+ * The Content-Security-Policy of /docs and its assets. Swagger UI loads its scripts and styles
+ * from /docs itself (no inline script), fetches the document and tries requests on this
+ * origin, and draws icons as data: images; nothing else may load, frame it or be posted to.
+ * Not the plugin's default: that one allows styles and fonts from any https origin and
+ * upgrades requests to https, which breaks the page on a plain-http loopback API.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /** The OpenAPI document at /openapi.json, generated from the routes' zod schemas, and its page at /docs. */
 async function registerDocs(app: FastifyInstance, withKeys: boolean): Promise<void> {
   await app.register(fastifySwagger, {
@@ -241,7 +261,7 @@ async function registerDocs(app: FastifyInstance, withKeys: boolean): Promise<vo
     transform: jsonSchemaTransform,
     transformObject: (documents) => ('openapiObject' in documents ? completeDocument(documents.openapiObject, withKeys) : documents.swaggerObject),
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
 
