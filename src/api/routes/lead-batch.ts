@@ -25,20 +25,21 @@ const BACKSTOP_MARGIN_MS = 1000;
 
 /**
  * An item is validated by the handler, one lead at a time, so that an invalid lead is
- * answered in its place instead of refusing the batch: the schema accepts anything. Its
- * OpenAPI document is the lead's own, so clients see what a valid item is.
+ * answered in its place instead of refusing the batch (decision record in
+ * docs/decisions.md). The document says exactly that: an item may be anything, and at least
+ * one item must be a valid lead (JSON Schema's `contains`), else the batch is refused (400).
  */
 const { $schema: _dialect, ...leadJsonSchema } = z.toJSONSchema(LeadInput, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });
 const BatchLead = z.unknown().meta({
-  ...leadJsonSchema,
-  description: 'A lead as in POST /api/leads. An invalid lead is rejected in the answer; the others are still created.',
+  description: 'A lead as in POST /api/leads. Each is validated on its own: an invalid one is rejected in its place in the answer, the others are still created.',
 });
 
 export const BatchBody = z.strictObject({
   leads: z
     .array(BatchLead)
     .min(1, { message: 'must hold at least one lead' })
-    .max(BATCH_MAX_LEADS, { message: `must hold at most ${BATCH_MAX_LEADS} leads` }),
+    .max(BATCH_MAX_LEADS, { message: `must hold at most ${BATCH_MAX_LEADS} leads` })
+    .meta({ contains: leadJsonSchema, description: `1 to ${BATCH_MAX_LEADS} leads, at least one of them valid` }),
 });
 
 const Issue = z.object({ path: z.string(), code: z.string(), message: z.string() });
