@@ -3,6 +3,7 @@ import type { FaultEvent } from './faults.js';
 import type { InvariantReport } from './invariants.js';
 import type { ReadBack } from './load.js';
 import type { Scenario } from './options.js';
+import type { TaskWaitSummary } from '../temporal/workflow-task-waits.js';
 
 /** The figures of a chaos run and how they are printed. */
 
@@ -65,6 +66,8 @@ export interface ScenarioResult {
     behindEvents: number;
   };
   workerRestarts: number;
+  /** Workflow tasks of the executions started during the scenario: how long they waited. */
+  taskWaits?: TaskWaitSummary;
   loadMs: number;
   drainMs: number;
   drained: boolean;
@@ -114,10 +117,19 @@ export function detailLines(r: ScenarioResult): string[] {
       ` | load ${(r.loadMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s${r.drained ? '' : ' (NOT drained)'}` +
       (i.windowed.length ? ` | window: ${i.windowed.map((w) => `${w.kind} ${w.gapMs} ms before`).join(', ')}` : ''),
   ];
+  if (r.taskWaits) lines.push(taskWaitLine(r.taskWaits));
   for (const c of r.checks.filter((c) => !c.ok)) lines.push(`  FAILED ${c.name}: ${c.detail}`);
   for (const p of i.problems.slice(0, 15)) lines.push(`  problem ${p.id}: ${p.problem}`);
   if (i.problems.length > 15) lines.push(`  … ${i.problems.length - 15} more problems`);
   return lines;
+}
+
+/** The longest wait of a workflow task, first scheduling to the start of its completing attempt. */
+function taskWaitLine(w: TaskWaitSummary): string {
+  const longest = w.longest
+    ? `${(w.longest.waitMs / 1000).toFixed(1)} s (${w.longest.workflowId}, attempt ${w.longest.attempts}${w.longest.completed ? '' : ', still pending'})`
+    : '-';
+  return `  workflow tasks: histories=${w.histories} tasks=${w.tasks} longest_wait=${longest} over_60s=${w.overMinute} max_attempt=${w.maxAttempts}`;
 }
 
 /** What the CRM answered; HubSpot's requests carry batches and its limit is per rolling 10 s. */

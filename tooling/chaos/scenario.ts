@@ -11,6 +11,8 @@ import type { ChaosOptions, Scenario } from './options.js';
 import type { Random } from './random.js';
 import { readFigures, type Say, type ScenarioResult } from './report.js';
 import type { Target } from './target.js';
+import { Client, Connection } from '@temporalio/client';
+import { summarizeTaskWaits, type TaskWaitSummary } from '../temporal/workflow-task-waits.js';
 
 /**
  * One scenario on the running stack: set its faults, drive a fresh set of leads through
@@ -70,7 +72,9 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, runT
   );
   const drainMs = Date.now() - load.endedAt;
   const world = await readWorld(target);
+  const taskWaits = await readTaskWaits(target, load.startedAt);
   const result = scenarioResult({ ctx, scenario, runTag, setup, load, drained, drainMs, world, before });
+  result.taskWaits = taskWaits;
   result.checks = checksFor(result, setup, o, ctx.fatal());
   return result;
 }
@@ -178,6 +182,21 @@ async function readWorld(target: Target): Promise<World> {
   ]);
   await target.clearFaults();
   return { contacts, messages, after: { workerRestarts: target.stack.workers[0]!.restarts, crm, smtp } };
+}
+
+/**
+ * How long the workflow tasks of every execution started since the load began waited
+ * (issue #24: one stalled 12–17 minutes after worker kills). A figure, not a check: server
+ * outages make tasks wait by design.
+ */
+async function readTaskWaits(target: Target, since: number): Promise<TaskWaitSummary> {
+  const connection = await Connection.connect({ address: target.stack.temporalAddress });
+  try {
+    const client = new Client({ connection, namespace: target.config.TEMPORAL_NAMESPACE });
+    return await summarizeTaskWaits(client, `StartTime >= '${new Date(since).toISOString()}'`);
+  } finally {
+    await connection.close();
+  }
 }
 
 interface Outcome {

@@ -91,7 +91,8 @@ export function serverConfigYaml(topology: ClusterTopology, node: HostSpec, opti
 /**
  * Dynamic config shared by every node. The search-attribute cache refreshes on read so a
  * lead written right after registration is indexed; the frontend's per-namespace rate
- * limits are raised past what two cores can produce (the default would shed a bench).
+ * limits are raised past what two cores can produce (the default would shed a bench); a
+ * workflow task whose worker died comes back within 10 s of its timeout (see DEV_SERVER_TUNING).
  */
 export function dynamicConfigYaml(): string {
   return stringify({
@@ -100,5 +101,6 @@ export function dynamicConfigYaml(): string {
     'frontend.rps': [{ value: 100_000 }],
     'history.rps': [{ value: 100_000 }],
     'matching.rps': [{ value: 100_000 }],
+    'history.workflowTaskRetryMaxInterval': [{ value: '10s' }],
   });
 }

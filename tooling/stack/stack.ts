@@ -61,11 +61,17 @@ export const DURABLE_WAL: Readonly<Record<string, string>> = { journal_mode: 'wa
  * cluster metadata from SQLite for nothing. One partition per task queue: on one process
  * several partitions only split the pollers, so fewer tasks meet a waiting poller and more
  * go through the database.
+ *
+ * A workflow task retried after its worker died waits at most 10 s more than its timeout
+ * instead of up to 10 minutes (tooling/temporal/task-retry-probe.ts explains the server's
+ * backoff; it was the 12–17 minute stall of the chaos run, issue #24). The cost: a task
+ * that crashes every worker taking it comes back every ~20 s instead of every ~10 min.
  */
 export const DEV_SERVER_TUNING: Readonly<Record<string, unknown>> = {
   'system.forceSearchAttributesCacheRefreshOnRead': false,
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,
+  'history.workflowTaskRetryMaxInterval': '10s',
 };
 
 export interface StackOptions {
