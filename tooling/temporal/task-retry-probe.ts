@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import proto, { type temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
 // The workflow-task stall of issue #24 (tasks "scheduled" for 12–17 minutes after worker
 // kills, with a worker idle and polling), reproduced without a worker: a workflow task is
