@@ -143,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
  */
 export async function buildOpsApp(deps: AppDeps): Promise<FastifyInstance> {
   const { app, registry } = await baseApp(deps, { codecCors: deps.codec !== undefined });
-  if (registry && deps.metrics !== false) serveMetrics(app, registry, deps.metrics?.scrape);
+  if (registry) serveMetrics(app, registry, deps.metrics ? deps.metrics.scrape : undefined);
   await app.register(healthRoutes);
   await app.register(readinessRoutes);
   await app.register(codecRoutes, { codec: deps.codec });
