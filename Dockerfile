@@ -54,9 +54,12 @@ COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 COPY automations ./automations
 
 USER node
+# The public port only: the operations listener (OPS_PORT, /metrics, /ready, /codec,
+# /console) is for the scraper and operators, published by choice (compose: loopback only).
 EXPOSE 3000
 
-# Liveness of the API process (GET /health does not touch Temporal; /ready does).
+# Liveness of the API process (GET /health does not touch Temporal; /ready, on the
+# operations listener, does).
 # Services that run another command from this image (the worker) override or
 # disable this check in docker-compose.yml.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \

@@ -83,6 +83,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
   const env: Record<string, string> = {
     HOST: host,
     PORT: String(await getFreePort(host)),
+    OPS_PORT: String(await getFreePort(host)),
     TEMPORAL_ADDRESS: `${host}:${temporalPort}`,
     TEMPORAL_UI_PORT: String(await getFreePort(host)),
     TEMPORAL_DB_FILE: join(dir, 'temporal.sqlite'),

@@ -45,7 +45,7 @@ const lines = [
   '',
   `Automation Orchestrator is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
   `  API             ${stack.apiUrl}   (docs: ${stack.apiUrl}/docs)`,
-  `  Status page     ${stack.consoleUrl}`,
+  `  Status page     ${stack.consoleUrl}   (operations listener: /metrics, /ready, /codec)`,
   `  Temporal        ${stack.temporalAddress}${stack.uiUrl ? `   Web UI: ${stack.uiUrl}` : ''}`,
   `  CRM             ${stack.crmUrl}${config.CRM_START_SIMULATOR ? `   (local ${SIMULATED[config.CRM_ADAPTER]})` : ''}`,
   `  SMTP            ${config.SMTP_HOST}:${config.SMTP_PORT}${stack.smtpMessagesUrl ? `   (local sink: ${stack.smtpMessagesUrl})` : ''}`,

@@ -64,6 +64,12 @@ export const configSchema = z.object({
   // HTTP API
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(3000, 0, 65535),
+  // The API's operations listener: /metrics, /ready, the payload codec for the Web UI and the
+  // status page (/console). Loopback by default, like the workers' metrics; 0.0.0.0 in a
+  // container so Prometheus on the container network scrapes it. 9460 sits below the
+  // workers' metrics ports (9464, and npm start's 9464 + n - 1); 0 = any free port.
+  OPS_HOST: z.string().min(1).default('127.0.0.1'),
+  OPS_PORT: int(9460, 0, 65535),
   API_PROCESSES: int(Math.min(availableParallelism(), 4), 1, 64),
   API_KEYS: optionalString,
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
@@ -354,7 +360,7 @@ export function apiKeysOf(config: Pick<Config, 'API_KEYS'>): string[] {
  * In production loopback does not excuse it: a proxy on the same machine forwards the world.
  * (Here rather than in productionRefusals: the workers read the same configuration and serve no API.)
  */
-export function openApiRefusal(config: Pick<Config, 'API_KEYS' | 'HOST' | 'ALLOW_OPEN_API' | 'NODE_ENV'>): string | undefined {
+export function openApiRefusal(config: Pick<Config, 'API_KEYS' | 'HOST' | 'OPS_HOST' | 'ALLOW_OPEN_API' | 'NODE_ENV'>): string | undefined {
   if (apiKeysOf(config).length > 0 || config.ALLOW_OPEN_API) return undefined;
   if (isProduction(config)) {
     return (
@@ -362,11 +368,13 @@ export function openApiRefusal(config: Pick<Config, 'API_KEYS' | 'HOST' | 'ALLOW
       '  or ALLOW_OPEN_API=true if something in front of the API (a proxy, a private network) already guards it.'
     );
   }
-  if (isLoopbackHost(config.HOST)) return undefined;
+  // The ops listener serves /api routes too (the status page's), so its address counts alike.
+  const exposed = (['HOST', 'OPS_HOST'] as const).find((name) => !isLoopbackHost(config[name]));
+  if (exposed === undefined) return undefined;
   return (
-    `api: refusing to start without authentication on HOST=${config.HOST}, which is not a loopback address.\n` +
+    `api: refusing to start without authentication on ${exposed}=${config[exposed]}, which is not a loopback address.\n` +
     '  Set API_KEYS (comma-separated bearer keys) to require a key on /api/*,\n' +
-    '  or HOST=127.0.0.1 to serve this machine only,\n' +
+    `  or ${exposed}=127.0.0.1 to serve this machine only,\n` +
     '  or ALLOW_OPEN_API=true if something in front of the API (a proxy, a private network) already guards it.'
   );
 }

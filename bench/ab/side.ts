@@ -27,6 +27,7 @@ export async function startSideStack(root: string, label: string, env: Record<st
   const settings: Record<string, string> = {
     HOST: host,
     PORT: await port(),
+    OPS_PORT: await port(),
     TEMPORAL_ADDRESS: `${host}:${await port()}`,
     TEMPORAL_UI_PORT: await port(),
     TEMPORAL_DB_FILE: join(dir, 'temporal.sqlite'),

@@ -10,9 +10,9 @@ import { completeDocument } from './openapi.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { registerLoadShedding, type OverloadOptions } from './load-shedding.js';
 import { Registry } from 'prom-client';
-import { registerMetrics, type MetricsOptions } from './metrics.js';
+import { recordRequestMetrics, serveMetrics, type MetricsOptions } from './metrics.js';
 import type { LeadService } from './lead-service.js';
-import { healthRoutes } from './routes/health.js';
+import { healthRoutes, readinessRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
 import { leadBatchRoutes } from './routes/lead-batch.js';
 import { leadRedriveRoutes } from './routes/lead-redrive.js';
@@ -40,7 +40,9 @@ export type { EmailEventsOptions } from './routes/email-events.js';
 declare module 'fastify' {
   interface FastifyInstance {
     leads: LeadService;
-    /** This process's live task streams (GET /api/tasks/:id/events). */
+    /** Every route this app serves and its methods (the 405 answers read it; tests enumerate it). */
+    routeTable: RouteTable;
+    /** This process's live task streams (GET /api/tasks/:id/events); the public app only. */
     taskEvents: TaskEventStreams;
   }
 }
@@ -60,7 +62,7 @@ export interface AppDeps {
   automations?: AutomationService;
   /** GET /api/stats (task-queue backlog, leads by CRM status); unset = no such route. */
   stats?: StatsService;
-  /** The status page at /console (its shell is public; its data comes from /api/*); unset = no page. */
+  /** The status page at /console on the ops listener (its shell holds no data; its data comes from /api/*); unset = no page. */
   console?: ConsoleOptions;
   /** Bearer keys accepted on /api/*; empty means the API is open (loopback default). */
   apiKeys?: string[];
@@ -71,9 +73,13 @@ export interface AppDeps {
   /** Unset = no load shedding (tests); the server always passes the configured thresholds. */
   overload?: OverloadOptions;
   timeouts?: TimeoutOptions;
-  /** GET /metrics (Prometheus); default on with this process's own registry; false = none. */
+  /**
+   * Request metrics, served at GET /metrics on the ops listener. Pass the same registry to
+   * buildApp and buildOpsApp so the ops listener reports the public one's requests too.
+   * Default: a registry of the app's own; false = none.
+   */
   metrics?: MetricsOptions | false;
-  /** The payload codec served at /codec/decode and /codec/encode (for the Web UI); unset = no codec routes. */
+  /** The payload codec served at /codec/decode and /codec/encode on the ops listener (for the Web UI); unset = no codec routes. */
   codec?: PayloadCodec | undefined;
   /** Origins allowed to call the codec routes from a browser (the Temporal Web UI's). */
   codecCorsOrigins?: readonly string[];
@@ -101,8 +107,57 @@ const DEFAULT_TRACE_PARENT_FROM = ['127.0.0.0/8', '::1'];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The HTTP app as a plain factory: server.ts listens with it, tests call `inject` on it. */
+/**
+ * The public app as a plain factory: server.ts listens with it on PORT, tests call `inject` on
+ * it. It serves the API (/api/*, keyed), /health, the docs, the unsubscribe page and the
+ * signed inbound webhooks; the operators' endpoints are the ops app's (ops-app.ts).
+ */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { app, registry } = await baseApp(deps);
+  const taskEvents = new TaskEventStreams((taskId, signal) => deps.leads.taskUntil(taskId, signal), { ...DEFAULT_TASK_EVENT_OPTIONS, ...deps.taskEvents }, registry);
+  app.decorate('taskEvents', taskEvents);
+  // Open streams would hold close() until their tasks ended: end them as closing starts.
+  app.addHook('preClose', async () => taskEvents.closeAll());
+  await registerDocs(app, (deps.apiKeys ?? []).length > 0);
+
+  await app.register(healthRoutes);
+  await app.register(leadRoutes);
+  await app.register(leadBatchRoutes);
+  await app.register(leadRedriveRoutes);
+  await app.register(taskRoutes);
+  await app.register(taskEventRoutes, { streams: taskEvents });
+  await app.register(automationRoutes, { service: deps.automations });
+  await app.register(automationRunRoutes, { service: deps.automations });
+  await app.register(unsubscribeRoutes, { service: deps.automations });
+  await app.register(emailEventRoutes, deps.emailEvents ?? {});
+  await app.register(crmWebhookRoutes, deps.crmWebhooks ?? {});
+  await app.register(statsRoutes, { service: deps.stats });
+  return app;
+}
+
+/**
+ * The ops app, for OPS_HOST:OPS_PORT (loopback by default): /metrics, /ready, /health, the
+ * payload codec for the Temporal Web UI (keyed, with its CORS), and the status page with the
+ * /api routes it reads and acts through (the same handlers and keys as the public app's), so
+ * the page and its data share one origin and nothing is proxied.
+ */
+export async function buildOpsApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { app, registry } = await baseApp(deps, { codecCors: deps.codec !== undefined });
+  if (registry) serveMetrics(app, registry, deps.metrics ? deps.metrics.scrape : undefined);
+  await app.register(healthRoutes);
+  await app.register(readinessRoutes);
+  await app.register(codecRoutes, { codec: deps.codec });
+  await app.register(consoleRoutes, { view: deps.console });
+  // What the status page's script calls (console/script.ts): lists, re-drives, run actions, stats.
+  await app.register(leadRoutes);
+  await app.register(leadRedriveRoutes);
+  await app.register(automationRunRoutes, { service: deps.automations });
+  await app.register(statsRoutes, { service: deps.stats });
+  return app;
+}
+
+/** What both apps share: request ids, tracing, request metrics, shutdown, load shedding, keys, error answers. */
+async function baseApp(deps: AppDeps, { codecCors = false } = {}): Promise<{ app: FastifyInstance; registry: Registry | undefined }> {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const app = Fastify({
     logger: deps.logger ?? false,
@@ -136,6 +191,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('leads', deps.leads);
   // Before any route is added, so every route is known to the 405 answer.
   const routes = trackRoutes(app);
+  app.decorate('routeTable', routes);
 
   // First, so every request gets a span and is counted, also those the hooks below refuse.
   if (deps.tracer) {
@@ -143,33 +199,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRequestTracing(app, deps.tracer, deps.traceParentFrom ?? DEFAULT_TRACE_PARENT_FROM);
   }
   const registry = deps.metrics === false ? undefined : (deps.metrics?.registry ?? new Registry());
-  if (deps.metrics !== false) await registerMetrics(app, { ...deps.metrics, registry });
-  const taskEvents = new TaskEventStreams((taskId, signal) => deps.leads.taskUntil(taskId, signal), { ...DEFAULT_TASK_EVENT_OPTIONS, ...deps.taskEvents }, registry);
-  app.decorate('taskEvents', taskEvents);
-  // Open streams would hold close() until their tasks ended: end them as closing starts.
-  app.addHook('preClose', async () => taskEvents.closeAll());
+  if (registry) recordRequestMetrics(app, registry);
   registerShutdownRefusal(app);
   if (deps.overload) await registerLoadShedding(app, deps.overload);
-  if (deps.codec) registerCodecCors(app, deps.codecCorsOrigins ?? []);
+  if (codecCors) registerCodecCors(app, deps.codecCorsOrigins ?? []);
   await registerAccessControl(app, deps.apiKeys ?? [], deps.rateLimitPerMinute ?? 0);
   registerErrorAnswers(app, routes);
-  await registerDocs(app, (deps.apiKeys ?? []).length > 0);
-
-  await app.register(healthRoutes);
-  await app.register(leadRoutes);
-  await app.register(leadBatchRoutes);
-  await app.register(leadRedriveRoutes);
-  await app.register(taskRoutes);
-  await app.register(taskEventRoutes, { streams: taskEvents });
-  await app.register(automationRoutes, { service: deps.automations });
-  await app.register(automationRunRoutes, { service: deps.automations });
-  await app.register(unsubscribeRoutes, { service: deps.automations });
-  await app.register(emailEventRoutes, deps.emailEvents ?? {});
-  await app.register(crmWebhookRoutes, deps.crmWebhooks ?? {});
-  await app.register(statsRoutes, { service: deps.stats });
-  await app.register(codecRoutes, { codec: deps.codec });
-  await app.register(consoleRoutes, { view: deps.console });
-  return app;
+  return { app, registry };
 }
 
 /**

@@ -8,7 +8,8 @@ import { temporalConnectionOptions } from '../temporal/connection.js';
 import { dataConverterWith, encryptionCodecFromConfig } from '../temporal/payload-codec.js';
 import { automationRunSettings } from '../temporal/automation-messages.js';
 import type { LeadWorkflowSettings } from '../temporal/lead-messages.js';
-import { buildApp, type ConsoleOptions, type MetricsOptions, type OverloadOptions, type TaskEventOptions, type TimeoutOptions } from './app.js';
+import { Registry } from 'prom-client';
+import { buildApp, buildOpsApp, type AppDeps, type ConsoleOptions, type MetricsOptions, type OverloadOptions, type TaskEventOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from './lead-service.js';
 import { TemporalCalls } from './temporal-calls.js';
 import { AutomationService } from './automation-service.js';
@@ -110,14 +111,15 @@ export function consoleOptionsFromConfig(config: Config): ConsoleOptions {
 }
 
 /**
- * Builds the API from configuration. The connection is lazy so the API starts, and
- * answers /health and 503s, even while Temporal is still coming up.
+ * Builds the API from configuration: the public app (PORT) and the ops app (OPS_PORT), on
+ * one Temporal client and one metrics registry. The connection is lazy so the API starts,
+ * and answers /health and 503s, even while Temporal is still coming up.
  */
 export async function buildApiFromConfig(
   config: Config,
   logger: FastifyServerOptions['logger'] = false,
-  metrics?: MetricsOptions,
-): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  metrics: MetricsOptions = { registry: new Registry() },
+): Promise<{ app: FastifyInstance; ops: FastifyInstance; close(): Promise<void> }> {
   // Off unless configured; then workflow calls carry the request's trace context.
   const tracing = await startTracing(config, 'ao-api');
   const connection = Connection.lazy(temporalConnectionOptions(config));
@@ -132,7 +134,7 @@ export async function buildApiFromConfig(
   // One record of open Temporal calls for both services, so close() waits for all of them.
   const calls = new TemporalCalls(client);
   const leads = leadServiceFromConfig(config, calls);
-  const app = await buildApp({
+  const deps: AppDeps = {
     leads,
     automations: automationServiceFromConfig(config, calls),
     stats: statsServiceFromConfig(config, calls),
@@ -152,12 +154,15 @@ export async function buildApiFromConfig(
     taskEvents: taskEventOptionsFromConfig(config),
     emailEvents: { secret: config.EMAIL_EVENTS_SECRET },
     crmWebhooks: crmWebhookOptionsFromConfig(config),
-  });
+  };
+  const app = await buildApp(deps);
+  const ops = await buildOpsApp(deps);
   return {
     app,
+    ops,
     async close() {
       try {
-        await app.close();
+        await Promise.all([app.close(), ops.close()]);
         await leads.drain();
         await connection.close();
       } finally {

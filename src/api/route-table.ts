@@ -6,6 +6,8 @@ export interface RouteTable {
   add(url: string, method: string | string[]): void;
   /** The methods served at this concrete path (`/api/leads/abc`), sorted; empty when none. */
   methodsOf(path: string): string[];
+  /** Every route pattern served and its methods, sorted, in the order they were added. */
+  list(): Array<{ url: string; methods: string[] }>;
 }
 
 export function createRouteTable(): RouteTable {
@@ -23,6 +25,9 @@ export function createRouteTable(): RouteTable {
       const methods = new Set<string>();
       for (const route of routes.values()) if (route.pattern.test(path)) route.methods.forEach((m) => methods.add(m));
       return [...methods].sort();
+    },
+    list() {
+      return [...routes].map(([url, route]) => ({ url, methods: [...route.methods].sort() }));
     },
   };
 }

@@ -1,13 +1,17 @@
 import cluster from 'node:cluster';
+import type { AddressInfo } from 'node:net';
 import { apiKeysOf, openApiRefusal } from '../config.js';
 import { tracesEndpoint } from '../tracing/tracing.js';
 import { loadConfigOrExit } from '../env-file.js';
 import { clusterMetricsOptions, serveClusterMetrics } from './cluster-metrics.js';
 import { buildApiFromConfig, loggerOptions } from './compose.js';
 
-// API process entry. With API_PROCESSES > 1 the primary forks that many processes that
-// share the listening socket (node:cluster); any of them can serve any request because
-// no lead state lives in process memory.
+// API process entry. Each process listens twice: the public app on HOST:PORT and the ops
+// app (metrics, readiness, codec, status page) on OPS_HOST:OPS_PORT. With API_PROCESSES > 1
+// the primary forks that many processes that share both listening sockets (node:cluster),
+// so the ops port, too, is one port for the whole API; any process can serve any request
+// because no lead state lives in process memory, and /metrics sums every process's
+// (cluster-metrics.ts).
 
 const config = loadConfigOrExit();
 // Open (no API_KEYS) is the zero-setup default on loopback only.
@@ -17,15 +21,21 @@ if (refusal) {
   process.exit(2);
 }
 
+/** The two listeners, in the order each process opens them. */
+const LISTENERS = [
+  { what: 'listening', host: config.HOST, port: config.PORT, variable: 'PORT' },
+  { what: 'operations (metrics, readiness, codec, status page)', host: config.OPS_HOST, port: config.OPS_PORT, variable: 'OPS_PORT' },
+] as const;
+
 /** Fails fast, naming the variable, when the port is taken (cluster workers would only retry). */
-async function assertPortFree(host: string, port: number): Promise<void> {
+async function assertPortFree(host: string, port: number, variable: string): Promise<void> {
   const { createServer } = await import('node:net');
   await new Promise<void>((resolve) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
       console.error(
         err.code === 'EADDRINUSE'
-          ? `api: port ${port} on ${host} is already in use (set PORT)`
+          ? `api: port ${port} on ${host} is already in use (set ${variable})`
           : `api: cannot listen on ${host}:${port}: ${err.message}`,
       );
       process.exit(1);
@@ -34,19 +44,26 @@ async function assertPortFree(host: string, port: number): Promise<void> {
   });
 }
 
+/** What the API prints once up: each listener's address as it was bound (a port of 0 is a free one). */
+function announce(ports: readonly number[], processes: string): void {
+  LISTENERS.forEach((l, i) => console.log(`api: ${l.what} on http://${l.host}:${ports[i] ?? l.port}${i === 0 ? ` (${processes})` : ''}`));
+  const traces = tracesEndpoint(config);
+  if (traces) console.log(`api: tracing to ${traces} as ao-api`);
+}
+
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
-  await assertPortFree(config.HOST, config.PORT);
+  for (const l of LISTENERS) if (l.port !== 0) await assertPortFree(l.host, l.port, l.variable);
   serveClusterMetrics();
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.API_PROCESSES; i++) fork();
+  // A process is up once it listens on both ports (public first, then ops).
+  const bound = new Map<number, number[]>();
   let listening = 0;
-  cluster.on('listening', () => {
-    if (++listening === config.API_PROCESSES) {
-      console.log(`api: listening on http://${config.HOST}:${config.PORT} (${config.API_PROCESSES} processes)`);
-      const traces = tracesEndpoint(config);
-      if (traces) console.log(`api: tracing to ${traces} as ao-api`);
-    }
+  cluster.on('listening', (worker, address) => {
+    const ports = [...(bound.get(worker.id) ?? []), address.port];
+    bound.set(worker.id, ports);
+    if (ports.length === LISTENERS.length && ++listening === config.API_PROCESSES) announce(ports, `${config.API_PROCESSES} processes`);
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
@@ -74,25 +91,28 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
-  const { app, close } = await buildApiFromConfig(
+  const { app, ops, close } = await buildApiFromConfig(
     config,
     loggerOptions(config.LOG_LEVEL, { apiKeys: apiKeysOf(config) }),
     cluster.isWorker ? clusterMetricsOptions() : undefined,
   );
-  try {
-    await app.listen({ host: config.HOST, port: config.PORT });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    console.error(
-      code === 'EADDRINUSE'
-        ? `api: port ${config.PORT} on ${config.HOST} is already in use (set PORT)`
-        : `api: cannot listen: ${(err as Error).message}`,
-    );
-    process.exit(1);
+  const ports: number[] = [];
+  for (const [i, server] of [app, ops].entries()) {
+    const l = LISTENERS[i]!;
+    try {
+      await server.listen({ host: l.host, port: l.port });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      console.error(
+        code === 'EADDRINUSE'
+          ? `api: port ${l.port} on ${l.host} is already in use (set ${l.variable})`
+          : `api: cannot listen on ${l.host}:${l.port}: ${(err as Error).message}`,
+      );
+      process.exit(1);
+    }
+    ports.push((server.server.address() as AddressInfo).port);
   }
-  if (cluster.isPrimary) console.log(`api: listening on http://${config.HOST}:${config.PORT} (1 process)`);
-  const traces = tracesEndpoint(config);
-  if (traces && cluster.isPrimary) console.log(`api: tracing to ${traces} as ao-api`);
+  if (cluster.isPrimary) announce(ports, '1 process');
   let closing = false;
   const shutdown = async () => {
     if (closing) return;

@@ -3,13 +3,14 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { buildApp, buildOpsApp } from '../../src/api/app.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
 import { loadConfig } from '../../src/config.js';
 import { encryptionCodecFromConfig, type EncryptionCodec } from '../../src/temporal/payload-codec.js';
 
-// POST /codec/decode and /codec/encode, the remote codec of the Temporal Web UI: the UI's
-// JSON payload format, the API keys, CORS for the UI's origin. No Temporal needed.
+// POST /codec/decode and /codec/encode on the ops listener, the remote codec of the Temporal
+// Web UI: the UI's JSON payload format, the API keys, CORS for the UI's origin; never on the
+// public listener. No Temporal needed.
 
 const KEY = 'codec-endpoint-key-0123456789';
 const UI = 'http://localhost:8233';
@@ -18,16 +19,19 @@ const connection = Connection.lazy({ address: '127.0.0.1:1' });
 const codec = encryptionCodecFromConfig({ TEMPORAL_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}` }) as EncryptionCodec;
 let app: FastifyInstance;
 let plainApp: FastifyInstance;
+let publicApp: FastifyInstance;
 
 beforeAll(async () => {
   const leads = leadServiceFromConfig(config, new Client({ connection }));
-  app = await buildApp({ leads, apiKeys: [KEY], codec, codecCorsOrigins: [UI], metrics: false });
-  plainApp = await buildApp({ leads, apiKeys: [KEY], metrics: false });
+  app = await buildOpsApp({ leads, apiKeys: [KEY], codec, codecCorsOrigins: [UI], metrics: false });
+  plainApp = await buildOpsApp({ leads, apiKeys: [KEY], metrics: false });
+  publicApp = await buildApp({ leads, apiKeys: [KEY], codec, codecCorsOrigins: [UI], metrics: false });
 });
 
 afterAll(async () => {
   await app?.close();
   await plainApp?.close();
+  await publicApp?.close();
   await connection.close().catch(() => undefined);
 });
 
@@ -93,5 +97,16 @@ describe('the codec endpoint', () => {
   it('does not exist when encryption is off', async () => {
     const res = await plainApp.inject({ method: 'POST', url: '/codec/decode', headers: auth, payload: { payloads: [] } });
     expect(res.statusCode).toBe(404);
+  });
+
+  it('is not on the public listener: 404 with a key, 401 without, no CORS headers', async () => {
+    for (const url of ['/codec/decode', '/codec/encode']) {
+      const keyed = await publicApp.inject({ method: 'POST', url, headers: { ...auth, origin: UI }, payload: { payloads: [] } });
+      expect(keyed.statusCode, url).toBe(404);
+      expect(keyed.headers['access-control-allow-origin']).toBeUndefined();
+      expect((await publicApp.inject({ method: 'POST', url, payload: { payloads: [] } })).statusCode, url).toBe(401);
+    }
+    const pre = await publicApp.inject({ method: 'OPTIONS', url: '/codec/decode', headers: { origin: UI, 'access-control-request-method': 'POST' } });
+    expect(pre.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { Script } from 'node:vm';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp, type ConsoleOptions } from '../../src/api/app.js';
+import { buildApp, buildOpsApp, type ConsoleOptions } from '../../src/api/app.js';
 import { consoleOptionsFromConfig } from '../../src/api/compose.js';
 import { escapeHtml, renderConsolePage, savedViewQueries, temporalUiLink } from '../../src/api/console/page.js';
 import { CONSOLE_SCRIPT } from '../../src/api/console/script.js';
@@ -9,9 +9,9 @@ import type { LeadService } from '../../src/api/lead-service.js';
 import { CONSOLE_CSP } from '../../src/api/routes/console.js';
 import { loadConfig } from '../../src/config.js';
 
-// The status page's shell, script and stylesheet as the API serves them (app.inject; no
-// Temporal: the page itself asks nothing of it). What the page shows in a browser is
-// test/e2e/console.test.ts.
+// The status page's shell, script and stylesheet as the API's ops listener serves them
+// (app.inject; no Temporal: the page itself asks nothing of it), and never the public one.
+// What the page shows in a browser is test/e2e/console.test.ts.
 
 const KEY = 'console-test-key-0123456789';
 const view: ConsoleOptions = { namespace: 'default', taskQueue: 'leads', temporalUiUrl: 'http://127.0.0.1:8233', refreshMs: 3000 };
@@ -19,7 +19,7 @@ let app: FastifyInstance | undefined;
 
 async function appWith(options: { console?: ConsoleOptions; apiKeys?: string[] }): Promise<FastifyInstance> {
   // The page's routes never reach the lead service.
-  app = await buildApp({ leads: {} as LeadService, metrics: false, ...options });
+  app = await buildOpsApp({ leads: {} as LeadService, metrics: false, ...options });
   return app;
 }
 
@@ -50,12 +50,24 @@ describe('GET /console', () => {
     expect(script.body).toBe(CONSOLE_SCRIPT);
     const styles = await a.inject({ method: 'GET', url: '/console/app.css' });
     expect([styles.statusCode, styles.headers['content-type']]).toEqual([200, 'text/css; charset=utf-8']);
-    // Not part of the API contract.
-    const openapi = (await a.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, unknown> }>();
-    expect(Object.keys(openapi.paths).filter((p) => p.startsWith('/console'))).toEqual([]);
   });
 
-  it('is public when the API has keys, but holds no data: the data routes still need the key', async () => {
+  it('is not on the public listener, nor in its OpenAPI document', async () => {
+    const pub = await buildApp({ leads: {} as LeadService, metrics: false, console: view, apiKeys: [KEY] });
+    try {
+      const auth = { authorization: `Bearer ${KEY}` };
+      for (const url of ['/console', '/console/app.js', '/console/app.css']) {
+        expect((await pub.inject({ method: 'GET', url, headers: auth })).statusCode, url).toBe(404);
+        expect((await pub.inject({ method: 'GET', url })).statusCode, url).toBe(401);
+      }
+      const openapi = (await pub.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, unknown> }>();
+      expect(Object.keys(openapi.paths).filter((p) => p.startsWith('/console'))).toEqual([]);
+    } finally {
+      await pub.close();
+    }
+  });
+
+  it('needs no key when the API has keys, but holds no data: the data routes beside it still need the key', async () => {
     const a = await appWith({ console: view, apiKeys: [KEY] });
     expect((await a.inject({ method: 'GET', url: '/console' })).statusCode).toBe(200);
     expect((await a.inject({ method: 'GET', url: '/console/app.js' })).statusCode).toBe(200);

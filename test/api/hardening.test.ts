@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { buildApp, buildOpsApp } from '../../src/api/app.js';
 import { leadServiceFromConfig, loggerOptions, workflowSettingsFromConfig } from '../../src/api/compose.js';
 import { LeadService } from '../../src/api/lead-service.js';
 import { call, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
@@ -20,11 +20,14 @@ let h: Harness;
 let leadId: string;
 const apps: FastifyInstance[] = [];
 
-async function app(deps: Omit<Parameters<typeof buildApp>[0], 'leads'> & { leads?: LeadService }): Promise<FastifyInstance> {
-  const built = await buildApp({ leads: deps.leads ?? leadServiceFromConfig(h.config, h.client), ...deps });
+async function app(deps: Omit<Parameters<typeof buildApp>[0], 'leads'> & { leads?: LeadService }, build = buildApp): Promise<FastifyInstance> {
+  const built = await build({ leads: deps.leads ?? leadServiceFromConfig(h.config, h.client), ...deps });
   apps.push(built);
   return built;
 }
+
+/** The ops listener's app (/ready, /metrics) with the same dependencies. */
+const opsApp = (deps: Parameters<typeof app>[0]) => app(deps, buildOpsApp);
 
 beforeAll(async () => {
   h = await startHarness();
@@ -69,6 +72,7 @@ describe.each([
   let connection: Connection;
   let leads: LeadService;
   let down: FastifyInstance;
+  let downOps: FastifyInstance;
   const READ_MS = 1000;
   const WRITE_MS = 1000;
 
@@ -93,6 +97,7 @@ describe.each([
       readTimeoutMs: READ_MS,
     });
     down = await app({ leads });
+    downOps = await opsApp({ leads });
   });
 
   afterAll(async () => {
@@ -125,23 +130,27 @@ describe.each([
   });
 
   it('/ready answers 503 with Retry-After; /health stays 200', async () => {
-    const ready = await down.inject({ method: 'GET', url: '/ready' });
+    const ready = await downOps.inject({ method: 'GET', url: '/ready' });
     expect(ready.statusCode).toBe(503);
     expect(retryAfter(ready)).toBeGreaterThan(0);
     expect((await down.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await downOps.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 });
 
 describe('load shedding', () => {
   it('answers 503 overloaded + Retry-After when memory is over the limit, except GET /health', async () => {
-    const shedding = await app({ overload: { maxHeapUsedBytes: 1, sampleIntervalMs: 10, retryAfterSeconds: 7 } });
+    const overload = { maxHeapUsedBytes: 1, sampleIntervalMs: 10, retryAfterSeconds: 7 };
+    const shedding = await app({ overload });
+    const sheddingOps = await opsApp({ overload });
     await new Promise((r) => setTimeout(r, 50));
     const post = await shedding.inject({ method: 'POST', url: '/api/leads', headers: JSON_TYPE, payload: JSON.stringify({ email: uniqueEmail('shed') }) });
     expectErrorShape(post, 503, 'overloaded');
     expect(retryAfter(post)).toBe(7);
     expectErrorShape(await shedding.inject({ method: 'GET', url: `/api/leads/${leadId}` }), 503, 'overloaded');
-    expect((await shedding.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+    expect((await sheddingOps.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
     expect((await shedding.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await sheddingOps.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 
   it('sheds while the event loop lags, and recovers by itself', async () => {
@@ -185,8 +194,10 @@ describe('load shedding', () => {
 
 describe('rate limit', () => {
   let limited: FastifyInstance;
+  let limitedOps: FastifyInstance;
   beforeAll(async () => {
     limited = await app({ apiKeys: [KEY_A, KEY_B], rateLimitPerMinute: 3 });
+    limitedOps = await opsApp({ apiKeys: [KEY_A, KEY_B], rateLimitPerMinute: 3 });
   });
   const get = (authorization?: string, url = '/api/leads?limit=1') =>
     limited.inject({ method: 'GET', url, headers: authorization ? { authorization } : {} });
@@ -227,7 +238,8 @@ describe('rate limit', () => {
   it('never limits /health and /ready', async () => {
     for (let i = 0; i < 5; i++) {
       expect((await limited.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
-      expect((await limited.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+      expect((await limitedOps.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      expect((await limitedOps.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
     }
   });
 

@@ -383,7 +383,6 @@ describe('methods a known path does not serve', () => {
     ['PUT', `/api/leads/${UNKNOWN_LEAD}/export`, 'GET, HEAD'],
     ['TRACE', '/api/leads', 'GET, HEAD, POST'],
     ['DELETE', '/health', 'GET, HEAD'],
-    ['POST', '/metrics', 'GET, HEAD'],
     ['PUT', '/api/leads/batch', 'POST'],
     ['GET', '/api/leads/batch', 'POST'],
   ] as const)('%s %s -> 405 method_not_allowed with Allow: %s', async (method, url, allow) => {
@@ -463,9 +462,9 @@ describe('API keys', () => {
     expect(read.body).toMatchObject({ id: created.body.id });
   });
 
-  it('leaves /health, /ready, /openapi.json and /docs open', async () => {
+  it('leaves /health, /openapi.json and /docs open (/ready is the ops listener\'s)', async () => {
     expect((await send(keyed, { method: 'GET', url: '/health' })).statusCode).toBe(200);
-    expect((await send(keyed, { method: 'GET', url: '/ready' })).statusCode).toBe(200);
+    expect((await send(keyed, { method: 'GET', url: '/ready' })).statusCode).toBe(401);
     expect((await send(keyed, { method: 'GET', url: '/openapi.json' })).statusCode).toBe(200);
     expect([200, 302]).toContain((await send(keyed, { method: 'GET', url: '/docs' })).statusCode);
   });
@@ -502,8 +501,8 @@ describe('ops endpoints', () => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
-  it('/ready answers 200 when Temporal is reachable', async () => {
-    const res = await call(h.app, 'GET', '/ready');
+  it('/ready (ops listener) answers 200 when Temporal is reachable', async () => {
+    const res = await call(h.ops, 'GET', '/ready');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ready', temporal: true });
   });
@@ -534,10 +533,11 @@ describe('ops endpoints', () => {
 
 describe('Temporal unreachable', () => {
   let down: FastifyInstance;
+  let downOps: FastifyInstance;
   let closeDown: () => Promise<void>;
 
   beforeAll(async () => {
-    ({ app: down, close: closeDown } = await startUnreachableApp(h.config));
+    ({ app: down, ops: downOps, close: closeDown } = await startUnreachableApp(h.config));
   });
 
   afterAll(async () => {
@@ -574,7 +574,7 @@ describe('Temporal unreachable', () => {
   });
 
   it('/ready answers 503 with retry-after; /health stays 200', async () => {
-    const ready = await send(down, { method: 'GET', url: '/ready' });
+    const ready = await send(downOps, { method: 'GET', url: '/ready' });
     expect(ready.statusCode).toBe(503);
     expect(ready.headers['retry-after']).toBeDefined();
     expect(ready.json()).toEqual({ status: 'unavailable', temporal: false });

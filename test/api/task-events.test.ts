@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp, type TaskEventOptions } from '../../src/api/app.js';
+import { Registry } from 'prom-client';
+import { buildApp, buildOpsApp, type TaskEventOptions } from '../../src/api/app.js';
 import { TaskNotFoundError, TemporalUnavailableError } from '../../src/api/errors.js';
 import type { LeadService, ReadSource } from '../../src/api/lead-service.js';
 import { sseFrame, taskProgress } from '../../src/api/task-events.js';
@@ -57,13 +58,19 @@ function scripted(states: Array<TaskState | Error>, delayMs = 5) {
 }
 
 let app: FastifyInstance | undefined;
+/** The ops listener's app beside `app` (same registry), for /metrics. */
+let ops: FastifyInstance | undefined;
 afterEach(async () => {
   await app?.close();
+  await ops?.close();
   app = undefined;
+  ops = undefined;
 });
 
 async function serve(reader: ReturnType<typeof scripted>, options: Partial<TaskEventOptions> = {}): Promise<string> {
-  app = await buildApp({ leads: reader as unknown as LeadService, taskEvents: { pollIntervalMs: 100, heartbeatMs: 1000, ...options } });
+  const deps = { leads: reader as unknown as LeadService, metrics: { registry: new Registry() }, taskEvents: { pollIntervalMs: 100, heartbeatMs: 1000, ...options } };
+  app = await buildApp(deps);
+  ops = await buildOpsApp(deps);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
@@ -148,13 +155,13 @@ describe('task events (SSE)', () => {
     let text = '';
     while (!text.includes(': keep-alive')) text += new TextDecoder().decode((await body.read()).value);
     expect(app!.taskEvents.size).toBe(1);
-    expect(await metric(base)).toBe(1);
+    expect(await metric()).toBe(1);
     abort.abort();
     await until(() => app!.taskEvents.size === 0 && reader.inflight === 0);
     const readsThen = reader.reads;
     await new Promise((r) => setTimeout(r, 300));
     expect(reader.reads).toBe(readsThen); // no more reads once it was let go
-    expect(await metric(base)).toBe(0);
+    expect(await metric()).toBe(0);
   });
 
   it('cancels the first read of a client that leaves before the stream started', async () => {
@@ -207,8 +214,9 @@ describe('task events (SSE)', () => {
   });
 });
 
-async function metric(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+/** api_sse_streams as the ops listener's /metrics tells it. */
+async function metric(): Promise<number> {
+  const text = (await ops!.inject({ method: 'GET', url: '/metrics' })).body;
   return Number(/^api_sse_streams (\d+)/m.exec(text)?.[1]);
 }
 

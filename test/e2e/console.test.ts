@@ -3,7 +3,7 @@ import { startApiServer, type ApiServer } from '../support/api-server.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { eventually, uniqueEmail } from '../support/harness.js';
 
-// The status page (/console) in a real browser: Debian's Chromium driven by playwright-core,
+// The status page (/console, on the ops listener) in a real browser: Debian's Chromium driven by playwright-core,
 // against the API over HTTP with workers on the shared dev server and the CRM simulator. The
 // API has a key, so the page first asks for it. Then: a lead created here shows under recent
 // leads, a CRM outage injected through the simulator's fault controls shows it under failed
@@ -64,7 +64,7 @@ async function crmFaults(faults: Record<string, unknown> | null): Promise<void> 
 describe('the status page in Chromium', () => {
   it('asks for the key, shows a new lead, a CRM failure and the re-drives that clear it', { timeout: 90_000 }, async () => {
     const { page } = browser;
-    const response = await page.goto(`${api.baseUrl}/console`);
+    const response = await page.goto(`${api.opsUrl}/console`);
     expect(response?.status()).toBe(200);
     expect(await page.title()).toContain('Automation Orchestrator');
 

@@ -72,6 +72,7 @@ async function portIsClosed(port: string): Promise<true | undefined> {
 
 const ports = {
   PORT: String(await getFreePort()),
+  OPS_PORT: String(await getFreePort()),
   TEMPORAL_ADDRESS: `127.0.0.1:${await getFreePort()}`,
   TEMPORAL_UI_PORT: String(await getFreePort()),
   CRM_BASE_URL: `http://127.0.0.1:${await getFreePort()}`,
@@ -80,6 +81,7 @@ const ports = {
 };
 const env = { ...ports, TEMPORAL_DB_FILE: join(dataDir, 'temporal.sqlite'), API_PROCESSES: '2', LOG_LEVEL: 'warn' };
 const api = `http://127.0.0.1:${ports.PORT}`;
+const ops = `http://127.0.0.1:${ports.OPS_PORT}`;
 const json = async (url: string) => {
   const res = await fetch(url);
   return { status: res.status, body: (await res.json()) as any };
@@ -101,7 +103,10 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(out).toContain(`API             ${api}`);
     expect(out).toMatch(/Web UI: http:\/\/127\.0\.0\.1:\d+/);
 
-    expect((await json(`${api}/ready`)).status).toBe(200);
+    expect((await json(`${ops}/ready`)).status).toBe(200);
+    expect(out).toContain(`Status page     ${ops}/console`);
+    // The operators' endpoints are on the ops listener only.
+    for (const path of ['/ready', '/metrics', '/console']) expect((await fetch(`${api}${path}`)).status, path).toBe(404);
     const created = await client.leads.create({ email: 'grace@navy.example', first_name: 'Grace' });
     expect(created.status).toBe('queued');
     leadId = created.id;
@@ -122,7 +127,7 @@ describe('npm start', { timeout: 300_000 }, () => {
 
   it('prints every metrics address, and each one serves Prometheus text', async () => {
     const out = running!.output();
-    expect(out).toContain(`Metrics         API ${api}/metrics`);
+    expect(out).toContain(`Metrics         API ${ops}/metrics`);
     const worker = out.match(/^ +worker (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m)?.[1];
     const temporal = out.match(/^ +Temporal (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m)?.[1];
     expect(worker, out).toBeDefined();
@@ -130,7 +135,7 @@ describe('npm start', { timeout: 300_000 }, () => {
     const text = async (url: string) => (await fetch(url)).text();
 
     // Two API processes: the primary sums both, so every request so far is counted once, whichever took it.
-    const apiMetrics = await text(`${api}/metrics`);
+    const apiMetrics = await text(`${ops}/metrics`);
     const created = apiMetrics.match(/^http_request_duration_seconds_count\{[^}]*route="\/api\/leads"[^}]*status_code="202"[^}]*\} (\d+)$/m);
     expect(Number(created?.[1]), apiMetrics.slice(0, 2000)).toBe(1);
     // The SDK core's own metrics, after the worker has polled and run tasks.
@@ -175,7 +180,7 @@ describe('npm start', { timeout: 300_000 }, () => {
   it('stops everything on Ctrl-C, leaving no process behind', async () => {
     expect(cleanExit(await ctrlC(running!))).toBe(true);
     // Every port closes: nothing was orphaned.
-    const children = [ports.PORT, ports.TEMPORAL_ADDRESS.split(':')[1]!, ports.SMTP_SINK_HTTP_PORT, new URL(ports.CRM_BASE_URL).port];
+    const children = [ports.PORT, ports.OPS_PORT, ports.TEMPORAL_ADDRESS.split(':')[1]!, ports.SMTP_SINK_HTTP_PORT, new URL(ports.CRM_BASE_URL).port];
     for (const port of children) {
       await eventually(() => portIsClosed(port), { timeoutMs: 20_000, what: `port ${port} to close` });
     }

@@ -79,7 +79,7 @@ describe('Grafana dashboards', () => {
     await eventually(
       async () => {
         const exported = new Set([
-          ...exportedNamesOf(await text(`${server.baseUrl}/metrics`)),
+          ...exportedNamesOf(await text(`${server.opsUrl}/metrics`)),
           ...exportedNamesOf(await text(workerMetricsUrl)),
           ...exportedNamesOf(await text(temporalMetricsUrl)),
         ]);

@@ -76,13 +76,13 @@ describe('lead data encrypted in Temporal (payload codec on)', () => {
     }
     expect(Object.keys(description.workflowExecutionInfo?.searchAttributes?.indexedFields ?? {})).not.toContain(LEAD_SEARCH_ATTRIBUTE_KEYS.email.name);
 
-    // The codec endpoint (the Web UI's) decrypts the creating change the history holds (the
+    // The codec endpoint (the Web UI's, on the ops listener) decrypts the creating change the history holds (the
     // signal of the signalWithStart that started the lead).
     const input = fetched.events?.find((e) => e.workflowExecutionSignaledEventAttributes)?.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
     expect(Buffer.from(input!.metadata!.encoding!).toString()).toBe('binary/encrypted');
     const b64 = (b: Uint8Array | null | undefined) => Buffer.from(b ?? new Uint8Array()).toString('base64');
     const body = { payloads: [{ metadata: Object.fromEntries(Object.entries(input!.metadata!).map(([k, v]) => [k, b64(v)])), data: b64(input!.data) }] };
-    const decoded = await call(h.app, 'POST', '/codec/decode', body);
+    const decoded = await call(h.ops, 'POST', '/codec/decode', body);
     expect(decoded.status, JSON.stringify(decoded.body)).toBe(200);
     const start = JSON.parse(Buffer.from(decoded.body.payloads[0].data, 'base64').toString('utf8'));
     expect(start).toMatchObject({ op: 'create', fields: { email, last_name: lastName } });

@@ -38,8 +38,9 @@ function expectRunToEnd(seen: TaskStreamEvent[], taskId: string): void {
   expect(ids).toEqual([...ids].sort((a, b) => a - b));
 }
 
-async function gauge(baseUrl: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+/** api_sse_streams on the ops listener's /metrics (summed over processes). */
+async function gauge(opsUrl: string): Promise<number> {
+  const text = await (await fetch(`${opsUrl}/metrics`)).text();
   return Number(/^api_sse_streams (\d+)/m.exec(text)?.[1] ?? Number.NaN);
 }
 
@@ -79,7 +80,7 @@ describe('task events, one API process', () => {
       while (!text.includes('event: task')) text += new TextDecoder().decode((await reader.read()).value);
       expect(text).toContain('"status":"queued"');
       expect(server.app.taskEvents.size).toBe(1);
-      expect(await gauge(server.baseUrl)).toBe(1);
+      expect(await gauge(server.opsUrl)).toBe(1);
       // Let it read a few more times, so a read may well be in flight when the client leaves.
       await new Promise((r) => setTimeout(r, 500));
       abort.abort();
@@ -88,7 +89,7 @@ describe('task events, one API process', () => {
         intervalMs: 20,
         what: 'the stream and its Temporal calls to be let go',
       });
-      expect(await gauge(server.baseUrl)).toBe(0);
+      expect(await gauge(server.opsUrl)).toBe(0);
     } finally {
       await server.harness.startWorker();
     }
@@ -118,9 +119,9 @@ describe('task events, through the multi-process API', () => {
         expect(res.status).toBe(200);
       }
       // /metrics sums every process's gauge.
-      await eventually(async () => ((await gauge(cluster.baseUrl)) === 6 || undefined), { timeoutMs: 20_000, what: 'six open streams' });
+      await eventually(async () => ((await gauge(cluster.opsUrl)) === 6 || undefined), { timeoutMs: 20_000, what: 'six open streams' });
       for (const a of leaving) a.abort();
-      await eventually(async () => ((await gauge(cluster.baseUrl)) === 4 || undefined), { timeoutMs: 10_000, what: 'the two left streams freed' });
+      await eventually(async () => ((await gauge(cluster.opsUrl)) === 4 || undefined), { timeoutMs: 10_000, what: 'the two left streams freed' });
     } finally {
       await server.harness.startWorker();
     }
@@ -129,7 +130,7 @@ describe('task events, through the multi-process API', () => {
       expect(seen[0], `stream ${i}`).toMatchObject({ event: 'task', task: { status: 'queued' } });
       expect(seen.at(-1), `stream ${i}`).toMatchObject({ event: 'end', status: 'completed' });
     });
-    await eventually(async () => ((await gauge(cluster.baseUrl)) === 0 || undefined), { timeoutMs: 10_000, what: 'every stream closed' });
+    await eventually(async () => ((await gauge(cluster.opsUrl)) === 0 || undefined), { timeoutMs: 10_000, what: 'every stream closed' });
   });
 });
 

@@ -15,7 +15,7 @@ describe('Temporal connection settings', () => {
     const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_API_KEY: 'an-api-key', TEMPORAL_TLS: 'false' });
     const api = await buildApiFromConfig(config);
     try {
-      expect((await api.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+      expect((await api.ops.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
     } finally {
       await api.close();
     }
@@ -29,7 +29,7 @@ describe('Temporal connection settings', () => {
     const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TLS: 'true' });
     const api = await buildApiFromConfig(config);
     try {
-      expect((await api.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+      expect((await api.ops.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
     } finally {
       await api.close();
     }

@@ -7,8 +7,8 @@ import type { Config } from '../../src/config.js';
 import { getFreePort } from '../../tooling/temporal/ports.js';
 import { eventually } from './harness.js';
 
-// The API as `npm start` runs it: the built server entry, API_PROCESSES processes sharing one
-// port through node:cluster, each with its own connection to Temporal. Built into its own
+// The API as `npm start` runs it: the built server entry, API_PROCESSES processes sharing its
+// two ports (public and ops) through node:cluster, each with its own connection to Temporal. Built into its own
 // directory (.data/api-cluster-build, not dist/) so it neither depends on nor races with
 // other tests that rebuild dist/. Plain Node runs it: what vitest's loader forgives would
 // fail here as it fails in production.
@@ -19,6 +19,8 @@ const execFileAsync = promisify(execFile);
 
 export interface ApiCluster {
   baseUrl: string;
+  /** The ops listener (OPS_PORT): /metrics, /ready, /codec, /console. */
+  opsUrl: string;
   output(): string;
   close(): Promise<void>;
 }
@@ -39,6 +41,7 @@ async function build(): Promise<void> {
 export async function startApiCluster(config: Config, processes: number, env: Record<string, string> = {}): Promise<ApiCluster> {
   await build();
   const port = await getFreePort();
+  const opsPort = await getFreePort();
   let output = '';
   const child: ChildProcess = spawn(process.execPath, [join(BUILD, 'src', 'api', 'server.js')], {
     cwd: ROOT,
@@ -46,6 +49,7 @@ export async function startApiCluster(config: Config, processes: number, env: Re
       ...process.env,
       HOST: '127.0.0.1',
       PORT: String(port),
+      OPS_PORT: String(opsPort),
       API_PROCESSES: String(processes),
       TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
       TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
@@ -73,6 +77,7 @@ export async function startApiCluster(config: Config, processes: number, env: Re
   }
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
     output: () => output,
     async close() {
       if (child.exitCode === null) child.kill('SIGTERM');

@@ -3,7 +3,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { Registry } from 'prom-client';
+import { buildApp, buildOpsApp, type AppDeps } from '../../src/api/app.js';
 import { crmWebhookOptionsFromConfig, leadServiceFromConfig, workflowSettingsFromConfig } from '../../src/api/compose.js';
 import { LeadService } from '../../src/api/lead-service.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -28,7 +29,10 @@ try {
 
 export interface Harness {
   config: Config;
+  /** The public app (PORT). */
   app: FastifyInstance;
+  /** The ops app (OPS_PORT): /ready, /metrics, /codec, /console; the same lead service. */
+  ops: FastifyInstance;
   client: Client;
   crm: CrmSimulator;
   smtp: SmtpSink;
@@ -68,7 +72,14 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const connection = await Connection.connect({ address });
   // With TEMPORAL_CODEC_KEYS in `env`, the API's client encrypts as the real one does (the workers take it from config).
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFromConfig(config) });
-  const app = await buildApp({ leads: leadServiceFromConfig(config, client), codec: encryptionCodecFromConfig(config), crmWebhooks: crmWebhookOptionsFromConfig(config) });
+  const appDeps: AppDeps = {
+    leads: leadServiceFromConfig(config, client),
+    codec: encryptionCodecFromConfig(config),
+    crmWebhooks: crmWebhookOptionsFromConfig(config),
+    metrics: { registry: new Registry() },
+  };
+  const app = await buildApp(appDeps);
+  const ops = await buildOpsApp(appDeps);
   const nativeConnection = await NativeConnection.connect({ address });
   const tracing = await startTracing(config, 'ao-worker');
   const deps = activityDepsFromConfig(config, tracing);
@@ -79,6 +90,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const harness: Harness = {
     config,
     app,
+    ops,
     client,
     crm,
     smtp,
@@ -98,6 +110,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       await harness.stopWorker();
       deps.mailer.close();
       await app.close();
+      await ops.close();
       await nativeConnection.close();
       await connection.close();
       await crm.close();
@@ -112,7 +125,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
  * The app wired to a Temporal address nothing listens on, with short deadlines: every call
  * to Temporal fails within its deadline (a 503 for the client).
  */
-export async function startUnreachableApp(config: Config): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+export async function startUnreachableApp(config: Config): Promise<{ app: FastifyInstance; ops: FastifyInstance; close(): Promise<void> }> {
   const connection = Connection.lazy({ address: '127.0.0.1:1' });
   const leads = new LeadService(new Client({ connection }), {
     namespace: 'default',
@@ -121,11 +134,15 @@ export async function startUnreachableApp(config: Config): Promise<{ app: Fastif
     queryTimeoutMs: 500,
     writeTimeoutMs: 1000,
   });
-  const app = await buildApp({ leads });
+  const deps: AppDeps = { leads, metrics: { registry: new Registry() } };
+  const app = await buildApp(deps);
+  const ops = await buildOpsApp(deps);
   return {
     app,
+    ops,
     async close() {
       await app.close();
+      await ops.close();
       // Calls a request stopped waiting for still retry on the SDK's timers: let them settle
       // before the channel closes, or a retry fires on a closed channel outside any promise.
       await leads.drain();

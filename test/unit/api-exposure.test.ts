@@ -19,6 +19,13 @@ describe('an open API (no API_KEYS)', () => {
     },
   );
 
+  it('is refused when the ops listener (which serves the status page\'s /api routes) leaves loopback', () => {
+    const message = openApiRefusal(loadConfig({ OPS_HOST: '0.0.0.0' }));
+    expect(message).toContain('OPS_HOST=0.0.0.0');
+    expect(message).toContain('OPS_HOST=127.0.0.1 to serve this machine only');
+    expect(openApiRefusal(loadConfig({ OPS_HOST: '0.0.0.0', API_KEYS: 'a-long-enough-key-123' }))).toBeUndefined();
+  });
+
   it('starts anywhere with API_KEYS, or with ALLOW_OPEN_API=true', () => {
     expect(openApiRefusal(loadConfig({ HOST: '0.0.0.0', API_KEYS: 'a-long-enough-key-123' }))).toBeUndefined();
     expect(openApiRefusal(loadConfig({ HOST: '0.0.0.0', ALLOW_OPEN_API: 'true' }))).toBeUndefined();

@@ -42,8 +42,10 @@ describe('monitoring profile', () => {
     expect(targets.sort()).toEqual(nodes.map(([name]) => `${name}:${TEMPORAL_METRICS_PORT}`).sort());
   });
 
-  it('scrapes the API and every worker replica where they listen', () => {
-    expect(job('api')?.static_configs?.[0]?.targets).toEqual([`api:${String(compose.services.api?.environment?.PORT)}`]);
+  it('scrapes the API\'s ops listener and every worker replica where they listen', () => {
+    const api = compose.services.api?.environment ?? {};
+    expect(api.OPS_HOST).toBe('0.0.0.0');
+    expect(job('api')?.static_configs?.[0]?.targets).toEqual([`api:${String(api.OPS_PORT)}`]);
     const worker = compose.services.worker?.environment ?? {};
     expect(worker.WORKER_METRICS_HOST).toBe('0.0.0.0');
     expect(job('worker')?.dns_sd_configs?.[0]).toMatchObject({ names: ['worker'], port: Number(worker.WORKER_METRICS_PORT) });

@@ -175,7 +175,7 @@ describe('Temporal TLS / mTLS / API key', () => {
 
 describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
-    services: Record<string, { environment?: Record<string, unknown>; healthcheck?: { disable?: boolean; test?: unknown }; restart?: string; command?: unknown }>;
+    services: Record<string, { environment?: Record<string, unknown>; healthcheck?: { disable?: boolean; test?: unknown }; restart?: string; command?: unknown; ports?: string[] }>;
   };
   // What the compose file's header asks an operator for (scripts/check-compose.mjs passes the same).
   const DEPLOY = {
@@ -239,6 +239,19 @@ describe('docker-compose.yml', () => {
       }
       expect(env.NODE_ENV).toBe('production');
     }
+  });
+
+  it('publishes the API port to clients and the API\'s ops listener on the host\'s loopback only', () => {
+    const api = compose.services.api!;
+    const ops = String(api.environment?.OPS_PORT);
+    expect(api.ports).toEqual(['${DEPLOY_API_PORT:-3000}:3000', `127.0.0.1:\${DEPLOY_OPS_PORT:-${ops}}:${ops}`]);
+    // Every other published port of the file is loopback-only too.
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (name === 'api') continue;
+      for (const port of service.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:/);
+    }
+    // The Web UI's browser calls the codec on the ops listener, as published.
+    expect(String(compose.services['temporal-ui']?.environment?.TEMPORAL_CODEC_ENDPOINT)).toBe(`\${DEPLOY_TEMPORAL_CODEC_ENDPOINT:-http://localhost:${ops}/codec}`);
   });
 
   it('has a health check on every long-running service but the API, whose image has one', () => {

@@ -102,6 +102,7 @@ async function targetEnv(options: TargetOptions): Promise<Record<string, string>
   return {
     HOST: '127.0.0.1',
     PORT: String(await port()),
+    OPS_PORT: String(await port()),
     API_PROCESSES: String(options.apiProcesses),
     TEMPORAL_ADDRESS: `127.0.0.1:${await port()}`,
     TEMPORAL_UI_PORT: String(await port()),

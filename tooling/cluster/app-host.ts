@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchOnHost, waitUntil, type HostProcess } from './host-process.js';
-import { API_PORT, type HostSpec } from './topology.js';
+import { API_PORT, OPS_PORT, type HostSpec } from './topology.js';
 
 /**
  * One app host: the API (`src/api/server.js`, itself API_PROCESSES node:cluster processes)
@@ -33,11 +33,16 @@ export class AppHost {
     return `http://${this.host.address}:${API_PORT}`;
   }
 
+  /** The API's ops listener (/ready, /metrics), bound to this host's address too. */
+  get opsUrl(): string {
+    return `http://${this.host.address}:${OPS_PORT}`;
+  }
+
   async start(): Promise<void> {
     this.up = true;
     this.api = launchOnHost({ name: `api-${this.host.name}`, host: this.host, command: process.execPath, args: [API_SCRIPT()], env: this.env, logDir: this.logDir });
     await Promise.all([
-      waitUntil(`API on ${this.host.name}`, () => httpOk(`${this.apiUrl}/ready`), 180_000, this.api),
+      waitUntil(`API on ${this.host.name}`, () => httpOk(`${this.opsUrl}/ready`), 180_000, this.api),
       this.startWorkers(this.workerCount),
     ]);
   }

@@ -9,6 +9,7 @@ import { ensureTemporalRole, initDataDir, postgresDataDir, startPostgres, waitFo
 import { prepareNamespace, serverBinaries, setUpSchema, startNode, waitForNode, writeNodeConfigs } from './temporal-nodes.js';
 import {
   API_PORT,
+  OPS_PORT,
   CRM_PORT,
   SMTP_HTTP_PORT,
   SMTP_PORT,
@@ -103,7 +104,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   launchers.set(saas.name, async () => startFakes(saas, logDir));
   const appEnv = appEnvironment(topology, options);
   const apps = new Map(
-    hostsOf(topology, 'app').map((app) => [app.name, new AppHost(app, { ...process.env, ...appEnv, HOST: app.address }, options.workerProcesses, logDir)]),
+    hostsOf(topology, 'app').map((app) => [app.name, new AppHost(app, { ...process.env, ...appEnv, HOST: app.address, OPS_HOST: app.address }, options.workerProcesses, logDir)]),
   );
   const startHost = async (name: string) => {
     const app = apps.get(name);
@@ -173,6 +174,7 @@ function appEnvironment(topology: ClusterTopology, options: ClusterOptions): Rec
   const saas = hostNamed(topology, 'saas');
   return {
     PORT: String(API_PORT),
+    OPS_PORT: String(OPS_PORT),
     ALLOW_OPEN_API: 'true', // the cluster's private subnet; nothing else can reach it
     API_PROCESSES: String(options.apiProcesses),
     // Every worker of every app host: each sends its share of CRM_RATE_LIMIT_PER_SECOND.

@@ -53,6 +53,8 @@ export const TEMPORAL_HTTP_PORT = 7243;
 export const TEMPORAL_METRICS_PORT = 9090;
 export const POSTGRES_PORT = 5432;
 export const API_PORT = 3000;
+/** The API's ops listener (/ready, /metrics), on the app host's own address. */
+export const OPS_PORT = 9460;
 export const WORKER_METRICS_PORT = 9464;
 export const CRM_PORT = 4010;
 export const SMTP_PORT = 2525;

@@ -25,7 +25,9 @@ export interface RunningStack {
   temporal?: DevServer;
   temporalAddress: string;
   apiUrl: string;
-  /** The status page (GET /console on the API). */
+  /** The API's ops listener (OPS_HOST:OPS_PORT): /metrics, /ready, /codec, /console. */
+  opsUrl: string;
+  /** The status page (GET /console on the API's ops listener). */
   consoleUrl: string;
   uiUrl?: string;
   /** Prometheus endpoints: the API's, each worker's (in order), the dev server's (if started). */
@@ -106,7 +108,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   };
 
   try {
-    if (config.TEMPORAL_START_DEV_SERVER) temporal = await startTemporal(config, options, { say, fatal });
+    // Fixed before anything starts: the dev server's Web UI is told the codec's address.
+    const opsPort = config.OPS_PORT > 0 ? config.OPS_PORT : await getFreePort(config.OPS_HOST);
+    if (config.TEMPORAL_START_DEV_SERVER) temporal = await startTemporal(config, opsPort, options, { say, fatal });
     const env = { ...emailEventsEnv(config), ...options.env };
     if (config.CRM_START_SIMULATOR) await start(crmSimulatorSpec(config, env));
     if (config.SMTP_START_SINK) await start(smtpSinkSpec(config, env));
@@ -119,9 +123,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     }
     // The status page links into the dev server's Web UI unless TEMPORAL_UI_URL names another.
     const uiUrl = config.TEMPORAL_UI_URL ?? temporal?.server.uiUrl;
-    const api = await start(apiSpec(uiUrl ? { ...env, TEMPORAL_UI_URL: uiUrl } : env));
+    const api = await start(apiSpec({ ...env, OPS_PORT: String(opsPort), ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}) }));
 
-    return runningStack(config, temporal, { workers, api, children }, workerMetricsPorts, stop);
+    return runningStack(config, temporal, { workers, api, children }, { workers: workerMetricsPorts, ops: opsPort }, stop);
   } catch (err) {
     await stop();
     throw err;
@@ -133,21 +137,23 @@ function runningStack(
   config: Config,
   temporal: SupervisedTemporal | undefined,
   processes: Pick<RunningStack, 'workers' | 'api' | 'children'>,
-  workerMetricsPorts: number[],
+  ports: { workers: number[]; ops: number },
   stop: () => Promise<void>,
 ): RunningStack {
   const apiUrl = `http://${config.HOST}:${config.PORT}`;
+  const opsUrl = `http://${browserHost(config.OPS_HOST)}:${ports.ops}`;
   return {
     get temporal() {
       return temporal?.server;
     },
     temporalAddress: config.TEMPORAL_ADDRESS,
     apiUrl,
-    consoleUrl: `${apiUrl}/console`,
+    opsUrl,
+    consoleUrl: `${opsUrl}/console`,
     uiUrl: temporal?.server.uiUrl,
     metricsUrls: {
-      api: `${apiUrl}/metrics`,
-      workers: workerMetricsPorts.map((port) => `http://127.0.0.1:${port}/metrics`),
+      api: `${opsUrl}/metrics`,
+      workers: ports.workers.map((port) => `http://127.0.0.1:${port}/metrics`),
       temporal: temporal?.server.metricsUrl,
     },
     crmUrl: config.CRM_BASE_URL,
@@ -164,6 +170,7 @@ function runningStack(
 /** The dev server on the configured address, its state in a SQLite file that outlives it. */
 async function startTemporal(
   config: Config,
+  opsPort: number,
   options: StackOptions,
   hooks: { say: (line: string) => void; fatal: (message: string) => void },
 ): Promise<SupervisedTemporal> {
@@ -184,8 +191,8 @@ async function startTemporal(
     sqlitePragmas: options.sqlitePragmas ?? DURABLE_WAL,
     dynamicConfig: { ...DEV_SERVER_TUNING, ...options.dynamicConfig },
     startTimeoutMs: 60_000,
-    // With encryption on, the dev server's UI decodes payloads through the API's codec endpoint.
-    ...(config.TEMPORAL_CODEC_KEYS ? { uiCodecEndpoint: `http://${browserHost(config.HOST)}:${config.PORT}/codec` } : {}),
+    // With encryption on, the dev server's UI decodes payloads through the codec endpoint on the API's ops listener.
+    ...(config.TEMPORAL_CODEC_KEYS ? { uiCodecEndpoint: `http://${browserHost(config.OPS_HOST)}:${opsPort}/codec` } : {}),
   };
   const temporal = await startSupervisedTemporal(serverOptions, { address: config.TEMPORAL_ADDRESS, ...hooks });
   hooks.say(`Temporal ready in ${Date.now() - started} ms`);

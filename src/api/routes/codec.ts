@@ -8,7 +8,8 @@ import { PayloadNotDecryptableError } from '../errors.js';
 // The remote codec the Temporal Web UI (and `temporal` CLI users) call to show encrypted
 // payloads in clear text to an operator: POST <endpoint>/decode and <endpoint>/encode with
 // the proto3 JSON of Payloads, bytes in base64: {"payloads": [{"metadata": {"encoding":
-// "<base64>"}, "data": "<base64>"}]}. Guarded by the API keys like /api/* (access-control.ts);
+// "<base64>"}, "data": "<base64>"}]}. Served on the ops listener only (buildOpsApp), and
+// guarded there by the API keys like /api/* (access-control.ts);
 // the browser's CORS preflight is answered without a key, for the configured UI origins only.
 
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*=*$/, { message: 'must be base64' });

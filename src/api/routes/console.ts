@@ -3,9 +3,11 @@ import { renderConsolePage, type ConsoleView } from '../console/page.js';
 import { CONSOLE_SCRIPT } from '../console/script.js';
 import { CONSOLE_STYLES } from '../console/styles.js';
 
-// GET /console: the operators' status page. The page, its script and its stylesheet sit
-// outside /api, so they need no API key: they hold no data. Every figure and list the page
-// shows comes from /api/* routes, which the script calls with the key the visitor enters.
+// GET /console: the operators' status page, on the ops listener (buildOpsApp). The page, its
+// script and its stylesheet sit outside /api, so they need no API key: they hold no data.
+// Every figure and list the page shows comes from /api/* routes the ops listener serves
+// beside it (same origin, same handlers and keys as the public port's), which the script
+// calls with the key the visitor enters.
 
 export type ConsoleOptions = Omit<ConsoleView, 'samples'> & { samples?: number };
 
