@@ -50,7 +50,7 @@ export async function registerMetrics(app: FastifyInstance, options: MetricsOpti
   });
 
   const scrape = options.scrape ?? (() => registry.metrics());
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+  app.get('/metrics', { schema: { hide: true }, config: { access: 'public' } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await scrape()),
   );
 }

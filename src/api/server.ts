@@ -1,8 +1,10 @@
 import cluster from 'node:cluster';
-import { apiKeysOf, openApiRefusal } from '../config.js';
+import { openApiRefusal, plaintextApiKeysOf, rateLimitPerMinuteOf } from '../config.js';
 import { tracesEndpoint } from '../tracing/tracing.js';
 import { loadConfigOrExit } from '../env-file.js';
 import { clusterMetricsOptions, serveClusterMetrics } from './cluster-metrics.js';
+import { clusterRateLimiter, serveClusterRateLimit } from './cluster-rate-limit.js';
+import { tokenBuckets } from './rate-limit.js';
 import { buildApiFromConfig, loggerOptions } from './compose.js';
 
 // API process entry. With API_PROCESSES > 1 the primary forks that many processes that
@@ -37,6 +39,9 @@ async function assertPortFree(host: string, port: number): Promise<void> {
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
   await assertPortFree(config.HOST, config.PORT);
   serveClusterMetrics();
+  // One set of rate-limit buckets for every process, so a client's limit is the API's, not each process's.
+  const perMinute = rateLimitPerMinuteOf(config);
+  if (perMinute > 0) serveClusterRateLimit(tokenBuckets(perMinute));
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.API_PROCESSES; i++) fork();
@@ -76,8 +81,9 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
 } else {
   const { app, close } = await buildApiFromConfig(
     config,
-    loggerOptions(config.LOG_LEVEL, { apiKeys: apiKeysOf(config) }),
+    loggerOptions(config.LOG_LEVEL, { apiKeys: plaintextApiKeysOf(config) }),
     cluster.isWorker ? clusterMetricsOptions() : undefined,
+    cluster.isWorker && rateLimitPerMinuteOf(config) > 0 ? clusterRateLimiter() : undefined,
   );
   try {
     await app.listen({ host: config.HOST, port: config.PORT });

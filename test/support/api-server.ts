@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/api/app.js';
 import { automationServiceFromConfig, consoleOptionsFromConfig, leadServiceFromConfig, statsServiceFromConfig, taskEventOptionsFromConfig } from '../../src/api/compose.js';
-import { apiKeysOf } from '../../src/config.js';
 import { TemporalCalls } from '../../src/api/temporal-calls.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -29,7 +28,7 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
     automations: automationServiceFromConfig(harness.config, calls),
     stats: statsServiceFromConfig(harness.config, calls),
     console: consoleOptionsFromConfig(harness.config),
-    apiKeys: apiKeysOf(harness.config),
+    apiKeys: (harness.config.API_KEYS ?? '').split(','),
     taskEvents: taskEventOptionsFromConfig(harness.config),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -8,7 +8,7 @@ import { PayloadNotDecryptableError } from '../errors.js';
 // The remote codec the Temporal Web UI (and `temporal` CLI users) call to show encrypted
 // payloads in clear text to an operator: POST <endpoint>/decode and <endpoint>/encode with
 // the proto3 JSON of Payloads, bytes in base64: {"payloads": [{"metadata": {"encoding":
-// "<base64>"}, "data": "<base64>"}]}. Guarded by the API keys like /api/* (access-control.ts);
+// "<base64>"}, "data": "<base64>"}]}. Needs a key with the admin scope (access-control.ts);
 // the browser's CORS preflight is answered without a key, for the configured UI origins only.
 
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*=*$/, { message: 'must be base64' });
@@ -40,8 +40,10 @@ export const codecRoutes: FastifyPluginAsyncZod<CodecRoutesOptions> = async (app
   if (!codec) return;
   const schema = { hide: true, body: JsonPayloads } as const;
   const bodyLimit = CODEC_BODY_LIMIT;
+  // Decoding shows every lead's data in clear text: an operator's key (admin scope) only.
+  const config = { access: 'admin' } as const;
 
-  app.post('/codec/decode', { schema, bodyLimit }, async (request) => {
+  app.post('/codec/decode', { schema, bodyLimit, config }, async (request) => {
     try {
       return { payloads: (await codec.decode(request.body.payloads.map(fromJson))).map(toJson) };
     } catch (err) {
@@ -49,10 +51,10 @@ export const codecRoutes: FastifyPluginAsyncZod<CodecRoutesOptions> = async (app
       throw err;
     }
   });
-  app.post('/codec/encode', { schema, bodyLimit }, async (request) => ({
+  app.post('/codec/encode', { schema, bodyLimit, config }, async (request) => ({
     payloads: (await codec.encode(request.body.payloads.map(fromJson))).map(toJson),
   }));
-  for (const path of CODEC_PATHS) app.options(path, { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
+  for (const path of CODEC_PATHS) app.options(path, { schema: { hide: true }, config: { access: 'public' } }, async (_request, reply) => reply.code(204).send());
 };
 
 /**
