@@ -25,7 +25,7 @@ interface Bucket {
 }
 
 /** Buckets kept in this process. With several API processes the primary keeps them (cluster-rate-limit.ts). */
-export function tokenBuckets(perMinute: number, now: () => number = Date.now): RateLimiter & { size(): number } {
+export function tokenBuckets(perMinute: number, now: () => number = Date.now): { take(bucket: string, cost: number): RateVerdict; size(): number } {
   const perMs = perMinute / 60_000;
   const buckets = new Map<string, Bucket>();
   let prunedAt = now();
