@@ -15,7 +15,7 @@ import { hasCommand, REPO_ROOT } from './tools.mjs';
 const FILE = join(REPO_ROOT, 'docker-compose.yml');
 const PROFILES = [[], ['dev-fakes'], ['monitoring'], ['dev-fakes', 'monitoring']];
 const DUMMY_ENV = {
-  DEPLOY_API_KEYS: 'compose-check-key-0123456789',
+  DEPLOY_API_KEYS: 'compose-check:read+write+admin:sha256:14f44f2da2954271b2f882c9b6ba2de13fb2d6d929fb6b088703a62852fb8e44',
   DEPLOY_UNSUBSCRIBE_SECRET: 'compose-check-secret-0123456789',
   DEPLOY_UNSUBSCRIBE_BASE_URL: 'https://leads.example.com/unsubscribe',
   DEPLOY_SMTP_FROM: 'Sales <sales@leads.acme.test>',

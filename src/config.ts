@@ -7,6 +7,7 @@ import { DEV_EMAIL_EVENTS_SECRET } from './email-events/signature.js';
 import { parseCodecKeys } from './temporal/codec-keys.js';
 import { allowListEntryOf, parseAllowedHosts } from './activities/webhook-target.js';
 import { parseAddressList } from './address-list.js';
+import { parseApiKeys, plaintextKeysIn, type ApiKey } from './api/api-keys.js';
 
 // Environment variables arrive as strings; these helpers turn them into typed values
 // and let zod name the variable when a value is wrong.
@@ -83,7 +84,8 @@ export const configSchema = z.object({
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: int(1000, 0, 60_000),
   OVERLOAD_MAX_HEAP_USED_RATIO: z.coerce.number().min(0).max(1).default(0.9),
   OVERLOAD_MAX_RSS_MB: int(0, 0, 1_048_576),
-  RATE_LIMIT_PER_MINUTE: int(0, 0, 100_000_000),
+  // Unset: DEFAULT_RATE_LIMIT_PER_MINUTE when HOST is not loopback, off on loopback (rateLimitPerMinuteOf).
+  RATE_LIMIT_PER_MINUTE: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(100_000_000).optional()),
   // Live task streams (GET /api/tasks/:id/events): each API process serves at most
   // SSE_MAX_STREAMS at once (503 too_many_streams past it), ends each after
   // SSE_MAX_DURATION_MS (the client reconnects with Last-Event-ID), reads the task every
@@ -235,10 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       );
     }
     for (const problem of crmAdapterProblems(c)) lines.push(`  ${problem}`);
-    const weak = apiKeysOf(c).filter((k) => k.length < 16 || /\s/.test(k));
-    if (weak.length > 0) {
-      lines.push(`  API_KEYS: ${weak.length} key(s) shorter than 16 characters or containing spaces; use long random keys`);
-    }
+    const keys = parseApiKeys(c.API_KEYS);
+    if (keys instanceof Error) lines.push(`  API_KEYS: ${keys.message}`);
     for (const problem of temporalTlsProblems(c)) lines.push(`  ${problem}`);
     const codec = parseCodecKeys(c.TEMPORAL_CODEC_KEYS);
     if (codec instanceof Error) lines.push(`  TEMPORAL_CODEC_KEYS: ${codec.message}`);
@@ -345,38 +345,66 @@ export function webhookAllowedHostsOf(config: Pick<Config, 'WEBHOOK_ALLOWED_HOST
   return isProduction(config) ? listed : [...listed, allowListEntryOf(config.WEBHOOK_BASE_URL ?? config.CRM_BASE_URL)];
 }
 
-/** The configured API keys: comma-separated, blanks ignored. */
-export function apiKeysOf(config: Pick<Config, 'API_KEYS'>): string[] {
-  return (config.API_KEYS ?? '')
-    .split(',')
-    .map((k) => k.trim())
-    .filter(Boolean);
+/** The configured API keys (api-keys.ts); none when API_KEYS is unset (loadConfig has refused a bad one). */
+export function apiKeysOf(config: Partial<Pick<Config, 'API_KEYS'>>): ApiKey[] {
+  const keys = parseApiKeys(config.API_KEYS);
+  return keys instanceof Error ? [] : keys;
 }
+
+/** Keys written in the clear in API_KEYS (development): the log scrubber removes them from every line. */
+export function plaintextApiKeysOf(config: Partial<Pick<Config, 'API_KEYS'>>): string[] {
+  return plaintextKeysIn(config.API_KEYS);
+}
+
+const HASHED_FORM = '<id>:<scope>+<scope>:sha256:<hex> (`ao keys new --id NAME --scopes read,write` prints a key and its entry)';
 
 /**
  * Why the API must not start with this configuration, or undefined. Without API_KEYS the
  * API is open, which is the zero-setup default on loopback; anywhere else anyone who can
  * reach the port could read and write leads, so that takes an explicit ALLOW_OPEN_API=true.
- * In production loopback does not excuse it: a proxy on the same machine forwards the world.
+ * Keys written in the clear are for development on loopback too: elsewhere the configuration
+ * holds digests only. In production loopback does not excuse either: a proxy on the same
+ * machine forwards the world (productionRefusals refuses plaintext keys for every process).
  * (Here rather than in productionRefusals: the workers read the same configuration and serve no API.)
  */
 export function openApiRefusal(config: Pick<Config, 'API_KEYS' | 'HOST' | 'OPS_HOST' | 'ALLOW_OPEN_API' | 'NODE_ENV'>): string | undefined {
-  if (apiKeysOf(config).length > 0 || config.ALLOW_OPEN_API) return undefined;
+  const keys = apiKeysOf(config);
+  const plaintext = keys.filter((k) => k.plaintext).length;
+  // The ops listener serves /api routes too (the status page's), so its address counts alike.
+  const exposed = (['HOST', 'OPS_HOST'] as const).find((name) => !isLoopbackHost(config[name]));
+  if (plaintext > 0 && !isProduction(config) && exposed !== undefined) {
+    return (
+      `API_KEYS: ${plaintext} key(s) written in the clear, on ${exposed}=${config[exposed]}, which is not a loopback address.\n` +
+      `  Outside loopback development, configure each key by its digest: ${HASHED_FORM}.`
+    );
+  }
+  if (keys.length > 0 || config.ALLOW_OPEN_API) return undefined;
   if (isProduction(config)) {
     return (
-      'API_KEYS: required in production (NODE_ENV=production); set API_KEYS (comma-separated bearer keys),\n' +
+      `API_KEYS: required in production (NODE_ENV=production); set API_KEYS to entries ${HASHED_FORM},\n` +
       '  or ALLOW_OPEN_API=true if something in front of the API (a proxy, a private network) already guards it.'
     );
   }
-  // The ops listener serves /api routes too (the status page's), so its address counts alike.
-  const exposed = (['HOST', 'OPS_HOST'] as const).find((name) => !isLoopbackHost(config[name]));
   if (exposed === undefined) return undefined;
   return (
     `api: refusing to start without authentication on ${exposed}=${config[exposed]}, which is not a loopback address.\n` +
-    '  Set API_KEYS (comma-separated bearer keys) to require a key on /api/*,\n' +
+    `  Set API_KEYS (entries ${HASHED_FORM}) to require a key on /api/*,\n` +
     `  or ${exposed}=127.0.0.1 to serve this machine only,\n` +
     '  or ALLOW_OPEN_API=true if something in front of the API (a proxy, a private network) already guards it.'
   );
+}
+
+/** Requests per minute and key (or client address) when RATE_LIMIT_PER_MINUTE is unset and the API listens beyond loopback. */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6000;
+
+/**
+ * The API's rate limit: RATE_LIMIT_PER_MINUTE when set (0 = off); unset, on at
+ * DEFAULT_RATE_LIMIT_PER_MINUTE wherever others can reach the port, off on loopback (`npm
+ * start`, the tests and the benchmarks drive the API from this machine).
+ */
+export function rateLimitPerMinuteOf(config: Pick<Config, 'RATE_LIMIT_PER_MINUTE' | 'HOST'>): number {
+  if (config.RATE_LIMIT_PER_MINUTE !== undefined) return config.RATE_LIMIT_PER_MINUTE;
+  return isLoopbackHost(config.HOST) ? 0 : DEFAULT_RATE_LIMIT_PER_MINUTE;
 }
 
 /** True when NODE_ENV=production: the containers of docker-compose.yml and the Dockerfile. */
@@ -393,10 +421,12 @@ export function isProduction(config: Pick<Config, 'NODE_ENV'>): boolean {
 export function productionRefusals(
   config: Pick<Config, 'NODE_ENV' | 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_BASE_URL' | 'TEMPORAL_CODEC_KEYS'> &
     Partial<Pick<Config, 'EMAIL_HASH_SECRETS' | 'EMAIL_EVENTS_SECRET' | 'CRM_ADAPTER' | 'CRM_START_SIMULATOR' | 'HUBSPOT_BASE_URL' | 'SALESFORCE_INSTANCE_URL'>> &
-    Partial<PlaintextFields & Pick<Config, 'SMTP_FROM' | 'MESSAGE_ID_DOMAIN'>>,
+    Partial<PlaintextFields & Pick<Config, 'SMTP_FROM' | 'MESSAGE_ID_DOMAIN' | 'API_KEYS'>>,
 ): string[] {
   if (!isProduction(config)) return [];
   const out: string[] = [];
+  const plaintextKeys = apiKeysOf(config).filter((k) => k.plaintext).length;
+  if (plaintextKeys > 0) out.push(`API_KEYS: ${plaintextKeys} key(s) written in the clear; production takes digests only: ${HASHED_FORM}`);
   const hashSecrets = emailHashSecretsOf(config.EMAIL_HASH_SECRETS);
   if (hashSecrets.includes(DEV_EMAIL_HASH_SECRET)) out.push('EMAIL_HASH_SECRETS: required in production (NODE_ENV=production); use a long random value');
   else if (hashSecrets.some((s) => s.length < 16)) out.push('EMAIL_HASH_SECRETS: a secret shorter than 16 characters; use long random values');

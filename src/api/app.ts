@@ -5,8 +5,10 @@ import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAccessControl } from './access-control.js';
+import { parseApiKeys } from './api-keys.js';
+import { tokenBuckets, type RateLimiter } from './rate-limit.js';
 import { mapError, MethodNotAllowedError, RouteNotFoundError, ShuttingDownError, type MappedError } from './errors.js';
-import { completeDocument } from './openapi.js';
+import { completeDocument, SECURITY_SCHEMES } from './openapi.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { registerLoadShedding, type OverloadOptions } from './load-shedding.js';
 import { Registry } from 'prom-client';
@@ -64,12 +66,14 @@ export interface AppDeps {
   stats?: StatsService;
   /** The status page at /console on the ops listener (its shell holds no data; its data comes from /api/*); unset = no page. */
   console?: ConsoleOptions;
-  /** Bearer keys accepted on /api/*; empty means the API is open (loopback default). */
-  apiKeys?: string[];
+  /** API_KEYS entries (api-keys.ts: `<id>:<scopes>:sha256:<hex>`, or a plaintext key with every scope); empty means the API is open (loopback default). */
+  apiKeys?: readonly string[];
   bodyLimitBytes?: number;
   logger?: FastifyServerOptions['logger'];
   /** Requests per minute on /api/*, per API key (or per client IP when the API is open). 0 or unset = no limit. */
   rateLimitPerMinute?: number;
+  /** Where the limit is counted when not in this process (the cluster primary's buckets); needs rateLimitPerMinute > 0. */
+  rateLimiter?: RateLimiter;
   /** Unset = no load shedding (tests); the server always passes the configured thresholds. */
   overload?: OverloadOptions;
   timeouts?: TimeoutOptions;
@@ -203,7 +207,10 @@ async function baseApp(deps: AppDeps, { codecCors = false } = {}): Promise<{ app
   registerShutdownRefusal(app);
   if (deps.overload) await registerLoadShedding(app, deps.overload);
   if (codecCors) registerCodecCors(app, deps.codecCorsOrigins ?? []);
-  await registerAccessControl(app, deps.apiKeys ?? [], deps.rateLimitPerMinute ?? 0);
+  const keys = parseApiKeys((deps.apiKeys ?? []).join(','));
+  if (keys instanceof Error) throw new Error(`API_KEYS: ${keys.message}`);
+  const perMinute = deps.rateLimitPerMinute ?? 0;
+  registerAccessControl(app, { keys, rateLimit: perMinute > 0 ? (deps.rateLimiter ?? tokenBuckets(perMinute)) : undefined });
   registerErrorAnswers(app, routes);
   return { app, registry };
 }
@@ -293,12 +300,19 @@ async function registerDocs(app: FastifyInstance, withKeys: boolean): Promise<vo
         version: '1.0.0',
         description: 'Leads in; durable processing, CRM sync and email out, orchestrated by Temporal.',
       },
+      // Declared up front: the plugin looks up the scheme each operation's security names.
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
-    transform: jsonSchemaTransform,
+    // Each operation's security names the scope its route needs (OpenAPI 3.1 allows roles for http schemes).
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const access = input.route.config?.access;
+      return access === 'read' || access === 'write' || access === 'admin' ? { ...out, schema: { ...out.schema, security: [{ bearer: [access] }] } } : out;
+    },
     transformObject: (documents) => ('openapiObject' in documents ? completeDocument(documents.openapiObject, withKeys) : documents.swaggerObject),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 }
 
 /** Every error answer goes out here, in the contract's shape with the request's id. */

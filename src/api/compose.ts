@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { apiKeysOf, codecCorsOriginsOf, fieldMapOf, traceParentSourcesOf, trustProxyOf, type Config } from '../config.js';
+import { codecCorsOriginsOf, rateLimitPerMinuteOf, fieldMapOf, traceParentSourcesOf, trustProxyOf, type Config } from '../config.js';
 import { hubSpotLeadIds } from '../crm-inbound/hubspot-contacts.js';
 import type { CrmWebhookOptions } from './routes/crm-webhooks.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
@@ -18,6 +18,7 @@ import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
 import { startTracing } from '../tracing/tracing.js';
 import { emailKeysFromConfig } from '../identity/email-key.js';
+import { tokenBuckets, type RateLimiter } from './rate-limit.js';
 import { redactingStream, REDACTED, scrubUrl, type LineSink } from './log-redaction.js';
 
 const CRM_ACTIVITY_MARGIN_MS = 5000;
@@ -119,6 +120,8 @@ export async function buildApiFromConfig(
   config: Config,
   logger: FastifyServerOptions['logger'] = false,
   metrics: MetricsOptions = { registry: new Registry() },
+  /** Where the rate limit is counted when several processes share it (cluster-rate-limit.ts); unset = this process. */
+  rateLimiter?: RateLimiter,
 ): Promise<{ app: FastifyInstance; ops: FastifyInstance; close(): Promise<void> }> {
   // Off unless configured; then workflow calls carry the request's trace context.
   const tracing = await startTracing(config, 'ao-api');
@@ -134,15 +137,19 @@ export async function buildApiFromConfig(
   // One record of open Temporal calls for both services, so close() waits for all of them.
   const calls = new TemporalCalls(client);
   const leads = leadServiceFromConfig(config, calls);
+  // One set of buckets for both listeners, so the ops port is no second allowance.
+  const perMinute = rateLimitPerMinuteOf(config);
+  const limiter = rateLimiter ?? (perMinute > 0 ? tokenBuckets(perMinute) : undefined);
   const deps: AppDeps = {
     leads,
     automations: automationServiceFromConfig(config, calls),
     stats: statsServiceFromConfig(config, calls),
     console: consoleOptionsFromConfig(config),
-    apiKeys: apiKeysOf(config),
+    apiKeys: (config.API_KEYS ?? '').split(','),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,
-    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    rateLimitPerMinute: perMinute,
+    ...(limiter ? { rateLimiter: limiter } : {}),
     overload: overloadOptionsFromConfig(config),
     timeouts: timeoutOptionsFromConfig(config),
     metrics,
@@ -175,7 +182,7 @@ export async function buildApiFromConfig(
 
 /**
  * Pino options: structured JSON lines with the request id (`reqId`) on every line of a
- * request; emails, phones, API keys and bearer tokens redacted (see log-redaction.ts).
+ * request; emails, phones, plaintext API keys and bearer tokens redacted (see log-redaction.ts).
  * `destination` defaults to stdout; tests pass a sink to read the lines.
  */
 export function loggerOptions(

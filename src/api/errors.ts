@@ -48,6 +48,16 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** A valid key without the scope the route needs (access-control.ts). */
+export class ForbiddenError extends HttpError {
+  override name = 'ForbiddenError';
+  constructor(scope: string, keyId: string) {
+    super(403, 'missing_scope', `this route needs the ${scope} scope, which the API key ${keyId} does not have`, [
+      { path: 'headers.authorization', code: 'missing_scope', message: `needs ${scope}` },
+    ]);
+  }
+}
+
 export class LeadNotFoundError extends HttpError {
   override name = 'LeadNotFoundError';
   constructor(leadId: string) {

@@ -74,7 +74,7 @@ export function recordRequestMetrics(app: FastifyInstance, registry: Registry): 
  * scraper on a private network or this machine, never the public port).
  */
 export function serveMetrics(app: FastifyInstance, registry: Registry, scrape: () => Promise<string> = () => registry.metrics()): void {
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(registry.contentType).send(await scrape()));
+  app.get('/metrics', { schema: { hide: true }, config: { access: 'public' } }, async (_request, reply) => reply.type(registry.contentType).send(await scrape()));
 }
 
 /** The contract's error code of a serialized error body (errors.ts), or 'unknown'. */

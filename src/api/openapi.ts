@@ -42,6 +42,15 @@ const LINKS: Record<string, Record<string, Link>> = {
   retryLeads: { GetRedriveJob: { operationId: 'getRedriveJob', parameters: { job_id: '$response.body#/job_id' } } },
 };
 
+/** The bearer scheme; each operation's security names the scope it needs. */
+export const SECURITY_SCHEMES = {
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    description: "an API key from API_KEYS; each operation's security names the scope it needs (read, write or admin), 403 missing_scope without it",
+  },
+} as const;
+
 /** Routes outside /api: no API key (the unsubscribe link's token is its own credential). */
 const OPEN_PATHS = (path: string) => !path.startsWith('/api/');
 
@@ -51,12 +60,13 @@ const OPEN_PATHS = (path: string) => !path.startsWith('/api/');
  */
 export function completeDocument<D extends object>(generated: D, withKeys: boolean): D {
   const doc = generated as Doc;
-  doc.components = { ...doc.components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS' } } };
+  doc.components = { ...doc.components, securitySchemes: SECURITY_SCHEMES };
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const value of Object.values(item ?? {})) {
       if (!value || typeof value !== 'object' || !('responses' in value)) continue;
       const operation = value as Operation;
-      operation.security = withKeys && !OPEN_PATHS(path) ? [{ bearer: [] }] : [];
+      // The route's own (its scope, app.ts), else any key; none when the API is open.
+      operation.security = withKeys && !OPEN_PATHS(path) ? (operation.security?.length ? operation.security : [{ bearer: [] }]) : [];
       const links = operation.operationId ? LINKS[operation.operationId] : undefined;
       if (!links) continue;
       for (const [status, response] of Object.entries(operation.responses)) {

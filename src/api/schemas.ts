@@ -64,8 +64,10 @@ export const ErrorResponse = z
   });
 
 /** The error answers a route can give, by status. */
-export function errorResponses<S extends number>(...statuses: S[]): Record<S, typeof ErrorResponse> {
-  return Object.fromEntries(statuses.map((status) => [status, ErrorResponse])) as Record<S, typeof ErrorResponse>;
+export function errorResponses<S extends number>(...statuses: S[]): Record<S | 403, typeof ErrorResponse> {
+  // A route that needs a key (401) needs a scope too: 403 missing_scope.
+  const all: number[] = statuses.includes(401 as S) ? [...statuses, 403] : statuses;
+  return Object.fromEntries(all.map((status) => [status, ErrorResponse])) as Record<S | 403, typeof ErrorResponse>;
 }
 
 export const WriteAccepted = z.object({

@@ -1,9 +1,11 @@
 import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { apiKeysOf, openApiRefusal } from '../config.js';
+import { openApiRefusal, plaintextApiKeysOf, rateLimitPerMinuteOf } from '../config.js';
 import { tracesEndpoint } from '../tracing/tracing.js';
 import { loadConfigOrExit } from '../env-file.js';
 import { clusterMetricsOptions, serveClusterMetrics } from './cluster-metrics.js';
+import { clusterRateLimiter, serveClusterRateLimit } from './cluster-rate-limit.js';
+import { tokenBuckets } from './rate-limit.js';
 import { buildApiFromConfig, loggerOptions } from './compose.js';
 
 // API process entry. Each process listens twice: the public app on HOST:PORT and the ops
@@ -54,6 +56,9 @@ function announce(ports: readonly number[], processes: string): void {
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
   for (const l of LISTENERS) if (l.port !== 0) await assertPortFree(l.host, l.port, l.variable);
   serveClusterMetrics();
+  // One set of rate-limit buckets for every process, so a client's limit is the API's, not each process's.
+  const perMinute = rateLimitPerMinuteOf(config);
+  if (perMinute > 0) serveClusterRateLimit(tokenBuckets(perMinute));
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.API_PROCESSES; i++) fork();
@@ -93,8 +98,9 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
 } else {
   const { app, ops, close } = await buildApiFromConfig(
     config,
-    loggerOptions(config.LOG_LEVEL, { apiKeys: apiKeysOf(config) }),
+    loggerOptions(config.LOG_LEVEL, { apiKeys: plaintextApiKeysOf(config) }),
     cluster.isWorker ? clusterMetricsOptions() : undefined,
+    cluster.isWorker && rateLimitPerMinuteOf(config) > 0 ? clusterRateLimiter() : undefined,
   );
   const ports: number[] = [];
   for (const [i, server] of [app, ops].entries()) {

@@ -29,6 +29,8 @@ const OPTIONS = {
   once: { type: 'boolean' },
   interval: { type: 'string' },
   status: { type: 'string' },
+  id: { type: 'string' },
+  scopes: { type: 'string' },
 } as const;
 
 export const GLOBAL_OPTIONS = ['url', 'api-key', 'json', 'help'];

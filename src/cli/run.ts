@@ -2,6 +2,7 @@ import { createClient } from '../client/index.js';
 import { parseCommandLine, unexpectedOptions } from './args.js';
 import { automationCommands } from './commands/automations.js';
 import { importCommand } from './commands/import.js';
+import { keyCommands } from './commands/keys.js';
 import { leadCommands } from './commands/leads.js';
 import { redriveCommands } from './commands/redrive.js';
 import { statusCommand } from './commands/status.js';
@@ -12,7 +13,7 @@ import { LEAD_FIELD_HELP } from './lead-fields.js';
 
 export type { CliIo } from './io.js';
 
-export const COMMANDS: Command[] = [...leadCommands, importCommand, ...taskCommands, ...automationCommands, ...redriveCommands, statusCommand];
+export const COMMANDS: Command[] = [...leadCommands, importCommand, ...taskCommands, ...automationCommands, ...redriveCommands, statusCommand, ...keyCommands];
 
 const DEFAULT_URL = 'http://127.0.0.1:3000';
 

@@ -15,7 +15,7 @@ afterEach(async () => {
 
 async function appWith(trustProxy?: boolean | string[]): Promise<FastifyInstance> {
   app = await buildApp({ leads, metrics: false, ...(trustProxy === undefined ? {} : { trustProxy }) });
-  app.get('/whoami', async (request) => ({ ip: request.ip, protocol: request.protocol }));
+  app.get('/whoami', { config: { access: 'public' } }, async (request) => ({ ip: request.ip, protocol: request.protocol }));
   return app;
 }
 

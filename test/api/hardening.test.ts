@@ -235,6 +235,22 @@ describe('rate limit', () => {
     expect((await get(`Bearer ${KEY_B}`)).statusCode).toBe(200);
   });
 
+  it('charges a batch one request per lead, before creating any of them', async () => {
+    const batched = await app({ apiKeys: [KEY_A], rateLimitPerMinute: 5 });
+    const send = (leads: number) =>
+      batched.inject({
+        method: 'POST',
+        url: '/api/leads/batch',
+        headers: { ...JSON_TYPE, authorization: `Bearer ${KEY_A}` },
+        payload: JSON.stringify({ leads: Array.from({ length: leads }, (_, i) => ({ email: uniqueEmail(`weighted-${i}`) })) }),
+      });
+    const over = await send(6);
+    expectErrorShape(over, 429, 'rate_limited');
+    expect(retryAfter(over)).toBeGreaterThan(0);
+    // The refused batch took nothing but its first unit: four single requests' worth is left.
+    expect((await send(4)).statusCode).toBe(202);
+  });
+
   it('never limits /health and /ready', async () => {
     for (let i = 0; i < 5; i++) {
       expect((await limited.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);

@@ -184,7 +184,7 @@ describe('POST /api/leads/batch', () => {
     const op = doc.paths['/api/leads/batch'].post;
     expect(op.operationId).toBe('importLeads');
     expect(op.tags).toEqual(['leads']);
-    expect(Object.keys(op.responses).sort()).toEqual(['202', '400', '401', '413', '415', '422', '429', '503']);
+    expect(Object.keys(op.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '422', '429', '503']);
     const items = op.requestBody.content['application/json'].schema.properties.leads;
     expect(items).toMatchObject({ type: 'array', minItems: 1, maxItems: 500 });
     // The route answers an invalid item in its place (202) and refuses only a batch with no

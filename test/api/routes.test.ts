@@ -20,12 +20,13 @@ const UNKNOWN_LEAD = 'aaaaaaaaaaaaaaaaaaaa';
 const UNKNOWN_TASK = `${UNKNOWN_LEAD}.aaaaaaaaaaaa`;
 const JSON_TYPE = { 'content-type': 'application/json' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const KEY = 'routes-test-key-0123456789';
 
 beforeAll(async () => {
   h = await startHarness();
   const leads = leadServiceFromConfig(h.config, h.client);
   small = await buildApp({ leads, bodyLimitBytes: 2048 });
-  keyed = await buildApp({ leads, apiKeys: ['k1'] });
+  keyed = await buildApp({ leads, apiKeys: [KEY] });
   const created = await call(h.app, 'POST', '/api/leads', { email: uniqueEmail('routes') });
   expect(created.status).toBe(202);
   leadId = created.body.id;
@@ -424,10 +425,10 @@ describe('API keys', () => {
     ['no Authorization header', {}],
     ['a wrong key', { authorization: 'Bearer k2' }],
     ['a key prefix', { authorization: 'Bearer k' }],
-    ['a key with a suffix', { authorization: 'Bearer k1x' }],
+    ['a key with a suffix', { authorization: `Bearer ${KEY}x` }],
     ['an empty bearer', { authorization: 'Bearer ' }],
-    ['the key without the scheme', { authorization: 'k1' }],
-    ['Basic auth', { authorization: `Basic ${Buffer.from('k1:').toString('base64')}` }],
+    ['the key without the scheme', { authorization: KEY }],
+    ['Basic auth', { authorization: `Basic ${Buffer.from(`${KEY}:`).toString('base64')}` }],
   ])('refuses %s with 401 and www-authenticate: Bearer', async (_label, headers) => {
     for (const url of ['/api/leads', `/api/leads/${leadId}`, `/api/tasks/${UNKNOWN_TASK}`, `/api/leads/${leadId}/history`]) {
       const res = await send(keyed, { method: 'GET', url, headers });
@@ -449,8 +450,8 @@ describe('API keys', () => {
     expectError(res, 401, 'unauthorized');
   });
 
-  it('accepts Authorization: Bearer k1 on reads (200) and writes (202)', async () => {
-    const auth = { authorization: 'Bearer k1' };
+  it('accepts Authorization: Bearer <key> on reads (200) and writes (202)', async () => {
+    const auth = { authorization: `Bearer ${KEY}` };
     const list = await call(keyed, 'GET', '/api/leads?limit=1', undefined, auth);
     expect(list.status).toBe(200);
     const created = await call(keyed, 'POST', '/api/leads', { email: uniqueEmail('keyed') }, auth);

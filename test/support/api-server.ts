@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { buildApp, buildOpsApp, type AppDeps } from '../../src/api/app.js';
 import { automationServiceFromConfig, consoleOptionsFromConfig, leadServiceFromConfig, statsServiceFromConfig, taskEventOptionsFromConfig } from '../../src/api/compose.js';
-import { apiKeysOf } from '../../src/config.js';
 import { TemporalCalls } from '../../src/api/temporal-calls.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -34,7 +33,7 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
     automations: automationServiceFromConfig(harness.config, calls),
     stats: statsServiceFromConfig(harness.config, calls),
     console: consoleOptionsFromConfig(harness.config),
-    apiKeys: apiKeysOf(harness.config),
+    apiKeys: (harness.config.API_KEYS ?? '').split(','),
     taskEvents: taskEventOptionsFromConfig(harness.config),
     metrics: { registry: new Registry() },
   };

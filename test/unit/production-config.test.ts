@@ -107,7 +107,7 @@ describe('production mode (NODE_ENV=production)', () => {
 
   it('refuses an API without keys in production, even on loopback, unless ALLOW_OPEN_API=true', () => {
     expect(openApiRefusal(loadConfig(PRODUCTION_OK))).toMatch(/^API_KEYS: required in production/);
-    expect(openApiRefusal(loadConfig({ ...PRODUCTION_OK, API_KEYS: 'a-long-enough-key-123' }))).toBeUndefined();
+    expect(openApiRefusal(loadConfig({ ...PRODUCTION_OK, API_KEYS: `ci:read:sha256:${'0'.repeat(64)}` }))).toBeUndefined();
     expect(openApiRefusal(loadConfig({ ...PRODUCTION_OK, ALLOW_OPEN_API: 'true' }))).toBeUndefined();
     expect(openApiRefusal(loadConfig({}))).toBeUndefined();
   });
@@ -179,7 +179,7 @@ describe('docker-compose.yml', () => {
   };
   // What the compose file's header asks an operator for (scripts/check-compose.mjs passes the same).
   const DEPLOY = {
-    DEPLOY_API_KEYS: 'compose-check-key-0123456789',
+    DEPLOY_API_KEYS: 'compose-check:read+write+admin:sha256:14f44f2da2954271b2f882c9b6ba2de13fb2d6d929fb6b088703a62852fb8e44',
     DEPLOY_UNSUBSCRIBE_SECRET: 'compose-check-secret-0123456789',
     DEPLOY_UNSUBSCRIBE_BASE_URL: 'https://leads.example.com/unsubscribe',
     DEPLOY_EMAIL_HASH_SECRETS: 'compose-check-hash-secret-0123456789',

@@ -176,6 +176,9 @@ function appEnvironment(topology: ClusterTopology, options: ClusterOptions): Rec
     PORT: String(API_PORT),
     OPS_PORT: String(OPS_PORT),
     ALLOW_OPEN_API: 'true', // the cluster's private subnet; nothing else can reach it
+    // One load generator is one client address: the default limit outside loopback would
+    // throttle the runs (the limit itself is tested in test/integration/rate-limit-cluster.test.ts).
+    RATE_LIMIT_PER_MINUTE: '0',
     API_PROCESSES: String(options.apiProcesses),
     // Every worker of every app host: each sends its share of CRM_RATE_LIMIT_PER_SECOND.
     WORKER_PROCESSES: String(options.workerProcesses * hostsOf(topology, 'app').length),

@@ -27,6 +27,7 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
   app.get(
     '/api/leads/:id/automation-runs',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'listLeadAutomationRuns',
         summary: "A lead's automation runs (Temporal visibility)",
@@ -42,6 +43,7 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
   app.get(
     '/api/automation-runs/failed',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'listProblemAutomationRuns',
         summary: 'Failed runs, or running runs stuck retrying an activity (Temporal visibility)',
@@ -56,6 +58,7 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
   app.post(
     '/api/automation-runs/:run_id/retry',
     {
+      config: { access: 'admin' },
       schema: {
         operationId: 'retryAutomationRun',
         summary: 'Retry a failed or cancelled run: a fresh run with the same input, under a new run id',
@@ -78,6 +81,7 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
   app.get(
     '/api/automation-runs/:run_id',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'getAutomationRun',
         summary: 'Show a run: status, current step, steps done with timestamps, next wake-up',
@@ -95,6 +99,7 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
   app.post(
     '/api/automation-runs/:run_id/cancel',
     {
+      config: { access: 'write' },
       schema: {
         operationId: 'cancelAutomationRun',
         summary: 'Cancel a running run (Temporal cancellation: it stops in its current wait or step)',

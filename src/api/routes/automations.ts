@@ -48,13 +48,14 @@ export const automationRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions> = 
 
   app.get(
     '/api/automations',
-    { schema: { operationId: 'listAutomations', summary: 'List automation definitions', tags: ['automations'], response: { 200: z.object({ items: z.array(Automation) }), ...automationErrors } } },
+    { config: { access: 'read' }, schema: { operationId: 'listAutomations', summary: 'List automation definitions', tags: ['automations'], response: { 200: z.object({ items: z.array(Automation) }), ...automationErrors } } },
     async () => ({ items: service.list() }),
   );
 
   app.get(
     '/api/automations/:automation_id',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'getAutomation',
         summary: 'Show an automation: its definition and the hash new runs are pinned to',
@@ -69,6 +70,7 @@ export const automationRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions> = 
   app.post(
     '/api/leads/:id/automations/:automation_id/runs',
     {
+      config: { access: 'write' },
       schema: {
         operationId: 'startAutomationRun',
         summary: 'Start a run of an automation for a lead (Idempotency-Key: the same key starts one run)',

@@ -9,7 +9,7 @@ import { PayloadNotDecryptableError } from '../errors.js';
 // payloads in clear text to an operator: POST <endpoint>/decode and <endpoint>/encode with
 // the proto3 JSON of Payloads, bytes in base64: {"payloads": [{"metadata": {"encoding":
 // "<base64>"}, "data": "<base64>"}]}. Served on the ops listener only (buildOpsApp), and
-// guarded there by the API keys like /api/* (access-control.ts);
+// it needs a key with the admin scope there (access-control.ts);
 // the browser's CORS preflight is answered without a key, for the configured UI origins only.
 
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*=*$/, { message: 'must be base64' });
@@ -41,8 +41,10 @@ export const codecRoutes: FastifyPluginAsyncZod<CodecRoutesOptions> = async (app
   if (!codec) return;
   const schema = { hide: true, body: JsonPayloads } as const;
   const bodyLimit = CODEC_BODY_LIMIT;
+  // Decoding shows every lead's data in clear text: an operator's key (admin scope) only.
+  const config = { access: 'admin' } as const;
 
-  app.post('/codec/decode', { schema, bodyLimit }, async (request) => {
+  app.post('/codec/decode', { schema, bodyLimit, config }, async (request) => {
     try {
       return { payloads: (await codec.decode(request.body.payloads.map(fromJson))).map(toJson) };
     } catch (err) {
@@ -50,10 +52,10 @@ export const codecRoutes: FastifyPluginAsyncZod<CodecRoutesOptions> = async (app
       throw err;
     }
   });
-  app.post('/codec/encode', { schema, bodyLimit }, async (request) => ({
+  app.post('/codec/encode', { schema, bodyLimit, config }, async (request) => ({
     payloads: (await codec.encode(request.body.payloads.map(fromJson))).map(toJson),
   }));
-  for (const path of CODEC_PATHS) app.options(path, { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
+  for (const path of CODEC_PATHS) app.options(path, { schema: { hide: true }, config: { access: 'public' } }, async (_request, reply) => reply.code(204).send());
 };
 
 /**

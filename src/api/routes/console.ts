@@ -46,7 +46,8 @@ export const consoleRoutes: FastifyPluginAsync<{ view?: ConsoleOptions | undefin
   if (!view) return;
   // Rendered once: the page depends on configuration only.
   const page = renderConsolePage({ ...view, samples: view.samples ?? DEFAULT_SAMPLES });
-  const hidden = { schema: { hide: true } };
+  // Public: the page holds no data; its script asks /api/* with the operator's key.
+  const hidden = { schema: { hide: true }, config: { access: 'public' as const } };
 
   app.get('/console', hidden, async (_request, reply) => secured(reply, 'text/html; charset=utf-8').send(page));
   app.get('/console/app.js', hidden, async (_request, reply) => secured(reply, 'text/javascript; charset=utf-8').send(CONSOLE_SCRIPT));

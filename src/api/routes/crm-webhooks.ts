@@ -40,7 +40,7 @@ export const crmWebhookRoutes: FastifyPluginAsync<CrmWebhookOptions> = async (ap
   const hubspot = options.hubspot;
   const signed = options.signed;
 
-  app.post('/webhooks/hubspot', { schema: { hide: true } }, async (request) => {
+  app.post('/webhooks/hubspot', { schema: { hide: true }, config: { access: 'public' } }, async (request) => {
     if (!hubspot?.clientSecret || !hubspot.leadIds) throw new CrmWebhookOffError('HUBSPOT_CLIENT_SECRET');
     const verdict = verifyHubSpotSignatureV3({
       method: request.method,
@@ -59,7 +59,7 @@ export const crmWebhookRoutes: FastifyPluginAsync<CrmWebhookOptions> = async (ap
     return answer(await app.leads.fromCrm(hubSpotChanges(theirs, leadIds, hubspot.customMap)), parsed.events.length);
   });
 
-  app.post('/webhooks/crm', { schema: { hide: true } }, async (request) => {
+  app.post('/webhooks/crm', { schema: { hide: true }, config: { access: 'public' } }, async (request) => {
     if (!signed || signed.secrets.length === 0) throw new CrmWebhookOffError('CRM_WEBHOOK_SECRETS');
     const verdict = verifySignedWebhook({ header: header(request, SIGNATURE_HEADER), body: request.rawBody ?? '', secret: signed.secrets });
     if (!verdict.ok) throw new CrmWebhookRefusedError(verdict.reason);

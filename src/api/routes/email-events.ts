@@ -25,6 +25,8 @@ export const emailEventRoutes: FastifyPluginAsyncZod<EmailEventsOptions> = async
     '/webhooks/email-events',
     {
       schema: { hide: true, body: EmailEventBody, response: { 200: Accepted } },
+      // Public: the provider's signature is its credential.
+      config: { access: 'public' },
       // Off is off whatever the body: checked before the body is validated.
       preValidation: async () => {
         if (!verifier) throw new EmailEventsOffError();

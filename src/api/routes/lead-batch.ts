@@ -63,11 +63,19 @@ export const BatchAccepted = z.object({
   items: z.array(z.union([AcceptedLead, RejectedLead])),
 });
 
+/** The batch's leads, as sent (read before validation; at most what validation lets through). */
+function batchCost(request: { body: unknown }): number {
+  const leads = (request.body as { leads?: unknown } | undefined)?.leads;
+  return Array.isArray(leads) ? Math.min(leads.length, BATCH_MAX_LEADS) : 1;
+}
+
 /** POST /api/leads/batch: up to 500 creates in one request, each durable in Temporal before the 202. */
 export const leadBatchRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/leads/batch',
     {
+      // A batch costs its client's rate limit one request per lead: 500 creates are not one request's work.
+      config: { access: 'write', rateCost: batchCost },
       bodyLimit: Math.max(BATCH_BODY_LIMIT_BYTES, app.initialConfig.bodyLimit ?? 0),
       handlerTimeout: BATCH_HANDLER_TIMEOUT_MS,
       schema: {
@@ -80,6 +88,7 @@ export const leadBatchRoutes: FastifyPluginAsyncZod = async (app) => {
           202: BatchAccepted,
           400: ErrorResponse,
           401: ErrorResponse,
+          403: ErrorResponse,
           413: ErrorResponse,
           415: ErrorResponse,
           422: ErrorResponse,

@@ -59,6 +59,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/leads/failed',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'listFailedLeads',
         summary: 'Leads whose CRM sync failed: waiting for their repair, or being retried now (Temporal visibility)',
@@ -76,6 +77,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/leads/:id/retry',
     {
+      config: { access: 'admin' },
       schema: {
         operationId: 'retryLead',
         summary: "Re-drive a lead's failed CRM sync or welcome email now, not at its next repair timer (dead letters included)",
@@ -94,6 +96,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/api/leads/retry',
     {
+      config: { access: 'admin' },
       schema: {
         operationId: 'retryLeads',
         summary: 'Re-drive every failed lead a filter matches (a Temporal batch operation)',
@@ -113,6 +116,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/redrive-jobs/:job_id',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'getRedriveJob',
         summary: "A bulk re-drive's progress (Temporal's batch operation record)",
@@ -133,7 +137,7 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
     app.route({
       method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !(allowed as readonly string[]).includes(m)),
       url,
-      config: { refusesMethod: true },
+      config: { refusesMethod: true, access: 'any-key' },
       schema: { hide: true },
       handler: async (request) => {
         throw new MethodNotAllowedError(request.method, url, [...allowed]);

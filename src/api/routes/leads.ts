@@ -42,7 +42,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   app.route({
     method: ['GET', 'PUT', 'PATCH', 'DELETE'],
     url: '/api/leads/batch',
-    config: { refusesMethod: true },
+    config: { refusesMethod: true, access: 'any-key' },
     schema: { hide: true },
     handler: async (request) => {
       throw new MethodNotAllowedError(request.method, '/api/leads/batch', ['POST']);
@@ -55,6 +55,7 @@ function writeRoutes(app: App): void {
   app.post(
     '/api/leads',
     {
+      config: { access: 'write' },
       schema: {
         operationId: 'createLead',
         summary: 'Create a lead (deduplicated by normalized email)',
@@ -74,6 +75,7 @@ function writeRoutes(app: App): void {
   app.put(
     '/api/leads/:id',
     {
+      config: { access: 'write' },
       schema: {
         operationId: 'replaceLead',
         summary: 'Replace a lead (email required)',
@@ -94,6 +96,7 @@ function writeRoutes(app: App): void {
   app.patch(
     '/api/leads/:id',
     {
+      config: { access: 'write' },
       schema: {
         operationId: 'patchLead',
         summary: 'Change some fields of a lead (null clears a field)',
@@ -118,6 +121,7 @@ function readRoutes(app: App): void {
   app.get(
     '/api/leads',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'listLeads',
         summary: 'List leads, filtered by email or stage (Temporal visibility)',
@@ -132,6 +136,7 @@ function readRoutes(app: App): void {
   app.get(
     '/api/leads/:id',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'getLead',
         summary: 'Read a lead',
@@ -149,6 +154,7 @@ function readRoutes(app: App): void {
   app.get(
     '/api/leads/:id/history',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'getLeadHistory',
         summary: "A lead's changes, CRM syncs, emails, retries and failures, from Temporal history",
@@ -166,6 +172,7 @@ function personalDataRoutes(app: App): void {
   app.post(
     '/api/leads/:id/consent',
     {
+      config: { access: 'write' },
       schema: {
         operationId: 'setLeadConsent',
         summary: "Record the address's consent: opt out, or resubscribe on the person's own renewed consent (source required)",
@@ -187,6 +194,7 @@ function personalDataRoutes(app: App): void {
   app.delete(
     '/api/leads/:id',
     {
+      config: { access: 'write' },
       schema: {
         operationId: 'eraseLead',
         summary: 'Erase a lead everywhere (Temporal, CRM); its address stays suppressed by keyed hash. Follow the task.',
@@ -205,6 +213,7 @@ function personalDataRoutes(app: App): void {
   app.get(
     '/api/leads/:id/export',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'exportLead',
         summary: 'Everything the service holds about a lead: fields, consent, email claim, CRM state, history',

@@ -18,6 +18,7 @@ export const statsRoutes: FastifyPluginAsyncZod<StatsRoutesOptions> = async (app
   app.get(
     '/api/stats',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'getStats',
         summary: 'Backlog per task queue, leads retrying and failed, new leads accepted and synced in the last minute',

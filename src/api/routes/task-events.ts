@@ -43,6 +43,7 @@ export const taskEventRoutes: FastifyPluginAsyncZod<TaskEventRoutesOptions> = as
   app.get(
     '/api/tasks/:task_id/events',
     {
+      config: { access: 'read' },
       // HEAD would open a stream with no body to carry it.
       exposeHeadRoute: false,
       schema: {

@@ -5,6 +5,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/api/tasks/:task_id',
     {
+      config: { access: 'read' },
       schema: {
         operationId: 'getTask',
         summary: 'Status of one accepted change: steps, attempts, last error',

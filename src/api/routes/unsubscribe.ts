@@ -27,7 +27,8 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions> =
 
   app.get(
     '/unsubscribe',
-    { schema: { hide: true, querystring: UnsubscribeQuery } },
+    // Public: the link's signed token is its credential.
+    { schema: { hide: true, querystring: UnsubscribeQuery }, config: { access: 'public' } },
     async (request, reply) => {
       const { lead, token } = request.query;
       const action = `/unsubscribe?lead=${encodeURIComponent(lead)}&token=${encodeURIComponent(token)}`;
@@ -39,7 +40,8 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions> =
 
   app.post(
     '/unsubscribe',
-    { schema: { hide: true, querystring: UnsubscribeQuery } },
+    // Public: the link's signed token is its credential.
+    { schema: { hide: true, querystring: UnsubscribeQuery }, config: { access: 'public' } },
     async (request, reply) => {
       service.verifyUnsubscribeLink(request.query.lead, request.query.token);
       // The address opts out; a second click finds it suppressed and changes nothing.
