@@ -1,13 +1,15 @@
 import cluster from 'node:cluster';
+import { Registry } from 'prom-client';
 import { apiKeysOf, openApiRefusal } from '../config.js';
 import { tracesEndpoint } from '../tracing/tracing.js';
 import { loadConfigOrExit } from '../env-file.js';
 import { clusterMetricsOptions, serveClusterMetrics } from './cluster-metrics.js';
-import { buildApiFromConfig, loggerOptions } from './compose.js';
+import { buildApiFromConfig, loggerOptions, startWatchdogFromConfig } from './compose.js';
 
 // API process entry. With API_PROCESSES > 1 the primary forks that many processes that
 // share the listening socket (node:cluster); any of them can serve any request because
-// no lead state lives in process memory.
+// no lead state lives in process memory. The watchdog behind the alert rules runs in one
+// process only: the primary when there are several, else the one.
 
 const config = loadConfigOrExit();
 // Open (no API_KEYS) is the zero-setup default on loopback only.
@@ -36,7 +38,9 @@ async function assertPortFree(host: string, port: number): Promise<void> {
 
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
   await assertPortFree(config.HOST, config.PORT);
-  serveClusterMetrics();
+  const own = new Registry();
+  const watchdog = startWatchdogFromConfig(config, own);
+  serveClusterMetrics(own);
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.API_PROCESSES; i++) fork();
@@ -63,6 +67,7 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    void watchdog?.stop();
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     const check = setInterval(() => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
@@ -74,11 +79,11 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
-  const { app, close } = await buildApiFromConfig(
-    config,
-    loggerOptions(config.LOG_LEVEL, { apiKeys: apiKeysOf(config) }),
-    cluster.isWorker ? clusterMetricsOptions() : undefined,
-  );
+  // One process alone (the primary) records in a registry of its own, the watchdog's too.
+  const registry = cluster.isPrimary ? new Registry() : undefined;
+  const metrics = registry ? { registry } : clusterMetricsOptions();
+  const { app, close } = await buildApiFromConfig(config, loggerOptions(config.LOG_LEVEL, { apiKeys: apiKeysOf(config) }), metrics);
+  const watchdog = registry ? startWatchdogFromConfig(config, registry) : undefined;
   try {
     await app.listen({ host: config.HOST, port: config.PORT });
   } catch (err) {
@@ -97,6 +102,7 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   const shutdown = async () => {
     if (closing) return;
     closing = true;
+    await watchdog?.stop().catch(() => undefined);
     // Stop accepting, let in-flight requests finish, then leave.
     await close().catch(() => undefined);
     process.exit(0);
