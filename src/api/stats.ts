@@ -41,6 +41,15 @@ function num(value: LongLike): number {
 const LEADS = `WorkflowType = ${quote(leadWorkflow.name)}`;
 const RUNNING = `ExecutionStatus = 'Running'`;
 const crmStatusIs = (status: CrmStatus) => `${SA.crmStatus.name} = ${quote(status)}`;
+const ENDED_FAILED = `${LEADS} AND ExecutionStatus IN ('Failed', 'TimedOut')`;
+
+/** What the alert rules' watchdog reads of the leads (watchdog.ts). */
+export interface LeadTrouble {
+  /** Running leads whose CRM sync failed (`leads.retrying`). */
+  retrying: number;
+  /** Lead workflows that ended Failed or TimedOut (`leads.failed`). */
+  failed: number;
+}
 
 /**
  * GET /api/stats: how far behind the workers are (backlog per task queue and type) and what
@@ -59,20 +68,36 @@ export class StatsService {
     // StartTime has second precision in some visibility stores: a whole-second bound.
     const since = `StartTime > ${quote(new Date(Math.floor((now - LAST_MINUTE_MS) / 1000) * 1000).toISOString())}`;
     const [queues, byStatus, failed, accepted, synced] = await Promise.all([
-      Promise.all([...new Set(this.options.taskQueues)].map(async (name) => [name, await this.queue(name, deadline, now)] as const)),
+      this.queues(deadline, now),
       // The server has no GROUP BY on a custom keyword attribute: one count per status.
       Promise.all(CRM_STATUSES.map(async (status) => [status, await count(`${LEADS} AND ${RUNNING} AND ${crmStatusIs(status)}`)] as const)),
-      count(`${LEADS} AND ExecutionStatus IN ('Failed', 'TimedOut')`),
+      count(ENDED_FAILED),
       count(`${LEADS} AND ${since}`),
       count(`${LEADS} AND ${since} AND ${crmStatusIs('synced')}`),
     ]);
     const by_crm_status = Object.fromEntries(byStatus) as Record<CrmStatus, number>;
     return {
       at: new Date(now).toISOString(),
-      task_queues: Object.fromEntries(queues),
+      task_queues: queues,
       leads: { by_crm_status, retrying: by_crm_status.failed, failed },
       last_minute: { leads_accepted: accepted, leads_synced: synced },
     };
+  }
+
+  /** `task_queues` alone: task-queue describes only, no visibility query (the watchdog's first read). */
+  taskQueues(now = Date.now()): Promise<Stats['task_queues']> {
+    return this.queues(now + this.options.readTimeoutMs, now);
+  }
+
+  /** `leads.retrying` and `leads.failed` alone: two visibility counts (the watchdog's second read). */
+  async leadTrouble(now = Date.now()): Promise<LeadTrouble> {
+    const deadline = now + this.options.readTimeoutMs;
+    const [retrying, failed] = await Promise.all([this.count(`${LEADS} AND ${RUNNING} AND ${crmStatusIs('failed')}`, deadline), this.count(ENDED_FAILED, deadline)]);
+    return { retrying, failed };
+  }
+
+  private async queues(deadline: number, now: number): Promise<Stats['task_queues']> {
+    return Object.fromEntries(await Promise.all([...new Set(this.options.taskQueues)].map(async (name) => [name, await this.queue(name, deadline, now)] as const)));
   }
 
   private async queue(name: string, deadline: number, now: number): Promise<Stats['task_queues'][string]> {

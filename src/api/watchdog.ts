@@ -1,10 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Stats } from './stats.js';
+import type { LeadTrouble, Stats } from './stats.js';
 
-/** What the watchdog asks: GET /api/stats's figures and a reachability check (StatsService). */
+/** What the watchdog asks (StatsService): a reachability check, then two reads of GET /api/stats's figures. */
 export interface WatchdogSource {
-  read(now?: number): Promise<Stats>;
   ping(timeoutMs: number): Promise<boolean>;
+  /** Task-queue describes only. */
+  taskQueues(now?: number): Promise<Stats['task_queues']>;
+  /** Visibility counts only. */
+  leadTrouble(now?: number): Promise<LeadTrouble>;
 }
 
 export interface WatchdogOptions {
@@ -18,9 +21,10 @@ export interface WatchdogOptions {
  * Temporal every `intervalMs` by one process, not per scrape: the backlog a stopped or stuck
  * worker leaves is in no worker's own metrics, and a dead worker exports nothing at all.
  * Per task queue and task type the backlog, its oldest task's age and the live pollers;
- * leads retrying and failed; whether Temporal answers. While Temporal does not answer the
- * other figures keep their last values (and `watchdog_last_success_timestamp_seconds` its
- * time), so an outage alone neither fires nor resolves the backlog rules.
+ * leads retrying and failed; whether Temporal answers. The queue figures and the lead counts
+ * are read apart, so a failing visibility store does not blind the backlog rules. A figure
+ * that cannot be read keeps its last value (`watchdog_last_success_timestamp_seconds` says
+ * when every figure was last read), so an outage alone neither fires nor resolves a rule.
  */
 export class TemporalWatchdog {
   private readonly reachable: Gauge;
@@ -49,7 +53,12 @@ export class TemporalWatchdog {
     this.retrying = new Gauge({ name: 'leads_retrying', help: "Running leads whose CRM sync ran out of attempts (LeadCrmStatus 'failed'), waiting to sync again.", registers });
     this.failed = new Gauge({ name: 'leads_failed', help: 'Lead workflows that ended Failed or TimedOut (within the retention period).', registers });
     this.lastSuccess = new Gauge({ name: 'watchdog_last_success_timestamp_seconds', help: 'When the watchdog last read every figure from Temporal (Unix time).', registers });
-    this.checks = new Counter({ name: 'watchdog_checks_total', help: 'Watchdog rounds, by result: ok, unreachable (Temporal did not answer) or failed (a read failed).', labelNames: ['result'], registers });
+    this.checks = new Counter({
+      name: 'watchdog_checks_total',
+      help: 'Watchdog rounds, by result: ok, unreachable (Temporal did not answer), queues_failed or leads_failed (that read failed; the other figures were read).',
+      labelNames: ['result'],
+      registers,
+    });
   }
 
   /** One round: the reachability check, then (when Temporal answers) every figure. */
@@ -60,25 +69,29 @@ export class TemporalWatchdog {
       return;
     }
     this.reachable.set(1);
-    let stats: Stats;
-    try {
-      stats = await this.source.read(now);
-    } catch {
-      this.checks.inc({ result: 'failed' });
-      return;
-    }
-    for (const [taskQueue, types] of Object.entries(stats.task_queues)) {
-      for (const [taskType, figures] of Object.entries(types)) {
-        const labels = { task_queue: taskQueue, task_type: taskType };
-        this.backlog.set(labels, figures.backlog);
-        this.backlogAge.set(labels, figures.backlog_age_s);
-        this.pollers.set(labels, figures.pollers);
+    const [queues, leads] = await Promise.allSettled([this.source.taskQueues(now), this.source.leadTrouble(now)]);
+    if (queues.status === 'fulfilled') {
+      for (const [taskQueue, types] of Object.entries(queues.value)) {
+        for (const [taskType, figures] of Object.entries(types)) {
+          const labels = { task_queue: taskQueue, task_type: taskType };
+          this.backlog.set(labels, figures.backlog);
+          this.backlogAge.set(labels, figures.backlog_age_s);
+          this.pollers.set(labels, figures.pollers);
+        }
       }
+    } else {
+      this.checks.inc({ result: 'queues_failed' });
     }
-    this.retrying.set(stats.leads.retrying);
-    this.failed.set(stats.leads.failed);
-    this.lastSuccess.set(now / 1000);
-    this.checks.inc({ result: 'ok' });
+    if (leads.status === 'fulfilled') {
+      this.retrying.set(leads.value.retrying);
+      this.failed.set(leads.value.failed);
+    } else {
+      this.checks.inc({ result: 'leads_failed' });
+    }
+    if (queues.status === 'fulfilled' && leads.status === 'fulfilled') {
+      this.lastSuccess.set(now / 1000);
+      this.checks.inc({ result: 'ok' });
+    }
   }
 
   /** Checks now and then every `intervalMs` after the previous round ends (rounds never overlap). */

@@ -1,33 +1,34 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { LIVE_POLLER_WINDOW_MS, livePollers, type Stats } from '../../src/api/stats.js';
+import { LIVE_POLLER_WINDOW_MS, livePollers, type LeadTrouble, type Stats } from '../../src/api/stats.js';
 import { TemporalWatchdog, type WatchdogSource } from '../../src/api/watchdog.js';
 
 // The watchdog turns GET /api/stats's figures into the gauges the alert rules read, one round
-// at a time; an unreachable Temporal or a failed read leaves the last figures in place.
+// at a time; an unreachable Temporal or a failed read leaves the last figures in place, and a
+// failing visibility store does not keep the queue figures from being read.
 
 const queue = (backlog: number, age: number, pollers: number) => ({ backlog, backlog_age_s: age, add_rate: 0, dispatch_rate: 0, pollers });
-const stats = (over: { age?: number; pollers?: number; retrying?: number; failed?: number } = {}): Stats => ({
-  at: new Date(0).toISOString(),
-  task_queues: {
-    leads: { workflow: queue(7, over.age ?? 42.5, over.pollers ?? 1), activity: queue(0, 0, 1) },
-    'leads-crm': { workflow: queue(0, 0, 0), activity: queue(3, 2, 2) },
-  },
-  leads: { by_crm_status: { pending: 0, syncing: 0, synced: 0, failed: over.retrying ?? 4 }, retrying: over.retrying ?? 4, failed: over.failed ?? 2 },
-  last_minute: { leads_accepted: 0, leads_synced: 0 },
+const queues = (age = 42.5): Stats['task_queues'] => ({
+  leads: { workflow: queue(7, age, 1), activity: queue(0, 0, 1) },
+  'leads-crm': { workflow: queue(0, 0, 0), activity: queue(3, 2, 2) },
 });
 
 class FakeSource implements WatchdogSource {
   reachable = true;
-  next: Stats | Error = stats();
+  queues: Stats['task_queues'] | Error = queues();
+  leads: LeadTrouble | Error = { retrying: 4, failed: 2 };
   reads = 0;
   async ping(): Promise<boolean> {
     return this.reachable;
   }
-  async read(): Promise<Stats> {
+  async taskQueues(): Promise<Stats['task_queues']> {
     this.reads += 1;
-    if (this.next instanceof Error) throw this.next;
-    return this.next;
+    if (this.queues instanceof Error) throw this.queues;
+    return this.queues;
+  }
+  async leadTrouble(): Promise<LeadTrouble> {
+    if (this.leads instanceof Error) throw this.leads;
+    return this.leads;
   }
 }
 
@@ -65,7 +66,7 @@ describe('TemporalWatchdog', () => {
     const { registry, source, watchdog } = setUp();
     await watchdog.check(1_000_000);
     source.reachable = false;
-    source.next = stats({ age: 999 });
+    source.queues = queues(999);
     await watchdog.check(2_000_000);
     expect(await sample(registry, 'temporal_reachable')).toBe(0);
     expect(source.reads).toBe(1);
@@ -74,14 +75,24 @@ describe('TemporalWatchdog', () => {
     expect(await sample(registry, 'watchdog_checks_total', { result: 'unreachable' })).toBe(1);
   });
 
-  it('counts a failed read and keeps the last success time', async () => {
+  it('reads the queues while the lead counts fail, and keeps the last time every figure was read', async () => {
     const { registry, source, watchdog } = setUp();
     await watchdog.check(1_000_000);
-    source.next = new Error('visibility timed out');
+    source.leads = new Error('visibility timed out');
+    source.queues = queues(77);
     await watchdog.check(2_000_000);
     expect(await sample(registry, 'temporal_reachable')).toBe(1);
-    expect(await sample(registry, 'watchdog_checks_total', { result: 'failed' })).toBe(1);
+    expect(await sample(registry, 'task_queue_backlog_age_seconds', { task_queue: 'leads', task_type: 'workflow' })).toBe(77);
+    expect(await sample(registry, 'leads_retrying')).toBe(4);
+    expect(await sample(registry, 'watchdog_checks_total', { result: 'leads_failed' })).toBe(1);
     expect(await sample(registry, 'watchdog_last_success_timestamp_seconds')).toBe(1000);
+
+    source.queues = new Error('describe failed');
+    source.leads = { retrying: 9, failed: 2 };
+    await watchdog.check(3_000_000);
+    expect(await sample(registry, 'leads_retrying')).toBe(9);
+    expect(await sample(registry, 'task_queue_backlog_age_seconds', { task_queue: 'leads', task_type: 'workflow' })).toBe(77);
+    expect(await sample(registry, 'watchdog_checks_total', { result: 'queues_failed' })).toBe(1);
   });
 
   it('checks every interval once started and no more once stopped', async () => {
