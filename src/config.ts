@@ -103,6 +103,9 @@ export const configSchema = z.object({
   TRACE_PARENT_FROM: optionalString,
   // How often the status page (/console) asks the API for fresh figures and lists.
   CONSOLE_REFRESH_MS: int(3000, 500, 600_000),
+  // How often one API process per host asks Temporal for the figures the alert rules read
+  // (task-queue backlog and pollers, leads retrying and failed, reachability); 0 = off.
+  WATCHDOG_INTERVAL_MS: int(15_000, 0, 3_600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // Worker

@@ -16,13 +16,17 @@ interface Answer {
   error?: string;
 }
 
-/** In the primary: answers the API processes' requests with the cluster's summed metrics. */
-export function serveClusterMetrics(): void {
+/**
+ * In the primary: answers the API processes' requests with the cluster's summed metrics,
+ * followed by the primary's own registry as it is (the watchdog's gauges: one process
+ * records them, so there is nothing to sum).
+ */
+export function serveClusterMetrics(own?: Registry): void {
   const aggregator = new AggregatorRegistry();
   cluster.on('message', (worker, message: { type?: string; id?: number }) => {
     if (message?.type !== ASK) return;
     const reply = (answer: Omit<Answer, 'type' | 'id'>) => worker.send({ type: ANSWER, id: message.id, ...answer });
-    aggregator.clusterMetrics().then(
+    Promise.all([aggregator.clusterMetrics(), own?.metrics() ?? '']).then(([summed, mine]) => (mine ? `${summed.trimEnd()}\n${mine}` : summed)).then(
       (text) => reply({ text }),
       (err: Error) => reply({ error: err.message }),
     );

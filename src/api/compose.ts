@@ -14,6 +14,7 @@ import { LeadService } from './lead-service.js';
 import { TemporalCalls } from './temporal-calls.js';
 import { AutomationService } from './automation-service.js';
 import { StatsService } from './stats.js';
+import { TemporalWatchdog } from './watchdog.js';
 import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
 import { startTracing } from '../tracing/tracing.js';
@@ -100,6 +101,28 @@ export function statsServiceFromConfig(config: Config, client: Client | Temporal
   });
 }
 
+/**
+ * The watchdog behind the alert rules (watchdog.ts), recording in `registry`, on a Temporal
+ * connection of its own so it can run in the cluster's primary, which serves no requests.
+ * Undefined when WATCHDOG_INTERVAL_MS is 0.
+ */
+export function startWatchdogFromConfig(config: Config, registry: Registry): { stop(): Promise<void> } | undefined {
+  if (config.WATCHDOG_INTERVAL_MS === 0) return undefined;
+  const connection = Connection.lazy(temporalConnectionOptions(config));
+  const calls = new TemporalCalls(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }));
+  const watchdog = new TemporalWatchdog(statsServiceFromConfig(config, calls), registry, {
+    intervalMs: config.WATCHDOG_INTERVAL_MS,
+    pingTimeoutMs: config.WRITE_TIMEOUT_MS,
+  });
+  watchdog.start();
+  return {
+    async stop() {
+      await watchdog.stop();
+      await calls.drain();
+      await connection.close();
+    },
+  };
+}
 
 /** The status page (/console): what it lists, where it links, how often it refreshes. */
 export function consoleOptionsFromConfig(config: Config): ConsoleOptions {

@@ -171,7 +171,7 @@ const QueueTypeStats = z.strictObject({
   backlog_age_s: z.number().min(0).meta({ description: 'how long the oldest waiting task has waited, in seconds' }),
   add_rate: z.number().min(0).meta({ description: 'tasks added per second (recent average)' }),
   dispatch_rate: z.number().min(0).meta({ description: 'tasks handed to workers per second (recent average)' }),
-  pollers: count.meta({ description: 'workers polling this queue now' }),
+  pollers: count.meta({ description: 'workers polling this queue now (seen polling within the last 90 s)' }),
 });
 export const StatsResponse = z.strictObject({
   at: z.iso.datetime(),

@@ -1,19 +1,21 @@
 import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
 import { openApiRefusal, plaintextApiKeysOf, rateLimitPerMinuteOf } from '../config.js';
 import { tracesEndpoint } from '../tracing/tracing.js';
 import { loadConfigOrExit } from '../env-file.js';
 import { clusterMetricsOptions, serveClusterMetrics } from './cluster-metrics.js';
 import { clusterRateLimiter, serveClusterRateLimit } from './cluster-rate-limit.js';
 import { tokenBuckets } from './rate-limit.js';
-import { buildApiFromConfig, loggerOptions } from './compose.js';
+import { buildApiFromConfig, loggerOptions, startWatchdogFromConfig } from './compose.js';
 
 // API process entry. Each process listens twice: the public app on HOST:PORT and the ops
 // app (metrics, readiness, codec, status page) on OPS_HOST:OPS_PORT. With API_PROCESSES > 1
 // the primary forks that many processes that share both listening sockets (node:cluster),
 // so the ops port, too, is one port for the whole API; any process can serve any request
 // because no lead state lives in process memory, and /metrics sums every process's
-// (cluster-metrics.ts).
+// (cluster-metrics.ts). The watchdog behind the alert rules runs in one process only: the
+// primary when there are several, else the one.
 
 const config = loadConfigOrExit();
 // Open (no API_KEYS) is the zero-setup default on loopback only.
@@ -55,7 +57,9 @@ function announce(ports: readonly number[], processes: string): void {
 
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
   for (const l of LISTENERS) if (l.port !== 0) await assertPortFree(l.host, l.port, l.variable);
-  serveClusterMetrics();
+  const own = new Registry();
+  const watchdog = startWatchdogFromConfig(config, own);
+  serveClusterMetrics(own);
   // One set of rate-limit buckets for every process, so a client's limit is the API's, not each process's.
   const perMinute = rateLimitPerMinuteOf(config);
   if (perMinute > 0) serveClusterRateLimit(tokenBuckets(perMinute));
@@ -85,6 +89,7 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    void watchdog?.stop();
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     const check = setInterval(() => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
@@ -96,12 +101,15 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
+  // One process alone (the primary) records in a registry of its own, the watchdog's too.
+  const registry = cluster.isPrimary ? new Registry() : undefined;
   const { app, ops, close } = await buildApiFromConfig(
     config,
     loggerOptions(config.LOG_LEVEL, { apiKeys: plaintextApiKeysOf(config) }),
-    cluster.isWorker ? clusterMetricsOptions() : undefined,
+    registry ? { registry } : clusterMetricsOptions(),
     cluster.isWorker && rateLimitPerMinuteOf(config) > 0 ? clusterRateLimiter() : undefined,
   );
+  const watchdog = registry ? startWatchdogFromConfig(config, registry) : undefined;
   const ports: number[] = [];
   for (const [i, server] of [app, ops].entries()) {
     const l = LISTENERS[i]!;
@@ -123,6 +131,7 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   const shutdown = async () => {
     if (closing) return;
     closing = true;
+    await watchdog?.stop().catch(() => undefined);
     // Stop accepting, let in-flight requests finish, then leave.
     await close().catch(() => undefined);
     process.exit(0);

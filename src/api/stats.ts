@@ -14,6 +14,13 @@ const { TaskQueueType, TaskQueueKind } = proto.temporal.api.enums.v1;
 /** How far back `last_minute` looks. */
 export const LAST_MINUTE_MS = 60_000;
 
+/**
+ * A poller counts as live when it polled this recently. The server lists every poller it saw
+ * in the last 5 minutes, so a worker that died minutes ago would still be listed; a live one
+ * polls again at least every minute (a long poll ends after 60 s), seen on the dev server.
+ */
+export const LIVE_POLLER_WINDOW_MS = 90_000;
+
 /** What GET /api/stats answers (its schema is in schemas.ts). */
 export type Stats = z.infer<typeof StatsResponse>;
 type QueueTypeStats = Stats['task_queues'][string]['workflow'];
@@ -34,6 +41,15 @@ function num(value: LongLike): number {
 const LEADS = `WorkflowType = ${quote(leadWorkflow.name)}`;
 const RUNNING = `ExecutionStatus = 'Running'`;
 const crmStatusIs = (status: CrmStatus) => `${SA.crmStatus.name} = ${quote(status)}`;
+const ENDED_FAILED = `${LEADS} AND ExecutionStatus IN ('Failed', 'TimedOut')`;
+
+/** What the alert rules' watchdog reads of the leads (watchdog.ts). */
+export interface LeadTrouble {
+  /** Running leads whose CRM sync failed (`leads.retrying`). */
+  retrying: number;
+  /** Lead workflows that ended Failed or TimedOut (`leads.failed`). */
+  failed: number;
+}
 
 /**
  * GET /api/stats: how far behind the workers are (backlog per task queue and type) and what
@@ -52,35 +68,52 @@ export class StatsService {
     // StartTime has second precision in some visibility stores: a whole-second bound.
     const since = `StartTime > ${quote(new Date(Math.floor((now - LAST_MINUTE_MS) / 1000) * 1000).toISOString())}`;
     const [queues, byStatus, failed, accepted, synced] = await Promise.all([
-      Promise.all([...new Set(this.options.taskQueues)].map(async (name) => [name, await this.queue(name, deadline)] as const)),
+      this.queues(deadline, now),
       // The server has no GROUP BY on a custom keyword attribute: one count per status.
       Promise.all(CRM_STATUSES.map(async (status) => [status, await count(`${LEADS} AND ${RUNNING} AND ${crmStatusIs(status)}`)] as const)),
-      count(`${LEADS} AND ExecutionStatus IN ('Failed', 'TimedOut')`),
+      count(ENDED_FAILED),
       count(`${LEADS} AND ${since}`),
       count(`${LEADS} AND ${since} AND ${crmStatusIs('synced')}`),
     ]);
     const by_crm_status = Object.fromEntries(byStatus) as Record<CrmStatus, number>;
     return {
       at: new Date(now).toISOString(),
-      task_queues: Object.fromEntries(queues),
+      task_queues: queues,
       leads: { by_crm_status, retrying: by_crm_status.failed, failed },
       last_minute: { leads_accepted: accepted, leads_synced: synced },
     };
   }
 
-  private async queue(name: string, deadline: number): Promise<Stats['task_queues'][string]> {
+  /** `task_queues` alone: task-queue describes only, no visibility query (the watchdog's first read). */
+  taskQueues(now = Date.now()): Promise<Stats['task_queues']> {
+    return this.queues(now + this.options.readTimeoutMs, now);
+  }
+
+  /** `leads.retrying` and `leads.failed` alone: two visibility counts (the watchdog's second read). */
+  async leadTrouble(now = Date.now()): Promise<LeadTrouble> {
+    const deadline = now + this.options.readTimeoutMs;
+    const [retrying, failed] = await Promise.all([this.count(`${LEADS} AND ${RUNNING} AND ${crmStatusIs('failed')}`, deadline), this.count(ENDED_FAILED, deadline)]);
+    return { retrying, failed };
+  }
+
+  private async queues(deadline: number, now: number): Promise<Stats['task_queues']> {
+    return Object.fromEntries(await Promise.all([...new Set(this.options.taskQueues)].map(async (name) => [name, await this.queue(name, deadline, now)] as const)));
+  }
+
+  private async queue(name: string, deadline: number, now: number): Promise<Stats['task_queues'][string]> {
     const [workflow, activity] = await Promise.all([
-      this.describe(name, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, deadline),
-      this.describe(name, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, deadline),
+      this.describe(name, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, deadline, now),
+      this.describe(name, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, deadline, now),
     ]);
     return { workflow, activity };
   }
 
   /**
    * The classic DescribeTaskQueue with reportStats: Temporal 1.32 fills `stats` (the
-   * unversioned queue's backlog count, age and rates) and always lists `pollers`.
+   * unversioned queue's backlog count, age and rates) and always lists `pollers`, of which
+   * only the live ones count (LIVE_POLLER_WINDOW_MS).
    */
-  private async describe(name: string, taskQueueType: temporal.api.enums.v1.TaskQueueType, deadline: number): Promise<QueueTypeStats> {
+  private async describe(name: string, taskQueueType: temporal.api.enums.v1.TaskQueueType, deadline: number, now: number): Promise<QueueTypeStats> {
     const response = await this.calls.within(deadline, () =>
       this.calls.client.workflowService.describeTaskQueue({
         namespace: this.options.namespace,
@@ -96,7 +129,7 @@ export class StatsService {
       backlog_age_s: Math.round((num(age?.seconds) + (age?.nanos ?? 0) / 1e9) * 1000) / 1000,
       add_rate: stats?.tasksAddRate ?? 0,
       dispatch_rate: stats?.tasksDispatchRate ?? 0,
-      pollers: response.pollers?.length ?? 0,
+      pollers: livePollers(response.pollers ?? [], now),
     };
   }
 
@@ -107,8 +140,21 @@ export class StatsService {
     return num(response.count);
   }
 
+  /** Temporal reachable and answering (the watchdog's check, as GET /ready's). */
+  ping(timeoutMs: number): Promise<boolean> {
+    return this.calls.ping(timeoutMs);
+  }
+
   /** Resolves once every Temporal call started here has settled (see TemporalCalls.drain). */
   drain(): Promise<void> {
     return this.calls.drain();
   }
+}
+
+/** The pollers seen within LIVE_POLLER_WINDOW_MS of `now` (one without a time counts: the server did not say). */
+export function livePollers(pollers: readonly { lastAccessTime?: { seconds?: LongLike; nanos?: number | null } | null }[], now: number): number {
+  return pollers.filter((p) => {
+    const at = p.lastAccessTime;
+    return !at || now - (num(at.seconds) * 1000 + (at.nanos ?? 0) / 1e6) <= LIVE_POLLER_WINDOW_MS;
+  }).length;
 }

@@ -2,17 +2,21 @@
 import { workerMetricsUrl } from '../support/worker-metrics-runtime.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { parse } from 'yaml';
 import { startApiServer, type ApiServer } from '../support/api-server.js';
 import { eventually, uniqueEmail } from '../support/harness.js';
 import { exportedNamesOf, metricNamesOf } from '../support/promql.js';
 
-// Every metric the committed Grafana dashboards query is one the services export: the API's
-// /metrics, a worker's SDK endpoint (Temporal SDK and business metrics) and the Temporal
-// server's own (the test dev server: the same server code as the compose nodes, all roles in
+// Every metric the committed Grafana dashboards and alert rules query is one the services
+// export: the API's /metrics (with its watchdog's figures), a worker's SDK endpoint (Temporal
+// SDK and business metrics) and the Temporal server's own (the test dev server: the same server code as the compose nodes, all roles in
 // one process). One lead goes through happily and one through CRM 429s, retries and an SMTP
 // failure, with an automation run, so that counters created on first use exist.
 
 const DASHBOARDS = new URL('../../deploy/grafana/dashboards/', import.meta.url);
+const ALERT_RULES = new URL('../../deploy/prometheus/alerts.yml', import.meta.url);
+/** Series Prometheus makes itself, not any service. */
+const PROMETHEUS_OWN = new Set(['up']);
 
 interface Panel {
   title?: string;
@@ -34,6 +38,11 @@ function dashboardQueries(): { file: string; panel: string; expr: string }[] {
   return out;
 }
 
+function alertQueries(): { file: string; panel: string; expr: string }[] {
+  const { groups } = parse(readFileSync(ALERT_RULES, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
+  return groups.flatMap((g) => g.rules.map((r) => ({ file: 'alerts.yml', panel: r.alert, expr: r.expr })));
+}
+
 const text = async (url: string) => {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   expect(res.status, url).toBe(200);
@@ -43,7 +52,7 @@ const text = async (url: string) => {
 let server: ApiServer;
 
 beforeAll(async () => {
-  server = await startApiServer();
+  server = await startApiServer({ WATCHDOG_INTERVAL_MS: '1000' });
 });
 
 afterAll(async () => {
@@ -53,13 +62,13 @@ afterAll(async () => {
 const post = (path: string, body: unknown) =>
   fetch(`${server.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-describe('Grafana dashboards', () => {
+describe('Grafana dashboards and alert rules', () => {
   it('query only metrics that the API, the workers and the Temporal server export', { timeout: 120_000 }, async () => {
-    const queries = dashboardQueries();
+    const queries = [...dashboardQueries(), ...alertQueries()];
     expect(queries.length).toBeGreaterThan(10);
-    const wanted = new Set(queries.flatMap((q) => metricNamesOf(q.expr)));
+    const wanted = new Set(queries.flatMap((q) => metricNamesOf(q.expr)).filter((name) => !PROMETHEUS_OWN.has(name)));
     // One of each source at least, so an extraction that finds nothing cannot pass.
-    for (const name of ['http_request_duration_seconds_bucket', 'temporal_activity_execution_latency_bucket', 'automation_runs', 'numshards_gauge']) {
+    for (const name of ['http_request_duration_seconds_bucket', 'temporal_activity_execution_latency_bucket', 'automation_runs', 'numshards_gauge', 'task_queue_backlog_age_seconds', 'crm_rate_limited']) {
       expect(wanted).toContain(name);
     }
 
@@ -79,7 +88,7 @@ describe('Grafana dashboards', () => {
     await eventually(
       async () => {
         const exported = new Set([
-          ...exportedNamesOf(await text(`${server.opsUrl}/metrics`)),
+          ...exportedNamesOf(await text(server.metricsUrl)),
           ...exportedNamesOf(await text(workerMetricsUrl)),
           ...exportedNamesOf(await text(temporalMetricsUrl)),
         ]);

@@ -11,6 +11,7 @@ export function metricNamesOf(expr: string): string[] {
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""') // string literals
     .replace(/\{[^}]*\}/g, ' ') // label matchers
     .replace(/\[[^\]]*\]/g, ' ') // range and subquery selectors
+    .replace(/\boffset\s+-?[\dsmhdwy]+/g, ' ') // offset 30m
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ') // label lists
     .replace(/\$\{?\w+\}?/g, ' '); // Grafana variables ($__rate_interval, ${node})
   const names = new Set<string>();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TEMPORAL_METRICS_PORT } from '../../tooling/cluster/topology.js';
@@ -19,13 +19,15 @@ interface ComposeService {
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
 const prometheus = parse(read('deploy/prometheus/prometheus.yml')) as {
   scrape_configs: { job_name: string; static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; port: number }[] }[];
+  rule_files?: string[];
+  alerting?: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
 };
 const dashboard = read('deploy/grafana/dashboards/automation-orchestrator.json');
 const job = (name: string) => prometheus.scrape_configs.find((c) => c.job_name === name);
 
 describe('monitoring profile', () => {
-  it('runs pinned Prometheus and Grafana with the committed files, each with a health check', () => {
-    for (const name of ['prometheus', 'grafana']) {
+  it('runs pinned Prometheus, Alertmanager and Grafana with the committed files, each with a health check', () => {
+    for (const name of ['prometheus', 'alertmanager', 'grafana']) {
       const s = compose.services[name];
       expect(s?.profiles, name).toEqual(['monitoring']);
       expect(s?.image, name).toMatch(/:v?\d+\.\d+\.\d+$/);
@@ -33,6 +35,24 @@ describe('monitoring profile', () => {
     }
     expect(compose.services.prometheus?.volumes).toContain('./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
     expect(compose.services.grafana?.volumes).toContain('./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro');
+    expect(compose.services.alertmanager?.volumes).toContain('./deploy/alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro');
+  });
+
+  it('mounts only files and folders that exist', () => {
+    const sources = Object.values(compose.services)
+      .flatMap((s) => s.volumes ?? [])
+      .map((v) => v.split(':')[0]!)
+      .filter((source) => source.startsWith('./'));
+    expect(sources.length).toBeGreaterThan(3);
+    for (const source of sources) expect(existsSync(new URL(`../../${source}`, import.meta.url)), source).toBe(true);
+  });
+
+  it('loads the alert rules next to prometheus.yml in the container and sends alerts to the alertmanager service', () => {
+    for (const file of prometheus.rule_files ?? []) {
+      expect(compose.services.prometheus?.volumes).toContain(`./deploy/prometheus/${file}:/etc/prometheus/${file}:ro`);
+    }
+    expect(prometheus.rule_files).toEqual(['alerts.yml']);
+    expect(prometheus.alerting?.alertmanagers[0]?.static_configs[0]?.targets).toEqual(['alertmanager:9093']);
   });
 
   it('scrapes every Temporal node of the compose file on its metrics port', () => {

@@ -8,6 +8,7 @@ describe('metric names of PromQL expressions (dashboard check)', () => {
     ).toEqual(['http_request_duration_seconds_bucket']);
     expect(metricNamesOf('sum(rate(emails_sent[5m])) / on (instance) group_left sum without (x) (up) > bool 0')).toEqual(['emails_sent', 'up']);
     expect(metricNamesOf('sum by (node) (numshards_gauge{job="temporal"})')).toEqual(['numshards_gauge']);
+    expect(metricNamesOf('max by (job) (leads_failed) - max by (job) (leads_failed offset 30m) > 0 or on () vector(0)')).toEqual(['leads_failed']);
   });
 
   it('reads sample names and declared metrics, with a histogram declared before its first sample', () => {
