@@ -11,9 +11,10 @@ export type Scenario = (typeof SCENARIOS)[number];
 export const USAGE = `usage: npm run bench -- [scenario] [options]
 
 scenarios:
-  seed-mix   (default) the old design's stress test against the API, with ceilings C0, C2, C3
+  seed-mix   (default) the old design's stress test against the API, with ceilings C0, C2, C3, C4
              and a drain check after every load run
-  ceilings   only C0 (bare Fastify), C2 (raw Temporal client) and C3 (worker drain rate)
+  ceilings   only C0 (bare Fastify), C2 (raw Temporal client), C3 (worker drain rate) and C4
+             (the floor: the least a lead costs on this engine)
   open-loop  fixed arrival rates at 25/50/75% of the C2 write ceiling, API vs raw client
   scale      1 and 2 API processes x 1 and 2 workers; read latency of a lead with 1 vs 1,000 updates
   tune       C2 and C3 under dev-server settings (SQLite pragmas, shard I/O, memory) and worker concurrency
@@ -30,6 +31,8 @@ options:
   --connections N        concurrent connections / users (default 50)
   --ceiling-duration D   measured time of C0 and C2 (default 30s)
   --no-ceilings          seed-mix without C0, C2 and C3
+  --floor-leads N        leads of C4, the floor: the least a lead costs on the same server and
+                         worker settings, each created and updated once (default 2000)
   --c3-leads N           leads preloaded for the worker drain rate (default: about 30 s of work at
                          the rate the stack processed leads so far, 200 to 1000)
   --open-duration D      measured time per open-loop rate (default 30s)
@@ -80,6 +83,7 @@ export function defaultOptions(outDir: string): BenchOptions {
     ceilingDurationS: 30,
     ceilings: true,
     c3Leads: undefined,
+    floorLeads: 2000,
     openLoopDurationS: 30,
     openLoopFractions: [0.25, 0.5, 0.75],
     scaleDurationS: 30,
@@ -132,6 +136,9 @@ export function parseArgs(argv: readonly string[], outDir: string): BenchOptions
         break;
       case '--c3-leads':
         opts.c3Leads = positiveInt(flag, value());
+        break;
+      case '--floor-leads':
+        opts.floorLeads = positiveInt(flag, value());
         break;
       case '--open-duration':
         opts.openLoopDurationS = duration(flag, value());

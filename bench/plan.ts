@@ -10,6 +10,8 @@ import { SERVER_SETTINGS, WORKER_SETTINGS } from './scenarios/tune.js';
 
 /** Allowance for preloading C3's leads (at most 1,000 creates) before the workers start. */
 const C3_PRELOAD_S = 30;
+/** Allowance for C4's worker to start (it bundles the floor workflow). */
+const C4_START_S = 10;
 
 export function benchPlan(o: BenchOptions): PlannedStep[] {
   const drain = o.drainTimeoutS;
@@ -19,6 +21,8 @@ export function benchPlan(o: BenchOptions): PlannedStep[] {
     plannedS: warmupS + durationS + drain,
   });
   const c3 = (what = 'C3 worker drain'): PlannedStep => ({ what, plannedS: C3_PRELOAD_S + drain });
+  // Bundling its workflow, then its leads at about the engine's 40–50 leads/s on two cores.
+  const c4 = (): PlannedStep => ({ what: 'C4 floor', plannedS: C4_START_S + o.floorLeads / 40 });
   const seedMix = (what = 'seed-mix API', warmupS = o.warmupS, durationS = o.durationS): PlannedStep => ({ what, plannedS: warmupS + durationS + drain });
 
   const ceilings = [c0(), c2()];
@@ -38,9 +42,9 @@ export function benchPlan(o: BenchOptions): PlannedStep[] {
   ];
   switch (o.scenario) {
     case 'seed-mix':
-      return o.ceilings ? [...ceilings, seedMix(), c3()] : [seedMix()];
+      return o.ceilings ? [...ceilings, seedMix(), c3(), c4()] : [seedMix()];
     case 'ceilings':
-      return [...ceilings, c3()];
+      return [...ceilings, c3(), c4()];
     case 'open-loop':
       return [c2(), ...openLoop];
     case 'scale':
@@ -57,7 +61,7 @@ export function benchPlan(o: BenchOptions): PlannedStep[] {
         c3(`C3 worker drain (${target})`),
       ]);
     case 'all':
-      return [...ceilings, seedMix(), c3(), ...openLoop, ...scale, ...tune];
+      return [...ceilings, seedMix(), c3(), c4(), ...openLoop, ...scale, ...tune];
     default:
       return [];
   }

@@ -4,7 +4,8 @@ import type { DrainResult } from './drain.js';
 import type { LoadRun } from './load/types.js';
 import type { BenchReport, C3Result, ImportRun } from './scenarios/context.js';
 import { ROUTE_LABELS, formatMs, formatRate, formatSeconds, type RouteStats } from './stats.js';
-import { ratio, type TargetResult } from './targets.js';
+import { endToEnd, ratio, type TargetResult } from './targets.js';
+import type { FloorResult } from './floor/run.js';
 
 // Renders a run's report as Markdown (the committed summary) and as the plain-text
 // comparison printed at the end. Pure, unit-tested.
@@ -113,6 +114,23 @@ export function drainText(d: DrainResult): string {
     : `FAILED${d.timedOut ? ' (timed out)' : d.stalled ? ' (nothing moved for 2 minutes)' : ''}: ${v.missingContacts} missing, ${v.behind} behind, ${v.ahead} ahead, ${v.staleContent} stale, ${v.missingEmails} without email, ${v.duplicateEmails} with duplicate emails`;
 }
 
+/** The floor, and the project's figures as shares of it. */
+function floorText(c4: FloorResult, seedMix: LoadRun | undefined, c3: C3Result | undefined): string {
+  const parts = [
+    `${c4.leads} floor leads (each created and updated by ${c4.connections} clients; two no-op activities per batch of writes) ` +
+      `done in ${formatSeconds(c4.seconds)} = **${formatRate(c4.leadsPerS)} leads/s, ${formatRate(c4.writesPerS)} writes/s**, with the stack's worker settings ` +
+      `(${c4.worker.maxConcurrentWorkflowTasks} workflow tasks, ${c4.worker.maxConcurrentActivities} activities, ${c4.worker.maxCachedWorkflows} cached workflows).`,
+  ];
+  const e2e = endToEnd(seedMix);
+  if (e2e) {
+    parts.push(
+      `Seed-mix end to end: ${formatRate(e2e.leadsPerS)} leads/s (${formatRate(e2e.writesPerS)} writes/s) = **${ratio(e2e.leadsPerS, c4.leadsPerS).toFixed(2)} × the floor**.`,
+    );
+  }
+  if (c3) parts.push(`C3 (leads fully processed, preloaded): ${formatRate(c3.rate)} leads/s = ${ratio(c3.rate, c4.leadsPerS).toFixed(2)} × the floor.`);
+  return parts.join(' ');
+}
+
 function c3Text(c3: C3Result): string {
   return `${c3.leads} leads preloaded in ${formatSeconds(c3.preloadS)} with the workers stopped; worker start ${formatSeconds(c3.workerStartS)}; all fully processed (CRM + welcome email) ${formatSeconds(c3.drainS)} after the first poll = **${formatRate(c3.rate)} leads/s** (${formatRate(c3.steadyRate)} leads/s between 10% and 90%)${c3.workerPeakMb !== undefined ? `; worker peak RSS ${c3.workerPeakMb.toFixed(0)} MB` : ''}. Drain check: ${drainText(c3.drain)}.`;
 }
@@ -217,6 +235,12 @@ export function renderMarkdown(report: BenchReport, chartFile?: string, timeline
     out.push('## C3: worker drain rate');
     out.push('');
     out.push(c3Text(report.c3));
+    out.push('');
+  }
+  if (report.c4) {
+    out.push('## C4: the floor');
+    out.push('');
+    out.push(floorText(report.c4, report.seedMix, report.c3));
     out.push('');
   }
   if (report.openLoop?.length) {
@@ -354,6 +378,7 @@ export function renderConsole(report: BenchReport): string {
   if (comparison.length > 0) out.push(textTable(COMPARISON_HEADERS, comparison), '');
   if (report.seedMix) out.push(textTable(ROUTE_HEADERS, routeRows(report.seedMix)), '');
   if (report.c3) out.push(`C3 worker drain: ${formatRate(report.c3.rate)} leads/s (${report.c3.leads} leads in ${formatSeconds(report.c3.drainS)})`, '');
+  if (report.c4) out.push(`C4 floor: ${floorText(report.c4, report.seedMix, report.c3).replaceAll('**', '')}`, '');
   if (report.leadImport?.length) out.push(textTable(IMPORT_HEADERS, importRows(report.leadImport)), importRatio(report.leadImport) ?? '', '');
   if (report.clusterCompare?.length) out.push(...clusterSection(report.clusterCompare, textTable));
   if (report.targets.length > 0) {

@@ -75,6 +75,7 @@ function writeReport(partial = false): { json: string; md: string; svg: string; 
     ...(report.seedMix ? { seedMix: report.seedMix } : {}),
     ...(report.c2 ? { c2: report.c2 } : {}),
     ...(report.c3 ? { c3: { leads: report.c3.leads, rate: report.c3.rate, steadyRate: report.c3.steadyRate } } : {}),
+    ...(report.c4 ? { c4: report.c4 } : {}),
     ...(report.openLoop ? { openLoop: report.openLoop } : {}),
     rss: report.rss,
     drainChecks: report.drainChecks,

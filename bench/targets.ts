@@ -31,10 +31,17 @@ export interface DrainRate {
   steadyRate?: number;
 }
 
+/** C4, the floor: leads (and writes) per second end to end for the least a lead can cost. */
+export interface FloorRate {
+  leadsPerS: number;
+  writesPerS: number;
+}
+
 export interface TargetInput {
   seedMix?: LoadRun;
   c2?: LoadRun;
   c3?: DrainRate;
+  c4?: FloorRate;
   openLoop?: OpenLoopPoint[];
   rss: RssEntry[];
   drainChecks: Array<{ run: string; result: DrainResult }>;
@@ -44,6 +51,8 @@ export const OLD_BAR = { connections: 50, durationS: 600, successRate: 1, resets
 export const CEILING_RATIO = 0.85;
 export const OPEN_LOOP_P99_FACTOR = 2;
 export const RSS_LIMITS_MB = { api: 150, worker: 400 };
+/** Seed-mix end to end against the floor (issue #24, C4). */
+export const FLOOR_SHARE = 0.8;
 /** The backlog counts as flat when it grows by less than this share of the create rate. */
 export const FLAT_BACKLOG_SHARE = 0.05;
 
@@ -134,6 +143,31 @@ function drainRate(seedMix: LoadRun | undefined, c3: DrainRate | undefined): Tar
   };
 }
 
+/**
+ * Seed-mix end to end: leads (and writes) acknowledged over the whole load, warm-up
+ * included, divided by the load's time plus the drain's, so a backlog left at the end counts.
+ */
+export function endToEnd(run: LoadRun | undefined): FloorRate | undefined {
+  if (!run?.drain || run.drain.timedOut) return undefined;
+  const seconds = run.warmupS + run.durationS + run.drain.drainSeconds;
+  return seconds > 0 ? { leadsPerS: run.drain.leads / seconds, writesPerS: run.drain.writes / seconds } : undefined;
+}
+
+function floorShare(seedMix: LoadRun | undefined, c4: FloorRate | undefined): TargetResult {
+  const target = `seed-mix end to end ≥ ${FLOOR_SHARE}× the floor (C4: the least a lead costs on the same server and worker settings)`;
+  const e2e = endToEnd(seedMix);
+  if (!e2e || !c4) return { id: 'floor-share', target, measured: '-', status: 'not run' };
+  const share = ratio(e2e.leadsPerS, c4.leadsPerS);
+  return {
+    id: 'floor-share',
+    target,
+    measured:
+      `${formatRate(e2e.leadsPerS)} leads/s (${formatRate(e2e.writesPerS)} writes/s) end to end vs floor ${formatRate(c4.leadsPerS)} leads/s ` +
+      `(${formatRate(c4.writesPerS)} writes/s) = ${share.toFixed(2)} ×`,
+    status: share >= FLOOR_SHARE ? 'met' : 'not met',
+  };
+}
+
 function rssTarget(role: 'api' | 'worker', rss: readonly RssEntry[]): TargetResult {
   const limit = RSS_LIMITS_MB[role];
   const target = `peak RSS per ${role} process ≤ ${limit} MB`;
@@ -170,6 +204,7 @@ export function evaluateTargets(input: TargetInput): TargetResult[] {
     ceilingRatio('read-ratio', 'read', input.seedMix?.totals.readRps, input.c2?.totals.readRps),
     openLoop(input.openLoop),
     drainRate(input.seedMix, input.c3),
+    floorShare(input.seedMix, input.c4),
     drainChecks(input.drainChecks),
     rssTarget('api', input.rss),
     rssTarget('worker', input.rss),

@@ -1,4 +1,5 @@
 import type { DrainResult } from '../drain.js';
+import type { FloorResult } from '../floor/run.js';
 import type { BenchStack, BenchStackOptions, ServerFlags } from '../bench-stack.js';
 import type { CpuShare } from '../cpu.js';
 import type { LoadRun } from '../load/types.js';
@@ -20,6 +21,8 @@ export interface BenchOptions {
   ceilings: boolean;
   /** Leads preloaded for the worker drain rate (C3); undefined = sized from the stack's observed rate. */
   c3Leads: number | undefined;
+  /** Leads of the floor (C4), each created and updated once. */
+  floorLeads: number;
   openLoopDurationS: number;
   openLoopFractions: number[];
   scaleDurationS: number;
@@ -137,6 +140,7 @@ export interface BenchReport {
   c0?: LoadRun;
   c2?: LoadRun;
   c3?: C3Result;
+  c4?: FloorResult;
   openLoop?: OpenLoopPoint[];
   scale?: { entries: ScaleEntry[]; canRead?: CanReadResult };
   tune?: { server: TuneServerEntry[]; worker: TuneWorkerEntry[]; recommendation?: string; workerServerSetting?: string };

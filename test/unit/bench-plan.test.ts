@@ -12,9 +12,9 @@ const total = (steps: ReturnType<typeof plan>) => steps.reduce((t, s) => t + s.p
 describe('benchPlan', () => {
   it('plans seed-mix with its ceilings: warm-up + measured time + drain timeout per load run', () => {
     const steps = plan('--duration', '60s', '--warmup', '10s', '--drain-timeout', '2m');
-    expect(steps.map((s) => s.what)).toEqual(['C0 bare Fastify', 'C2 raw client', 'seed-mix API', 'C3 worker drain']);
-    // C0 5 + 30 (no drain); C2 10 + 30 + 120; seed-mix 10 + 60 + 120; C3 30 preload + 120.
-    expect(steps.map((s) => s.plannedS)).toEqual([35, 160, 190, 150]);
+    expect(steps.map((s) => s.what)).toEqual(['C0 bare Fastify', 'C2 raw client', 'seed-mix API', 'C3 worker drain', 'C4 floor']);
+    // C0 5 + 30 (no drain); C2 10 + 30 + 120; seed-mix 10 + 60 + 120; C3 30 preload + 120; C4 10 start + 2,000 leads at 40/s.
+    expect(steps.map((s) => s.plannedS)).toEqual([35, 160, 190, 150, 60]);
   });
 
   it('plans only the seed-mix load without ceilings', () => {

@@ -122,6 +122,20 @@ describe('bench targets', () => {
     expect(ratio(1, 0)).toBe(0);
   });
 
+  it('reads seed-mix end to end (load and drain, warm-up included) against the floor, C4', () => {
+    // 10 s warm-up + 60 s load + 30 s drain = 100 s for 2,000 leads and 4,000 writes.
+    const seedMix = run('API', 90, [5], { drain: { ...drainOk, leads: 2000, writes: 4000, drainSeconds: 30 } });
+    const share = (floor: number) =>
+      evaluateTargets({ seedMix, c4: { leadsPerS: floor, writesPerS: floor * 2 }, rss: [], drainChecks: [] }).find((t) => t.id === 'floor-share')!;
+    expect(share(25).status).toBe('met'); // 20 / 25 = 0.8
+    expect(share(25).measured).toContain('20.0 leads/s (40.0 writes/s) end to end vs floor 25.0 leads/s');
+    expect(share(26).status).toBe('not met');
+    // No floor, or a drain that timed out (its end is unknown): not judged.
+    expect(evaluateTargets({ seedMix, rss: [], drainChecks: [] }).find((t) => t.id === 'floor-share')!.status).toBe('not run');
+    const unfinished = run('API', 90, [5], { drain: { ...drainOk, timedOut: true } });
+    expect(evaluateTargets({ seedMix: unfinished, c4: { leadsPerS: 1, writesPerS: 2 }, rss: [], drainChecks: [] }).find((t) => t.id === 'floor-share')!.status).toBe('not run');
+  });
+
   it('recommends a durable setting only when it clearly wins', () => {
     const entry = (name: string, writes: number, durability = 'durable: fsync') => ({ name, durability, c2: run('C2 raw client', writes / 2, [1]) });
     expect(recommend([entry('default', 100), entry('wal-full', 180), entry('in-memory', 400, 'not durable')])).toMatch(/^use wal-full/);
