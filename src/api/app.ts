@@ -117,12 +117,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * signed inbound webhooks; the operators' endpoints are the ops app's (ops-app.ts).
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { app, registry } = await baseApp(deps);
+  const { app, registry, keyed } = await baseApp(deps);
   const taskEvents = new TaskEventStreams((taskId, signal) => deps.leads.taskUntil(taskId, signal), { ...DEFAULT_TASK_EVENT_OPTIONS, ...deps.taskEvents }, registry);
   app.decorate('taskEvents', taskEvents);
   // Open streams would hold close() until their tasks ended: end them as closing starts.
   app.addHook('preClose', async () => taskEvents.closeAll());
-  await registerDocs(app, (deps.apiKeys ?? []).length > 0);
+  await registerDocs(app, keyed);
 
   await app.register(healthRoutes);
   await app.register(leadRoutes);
@@ -160,8 +160,8 @@ export async function buildOpsApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** What both apps share: request ids, tracing, request metrics, shutdown, load shedding, keys, error answers. */
-async function baseApp(deps: AppDeps, { codecCors = false } = {}): Promise<{ app: FastifyInstance; registry: Registry | undefined }> {
+/** What both apps share: request ids, tracing, request metrics, shutdown, load shedding, keys, error answers; `keyed`: keys are configured (blank entries are none). */
+async function baseApp(deps: AppDeps, { codecCors = false } = {}): Promise<{ app: FastifyInstance; registry: Registry | undefined; keyed: boolean }> {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const app = Fastify({
     logger: deps.logger ?? false,
@@ -212,7 +212,7 @@ async function baseApp(deps: AppDeps, { codecCors = false } = {}): Promise<{ app
   const perMinute = deps.rateLimitPerMinute ?? 0;
   registerAccessControl(app, { keys, rateLimit: perMinute > 0 ? (deps.rateLimiter ?? tokenBuckets(perMinute)) : undefined });
   registerErrorAnswers(app, routes);
-  return { app, registry };
+  return { app, registry, keyed: keys.length > 0 };
 }
 
 /**

@@ -94,3 +94,22 @@ describe('route access', () => {
     }
   });
 });
+
+describe('an API without keys (API_KEYS unset: the configuration gives one blank entry)', () => {
+  it('asks no key of any operation in its OpenAPI document and none of a request', async () => {
+    const open = await buildApp({ leads: {} as LeadService, apiKeys: [''] });
+    try {
+      const doc = (await open.inject({ method: 'GET', url: '/openapi.json' })).json();
+      const secured = Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>).flatMap(([path, item]) =>
+        Object.entries(item)
+          .filter(([, op]) => (op.security ?? []).length > 0)
+          .map(([method]) => `${method} ${path}`),
+      );
+      expect(secured).toEqual([]);
+      // Past access control (no 401): the empty lead service fails further on.
+      expect((await open.inject({ method: 'GET', url: '/api/leads/x', headers: { authorization: 'Bearer wrong' } })).statusCode).not.toBe(401);
+    } finally {
+      await open.close();
+    }
+  });
+});
