@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { floorActivities } from './activities.js';
 
 // C4's worker, a process of its own as the project's worker is, with the project's worker
@@ -13,6 +13,8 @@ const env = (name: string): string => {
 };
 const send = (message: unknown) => process.send?.(message);
 
+// Warnings only: the bench's progress lines are what the operator reads.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 let done = 0;
 const connection = await NativeConnection.connect({ address: env('FLOOR_TEMPORAL_ADDRESS') });
 const activities = floorActivities(() => {
