@@ -41,11 +41,35 @@ describe('HubSpot faults for the chaos suite', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_300));
     await driver.stop();
     expect(set[0]).toEqual({ latencyMs: 80 });
+    // The first request fails whatever the dice say, so a run of few batches still meets a 500.
+    expect(set[1]).toEqual({ failNext: 1 });
     expect(set.filter((f) => f.rateLimitNext !== undefined)).toEqual([{ rateLimitNext: 1 }]);
     expect(set.some((f) => (f.failNext ?? 0) > 0)).toBe(true);
     const hang = set.findIndex((f) => f.latencyMs === 2_000);
     expect(set[hang + 1]).toEqual({ latencyMs: 80 });
     expect(driver.hung).toBeGreaterThan(0);
+  });
+
+  it('fails the first request even when the dice never come up, and only with a 500 rate', async () => {
+    const runWith = async (errorRate: number) => {
+      const set: Partial<HubSpotFaults>[] = [];
+      const driver = new HubSpotFaultDriver({
+        setFaults: async (faults) => {
+          set.push(faults);
+        },
+        arrivals: async () => ({ requests: 0, records: 0 }),
+        hangMs: 2_000,
+        onError: (err) => {
+          throw err;
+        },
+        random: () => 0.99,
+      });
+      await driver.start({ errorRate, rate429: 0.1 });
+      await driver.stop();
+      return set.filter((f) => f.failNext !== undefined);
+    };
+    expect(await runWith(0.2)).toEqual([{ failNext: 1 }]);
+    expect(await runWith(0)).toEqual([]);
   });
 
   it('parses --crm and --hubspot-per-10s', () => {
