@@ -147,7 +147,7 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(await text(temporal!)).toMatch(/^# TYPE \w+ (counter|gauge|histogram)$/m);
   });
 
-  it('brings a crashed Temporal dev server back by itself, and writes succeed again', async () => {
+  it('brings a crashed Temporal dev server back by itself, and writes succeed again within 5 s', async () => {
     const port = ports.TEMPORAL_ADDRESS.split(':')[1]!;
     const { execSync } = await import('node:child_process');
     const pids = execSync(`ps -eo pid,args | grep -F -- 'start-dev' | grep -F -- '--port ${port}' | grep -v grep || true`)
@@ -157,18 +157,25 @@ describe('npm start', { timeout: 300_000 }, () => {
       .filter(Boolean)
       .map((line) => Number(line.trim().split(/\s+/)[0]));
     expect(pids).toHaveLength(1);
+    const killedAt = Date.now();
     process.kill(pids[0]!, 'SIGKILL');
 
+    // Nobody touches the stack: the API and the worker reconnect to the new server. Writes
+    // are tried from the moment of the kill, one request each (the client does not retry).
+    const created = await eventually(() => client.leads.create({ email: 'after-crash@example.com' }), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      what: 'a write to succeed after the restart',
+    });
+    const comebackMs = Date.now() - killedAt;
+    console.log(`e2e: the first write after the dev server's SIGKILL was accepted ${comebackMs} ms after it`);
     await eventually(async () => (running!.output().includes('Temporal dev server is back') ? true : undefined), {
       timeoutMs: 120_000,
       what: 'npm start to restart the dev server',
     });
     expect(running!.output()).toMatch(/Temporal dev server exited unexpectedly \(signal SIGKILL\); restarting it/);
-    // Nobody touched the stack: the API and the worker reconnect to the new server.
-    const created = await eventually(() => client.leads.create({ email: 'after-crash@example.com' }), {
-      timeoutMs: 60_000,
-      what: 'a write to succeed after the restart',
-    });
+    // Issue #24: the comeback stays within 5 s (2.9 s was measured under load with npm start).
+    expect(comebackMs, `first write accepted ${comebackMs} ms after the SIGKILL`).toBeLessThan(5000);
     await eventually(async () => ((await client.tasks.get(created.task_id)).status === 'completed' ? true : undefined), {
       timeoutMs: 90_000,
       what: 'the write to be processed by the reconnected worker',
