@@ -179,6 +179,19 @@ describe('POST /api/leads/batch', () => {
     expect(h.crm.contact(first.id)?.lead).toMatchObject({ company: 'New Co' });
   });
 
+  it('refuses a body with a __proto__ key inside an item (400 invalid_json) and creates none of its leads', async () => {
+    const email = uniqueEmail('proto');
+    const payload = `{"leads":[{"email":"${email}"},[{"__proto__":{"polluted":true}}]]}`;
+    const res = await h.app.inject({ method: 'POST', url: '/api/leads/batch', headers: { 'content-type': 'application/json' }, payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('invalid_json');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // The valid lead beside it was not created: a create of its email now is a new lead.
+    const after = await call(h.app, 'POST', '/api/leads', { email });
+    expect(after.status).toBe(202);
+    expect(after.body.deduplicated).toBe(false);
+  });
+
   it('is documented as importLeads in the OpenAPI document, any item, at least one a valid lead', async () => {
     const doc = (await call(h.app, 'GET', '/openapi.json')).body;
     const op = doc.paths['/api/leads/batch'].post;
