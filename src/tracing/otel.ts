@@ -18,7 +18,7 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
   OpenTelemetryWorkflowClientInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
-import type { Tracing } from './tracing.js';
+import type { Tracing } from './types.js';
 
 // The OpenTelemetry SDK itself: only ever loaded by startTracing (a dynamic import), so a
 // process that does not trace pays nothing for it.

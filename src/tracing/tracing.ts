@@ -1,33 +1,11 @@
-import type { Tracer } from '@opentelemetry/api';
-import type { WorkflowClientInterceptor } from '@temporalio/client';
-import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
-import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+import type { InjectedSinks } from '@temporalio/worker';
 import type { Config } from '../config.js';
+import type { Tracing, WorkflowSpanSinks } from './types.js';
 
-/**
- * Tracing for one process, or undefined when it is off. Only types are imported here: the
- * OpenTelemetry SDK is loaded by startTracing when tracing is configured, so a process that
- * does not trace never loads it.
- */
-export interface Tracing {
-  serviceName: string;
-  /** Where spans go: the OTLP/HTTP traces URL. */
-  endpoint: string;
-  tracer: Tracer;
-  /** fetch with a client span per request and the trace context in `traceparent`. */
-  fetch: typeof fetch;
-  /** For a Temporal Client: workflow start, signal, update and query carry the trace context. */
-  clientInterceptors(): WorkflowClientInterceptor[];
-  /** For a Worker: spans around activities (workflow spans come from the bundle's interceptor module). */
-  workerInterceptors(): Pick<WorkerInterceptors, 'activity'>;
-  /** The sink the workflow interceptors export their spans through. */
-  workflowSinks(): InjectedSinks<WorkflowSpanSinks>;
-  /** Exports what is buffered, then stops; call once on shutdown. */
-  shutdown(): Promise<void>;
-}
+export type { Tracing, WorkflowSpanSinks } from './types.js';
 
-/** The sinks interface of @temporalio/interceptors-opentelemetry's workflow span exporter. */
-export type WorkflowSpanSinks = { exporter: OpenTelemetryWorkflowExporter };
+// Only types are imported here: the OpenTelemetry SDK (otel.ts) is loaded by startTracing
+// when tracing is configured, so a process that does not trace never loads it.
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318';
 
