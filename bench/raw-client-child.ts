@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { leadServiceFromConfig } from '../src/api/compose.js';
-import type { LeadService } from '../src/api/lead-service.js';
+import type { LeadService } from '../src/leads/lead-service.js';
 import { loadConfig } from '../src/config.js';
 import { LeadInput } from '../src/domain/lead.js';
 import { WriteLedger, type LeadRecord } from './drain.js';
@@ -10,7 +10,7 @@ import type { RouteKey } from './stats.js';
 import { EmailSource, leadBody } from './workload.js';
 
 // Ceiling C2: the seed-mix loop on a raw Temporal client, without HTTP. It drives the
-// API's own Temporal layer (src/api/lead-service.ts, built from the same configuration as
+// API's own Temporal layer (src/leads/lead-service.ts, built from the same configuration as
 // the API process), so it makes exactly the calls the API makes per route: workflow.start
 // with conflict policy FAIL, query 'lead' (history fallback when no worker answers),
 // signal 'leadChange', query 'task'; under the same deadlines. What it leaves out is

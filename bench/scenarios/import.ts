@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BATCH_MAX_LEADS, BATCH_WRITE_CONCURRENCY } from '../../src/api/lead-batch.js';
+import { BATCH_MAX_LEADS } from '../../src/api/lead-batch.js';
+import { BATCH_WRITE_CONCURRENCY } from '../../src/leads/batch-writes.js';
 import { startBenchStack, type BenchStack } from '../bench-stack.js';
 import { WriteLedger } from '../drain.js';
 import { beginStep, log, runTail } from '../progress.js';

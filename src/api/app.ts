@@ -13,7 +13,7 @@ import { createRouteTable, type RouteTable } from './route-table.js';
 import { registerLoadShedding, type OverloadOptions } from './load-shedding.js';
 import { Registry } from 'prom-client';
 import { recordRequestMetrics, serveMetrics, type MetricsOptions } from './metrics.js';
-import type { LeadService } from './lead-service.js';
+import type { LeadService } from '../leads/lead-service.js';
 import { healthRoutes, readinessRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
 import { leadBatchRoutes } from './routes/lead-batch.js';

@@ -24,13 +24,13 @@ import {
   AutomationDisabledError,
   AutomationNotFoundError,
   InvalidUnsubscribeLinkError,
-  LeadNotFoundError,
   RunFinishedError,
   RunNotFoundError,
   RunNotRetryableError,
 } from './errors.js';
-import { TemporalCalls } from './temporal-calls.js';
-import { listExecutions } from './visibility.js';
+import { LeadNotFoundError } from '../leads/errors.js';
+import { TemporalCalls } from '../temporal/calls.js';
+import { listExecutions } from '../temporal/visibility.js';
 
 export interface AutomationServiceOptions {
   namespace: string;

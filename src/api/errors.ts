@@ -1,9 +1,13 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { LeadServiceError, type LeadRefusal } from '../leads/errors.js';
+import { TemporalUnavailableError } from '../temporal/calls.js';
+import { InvalidCursorError } from '../temporal/visibility.js';
 
-// Named errors the service layer throws, and the one place that turns any error into
-// the HTTP contract's shape: {"error": {"code", "message", "issues": [{path, code, message}]}}.
+// The HTTP layer's own named errors, and the one place that turns any error (these, the lead
+// service's and the Temporal layer's) into the HTTP contract's shape:
+// {"error": {"code", "message", "issues": [{path, code, message}]}}.
 
 export interface Issue {
   path: string;
@@ -58,67 +62,6 @@ export class ForbiddenError extends HttpError {
   }
 }
 
-export class LeadNotFoundError extends HttpError {
-  override name = 'LeadNotFoundError';
-  constructor(leadId: string) {
-    super(404, 'lead_not_found', `no lead with id ${leadId}`);
-  }
-}
-
-export class TaskNotFoundError extends HttpError {
-  override name = 'TaskNotFoundError';
-  constructor(taskId: string) {
-    super(404, 'task_not_found', `no task with id ${taskId}`);
-  }
-}
-
-/** One person, one lead: the email of a write is held by another lead. */
-export class EmailTakenError extends HttpError {
-  override name = 'EmailTakenError';
-  constructor(readonly holder: string) {
-    super(409, 'email_taken', `another lead (${holder}) has this email; change that lead, or erase it first`, [
-      { path: 'body.email', code: 'email_taken', message: `held by lead ${holder}` },
-    ], {}, { lead_id: holder });
-  }
-}
-
-/**
- * The lead was erased on request (DELETE /api/leads/:id): nothing of it is left to read or
- * write. A 404 like any unknown lead (clients and fuzzers treat 410 as a refused request), told
- * apart by its code.
- */
-export class LeadErasedError extends HttpError {
-  override name = 'LeadErasedError';
-  constructor(leadId: string) {
-    super(404, 'lead_erased', `lead ${leadId} was erased`);
-  }
-}
-
-export class IdempotencyConflictError extends HttpError {
-  override name = 'IdempotencyConflictError';
-  constructor() {
-    super(
-      422,
-      'idempotency_key_reused',
-      'this Idempotency-Key was already used with a different request body',
-      [{ path: 'headers.idempotency-key', code: 'reused', message: 'key already used with another body' }],
-    );
-  }
-}
-
-export class TemporalUnavailableError extends HttpError {
-  override name = 'TemporalUnavailableError';
-  /** `detail` goes to the logs only; clients get a stable message. */
-  constructor(
-    readonly detail: string,
-    retryAfterSeconds = 2,
-  ) {
-    super(503, 'temporal_unavailable', 'the workflow service cannot take this request now; retry later', [], {
-      'retry-after': String(retryAfterSeconds),
-    });
-  }
-}
-
 /** Load shedding (event-loop delay, memory): nothing was done; the client may retry later. */
 export class OverloadedError extends HttpError {
   override name = 'OverloadedError';
@@ -161,15 +104,6 @@ export class RateLimitedError extends HttpError {
   }
 }
 
-export class InvalidCursorError extends HttpError {
-  override name = 'InvalidCursorError';
-  constructor() {
-    super(400, 'invalid_request', 'the cursor is not one this API handed out', [
-      { path: 'query.cursor', code: 'invalid_cursor', message: 'use the next_cursor value of a previous page' },
-    ]);
-  }
-}
-
 export class AutomationNotFoundError extends HttpError {
   override name = 'AutomationNotFoundError';
   constructor(id: string) {
@@ -195,34 +129,6 @@ export class RunFinishedError extends HttpError {
   override name = 'RunFinishedError';
   constructor(runId: string, status: string) {
     super(409, 'run_finished', `automation run ${runId} has already finished (${status})`);
-  }
-}
-
-/** POST /api/leads/:id/retry on a lead whose CRM sync and welcome email have not failed (or are being retried now). */
-export class NothingToRetryError extends HttpError {
-  override name = 'NothingToRetryError';
-  constructor(leadId: string, reason: string) {
-    super(409, 'nothing_to_retry', `lead ${leadId}: ${reason}`);
-  }
-}
-
-/**
- * The server runs a bounded number of batch operations per namespace at once (1 on the dev
- * server): a state of the namespace the client can wait out, not a server failure.
- */
-export class RedriveBusyError extends HttpError {
-  override name = 'RedriveBusyError';
-  constructor(runningJobId: string) {
-    super(409, 'redrive_busy', `another batch operation (${runningJobId}) is running in this namespace; retry when it has finished`, [], {
-      'retry-after': '5',
-    });
-  }
-}
-
-export class RedriveJobNotFoundError extends HttpError {
-  override name = 'RedriveJobNotFoundError';
-  constructor(jobId: string) {
-    super(404, 'redrive_job_not_found', `no re-drive job with id ${jobId}`);
   }
 }
 
@@ -319,6 +225,9 @@ function mapAny(err: unknown): MappedError {
       body: { error: { code: err.code, message: err.message, issues: err.issues, ...err.extra } },
     };
   }
+  if (err instanceof LeadServiceError || err instanceof TemporalUnavailableError || err instanceof InvalidCursorError) {
+    return mapAny(httpErrorOf(err as NamedError));
+  }
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = (err as FastifyError).validationContext ?? 'body';
     const issues = err.validation.flatMap((v): Issue[] => {
@@ -363,6 +272,60 @@ function mapAny(err: unknown): MappedError {
     headers: {},
     body: { error: { code: 'internal_error', message: 'internal error; the request id is in the logs', issues: [] } },
   };
+}
+
+type NamedError = LeadRefusal | TemporalUnavailableError | InvalidCursorError;
+
+/** The HTTP answer to each error the lead service and the Temporal layer name. */
+function httpErrorOf(err: NamedError): HttpError {
+  switch (err.name) {
+    case 'LeadNotFoundError':
+      return new HttpError(404, 'lead_not_found', `no lead with id ${err.leadId}`);
+    case 'TaskNotFoundError':
+      return new HttpError(404, 'task_not_found', `no task with id ${err.taskId}`);
+    case 'EmailTakenError':
+      return new HttpError(
+        409,
+        'email_taken',
+        `another lead (${err.holder}) has this email; change that lead, or erase it first`,
+        [{ path: 'body.email', code: 'email_taken', message: `held by lead ${err.holder}` }],
+        {},
+        { lead_id: err.holder },
+      );
+    case 'LeadErasedError':
+      // A 404 like any unknown lead (clients and fuzzers treat 410 as a refused request), told apart by its code.
+      return new HttpError(404, 'lead_erased', `lead ${err.leadId} was erased`);
+    case 'IdempotencyConflictError':
+      return new HttpError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different request body', [
+        { path: 'headers.idempotency-key', code: 'reused', message: 'key already used with another body' },
+      ]);
+    case 'NothingToRetryError':
+      return new HttpError(409, 'nothing_to_retry', `lead ${err.leadId}: ${err.reason}`);
+    case 'RedriveBusyError':
+      // A state of the namespace the client can wait out, not a server failure.
+      return new HttpError(
+        409,
+        'redrive_busy',
+        `another batch operation (${err.runningJobId}) is running in this namespace; retry when it has finished`,
+        [],
+        { 'retry-after': '5' },
+      );
+    case 'RedriveJobNotFoundError':
+      return new HttpError(404, 'redrive_job_not_found', `no re-drive job with id ${err.jobId}`);
+    case 'TemporalUnavailableError':
+      // The detail goes to the logs only (app.ts); clients get a stable message.
+      return new HttpError(503, 'temporal_unavailable', 'the workflow service cannot take this request now; retry later', [], {
+        'retry-after': String(err.retryAfterSeconds),
+      });
+    case 'InvalidCursorError':
+      return new HttpError(400, 'invalid_request', 'the cursor is not one this API handed out', [
+        { path: 'query.cursor', code: 'invalid_cursor', message: 'use the next_cursor value of a previous page' },
+      ]);
+    default: {
+      const unnamed: never = err;
+      throw new Error(`no HTTP answer for ${(unnamed as Error).name}`);
+    }
+  }
 }
 
 function qualify(where: string, path: string): string {

@@ -1,26 +1,16 @@
 import type { z } from 'zod';
 import { LeadInput } from '../domain/lead.js';
+import type { BatchItem } from '../leads/batch-writes.js';
+import type { LeadService } from '../leads/lead-service.js';
 import { HttpError, MAX_ISSUES, type Issue } from './errors.js';
-import type { LeadService } from './lead-service.js';
 
 // POST /api/leads/batch: many creates in one request. Each lead is validated on its own
 // (invalid ones are answered, not fatal), the valid ones are created exactly as single POSTs
-// create them (lead-writes.ts), under one deadline and at most one Idempotency-Key claim.
+// create them (src/leads/lead-writes.ts, in the order of src/leads/batch-writes.ts), under
+// one deadline and at most one Idempotency-Key claim. HTTP only: the validation and the
+// answer for each lead; the lead service does the writing.
 
 export const BATCH_MAX_LEADS = 500;
-
-/**
- * Leads of one batch written to Temporal at once: enough to keep a busy server's queue full
- * (its round trips then take hundreds of ms), few enough that one batch does not crowd out
- * the single writes sharing the API process's Temporal connection.
- */
-export const BATCH_WRITE_CONCURRENCY = 32;
-
-export interface BatchItem {
-  /** Place of the lead in the request's `leads`. */
-  index: number;
-  fields: LeadInput;
-}
 
 export interface RejectedLead {
   index: number;
@@ -95,56 +85,6 @@ export function rejectedAnswer(r: RejectedLead): RejectedAnswer {
     index: r.index,
     error: { code: 'invalid_lead', message: `the lead is invalid (${problems(r.issues.length)})`, issues: r.issues.slice(0, MAX_ISSUES) },
   };
-}
-
-/**
- * The Idempotency-Key a batch item's task id derives from. The space cannot occur in a
- * client's key (visible ASCII only), so no single write's key can yield the same task id.
- */
-export function batchItemKey(idempotencyKey: string, index: number): string {
-  return `batch ${index} ${idempotencyKey}`;
-}
-
-/**
- * Runs `write` for every item: the items of one lead one after another in the order given
- * (its changes apply in arrival order, and a second create of an email must find the first
- * one's workflow started), different leads up to `concurrency` at a time. After a failure no
- * further write starts; the first error is thrown once the writes in flight have settled.
- */
-export async function inLeadOrder<T, R>(
-  items: readonly T[],
-  leadOf: (item: T) => string,
-  concurrency: number,
-  write: (item: T, leadId: string) => Promise<R>,
-): Promise<R[]> {
-  const groups = new Map<string, number[]>();
-  items.forEach((item, i) => {
-    const lead = leadOf(item);
-    const group = groups.get(lead);
-    if (group) group.push(i);
-    else groups.set(lead, [i]);
-  });
-  const queue = [...groups];
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const runner = async () => {
-    while (!failure && next < queue.length) {
-      const [lead, group] = queue[next++]!;
-      for (const i of group) {
-        if (failure) return;
-        try {
-          results[i] = await write(items[i]!, lead);
-        } catch (error) {
-          failure ??= { error };
-          return;
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, runner));
-  if (failure) throw failure.error;
-  return results;
 }
 
 /**

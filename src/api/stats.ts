@@ -7,7 +7,7 @@ import { quote } from '../temporal/protocol.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { leadWorkflow } from '../workflows/index.js';
 import type { StatsResponse } from './schemas.js';
-import type { TemporalCalls } from './temporal-calls.js';
+import type { TemporalCalls } from '../temporal/calls.js';
 
 const { TaskQueueType, TaskQueueKind } = proto.temporal.api.enums.v1;
 

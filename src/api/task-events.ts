@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
 import { isTerminal, type StepStatus, type TaskState, type TaskStatus } from '../domain/task.js';
 import { HttpError, mapError, ShuttingDownError, StreamLimitError } from './errors.js';
-import type { ReadSource } from './lead-reads.js';
+import type { ReadSource } from '../leads/lead-reads.js';
 
 // Live task updates over Server-Sent Events (GET /api/tasks/:id/events). The process that
 // holds the connection follows the task itself with the same read GET /api/tasks/:id uses

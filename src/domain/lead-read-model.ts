@@ -5,7 +5,7 @@ import { queuedTask, type StepName, type TaskState, type TaskStatus } from './ta
 
 // The API's read model of a lead: what a read answers, folded from the lead workflow's last
 // published memo and the events recorded after it, without asking a worker. Pure, so the
-// fold can be tested on plain data; src/api/lead-tail.ts turns Temporal histories into it.
+// fold can be tested on plain data; src/leads/lead-tail.ts turns Temporal histories into it.
 
 /** The most changes the lead workflow applies in one batch. */
 export const MAX_BATCH = 100;

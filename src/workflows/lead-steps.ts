@@ -184,7 +184,7 @@ export class LeadSteps {
  * After a batch that moved the lead's email: ends its claims on the emails it left (those of
  * the lead before the batch and of the batch's changes, but its email now and those of
  * changes still pending). Best effort: a claim left behind is found stale by the next write
- * that needs its email (src/api/lead-writes.ts).
+ * that needs its email (src/leads/lead-writes.ts).
  */
 export async function releaseLeftEmails(settings: LeadWorkflowSettings, leadId: string, left: string[]): Promise<void> {
   if (left.length === 0) return;

@@ -5,7 +5,7 @@ import { buildApp, buildOpsApp, type ConsoleOptions } from '../../src/api/app.js
 import { consoleOptionsFromConfig } from '../../src/api/compose.js';
 import { escapeHtml, renderConsolePage, savedViewQueries, temporalUiLink } from '../../src/api/console/page.js';
 import { CONSOLE_SCRIPT } from '../../src/api/console/script.js';
-import type { LeadService } from '../../src/api/lead-service.js';
+import type { LeadService } from '../../src/leads/lead-service.js';
 import { CONSOLE_CSP } from '../../src/api/routes/console.js';
 import { loadConfig } from '../../src/config.js';
 

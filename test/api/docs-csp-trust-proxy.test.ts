@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, DOCS_CSP } from '../../src/api/app.js';
-import type { LeadService } from '../../src/api/lead-service.js';
+import type { LeadService } from '../../src/leads/lead-service.js';
 
 // Issue #25 point 6: a Content-Security-Policy on /docs, and TRUST_PROXY reaching Fastify.
 // Neither needs Temporal: the lead service is never called.

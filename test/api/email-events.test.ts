@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type EmailEventsOptions } from '../../src/api/app.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
-import { TemporalCalls } from '../../src/api/temporal-calls.js';
+import { TemporalCalls } from '../../src/temporal/calls.js';
 import { loadConfig } from '../../src/config.js';
 import { signEmailEvent } from '../../src/email-events/signature.js';
 

@@ -4,7 +4,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, buildOpsApp } from '../../src/api/app.js';
 import { leadServiceFromConfig, loggerOptions, workflowSettingsFromConfig } from '../../src/api/compose.js';
-import { LeadService } from '../../src/api/lead-service.js';
+import { LeadService } from '../../src/leads/lead-service.js';
 import { call, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // Issue #4, hardened API: bounded answers when Temporal is down or hung, load shedding,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
 import type { Stats } from '../../src/api/stats.js';
-import { TemporalCalls } from '../../src/api/temporal-calls.js';
+import { TemporalCalls } from '../../src/temporal/calls.js';
 import { run } from '../../src/cli/run.js';
 import { loadConfig } from '../../src/config.js';
 import { eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';

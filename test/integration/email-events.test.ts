@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
 import { addressBookFromConfig } from '../../src/identity/address-book.js';
-import { TemporalCalls } from '../../src/api/temporal-calls.js';
+import { TemporalCalls } from '../../src/temporal/calls.js';
 import { signEmailEvent } from '../../src/email-events/signature.js';
 import type { AddressBook } from '../../src/identity/address-book.js';
 import { call, eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';

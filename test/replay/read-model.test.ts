@@ -4,7 +4,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { baseAndTail } from '../../src/api/lead-tail.js';
+import { baseAndTail } from '../../src/leads/lead-tail.js';
 import type { LeadChange } from '../../src/domain/lead.js';
 import { foldLead } from '../../src/domain/lead-read-model.js';
 import type { LeadWorkflowInput } from '../../src/temporal/lead-messages.js';

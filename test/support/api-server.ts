@@ -10,7 +10,7 @@ import {
   statsServiceFromConfig,
   taskEventOptionsFromConfig,
 } from '../../src/api/compose.js';
-import { TemporalCalls } from '../../src/api/temporal-calls.js';
+import { TemporalCalls } from '../../src/temporal/calls.js';
 import { startHarness, type Harness } from './harness.js';
 
 /**

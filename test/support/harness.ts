@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { Registry } from 'prom-client';
 import { buildApp, buildOpsApp, type AppDeps } from '../../src/api/app.js';
 import { crmWebhookOptionsFromConfig, leadServiceFromConfig, workflowSettingsFromConfig } from '../../src/api/compose.js';
-import { LeadService } from '../../src/api/lead-service.js';
+import { LeadService } from '../../src/leads/lead-service.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { dataConverterFromConfig, encryptionCodecFromConfig } from '../../src/temporal/payload-codec.js';
 import { startTracing, type Tracing } from '../../src/tracing/tracing.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leadOfRun } from '../../src/api/history-fallback.js';
+import { leadOfRun } from '../../src/leads/history-fallback.js';
 import type { LeadChange, LeadView } from '../../src/domain/lead.js';
 import { queuedTask } from '../../src/domain/task.js';
 import type { LeadWorkflowInput } from '../../src/temporal/lead-messages.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { newTaskId } from '../../src/domain/ids.js';
 import { MAX_ISSUES, mapError } from '../../src/api/errors.js';
-import { batchItemKey, inLeadOrder, NoValidLeadError, rejectedAnswer, validateBatch } from '../../src/api/lead-batch.js';
+import { NoValidLeadError, rejectedAnswer, validateBatch } from '../../src/api/lead-batch.js';
+import { batchItemKey, inLeadOrder } from '../../src/leads/batch-writes.js';
 
 describe('validateBatch', () => {
   it('keeps each lead with its index, parsed as single writes parse it', () => {

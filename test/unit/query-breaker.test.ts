@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QueryBreaker } from '../../src/api/query-breaker.js';
+import { QueryBreaker } from '../../src/leads/query-breaker.js';
 
 function clocked(openMs = 4000) {
   let now = 1_000;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, buildOpsApp, type AppDeps } from '../../src/api/app.js';
 import type { AutomationService } from '../../src/api/automation-service.js';
-import type { LeadService } from '../../src/api/lead-service.js';
+import type { LeadService } from '../../src/leads/lead-service.js';
 import type { StatsService } from '../../src/api/stats.js';
 
 // Every route the app serves declares its access on the route (access-control.ts refuses one

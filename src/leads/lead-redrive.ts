@@ -7,16 +7,9 @@ import { grpcCode, GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, isNotFound, isoTimestamp
 import { redriveSignal, redriveUpdate, type RedriveAnswer } from '../temporal/lead-messages.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { leadWorkflow } from '../workflows/index.js';
-import {
-  HttpError,
-  LeadNotFoundError,
-  NothingToRetryError,
-  RedriveBusyError,
-  RedriveJobNotFoundError,
-  TemporalUnavailableError,
-} from './errors.js';
-import type { TemporalCalls } from './temporal-calls.js';
-import { listExecutions } from './visibility.js';
+import { LeadNotFoundError, NothingToRetryError, RedriveBusyError, RedriveJobNotFoundError } from './errors.js';
+import { TemporalUnavailableError, type TemporalCalls } from '../temporal/calls.js';
+import { listExecutions } from '../temporal/visibility.js';
 
 // Failed work of leads, and re-driving it. A lead workflow never fails on a CRM or email
 // failure: it records the failure (LeadCrmStatus = 'failed') and repairs itself on a timer.
@@ -145,7 +138,7 @@ export class LeadRedrive {
       await this.calls.within(deadline, () => handle.signal(redriveSignal));
     } catch (err) {
       if (isNotFound(err)) throw new LeadNotFoundError(leadId);
-      if (err instanceof HttpError) throw err;
+      if (err instanceof TemporalUnavailableError) throw err;
       throw new TemporalUnavailableError(`redrive signal: ${(err as Error).message}`);
     }
     return { via: 'signal', crm: null, welcome: null };

@@ -1,7 +1,6 @@
 import type { temporal } from '@temporalio/proto';
-import { decodeCursor, encodeCursor, grpcCode, GRPC_INVALID_ARGUMENT, GRPC_UNKNOWN } from '../temporal/protocol.js';
-import { InvalidCursorError } from './errors.js';
-import type { TemporalCalls } from './temporal-calls.js';
+import { decodeCursor, encodeCursor, grpcCode, GRPC_INVALID_ARGUMENT, GRPC_UNKNOWN } from './protocol.js';
+import type { TemporalCalls } from './calls.js';
 
 type Execution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
 
@@ -11,9 +10,18 @@ export interface VisibilityPage {
   cursor?: string | undefined;
 }
 
+/** A page cursor that this API did not hand out (malformed, or forged and refused by the server). */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+  constructor() {
+    super('the cursor is not one this API handed out');
+  }
+}
+
 /**
  * One page of a visibility query, its cursor the server's page token. A cursor this API did
- * not hand out is a 400, whether it is refused here or, well-formed but forged, by the server.
+ * not hand out is an InvalidCursorError, whether it is refused here or, well-formed but
+ * forged, by the server.
  */
 export async function listExecutions<T>(
   calls: TemporalCalls,

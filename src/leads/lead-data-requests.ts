@@ -8,7 +8,7 @@ import { isNotFound } from '../temporal/protocol.js';
 import { leadErasure } from '../workflows/index.js';
 import { TaskNotFoundError } from './errors.js';
 import type { LeadEvent } from './history.js';
-import type { TemporalCalls } from './temporal-calls.js';
+import type { TemporalCalls } from '../temporal/calls.js';
 
 export interface ErasureReceipt {
   id: string;

@@ -7,8 +7,8 @@ import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.
 import { leadWorkflow } from '../workflows/index.js';
 import { EmailTakenError, LeadNotFoundError } from './errors.js';
 import { claimIdempotencyKey } from './idempotency.js';
-import { BATCH_WRITE_CONCURRENCY, batchItemKey, inLeadOrder, type BatchItem } from './lead-batch.js';
-import type { TemporalCalls } from './temporal-calls.js';
+import { BATCH_WRITE_CONCURRENCY, batchItemKey, inLeadOrder, type BatchItem } from './batch-writes.js';
+import type { TemporalCalls } from '../temporal/calls.js';
 
 /** The email a lead shows now, counting changes accepted but not yet applied; null when there is no such lead. */
 export type CurrentEmail = (leadId: string) => Promise<string | null>;

@@ -4,8 +4,8 @@ import type { LeadView } from '../domain/lead.js';
 import { isoTimestamp, quote } from '../temporal/protocol.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { leadWorkflow } from '../workflows/index.js';
-import type { TemporalCalls } from './temporal-calls.js';
-import { listExecutions } from './visibility.js';
+import type { TemporalCalls } from '../temporal/calls.js';
+import { listExecutions } from '../temporal/visibility.js';
 
 export interface ListFilter {
   /** Handled by the lead service through the email's claim (one lead at most), never here. */

@@ -7,7 +7,7 @@ import { issuedTaskOp, leadWorkflowId } from '../domain/ids.js';
 import { ACTIVITY_OF_STEP, type TaskState, type TaskStatus, type LeadStepName } from '../domain/task.js';
 import { LeadNotFoundError, TaskNotFoundError } from './errors.js';
 import { acceptedChanges } from './history.js';
-import type { TemporalCalls } from './temporal-calls.js';
+import type { TemporalCalls } from '../temporal/calls.js';
 
 // Reads answered from Temporal's records when neither the read model nor a worker can answer
 // (a run of an older generation, no worker answering queries): the run's history for the

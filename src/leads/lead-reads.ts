@@ -10,7 +10,7 @@ import { addRetryState, leadFromHistory, taskFromHistory } from './history-fallb
 import { leadEventsFromHistory, type LeadEvent } from './history.js';
 import { LeadTailReader } from './lead-tail.js';
 import { QueryBreaker } from './query-breaker.js';
-import type { TemporalCalls } from './temporal-calls.js';
+import type { TemporalCalls } from '../temporal/calls.js';
 
 export interface LeadReadOptions {
   namespace: string;

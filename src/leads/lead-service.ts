@@ -9,13 +9,13 @@ import type { LeadEvent } from './history.js';
 import { listLeads, type ListFilter } from './lead-list.js';
 import { LeadRedrive, type FailedLead, type FailedLeadFilter, type FailureState, type RedriveJob, type RedriveReceipt } from './lead-redrive.js';
 import { LeadReads, type ReadSource } from './lead-reads.js';
-import type { BatchItem } from './lead-batch.js';
+import type { BatchItem } from './batch-writes.js';
 import { LeadWrites, type BatchOptions, type CreateReceipt, type WriteReceipt } from './lead-writes.js';
 import { issuedTaskOp, leadIdOfTask } from '../domain/ids.js';
 import { LeadErasedError, LeadNotFoundError } from './errors.js';
 import { LeadConsent, type ConsentReceipt } from './lead-consent.js';
 import { LeadDataRequests, type ErasureReceipt, type LeadExport } from './lead-data-requests.js';
-import { TemporalCalls } from './temporal-calls.js';
+import { TemporalCalls } from '../temporal/calls.js';
 
 export type { ListFilter } from './lead-list.js';
 export type { ReadSource } from './lead-reads.js';
@@ -157,7 +157,7 @@ export class LeadService {
     return outcome;
   }
 
-  /** A lead that is not found because it was erased answers 410, not 404. */
+  /** A lead that is not found because it was erased: LeadErasedError, not LeadNotFoundError. */
   private async unlessErased<T>(id: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();

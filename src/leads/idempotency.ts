@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { hashBody, idempotencyRecordId } from '../domain/ids.js';
 import { idempotencyRecord } from '../workflows/index.js';
 import { IdempotencyConflictError } from './errors.js';
-import type { TemporalCalls } from './temporal-calls.js';
+import type { TemporalCalls } from '../temporal/calls.js';
 
 export interface IdempotencyClaim {
   key: string;

@@ -4,7 +4,7 @@ import type { LeadChange, LeadView } from '../domain/lead.js';
 import type { AddressBook, Suppression } from '../identity/address-book.js';
 import { leadChangeSignal } from '../temporal/lead-messages.js';
 import { LeadNotFoundError } from './errors.js';
-import type { TemporalCalls } from './temporal-calls.js';
+import type { TemporalCalls } from '../temporal/calls.js';
 
 /** What a consent call did: `changed` false when the address already was in that state (no new version). */
 export interface ConsentReceipt {

@@ -1,9 +1,22 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { decodePayloadsInPlace } from '../temporal/payload-codec.js';
-import { isNotFound } from '../temporal/protocol.js';
-import { TemporalUnavailableError } from './errors.js';
+import { decodePayloadsInPlace } from './payload-codec.js';
+import { isNotFound } from './protocol.js';
+
+/**
+ * Temporal did not take or answer a call in time (down, unreachable, or past the deadline).
+ * `detail` is for the logs; `retryAfterSeconds` is when a caller may try again.
+ */
+export class TemporalUnavailableError extends Error {
+  override readonly name = 'TemporalUnavailableError';
+  constructor(
+    readonly detail: string,
+    readonly retryAfterSeconds = 2,
+  ) {
+    super(`Temporal unavailable: ${detail}`);
+  }
+}
 
 /** How long past its deadline a call may take to fail on its own before the guard gives up on it. */
 const GUARD_GRACE_MS = 250;
@@ -39,8 +52,8 @@ export class TemporalCalls {
 
   /**
    * Runs Temporal calls under an absolute deadline (epoch ms): gRPC fails each call that is
-   * still open then (DEADLINE_EXCEEDED, a 503 in errors.ts), and a guard timer answers 503
-   * itself should a call not fail in time on its own, so no request waits on Temporal past
+   * still open then (DEADLINE_EXCEEDED, a 503 in src/api/errors.ts), and a guard timer fails
+   * the call itself should a call not fail in time on its own, so no request waits on Temporal past
    * its deadline, whether Temporal is down, unreachable, or accepting and never answering.
    */
   within<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
