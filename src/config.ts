@@ -31,181 +31,181 @@ const optionalString = z
 
 export const configSchema = z.object({
   // Temporal
-  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('leads'),
-  TEMPORAL_CRM_TASK_QUEUE: z.string().min(1).default('leads-crm'),
-  TEMPORAL_DB_FILE: z.string().min(1).default('.data/temporal.sqlite'),
-  TEMPORAL_UI_PORT: int(8233, 0, 65535),
-  TEMPORAL_START_DEV_SERVER: bool(true),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233').describe('Temporal frontend, host:port.'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace of every workflow.'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('leads').describe('Task queue of the workflows, lead processing and email.'),
+  TEMPORAL_CRM_TASK_QUEUE: z.string().min(1).default('leads-crm').describe('Task queue of the CRM writes only (rate-limited).'),
+  TEMPORAL_DB_FILE: z.string().min(1).default('.data/temporal.sqlite').describe('SQLite file of the dev server npm start runs.'),
+  TEMPORAL_UI_PORT: int(8233, 0, 65535).describe('Web UI port of the dev server npm start runs.'),
+  TEMPORAL_START_DEV_SERVER: bool(true).describe('npm start runs a Temporal dev server; false to use an existing Temporal at TEMPORAL_ADDRESS.'),
   // A secured Temporal (Temporal Cloud, a cluster with TLS): read by the API and the workers.
   // TLS is on when TEMPORAL_TLS=true or any TLS file, server name or API key is set.
-  TEMPORAL_TLS: optionalString.pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional()),
-  TEMPORAL_TLS_CERT: optionalString,
-  TEMPORAL_TLS_KEY: optionalString,
-  TEMPORAL_TLS_CA: optionalString,
-  TEMPORAL_TLS_SERVER_NAME: optionalString,
-  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: optionalString.pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional()).describe('TLS to Temporal; unset = on when TEMPORAL_TLS_CERT, _CA, _SERVER_NAME or TEMPORAL_API_KEY is set.'),
+  TEMPORAL_TLS_CERT: optionalString.describe('Path of the client certificate (PEM) for mTLS; needs TEMPORAL_TLS_KEY.'),
+  TEMPORAL_TLS_KEY: optionalString.describe('Path of the client certificate\'s private key (PEM).'),
+  TEMPORAL_TLS_CA: optionalString.describe('Path of the CA that signed the server\'s certificate; unset = the system roots.'),
+  TEMPORAL_TLS_SERVER_NAME: optionalString.describe('Server name to verify in the server\'s certificate (SNI override).'),
+  TEMPORAL_API_KEY: optionalString.describe('API key sent to Temporal as a bearer token (Temporal Cloud); turns TLS on.'),
   // Payload encryption keys, `<id>:<base64 32-byte key>,...`; the first one encrypts.
-  TEMPORAL_CODEC_KEYS: optionalString,
+  TEMPORAL_CODEC_KEYS: optionalString.describe('Payload encryption keys, `<id>:<base64 32-byte key>` comma-separated: the first encrypts, any decrypts; unset = payloads in clear text.'),
   // Origins of the Temporal Web UI allowed to call the codec endpoint (comma-separated);
   // unset = the dev server's UI on TEMPORAL_UI_PORT (codecCorsOriginsOf).
-  TEMPORAL_CODEC_CORS_ORIGINS: optionalString,
+  TEMPORAL_CODEC_CORS_ORIGINS: optionalString.describe('Web UI origins (comma-separated) allowed to call /codec/*; unset = the dev server\'s UI on TEMPORAL_UI_PORT.'),
 
   // `production` makes every process refuse development secrets and loopback links (productionRefusals).
-  NODE_ENV: optionalString,
+  NODE_ENV: optionalString.describe('`production` makes every process refuse development secrets, loopback links, plain-TCP links and unencrypted payloads (the notes in this file).'),
   // Hosts (comma-separated) production may reach without TLS: services on a private network
   // that speak plain TCP, like compose's simulators and its own Temporal cluster.
-  PLAINTEXT_ALLOWED_HOSTS: optionalString,
+  PLAINTEXT_ALLOWED_HOSTS: optionalString.describe('Hosts (comma-separated) production may reach without TLS: services on a private network.'),
 
   // Where the status page (/console) links each lead and run; unset = no links (npm start sets
   // it to its dev server's Web UI). http(s) only: it becomes the start of every link's href.
-  TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()).describe('Temporal Web UI the status page (/console) links leads and runs into; unset = no links (npm start sets its dev server\'s).'),
 
   // HTTP API
-  HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: int(3000, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1').describe('API bind address; beyond loopback the API needs API_KEYS or ALLOW_OPEN_API=true.'),
+  PORT: int(3000, 0, 65535).describe('API port.'),
   // The API's operations listener: /metrics, /ready, the payload codec for the Web UI and the
   // status page (/console). Loopback by default, like the workers' metrics; 0.0.0.0 in a
   // container so Prometheus on the container network scrapes it. 9460 sits below the
   // workers' metrics ports (9464, and npm start's 9464 + n - 1); 0 = any free port.
-  OPS_HOST: z.string().min(1).default('127.0.0.1'),
-  OPS_PORT: int(9460, 0, 65535),
-  API_PROCESSES: int(Math.min(availableParallelism(), 4), 1, 64),
-  API_KEYS: optionalString,
-  BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
-  QUERY_TIMEOUT_MS: int(2000, 50, 60_000),
-  READ_SETTLE_MS: int(1000, 0, 60_000),
-  WRITE_TIMEOUT_MS: int(5000, 100, 60_000),
-  READ_TIMEOUT_MS: int(5000, 100, 60_000),
-  HANDLER_TIMEOUT_MS: int(15_000, 1000, 600_000),
-  REQUEST_TIMEOUT_MS: int(30_000, 1000, 600_000),
-  CONNECTION_TIMEOUT_MS: int(60_000, 0, 3_600_000),
-  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: int(1000, 0, 60_000),
-  OVERLOAD_MAX_HEAP_USED_RATIO: z.coerce.number().min(0).max(1).default(0.9),
-  OVERLOAD_MAX_RSS_MB: int(0, 0, 1_048_576),
+  OPS_HOST: z.string().min(1).default('127.0.0.1').describe('Bind address of the operations listener (/metrics, /ready, /codec/*, /console); beyond loopback it needs API_KEYS like HOST.'),
+  OPS_PORT: int(9460, 0, 65535).describe('Port of the operations listener; 0 = a free port.'),
+  API_PROCESSES: int(Math.min(availableParallelism(), 4), 1, 64).meta({ description: 'API processes sharing both ports.', defaultText: 'one per core, at most 4' }),
+  API_KEYS: optionalString.describe('API keys, comma-separated `<id>:<scope>+<scope>:sha256:<hex>` entries (`ao keys new`; scopes read, write, admin); unset = open API, loopback only (docs/security.md).'),
+  BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024).describe('Largest request body in bytes; larger ones get 413.'),
+  QUERY_TIMEOUT_MS: int(2000, 50, 60_000).describe('How long a read that asks the workflow waits before answering from history, in ms; less than READ_TIMEOUT_MS.'),
+  READ_SETTLE_MS: int(1000, 0, 60_000).describe('How long a read waits for a running workflow task to end before answering without it, in ms.'),
+  WRITE_TIMEOUT_MS: int(5000, 100, 60_000).describe('Bound on a write\'s Temporal round trip, in ms; past it, 503 with Retry-After.'),
+  READ_TIMEOUT_MS: int(5000, 100, 60_000).describe('Bound on a whole read (query, then the history fallback), in ms; past it, 503.'),
+  HANDLER_TIMEOUT_MS: int(15_000, 1000, 600_000).describe('Backstop: a request unanswered this long gets 503 timeout, in ms; more than READ_TIMEOUT_MS and WRITE_TIMEOUT_MS.'),
+  REQUEST_TIMEOUT_MS: int(30_000, 1000, 600_000).describe('Time allowed to receive a whole request (slow clients), in ms.'),
+  CONNECTION_TIMEOUT_MS: int(60_000, 0, 3_600_000).describe('Idle socket timeout in ms; 0 = none.'),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: int(1000, 0, 60_000).describe('Shed load (503 overloaded, Retry-After) above this event-loop delay, in ms; 0 = off.'),
+  OVERLOAD_MAX_HEAP_USED_RATIO: z.coerce.number().min(0).max(1).default(0.9).describe('Shed load above this share of the V8 heap limit; 0 = off.'),
+  OVERLOAD_MAX_RSS_MB: int(0, 0, 1_048_576).describe('Shed load above this resident memory, in MB; 0 = off.'),
   // Unset: DEFAULT_RATE_LIMIT_PER_MINUTE when HOST is not loopback, off on loopback (rateLimitPerMinuteOf).
-  RATE_LIMIT_PER_MINUTE: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(100_000_000).optional()),
+  RATE_LIMIT_PER_MINUTE: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(100_000_000).optional()).describe('Requests per minute per API key (per client address without one) on /api/* and /codec/*, all API processes together; a batch costs one per lead; 0 = off; unset = off on a loopback HOST, 6000 elsewhere.'),
   // Live task streams (GET /api/tasks/:id/events): each API process serves at most
   // SSE_MAX_STREAMS at once (503 too_many_streams past it), ends each after
   // SSE_MAX_DURATION_MS (the client reconnects with Last-Event-ID), reads the task every
   // SSE_POLL_INTERVAL_MS and sends a comment every SSE_HEARTBEAT_MS.
-  SSE_MAX_STREAMS: int(200, 1, 100_000),
-  SSE_MAX_DURATION_MS: int(30 * 60_000, 1000, 86_400_000),
-  SSE_POLL_INTERVAL_MS: int(1000, 100, 60_000),
-  SSE_HEARTBEAT_MS: int(15_000, 1000, 300_000),
-  ALLOW_OPEN_API: bool(false),
+  SSE_MAX_STREAMS: int(200, 1, 100_000).describe('Live task streams (GET /api/tasks/:id/events) one API process serves at once; past it, 503 too_many_streams.'),
+  SSE_MAX_DURATION_MS: int(30 * 60_000, 1000, 86_400_000).describe('A live task stream is closed after this long, in ms (the client reconnects with Last-Event-ID).'),
+  SSE_POLL_INTERVAL_MS: int(1000, 100, 60_000).describe('How often a live task stream reads its task, in ms.'),
+  SSE_HEARTBEAT_MS: int(15_000, 1000, 300_000).describe('A keep-alive comment on every live task stream this often, in ms; less than CONNECTION_TIMEOUT_MS.'),
+  ALLOW_OPEN_API: bool(false).describe('Allow the API without API_KEYS beyond loopback and in production (something in front already guards it).'),
   // Fastify's trustProxy: unset/false, true, or addresses/CIDRs of the proxies (trustProxyOf).
   // Only then do request.ip and the protocol come from X-Forwarded-*.
-  TRUST_PROXY: optionalString,
+  TRUST_PROXY: optionalString.describe('Fastify\'s trustProxy: the proxies\' addresses/CIDRs (comma-separated) or true; then client address and protocol come from X-Forwarded-*. Unset = no proxy trusted; a hop count is refused.'),
   // Peers (addresses/CIDRs) whose `traceparent` header a request's span continues; anyone
   // else starts a new trace (unset = loopback only, traceParentSourcesOf).
-  TRACE_PARENT_FROM: optionalString,
+  TRACE_PARENT_FROM: optionalString.describe('Peers (addresses/CIDRs, comma-separated) whose traceparent header a request\'s span continues; unset = loopback.'),
   // How often the status page (/console) asks the API for fresh figures and lists.
-  CONSOLE_REFRESH_MS: int(3000, 500, 600_000),
+  CONSOLE_REFRESH_MS: int(3000, 500, 600_000).describe('How often the status page (/console) asks for fresh figures and lists, in ms.'),
   // How often one API process per host asks Temporal for the figures the alert rules read
   // (task-queue backlog and pollers, leads retrying and failed, reachability); 0 = off.
-  WATCHDOG_INTERVAL_MS: int(15_000, 0, 3_600_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WATCHDOG_INTERVAL_MS: int(15_000, 0, 3_600_000).describe('How often one API process asks Temporal for the figures the alert rules read (docs/alerts.md), in ms; 0 = off.'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (pino) of the API.'),
 
   // Worker
-  WORKER_PROCESSES: int(1, 1, 64),
-  WORKER_MAX_CONCURRENT_ACTIVITIES: int(100, 1, 10_000),
+  WORKER_PROCESSES: int(1, 1, 64).describe('Worker processes npm start supervises.'),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: int(100, 1, 10_000).describe('Activities at once per worker process on the main task queue (email, automation steps).'),
   // CRM writes mostly wait on the CRM: enough in flight to keep a 50/s budget busy at a 10 s latency.
-  CRM_MAX_CONCURRENT_WRITES: int(500, 1, 100_000),
-  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(40, 2, 10_000),
+  CRM_MAX_CONCURRENT_WRITES: int(500, 1, 100_000).describe('CRM writes in flight per worker process.'),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(40, 2, 10_000).describe('Workflow tasks at once per worker process.'),
   // Worker memory grows by roughly 1.5 MB per cached workflow (bench: ~400 MB at 100, 1.6 GB at ~900).
-  WORKER_MAX_CACHED_WORKFLOWS: int(100, 0, 1_000_000),
-  CONTINUE_AS_NEW_AFTER_EVENTS: int(2000, 100, 40_000),
+  WORKER_MAX_CACHED_WORKFLOWS: int(100, 0, 1_000_000).describe('Sticky cache size: leads kept in worker memory (about 1.5 MB each).'),
+  CONTINUE_AS_NEW_AFTER_EVENTS: int(2000, 100, 40_000).describe('History length (events) at which a lead workflow continues as new.'),
   // Temporal SDK metrics (Prometheus) on <WORKER_METRICS_HOST>:<port>/metrics; 0 = off. One port per worker process.
-  WORKER_METRICS_PORT: int(0, 0, 65535),
+  WORKER_METRICS_PORT: int(0, 0, 65535).describe('Port of a worker\'s Prometheus endpoint (/metrics); 0 = off; npm start gives worker n this port + n - 1.'),
   // Loopback by default; 0.0.0.0 in a container, so a scraper on the container network reaches it.
-  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('Bind address of the workers\' metrics endpoint.'),
 
   // CRM: `rest` is the project's own simulator dialect (CRM_BASE_URL); `hubspot` and
   // `salesforce` are the vendors' APIs (docs/crm.md), batched in the worker.
-  CRM_ADAPTER: z.enum(['rest', 'hubspot', 'salesforce']).default('rest'),
+  CRM_ADAPTER: z.enum(['rest', 'hubspot', 'salesforce']).default('rest').describe('CRM dialect the worker writes: rest (the local simulator\'s), hubspot or salesforce (docs/crm.md).'),
   // Vendor batches: wait at most this long for one to fill; at most this many out at once per worker process.
-  CRM_BATCH_WAIT_MS: int(1000, 0, 60_000),
+  CRM_BATCH_WAIT_MS: int(1000, 0, 60_000).describe('Longest a vendor write waits for its batch to fill, in ms.'),
   // Records per vendor request; 0 = the vendor's most (HubSpot 100, Salesforce 200), 1 = no batching.
-  CRM_BATCH_MAX_RECORDS: int(0, 0, 200),
-  CRM_BATCH_MAX_IN_FLIGHT: int(4, 1, 100),
-  HUBSPOT_ACCESS_TOKEN: optionalString,
-  HUBSPOT_BASE_URL: httpUrl.default('https://api.hubapi.com'),
+  CRM_BATCH_MAX_RECORDS: int(0, 0, 200).describe('Records per vendor request; 0 = the vendor\'s most (HubSpot 100, Salesforce 200), 1 = no batching.'),
+  CRM_BATCH_MAX_IN_FLIGHT: int(4, 1, 100).describe('Vendor batches out at once per worker process.'),
+  HUBSPOT_ACCESS_TOKEN: optionalString.describe('The HubSpot private app\'s token; required with CRM_ADAPTER=hubspot and no simulator.'),
+  HUBSPOT_BASE_URL: httpUrl.default('https://api.hubapi.com').describe('HubSpot\'s API base URL; https in production.'),
   // The private app's limit per rolling 10 s: 100 on Free/Starter, 190 on Professional/Enterprise.
-  HUBSPOT_REQUESTS_PER_10S: int(100, 1, 10_000),
+  HUBSPOT_REQUESTS_PER_10S: int(100, 1, 10_000).describe('The private app\'s request limit per rolling 10 s, all workers together (190 on Professional/Enterprise).'),
   // Extra lead fields to send, as JSON {"<custom field>": "<HubSpot property>"}.
-  HUBSPOT_PROPERTY_MAP: optionalString,
-  SALESFORCE_INSTANCE_URL: optionalString,
-  SALESFORCE_CLIENT_ID: optionalString,
-  SALESFORCE_CLIENT_SECRET: optionalString,
-  SALESFORCE_API_VERSION: z.string().regex(/^\d+\.\d$/, 'must look like 62.0').default('62.0'),
-  SALESFORCE_OBJECT: z.string().min(1).default('Lead'),
-  SALESFORCE_EXTERNAL_ID_FIELD: z.string().min(1).default('AO_Lead_Id__c'),
+  HUBSPOT_PROPERTY_MAP: optionalString.describe('Extra lead fields to send, JSON {"<custom field>": "<HubSpot property>"}.'),
+  SALESFORCE_INSTANCE_URL: optionalString.describe('The org\'s My Domain URL; required with CRM_ADAPTER=salesforce and no simulator; https in production.'),
+  SALESFORCE_CLIENT_ID: optionalString.describe('The connected app\'s consumer key; required with CRM_ADAPTER=salesforce and no simulator.'),
+  SALESFORCE_CLIENT_SECRET: optionalString.describe('The connected app\'s consumer secret; required with CRM_ADAPTER=salesforce and no simulator.'),
+  SALESFORCE_API_VERSION: z.string().regex(/^\d+\.\d$/, 'must look like 62.0').default('62.0').describe('Salesforce REST API version.'),
+  SALESFORCE_OBJECT: z.string().min(1).default('Lead').describe('The sObject leads are written to.'),
+  SALESFORCE_EXTERNAL_ID_FIELD: z.string().min(1).default('AO_Lead_Id__c').describe('The external-id field holding the lead id.'),
   // Extra lead fields to send, as JSON {"<custom field>": "<Salesforce field>"}.
-  SALESFORCE_FIELD_MAP: optionalString,
+  SALESFORCE_FIELD_MAP: optionalString.describe('Extra lead fields to send, JSON {"<custom field>": "<Salesforce field>"}.'),
   // Changes made in the CRM (docs/crm.md): the HubSpot app's client secret (the key of its
   // webhooks' v3 signature) and the webhook URL exactly as the app names it (behind a proxy,
   // not the URL the API sees; unset = the URL the request arrived at).
-  HUBSPOT_CLIENT_SECRET: optionalString,
-  HUBSPOT_WEBHOOK_URL: optionalString,
+  HUBSPOT_CLIENT_SECRET: optionalString.describe('The HubSpot app\'s client secret: the key of its webhooks\' signatures (POST /webhooks/hubspot).'),
+  HUBSPOT_WEBHOOK_URL: optionalString.describe('The webhook URL exactly as the HubSpot app names it (behind a proxy); unset = the URL the request arrived at.'),
   // Keys of the signed change notices of POST /webhooks/crm (a Salesforce Flow's callout); comma-separated, newest first.
-  CRM_WEBHOOK_SECRETS: optionalString,
-  CRM_BASE_URL: z.url().default('http://127.0.0.1:4010'),
-  CRM_API_KEY: optionalString,
-  CRM_TIMEOUT_MS: int(10_000, 100, 300_000),
+  CRM_WEBHOOK_SECRETS: optionalString.describe('Keys of the signed change notices of POST /webhooks/crm (a Salesforce Flow), comma-separated, newest first.'),
+  CRM_BASE_URL: z.url().default('http://127.0.0.1:4010').describe('CRM endpoint of the rest adapter; npm start runs the chosen CRM\'s simulator on its port.'),
+  CRM_API_KEY: optionalString.describe('Bearer key sent to the CRM (rest adapter).'),
+  CRM_TIMEOUT_MS: int(10_000, 100, 300_000).describe('Timeout of one CRM request, in ms.'),
   // CRM writes per sliding second for all worker processes together (0 = no limit); each
   // process sends at most its share, CRM_RATE_LIMIT_PER_SECOND / WORKER_PROCESSES.
-  CRM_RATE_LIMIT_PER_SECOND: int(50, 0, 100_000),
+  CRM_RATE_LIMIT_PER_SECOND: int(50, 0, 100_000).describe('CRM writes per sliding second, all worker processes together (each sends this / WORKER_PROCESSES); 0 = no limit.'),
   // Added to the one-second window, so a request delayed on its way cannot crowd a CRM second.
-  CRM_RATE_LIMIT_MARGIN_MS: int(100, 0, 10_000),
-  CRM_START_SIMULATOR: bool(true),
+  CRM_RATE_LIMIT_MARGIN_MS: int(100, 0, 10_000).describe('Widens each worker\'s one-second window by this many ms, so a request delayed on its way cannot crowd a CRM second.'),
+  CRM_START_SIMULATOR: bool(true).describe('npm start runs the chosen CRM\'s simulator on CRM_BASE_URL\'s port; false for a real CRM. Production refuses true with a vendor adapter.'),
 
   // Email
-  SMTP_HOST: z.string().min(1).default('127.0.0.1'),
-  SMTP_PORT: int(2525, 1, 65535),
-  SMTP_SECURE: bool(false),
+  SMTP_HOST: z.string().min(1).default('127.0.0.1').describe('Mail relay host.'),
+  SMTP_PORT: int(2525, 1, 65535).describe('Mail relay port.'),
+  SMTP_SECURE: bool(false).describe('Implicit TLS to the relay (port 465).'),
   // STARTTLS required on a plain connection (nodemailer's requireTLS): no mail in the clear.
-  SMTP_REQUIRE_TLS: bool(false),
-  SMTP_USER: optionalString,
-  SMTP_PASSWORD: optionalString,
+  SMTP_REQUIRE_TLS: bool(false).describe('Require STARTTLS on a plain connection: no mail in the clear.'),
+  SMTP_USER: optionalString.describe('SMTP auth user.'),
+  SMTP_PASSWORD: optionalString.describe('SMTP auth password.'),
   // Blank counts as unset (docker-compose.yml passes `${DEPLOY_...:-}`); production refuses the example defaults.
-  SMTP_FROM: optionalString.pipe(z.string().min(3).default('Sales Team <sales@example.com>')),
-  SMTP_START_SINK: bool(true),
-  SMTP_SINK_HTTP_PORT: int(8025, 0, 65535),
-  MESSAGE_ID_DOMAIN: optionalString.pipe(z.string().min(1).default('leads.example.com')),
+  SMTP_FROM: optionalString.pipe(z.string().min(3).default('Sales Team <sales@example.com>')).describe('Sender of every email; blank counts as unset.'),
+  SMTP_START_SINK: bool(true).describe('npm start runs the local SMTP sink on SMTP_PORT; false for a real relay.'),
+  SMTP_SINK_HTTP_PORT: int(8025, 0, 65535).describe('HTTP inspection port of the local SMTP sink (/messages).'),
+  MESSAGE_ID_DOMAIN: optionalString.pipe(z.string().min(1).default('leads.example.com')).describe('Right-hand side of generated Message-IDs; blank counts as unset.'),
 
   // Retries (per activity attempt counts and backoff)
-  RETRY_MAX_ATTEMPTS: int(8, 1, 1000),
-  RETRY_INITIAL_INTERVAL_MS: int(1000, 10, 3_600_000),
-  RETRY_MAX_INTERVAL_MS: int(30_000, 10, 3_600_000),
+  RETRY_MAX_ATTEMPTS: int(8, 1, 1000).describe('Attempts per activity before the task fails; fixed into a lead at its start.'),
+  RETRY_INITIAL_INTERVAL_MS: int(1000, 10, 3_600_000).describe('First retry delay in ms (doubles each time).'),
+  RETRY_MAX_INTERVAL_MS: int(30_000, 10, 3_600_000).describe('Longest retry delay, in ms.'),
   // The first repair wait of a transient failure; doubled per failed repair up to 60x (workflows/lead-repair.ts).
-  CRM_RESYNC_INTERVAL_MS: int(60_000, 100, 86_400_000),
+  CRM_RESYNC_INTERVAL_MS: int(60_000, 100, 86_400_000).describe('A lead\'s first repair wait after a transient CRM or email failure, in ms; doubled per failed repair up to 60 times it.'),
 
   // Automations (automations/*.yaml, run by the automationRun workflow)
-  AUTOMATIONS_DIR: z.string().min(1).default('automations'),
-  AUTOMATION_TIME_SCALE: z.coerce.number().min(0.00001).max(1).default(1),
-  WEBHOOK_BASE_URL: optionalString.pipe(z.url().optional()),
-  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 55_000),
+  AUTOMATIONS_DIR: z.string().min(1).default('automations').describe('Folder of automation definitions and their email templates (automations/README.md).'),
+  AUTOMATION_TIME_SCALE: z.coerce.number().min(0.00001).max(1).default(1).describe('Multiplies every wait of newly started automation runs; 0.001 runs `wait: 2d` in about 3 minutes.'),
+  WEBHOOK_BASE_URL: optionalString.pipe(z.url().optional()).describe('Base of relative automation webhook URLs; unset = CRM_BASE_URL.'),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 55_000).describe('Timeout of one automation webhook request, in ms.'),
   // Webhook hosts (`host` or `host:port`, comma-separated) reachable whatever they resolve to:
   // in-cluster targets. Every other host must resolve to public addresses (webhookAllowedHostsOf).
-  WEBHOOK_ALLOWED_HOSTS: optionalString,
+  WEBHOOK_ALLOWED_HOSTS: optionalString.describe('Webhook hosts (`host` or `host:port`, comma-separated) reachable although they resolve to internal addresses; outside production also the host of WEBHOOK_BASE_URL.'),
   // Blank counts as unset (docker-compose.yml passes `${DEPLOY_...:-}`).
-  UNSUBSCRIBE_BASE_URL: optionalString.pipe(z.url().default('http://127.0.0.1:3000/unsubscribe')),
-  UNSUBSCRIBE_SECRET: optionalString,
+  UNSUBSCRIBE_BASE_URL: optionalString.pipe(z.url().default('http://127.0.0.1:3000/unsubscribe')).describe('Unsubscribe link (and List-Unsubscribe header) in every email; blank counts as unset.'),
+  UNSUBSCRIBE_SECRET: optionalString.describe('HMAC key of unsubscribe links, 16+ characters; unset = a development key.'),
 
   // Personal data (src/identity): email keys are HMACs under EMAIL_HASH_SECRETS (comma-separated,
   // newest first; records are found under any, written under the first). EMAIL_EVENTS_SECRET
   // signs the bounce and complaint events of POST /webhooks/email-events (unset = intake off,
   // docs/email-events.md).
-  EMAIL_HASH_SECRETS: optionalString,
-  EMAIL_EVENTS_SECRET: optionalString,
+  EMAIL_HASH_SECRETS: optionalString.describe('HMAC keys of email addresses (claims, suppressions), comma-separated, newest first; unset = a development key (docs/personal-data.md).'),
+  EMAIL_EVENTS_SECRET: optionalString.describe('Signing key of bounce and complaint events at POST /webhooks/email-events; unset = intake off (docs/email-events.md).'),
 
   // Tracing (OpenTelemetry over OTLP/HTTP, src/tracing): on when an OTLP endpoint is set or
   // TRACING_ENABLED=true; TRACING_ENABLED=false turns it off whatever else is set.
-  TRACING_ENABLED: optionalBool,
-  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(httpUrl.optional()),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(httpUrl.optional()),
+  TRACING_ENABLED: optionalBool.describe('true: trace even without an endpoint (to http://localhost:4318); false: never trace; unset = on when an OTLP endpoint is set.'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(httpUrl.optional()).describe('OTLP/HTTP collector base URL; spans go to <url>/v1/traces.'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(httpUrl.optional()).describe('The OTLP traces URL as-is, instead of OTEL_EXPORTER_OTLP_ENDPOINT.'),
 });
 
 export type Config = z.infer<typeof configSchema>;
