@@ -73,6 +73,9 @@ describe('bench stats', () => {
     expect(parseDuration('10m')).toBe(600);
     expect(parseDuration('1m30s')).toBe(90);
     expect(parseDuration('500ms')).toBe(0.5);
+    expect(parseDuration(' 1H30M ')).toBe(5400);
+    expect(parseDuration('2.5')).toBe(2.5);
+    expect(() => parseDuration('30s1m')).toThrow(/invalid duration/);
     expect(() => parseDuration('ten minutes')).toThrow(/invalid duration/);
     expect(() => parseDuration('10x')).toThrow();
     expect(formatSeconds(0.25)).toBe('250 ms');
