@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
+import { parseArgs as nodeParseArgs } from 'node:util';
 import type { BenchOptions } from './scenarios/context.js';
 import { parseDuration } from './stats.js';
 import { DURABLE_WAL } from '../tooling/stack/stack.js';
+import { parseArgsMessage } from '../tooling/parse-args-error.js';
 
 // Command line: `npm run bench -- [scenario] [--duration 10m] [--connections 50] …`. Pure.
 
@@ -101,119 +103,125 @@ export function defaultOptions(outDir: string): BenchOptions {
   };
 }
 
-export function parseArgs(argv: readonly string[], outDir: string): BenchOptions | 'help' {
-  const opts = defaultOptions(outDir);
-  let scenarioSeen = false;
-  let drainTimeoutGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--duration':
-        opts.durationS = duration(flag, value());
-        break;
-      case '--warmup': {
-        const v = value();
-        opts.warmupS = /^0+(s|ms|m)?$/.test(v.trim()) ? 0 : duration(flag, v);
-        break;
-      }
-      case '--connections':
-        opts.connections = positiveInt(flag, value());
-        break;
-      case '--ceiling-duration':
-        opts.ceilingDurationS = duration(flag, value());
-        break;
-      case '--no-ceilings':
-        opts.ceilings = false;
-        break;
-      case '--c3-leads':
-        opts.c3Leads = positiveInt(flag, value());
-        break;
-      case '--floor-leads':
-        opts.floorLeads = positiveInt(flag, value());
-        break;
-      case '--open-duration':
-        opts.openLoopDurationS = duration(flag, value());
-        break;
-      case '--open-rates': {
-        const shares = value().split(',').map(Number);
-        if (shares.some((s) => !(s > 0 && s <= 2))) throw new UsageError('--open-rates takes shares such as 0.25,0.5,0.75');
-        opts.openLoopFractions = shares;
-        break;
-      }
-      case '--scale-duration':
-        opts.scaleDurationS = duration(flag, value());
-        break;
-      case '--tune-duration':
-        opts.tuneDurationS = duration(flag, value());
-        break;
-      case '--can-updates':
-        opts.canUpdates = positiveInt(flag, value());
-        break;
-      case '--leads':
-        opts.importLeads = positiveInt(flag, value());
-        break;
-      case '--api-processes':
-        opts.apiProcesses = positiveInt(flag, value());
-        break;
-      case '--worker-processes':
-        opts.workerProcesses = positiveInt(flag, value());
-        break;
-      case '--sqlite-pragma': {
-        const m = /^(journal_mode|synchronous)=([A-Za-z]+)$/i.exec(value());
-        if (!m) throw new UsageError('--sqlite-pragma takes journal_mode=<mode> or synchronous=<level>');
-        opts.sqlitePragmas[m[1]!.toLowerCase()] = m[2]!.toLowerCase();
-        break;
-      }
-      case '--dynamic-config': {
-        const v = value();
-        const eq = v.indexOf('=');
-        if (eq < 1) throw new UsageError('--dynamic-config takes key=<JSON value>');
-        try {
-          opts.dynamicConfig[v.slice(0, eq)] = JSON.parse(v.slice(eq + 1));
-        } catch {
-          throw new UsageError(`--dynamic-config ${v}: the value must be JSON (e.g. history.shardIOConcurrency=4)`);
-        }
-        break;
-      }
-      case '--timeout':
-        opts.timeoutS = duration(flag, value());
-        break;
-      case '--drain-timeout':
-        opts.drainTimeoutS = duration(flag, value());
-        drainTimeoutGiven = true;
-        break;
-      case '--out':
-        opts.outDir = value();
-        break;
-      case '--tag': {
-        const tag = value();
-        if (!/^[a-z0-9][a-z0-9._-]{0,40}$/i.test(tag)) throw new UsageError('--tag takes letters, digits, . _ -');
-        opts.tag = tag;
-        break;
-      }
-      default:
-        if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
-        if (scenarioSeen) throw new UsageError(`only one scenario at a time (got "${opts.scenario}" and "${flag}")`);
-        if (!(SCENARIOS as readonly string[]).includes(flag)) {
-          throw new UsageError(`unknown scenario "${flag}" (one of ${SCENARIOS.join(', ')})`);
-        }
-        opts.scenario = flag;
-        scenarioSeen = true;
-    }
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  connections: { type: 'string' },
+  'ceiling-duration': { type: 'string' },
+  'no-ceilings': { type: 'boolean' },
+  'c3-leads': { type: 'string' },
+  'floor-leads': { type: 'string' },
+  'open-duration': { type: 'string' },
+  'open-rates': { type: 'string' },
+  'scale-duration': { type: 'string' },
+  'tune-duration': { type: 'string' },
+  'can-updates': { type: 'string' },
+  leads: { type: 'string' },
+  'api-processes': { type: 'string' },
+  'worker-processes': { type: 'string' },
+  'sqlite-pragma': { type: 'string', multiple: true },
+  'dynamic-config': { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  out: { type: 'string' },
+  tag: { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseCommandLine>['values'];
+
+function parseCommandLine(argv: readonly string[]) {
+  try {
+    return nodeParseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(parseArgsMessage(err));
   }
-  if (!drainTimeoutGiven) {
+}
+
+export function parseArgs(argv: readonly string[], outDir: string): BenchOptions | 'help' {
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  const { values, positionals } = parseCommandLine(argv);
+  const opts = defaultOptions(outDir);
+  opts.scenario = scenarioOf(positionals) ?? opts.scenario;
+  applyDurations(opts, values);
+  applyCounts(opts, values);
+  if (values['no-ceilings']) opts.ceilings = false;
+  if (values['open-rates'] !== undefined) {
+    const shares = values['open-rates'].split(',').map(Number);
+    if (shares.some((s) => !(s > 0 && s <= 2))) throw new UsageError('--open-rates takes shares such as 0.25,0.5,0.75');
+    opts.openLoopFractions = shares;
+  }
+  for (const pragma of values['sqlite-pragma'] ?? []) setPragma(opts, pragma);
+  for (const pair of values['dynamic-config'] ?? []) setDynamicConfig(opts, pair);
+  if (values.out !== undefined) opts.outDir = values.out;
+  if (values.tag !== undefined) {
+    if (!/^[a-z0-9][a-z0-9._-]{0,40}$/i.test(values.tag)) throw new UsageError('--tag takes letters, digits, . _ -');
+    opts.tag = values.tag;
+  }
+  if (values['drain-timeout'] === undefined) {
     // An import's backlog is all its leads at once: allow the worker 5 leads/s at the least.
     const importS = opts.scenario === 'import' ? opts.importLeads / 5 : 0;
     opts.drainTimeoutS = Math.max(opts.drainTimeoutS, 2 * (opts.durationS + opts.warmupS), importS);
   }
   return opts;
+}
+
+function scenarioOf(positionals: string[]): Scenario | undefined {
+  if (positionals.length > 1) throw new UsageError(`only one scenario at a time (got "${positionals[0]}" and "${positionals[1]}")`);
+  const name = positionals[0];
+  if (name === undefined) return undefined;
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario "${name}" (one of ${SCENARIOS.join(', ')})`);
+  return name as Scenario;
+}
+
+const DURATIONS = {
+  duration: 'durationS',
+  'ceiling-duration': 'ceilingDurationS',
+  'open-duration': 'openLoopDurationS',
+  'scale-duration': 'scaleDurationS',
+  'tune-duration': 'tuneDurationS',
+  timeout: 'timeoutS',
+  'drain-timeout': 'drainTimeoutS',
+} as const satisfies Partial<Record<keyof Values, keyof BenchOptions>>;
+
+const COUNTS = {
+  connections: 'connections',
+  'c3-leads': 'c3Leads',
+  'floor-leads': 'floorLeads',
+  'can-updates': 'canUpdates',
+  leads: 'importLeads',
+  'api-processes': 'apiProcesses',
+  'worker-processes': 'workerProcesses',
+} as const satisfies Partial<Record<keyof Values, keyof BenchOptions>>;
+
+function applyDurations(opts: BenchOptions, values: Values): void {
+  for (const [name, field] of Object.entries(DURATIONS) as Array<[keyof typeof DURATIONS, (typeof DURATIONS)[keyof typeof DURATIONS]]>) {
+    const raw = values[name];
+    if (raw !== undefined) opts[field] = duration(`--${name}`, raw);
+  }
+  const warmup = values.warmup;
+  if (warmup !== undefined) opts.warmupS = /^0+(s|ms|m)?$/.test(warmup.trim()) ? 0 : duration('--warmup', warmup);
+}
+
+function applyCounts(opts: BenchOptions, values: Values): void {
+  for (const [name, field] of Object.entries(COUNTS) as Array<[keyof typeof COUNTS, (typeof COUNTS)[keyof typeof COUNTS]]>) {
+    const raw = values[name];
+    if (raw !== undefined) opts[field] = positiveInt(`--${name}`, raw);
+  }
+}
+
+function setPragma(opts: BenchOptions, pragma: string): void {
+  const m = /^(journal_mode|synchronous)=([A-Za-z]+)$/i.exec(pragma);
+  if (!m) throw new UsageError('--sqlite-pragma takes journal_mode=<mode> or synchronous=<level>');
+  opts.sqlitePragmas[m[1]!.toLowerCase()] = m[2]!.toLowerCase();
+}
+
+function setDynamicConfig(opts: BenchOptions, pair: string): void {
+  const eq = pair.indexOf('=');
+  if (eq < 1) throw new UsageError('--dynamic-config takes key=<JSON value>');
+  try {
+    opts.dynamicConfig[pair.slice(0, eq)] = JSON.parse(pair.slice(eq + 1));
+  } catch {
+    throw new UsageError(`--dynamic-config ${pair}: the value must be JSON (e.g. history.shardIOConcurrency=4)`);
+  }
 }

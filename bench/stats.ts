@@ -1,5 +1,7 @@
 // Latency and throughput aggregation. Pure: no I/O, unit-tested.
 
+import { parseDuration as parseDurationMs } from '../src/automations/duration.js';
+
 export interface LatencySummary {
   count: number;
   mean: number;
@@ -198,20 +200,16 @@ export function connectionsFor(connections: number, overallRate?: number): numbe
   return overallRate ? Math.min(connections, Math.max(1, Math.round(overallRate))) : connections;
 }
 
-/** Parses "60", "60s", "90s", "10m", "1m30s", "500ms" into seconds. */
+/**
+ * Parses "60", "60s", "90s", "10m", "1m30s", "500ms" into seconds: a bare number is seconds,
+ * anything else is an automation file's duration (src/automations/duration.ts, one grammar).
+ */
 export function parseDuration(text: string): number {
   const trimmed = text.trim().toLowerCase();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(trimmed); m; m = re.exec(trimmed)) {
-    const value = Number(m[1]);
-    total += m[2] === 'ms' ? value / 1000 : m[2] === 's' ? value : m[2] === 'm' ? value * 60 : value * 3600;
-    matched += m[0].length;
-  }
-  if (matched === 0 || matched !== trimmed.length) throw new Error(`invalid duration "${text}" (use e.g. 60s, 10m, 1m30s)`);
-  return total;
+  const ms = parseDurationMs(trimmed);
+  if (ms === undefined) throw new Error(`invalid duration "${text}" (use e.g. 60s, 10m, 1m30s)`);
+  return ms / 1000;
 }
 
 /** "1m 05s", "42.0 s", "850 ms". */

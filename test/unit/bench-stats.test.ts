@@ -73,6 +73,9 @@ describe('bench stats', () => {
     expect(parseDuration('10m')).toBe(600);
     expect(parseDuration('1m30s')).toBe(90);
     expect(parseDuration('500ms')).toBe(0.5);
+    expect(parseDuration(' 1H30M ')).toBe(5400);
+    expect(parseDuration('2.5')).toBe(2.5);
+    expect(() => parseDuration('30s1m')).toThrow(/invalid duration/);
     expect(() => parseDuration('ten minutes')).toThrow(/invalid duration/);
     expect(() => parseDuration('10x')).toThrow();
     expect(formatSeconds(0.25)).toBe('250 ms');
@@ -95,6 +98,10 @@ describe('bench command line', () => {
     expect(o).toMatchObject({ scenario: 'seed-mix', durationS: 600, connections: 20, ceilings: false, openLoopFractions: [0.5] });
     expect(parseArgs(['tune', '--warmup', '0'], '/out')).toMatchObject({ scenario: 'tune', warmupS: 0 });
     expect(parseArgs(['--help'], '/out')).toBe('help');
+    expect(parseArgs(['--connections', '5', '-h'], '/out')).toBe('help');
+    // Repeatable ones add up.
+    const tuned = parseArgs(['--sqlite-pragma', 'synchronous=NORMAL', '--sqlite-pragma=journal_mode=delete', '--dynamic-config', 'a.b=4', '--dynamic-config', 'c=true'], '/out');
+    expect(tuned).toMatchObject({ sqlitePragmas: { synchronous: 'normal', journal_mode: 'delete' }, dynamicConfig: { 'a.b': 4, c: true } });
   });
 
   it('gives a long run a drain timeout that grows with it, unless one is given', () => {

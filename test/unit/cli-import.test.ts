@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/client/index.js';
-import { detectFormat, ImportFileError, parseCsvRows, parseLeads } from '../../src/cli/import/parse.js';
+import { detectDelimiter, detectFormat, ImportFileError, parseCsvRows, parseLeads } from '../../src/cli/import/parse.js';
 import { chunkKey, fileHash, planChunks, resultOf202, resultOf400 } from '../../src/cli/import/plan.js';
 import { createProgress, progressLine } from '../../src/cli/import/progress.js';
 import { loadState, saveState, statePath } from '../../src/cli/import/state.js';
@@ -21,6 +21,29 @@ describe('CSV', () => {
       { line: 6, cells: ['1', '2'] },
     ]);
     expect(() => parseCsvRows('a\n"open')).toThrow(ImportFileError);
+  });
+
+  it('reads what spreadsheets save: a BOM, CRLF with a quoted CRLF inside a cell, `;` or tab separators', () => {
+    expect(parseCsvRows('\uFEFFemail;company\r\nada@example.com;"Acme;\r\nLabs"\r\n\r\nbob@example.com;Beta\r\n')).toEqual([
+      { line: 1, cells: ['email', 'company'] },
+      { line: 2, cells: ['ada@example.com', 'Acme;\r\nLabs'] },
+      { line: 5, cells: ['bob@example.com', 'Beta'] },
+    ]);
+    expect(parseCsvRows('email\tFirst Name\nada@example.com\tAda, Countess\n')).toEqual([
+      { line: 1, cells: ['email', 'First Name'] },
+      { line: 2, cells: ['ada@example.com', 'Ada, Countess'] },
+    ]);
+    // A `;` inside a quoted header name does not count; a tie keeps the comma.
+    expect(detectDelimiter('"a;b;c",d\n')).toBe(',');
+    expect(detectDelimiter('email\n')).toBe(',');
+    expect(detectDelimiter('a;b,c\n')).toBe(',');
+  });
+
+  it('names the line a bad row starts on, after quoted line breaks and non-ASCII text', () => {
+    expect(() => parseLeads('email,note\nada@example.com,"Zoë\nsays hi"\nbob@example.com,"open\n', 'csv')).toThrow(/^line 4: a quoted field is not closed$/);
+    expect(() => parseLeads('email;note\r\nada@example.com;"Zoë\r\nsays hi"\r\nbob@example.com;x;extra\r\n', 'csv')).toThrow(
+      /^line 4: 3 cells, but the header names 2 columns$/,
+    );
   });
 
   it('maps the header to lead fields: names normalized, tags split, custom.* kept, booleans read, empty cells left out', () => {

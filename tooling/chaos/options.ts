@@ -1,6 +1,8 @@
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { PlannedStep } from '../../scripts/elapsed.mjs';
 import type { CrmFaults } from '../simulators/crm-simulator.js';
 import type { SmtpFaults } from '../simulators/smtp-sink.js';
+import { parseArgsMessage } from '../parse-args-error.js';
 import { CRMS, type CrmName } from './crm.js';
 
 /**
@@ -185,25 +187,25 @@ export const USAGE = `usage: node dist/scripts/chaos.js [--profile long|ci] [fla
   --env KEY=VALUE         (repeatable) extra setting for every process`;
 
 export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
-  const profileIndex = argv.indexOf('--profile');
-  const profileName = profileIndex >= 0 ? argv[profileIndex + 1] : 'long';
+  if (argv.includes('--help') || argv.includes('-h')) throw new UsageError(USAGE);
+  const { values } = commandLine(argv);
+  const profileName = values.profile ?? 'long';
   if (profileName !== 'long' && profileName !== 'ci') throw new UsageError(`--profile must be long or ci, got ${profileName}`);
   const o = profile(profileName);
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const set = VALUE_FLAGS.get(flag);
-    if (set) {
-      set(o, argv[i + 1], flag);
-      i += 1;
-    } else if (flag === '--keep-data') {
-      o.keepData = true;
-    } else if (flag === '--help' || flag === '-h') {
-      throw new UsageError(USAGE);
-    } else {
-      throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
-    }
+  // In the order the table lists them, which none of the setters depends on.
+  for (const [flag, set] of VALUE_FLAGS) {
+    for (const value of [values[flag.slice(2)] ?? []].flat()) if (typeof value === 'string') set(o, value, flag);
   }
+  if (values['keep-data']) o.keepData = true;
   return o;
+}
+
+function commandLine(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  } catch (err) {
+    throw new UsageError(`${parseArgsMessage(err)}\n${USAGE}`);
+  }
 }
 
 /** Applies a flag's value (the next argument, undefined when there is none) to the options. */
@@ -245,6 +247,13 @@ const VALUE_FLAGS = new Map<string, SetFlag>([
   ['--env', (o, v) => setEnv(o, v ?? '')],
 ]);
 
+// --env is the one flag given more than once; a string option given twice keeps its last value.
+const OPTIONS: ParseArgsOptionsConfig = {
+  ...Object.fromEntries([...VALUE_FLAGS.keys()].map((flag) => [flag.slice(2), { type: 'string' as const, multiple: flag === '--env' }])),
+  'keep-data': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
 function num(flag: string, value: string | undefined, min = 0): number {
   const n = Number(value);
   if (value === undefined || !Number.isFinite(n) || n < min) throw new UsageError(`${flag} needs a number ≥ ${min}, got ${value}`);
@@ -278,12 +287,12 @@ function setEnv(o: ChaosOptions, pair: string): void {
 
 /** The command that runs these flags again with the same seed (without the run's own files). */
 export function replayCommand(argv: readonly string[], seed: number): string {
-  const kept: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === '--seed' || flag === '--out' || flag === '--data-dir') i += 1;
-    else if (flag !== '--keep-data') kept.push(flag);
-  }
+  const dropped = new Set(['seed', 'out', 'data-dir', 'keep-data']);
+  const kept = (commandLine(argv).tokens ?? []).flatMap((token) => {
+    if (token.kind !== 'option' || dropped.has(token.name)) return [];
+    if (token.value === undefined) return [token.rawName];
+    return token.inlineValue ? [`${token.rawName}=${token.value}`] : [token.rawName, token.value];
+  });
   return ['npm run chaos --', ...kept, '--seed', String(seed)].join(' ');
 }
 

@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+import { parseArgsMessage } from '../parse-args-error.js';
 import { startCrmSimulator } from './crm-simulator.js';
 import { startHubSpotSimulator } from './hubspot/simulator.js';
 import { startSalesforceSimulator } from './salesforce/salesforce-simulator.js';
@@ -148,15 +150,33 @@ function closeOnSignals(running: Promise<Running>): void {
   process.on('SIGINT', stop);
 }
 
-async function main(): Promise<void> {
-  const which = process.argv[2];
-  const starters: Record<string, () => Promise<Running>> = { crm: startCrm, hubspot: startHubSpot, salesforce: startSalesforce, smtp: startSmtp };
-  const start = which === undefined ? undefined : starters[which];
-  if (!start) {
-    console.error('usage: node dist/tooling/simulators/main.js crm|hubspot|salesforce|smtp');
+const USAGE = 'usage: node dist/tooling/simulators/main.js crm|hubspot|salesforce|smtp';
+const STARTERS: Record<string, () => Promise<Running>> = { crm: startCrm, hubspot: startHubSpot, salesforce: startSalesforce, smtp: startSmtp };
+
+/** The simulator the command line names; exits with the usage on --help (0) or anything else (2). */
+function chosenStarter(): () => Promise<Running> {
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    console.error(`${parseArgsMessage(error)}\n${USAGE}`);
     process.exit(2);
   }
-  const running = start();
+  if (parsed.values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const [which, ...extra] = parsed.positionals;
+  const start = which === undefined || extra.length > 0 || !Object.hasOwn(STARTERS, which) ? undefined : STARTERS[which];
+  if (!start) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  return start;
+}
+
+async function main(): Promise<void> {
+  const running = chosenStarter()();
   closeOnSignals(running);
   await running;
 }

@@ -46,7 +46,7 @@ export function batchedCrm(connector: CrmConnector, options: BatcherOptions): Cr
     if (timer) clearTimeout(timer);
     timer = undefined;
     while (inFlight < options.maxInFlight) {
-      const batch = takeBatch();
+      const batch = takeBatch(queue, outLeads, maxBatch, options.maxWaitMs);
       if (batch === 'empty') return; // what waits is behind its lead's record out: sent when that returns
       if (typeof batch === 'number') {
         timer = setTimeout(schedule, batch);
@@ -54,35 +54,6 @@ export function batchedCrm(connector: CrmConnector, options: BatcherOptions): Cr
       }
       void send(batch);
     }
-  }
-
-  /**
-   * The next batch to send, oldest records first, if it is due (full, or its oldest record has
-   * waited `maxWaitMs`); otherwise the ms until it is due. Cancelled records leave on the way.
-   */
-  function takeBatch(): Waiting[] | number | 'empty' {
-    const picked: number[] = [];
-    const leads = new Set<string>();
-    for (let i = 0; i < queue.length && picked.length < maxBatch; ) {
-      const waiting = queue[i]!;
-      if (waiting.signal?.aborted) {
-        queue.splice(i, 1);
-        waiting.reject(waiting.signal.reason);
-        continue;
-      }
-      const { leadId } = waiting.record;
-      if (!outLeads.has(leadId) && !leads.has(leadId)) {
-        leads.add(leadId);
-        picked.push(i);
-      }
-      i++;
-    }
-    if (picked.length === 0) return 'empty';
-    const waited = Date.now() - queue[picked[0]!]!.queuedAt;
-    if (picked.length < maxBatch && waited < options.maxWaitMs) return options.maxWaitMs - waited;
-    const batch = picked.map((i) => queue[i]!);
-    for (const i of picked.reverse()) queue.splice(i, 1);
-    return batch;
   }
 
   async function send(batch: Waiting[]): Promise<void> {
@@ -99,12 +70,7 @@ export function batchedCrm(connector: CrmConnector, options: BatcherOptions): Cr
     }
     inFlight--;
     for (const w of batch) outLeads.delete(w.record.leadId);
-    batch.forEach((w, i) => {
-      const outcome = outcomes?.[i];
-      if (!outcome) w.reject(failure ?? new Error(`the CRM connector answered ${outcomes?.length} outcomes for ${batch.length} records`));
-      else if (outcome.ok) w.resolve({ created: outcome.created, stale: outcome.stale, version: w.record.version });
-      else w.reject(outcome.failure);
-    });
+    settle(batch, outcomes, failure);
     schedule();
   }
 
@@ -135,4 +101,44 @@ export function batchedCrm(connector: CrmConnector, options: BatcherOptions): Cr
     },
     stats: () => ({ ...stats }),
   };
+}
+
+/**
+ * The next batch to send, oldest records first, if it is due (full, or its oldest record has
+ * waited `maxWaitMs`); otherwise the ms until it is due. Cancelled records leave on the way,
+ * and so does the batch taken (from `queue`, which this changes).
+ */
+function takeBatch(queue: Waiting[], outLeads: ReadonlySet<string>, maxBatch: number, maxWaitMs: number): Waiting[] | number | 'empty' {
+  const picked: number[] = [];
+  const leads = new Set<string>();
+  for (let i = 0; i < queue.length && picked.length < maxBatch; ) {
+    const waiting = queue[i]!;
+    if (waiting.signal?.aborted) {
+      queue.splice(i, 1);
+      waiting.reject(waiting.signal.reason);
+      continue;
+    }
+    const { leadId } = waiting.record;
+    if (!outLeads.has(leadId) && !leads.has(leadId)) {
+      leads.add(leadId);
+      picked.push(i);
+    }
+    i++;
+  }
+  if (picked.length === 0) return 'empty';
+  const waited = Date.now() - queue[picked[0]!]!.queuedAt;
+  if (picked.length < maxBatch && waited < maxWaitMs) return maxWaitMs - waited;
+  const batch = picked.map((i) => queue[i]!);
+  for (const i of picked.reverse()) queue.splice(i, 1);
+  return batch;
+}
+
+/** Each waiting activity gets its record's outcome, or the request's failure. */
+function settle(batch: Waiting[], outcomes: CrmRecordOutcome[] | undefined, failure: unknown): void {
+  batch.forEach((w, i) => {
+    const outcome = outcomes?.[i];
+    if (!outcome) w.reject(failure ?? new Error(`the CRM connector answered ${outcomes?.length} outcomes for ${batch.length} records`));
+    else if (outcome.ok) w.resolve({ created: outcome.created, stale: outcome.stale, version: w.record.version });
+    else w.reject(outcome.failure);
+  });
 }

@@ -80,40 +80,17 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     timeoutMs: options.timeoutMs,
     fetch: send,
   });
+  const transport: Transport = { send, apiVersion, timeoutMs: options.timeoutMs, gate: options.gate };
 
   /** One API request through the gate, sent again once with a new token if Salesforce refused the session. */
   async function api(method: 'PATCH' | 'DELETE', path: string, body: unknown, signal?: AbortSignal) {
     let session = await sessions.get();
-    let answer = await once(session, method, path, body, signal);
+    let answer = await sendOnce(transport, session, method, path, body, signal);
     if (answer.response.status === 401 && errorCode(answer.body) === 'INVALID_SESSION_ID') {
       session = await sessions.renew(session);
-      answer = await once(session, method, path, body, signal);
+      answer = await sendOnce(transport, session, method, path, body, signal);
     }
     return answer;
-  }
-
-  async function once(session: SalesforceSession, method: string, path: string, body: unknown, signal?: AbortSignal) {
-    await options.gate.acquire(signal);
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    let response: Response;
-    try {
-      response = await send(`${session.instanceUrl}/services/data/${apiVersion}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${session.accessToken}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-    } catch (err) {
-      const reason = timeout.aborted ? `no answer within ${options.timeoutMs} ms` : (err as Error).message;
-      throw transientFailure('CrmUnavailable', `Salesforce unreachable: ${reason}`);
-    }
-    const dailyRemaining = remainingAllowance(response.headers.get('sforce-limit-info'));
-    if (dailyRemaining !== undefined) options.gate.observe({ dailyRemaining });
-    return { response, body: safeJson(await response.text()) };
   }
 
   /**
@@ -198,4 +175,38 @@ function errorCode(body: unknown): string | undefined {
 export function remainingAllowance(header: string | null): number | undefined {
   const match = /api-usage=(\d+)\/(\d+)/.exec(header ?? '');
   return match ? Math.max(0, Number(match[2]) - Number(match[1])) : undefined;
+}
+
+/** What one request to the REST API needs besides its session. */
+interface Transport {
+  send: typeof fetch;
+  apiVersion: string;
+  timeoutMs: number;
+  gate: CrmRequestGate;
+}
+
+/** One request through the gate, with the timeout; an unreachable API is a transient failure. */
+async function sendOnce(transport: Transport, session: SalesforceSession, method: string, path: string, body: unknown, signal?: AbortSignal) {
+  const { send, apiVersion, gate } = transport;
+  await gate.acquire(signal);
+  const timeout = AbortSignal.timeout(transport.timeoutMs);
+  let response: Response;
+  try {
+    response = await send(`${session.instanceUrl}/services/data/${apiVersion}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${session.accessToken}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  } catch (err) {
+    const reason = timeout.aborted ? `no answer within ${transport.timeoutMs} ms` : (err as Error).message;
+    throw transientFailure('CrmUnavailable', `Salesforce unreachable: ${reason}`);
+  }
+  const dailyRemaining = remainingAllowance(response.headers.get('sforce-limit-info'));
+  if (dailyRemaining !== undefined) gate.observe({ dailyRemaining });
+  return { response, body: safeJson(await response.text()) };
 }

@@ -45,7 +45,6 @@ function webUiLink(view: ConsoleView, query: string, text: string): string {
 }
 
 export function renderConsolePage(view: ConsoleView): string {
-  const queries = savedViewQueries(view.taskQueue);
   const where = `namespace ${view.namespace}, task queue ${view.taskQueue}`;
   const ui = view.temporalUiUrl
     ? `<a href="${escapeHtml(view.temporalUiUrl)}" target="_blank" rel="noopener noreferrer">Temporal Web UI</a>`
@@ -77,7 +76,20 @@ export function renderConsolePage(view: ConsoleView): string {
 </form>
 
 <main id="content">
-<section aria-labelledby="figures-h">
+${figuresSection(view)}
+
+${listSections(view)}
+</main>
+<footer><button type="button" id="forget-key" hidden>Forget API key</button></footer>
+</div>
+</body>
+</html>
+`;
+}
+
+/** The figures, the charts and the task queues' table. */
+function figuresSection(view: ConsoleView): string {
+  return `<section aria-labelledby="figures-h">
   <h2 id="figures-h">Now</h2>
   <dl class="figures" id="figures">
     <div><dt>accepted, last minute</dt><dd id="fig-accepted">–</dd></div>
@@ -95,9 +107,13 @@ export function renderConsolePage(view: ConsoleView): string {
     <thead><tr><th>queue</th><th>tasks</th><th class="num">backlog</th><th class="num">oldest</th><th class="num">added/s</th><th class="num">dispatched/s</th><th class="num">pollers</th></tr></thead>
     <tbody></tbody>
   </table>
-</section>
+</section>`;
+}
 
-<section aria-labelledby="failures-h">
+/** Failed leads, automation runs needing attention and recent leads, each with its Web UI link. */
+function listSections(view: ConsoleView): string {
+  const queries = savedViewQueries(view.taskQueue);
+  return `<section aria-labelledby="failures-h">
   <h2 id="failures-h">Failed leads${webUiLink(view, queries.failedLeads, 'in the Web UI')}</h2>
   <p><button type="button" id="retry-all">Retry all failed</button> <span id="notice" class="notice" role="status"></span></p>
   <table id="failed-leads">
@@ -124,11 +140,5 @@ export function renderConsolePage(view: ConsoleView): string {
     <tbody></tbody>
   </table>
   <p class="empty" id="recent-leads-empty" hidden>No leads yet.</p>
-</section>
-</main>
-<footer><button type="button" id="forget-key" hidden>Forget API key</button></footer>
-</div>
-</body>
-</html>
-`;
+</section>`;
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AutomationService } from '../automation-service.js';
 import { z } from 'zod';
 import { IdempotencyHeaders, LeadIdParams } from '../schemas.js';
 import { automationErrors as errors, PageQuery, Run, RunParams, type AutomationRoutesOptions } from './automations.js';
@@ -55,6 +56,11 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
     async (request) => service.problemRuns(request.query),
   );
 
+  runRoutes(app, service);
+};
+
+/** One run by its id: read it, retry it, cancel it. */
+function runRoutes(app: Parameters<FastifyPluginAsyncZod>[0], service: AutomationService): void {
   app.post(
     '/api/automation-runs/:run_id/retry',
     {
@@ -110,4 +116,4 @@ export const automationRunRoutes: FastifyPluginAsyncZod<AutomationRoutesOptions>
     },
     async (request, reply) => reply.code(202).send(await service.cancelRun(request.params.run_id)),
   );
-};
+}

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Email, LeadStage } from '../../domain/lead.js';
@@ -128,8 +129,12 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => app.leads.redriveJob(request.params.job_id),
   );
 
-  // Static paths beside `/api/leads/:id`: other methods on them would reach the lead routes
-  // and fail as a bad lead id; they are refused as methods (as /api/leads/batch is).
+  refuseOtherMethods(app);
+};
+
+// Static paths beside `/api/leads/:id`: other methods on them would reach the lead routes
+// and fail as a bad lead id; they are refused as methods (as /api/leads/batch is).
+function refuseOtherMethods(app: FastifyInstance): void {
   for (const [url, allowed] of [
     ['/api/leads/failed', ['GET']],
     ['/api/leads/retry', ['POST']],
@@ -144,4 +149,4 @@ export const leadRedriveRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     });
   }
-};
+}

@@ -1,6 +1,8 @@
 // Reading an import file into leads: CSV with a header row, or JSON Lines. Each lead keeps
 // the line it started on, so a rejection can point at the file.
 
+import { CsvError, parse, type Info } from 'csv-parse/sync';
+
 export type ImportFormat = 'csv' | 'jsonl';
 
 export interface SourceRecord {
@@ -22,8 +24,7 @@ export function detectFormat(path: string, text: string): ImportFormat {
 }
 
 export function parseLeads(text: string, format: ImportFormat): SourceRecord[] {
-  const clean = text.replace(/^\uFEFF/, '');
-  return format === 'csv' ? parseCsvLeads(clean) : parseJsonLines(clean);
+  return format === 'csv' ? parseCsvLeads(text) : parseJsonLines(text.replace(/^\uFEFF/, ''));
 }
 
 function parseJsonLines(text: string): SourceRecord[] {
@@ -42,40 +43,61 @@ function parseJsonLines(text: string): SourceRecord[] {
   return records;
 }
 
-/** RFC 4180 rows: quoted fields may hold commas, quotes ("") and line breaks. */
+/**
+ * RFC 4180 rows (csv-parse): quoted fields may hold separators, quotes ("") and line breaks;
+ * CRLF or LF line ends; a UTF-8 BOM is dropped. The separator is `,`, `;` or tab, whichever
+ * the header line holds most of (spreadsheets in many locales save `;`). Each row keeps the
+ * line it starts on; blank lines are skipped.
+ */
 export function parseCsvRows(text: string): Array<{ line: number; cells: string[] }> {
-  const rows: Array<{ line: number; cells: string[] }> = [];
-  let cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let line = 1;
-  let rowLine = 1;
-  const endRow = () => {
-    cells.push(cell);
-    if (cells.length > 1 || cells[0] !== '') rows.push({ line: rowLine, cells });
-    cells = [];
-    cell = '';
-  };
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === '\n') line += 1;
-    if (quoted) {
-      if (ch !== '"') cell += ch;
-      else if (text[i + 1] === '"') cell += text[i++];
-      else quoted = false;
-    } else if (ch === '"' && cell === '') quoted = true;
-    else if (ch === ',') {
-      cells.push(cell);
-      cell = '';
-    } else if (ch === '\n' || (ch === '\r' && text[i + 1] === '\n')) {
-      if (ch === '\r') continue;
-      endRow();
-      rowLine = line;
-    } else cell += ch;
+  const bytes = Buffer.from(text, 'utf8');
+  const lineAt = lineCounter(bytes);
+  let records: Array<{ record: string[]; info: Info }>;
+  try {
+    // `info: true` gives each record with its Info, which the typings do not model.
+    records = parse(bytes, {
+      bom: true,
+      delimiter: detectDelimiter(text),
+      record_delimiter: ['\r\n', '\n'],
+      relax_column_count: true,
+      // A quote inside an unquoted cell is kept as written (only a cell that opens with one is quoted).
+      relax_quotes: true,
+      info: true,
+    }) as unknown as typeof records;
+  } catch (err) {
+    if (!(err instanceof CsvError)) throw err;
+    // bytes_records: where the last complete row ended, so where the bad one starts.
+    const line = lineAt(Number(err.bytes_records ?? 0));
+    throw new ImportFileError(err.code === 'CSV_QUOTE_NOT_CLOSED' ? `line ${line}: a quoted field is not closed` : `line ${line}: ${err.message}`);
   }
-  if (quoted) throw new ImportFileError(`line ${rowLine}: a quoted field is not closed`);
-  if (cell !== '' || cells.length > 0) endRow();
+  const rows: Array<{ line: number; cells: string[] }> = [];
+  let start = 0;
+  for (const { record, info } of records) {
+    if (record.length > 1 || record[0] !== '') rows.push({ line: lineAt(start), cells: record });
+    start = info.bytes;
+  }
   return rows;
+}
+
+export type CsvDelimiter = ',' | ';' | '\t';
+/** In order of preference on a tie. */
+const DELIMITERS: readonly CsvDelimiter[] = [',', ';', '\t'];
+
+/** The separator the header line (outside quotes) holds most of; `,` when it holds none. */
+export function detectDelimiter(text: string): CsvDelimiter {
+  const header = (text.split('\n', 1)[0] ?? '').replace(/"[^"]*"/g, '');
+  const count = (c: CsvDelimiter) => header.split(c).length - 1;
+  return DELIMITERS.reduce((best, c) => (count(c) > count(best) ? c : best));
+}
+
+/** The 1-based line of a byte offset, for offsets asked in increasing order. */
+function lineCounter(bytes: Buffer): (offset: number) => number {
+  let seen = 0;
+  let line = 1;
+  return (offset) => {
+    for (; seen < offset; seen++) if (bytes[seen] === 0x0a) line += 1;
+    return line;
+  };
 }
 
 function parseCsvLeads(text: string): SourceRecord[] {
