@@ -10,6 +10,7 @@ import { getFreePort } from '../tooling/temporal/ports.js';
 import { onCleanup } from './cleanup.js';
 import type { SimulatorUrls } from './drain.js';
 import { CpuMeter, SELF, withDescendants } from './cpu.js';
+import { withHeapOptions } from '../src/node-heap.js';
 import { RssTracker } from './rss.js';
 
 // A whole stack for one benchmark: free loopback ports, its own temporary SQLite file (never
@@ -156,7 +157,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
             name: `worker+${extraWorkers.length + 1}`,
             command: process.execPath,
             args: [resolve(DIST, 'worker/main.js')],
-            env: { ...env, ...workerEnv },
+            env: withHeapOptions('worker', { ...env, ...workerEnv }),
             readyWhen: /worker: polling/,
             restart: true,
             readyTimeoutMs: 180_000,

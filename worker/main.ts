@@ -1,6 +1,8 @@
+import { getHeapStatistics } from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { AutomationLoadError } from '../src/automations/loader.js';
 import { loadConfigOrExit } from '../src/env-file.js';
+import { workerHeapAdvice } from '../src/node-heap.js';
 import { temporalSecurity, waitForTemporal } from '../src/temporal/connection.js';
 import { startTracing } from '../src/tracing/tracing.js';
 import { OutageLogger } from './outage-logger.js';
@@ -11,6 +13,8 @@ import { activityDepsFromConfig, createWorkers, migrateLegacyClaims, runWorkers 
 // SIGTERM/SIGINT (the SDK's runtime drains in-flight tasks before exiting).
 const config = loadConfigOrExit();
 const security = temporalSecurity(config);
+const heapAdvice = workerHeapAdvice(getHeapStatistics().heap_size_limit / 1_048_576, config.WORKER_MAX_CACHED_WORKFLOWS);
+if (heapAdvice) console.warn(`worker: ${heapAdvice}`);
 
 // The SDK core's own log lines come through the TS logger, so that a Temporal outage is told
 // in one line when it starts and one when it ends, not one line per retried poll; every line

@@ -71,3 +71,12 @@ describe('docker-compose.yml Temporal topology', () => {
     expect(compose.services['temporal-create-namespace']?.depends_on).toHaveProperty('temporal-history-2');
   });
 });
+
+describe('docker-compose.yml heap settings', () => {
+  it('starts the API and the worker with the heap settings npm start uses (src/node-heap.ts)', async () => {
+    const { HEAP_NODE_OPTIONS } = await import('../../src/node-heap.js');
+    const fallback = (value: unknown) => /^\$\{[A-Z_]+:-(.*)\}$/.exec(String(value))?.[1];
+    expect(fallback(compose.services.api?.environment?.NODE_OPTIONS)).toBe(HEAP_NODE_OPTIONS.api);
+    expect(fallback(compose.services.worker?.environment?.NODE_OPTIONS)).toBe(HEAP_NODE_OPTIONS.worker);
+  });
+});

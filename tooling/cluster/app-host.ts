@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchOnHost, waitUntil, type HostProcess } from './host-process.js';
 import { API_PORT, OPS_PORT, type HostSpec } from './topology.js';
+import { withHeapOptions } from '../../src/node-heap.js';
 
 /**
  * One app host: the API (`src/api/server.js`, itself API_PROCESSES node:cluster processes)
@@ -40,7 +41,7 @@ export class AppHost {
 
   async start(): Promise<void> {
     this.up = true;
-    this.api = launchOnHost({ name: `api-${this.host.name}`, host: this.host, command: process.execPath, args: [API_SCRIPT()], env: this.env, logDir: this.logDir });
+    this.api = launchOnHost({ name: `api-${this.host.name}`, host: this.host, command: process.execPath, args: [API_SCRIPT()], env: withHeapOptions('api', this.env), logDir: this.logDir });
     await Promise.all([
       waitUntil(`API on ${this.host.name}`, () => httpOk(`${this.opsUrl}/ready`), 180_000, this.api),
       this.startWorkers(this.workerCount),
@@ -56,7 +57,7 @@ export class AppHost {
 
   /** Starts `count` more workers here; resolves once each polls its task queues. */
   async startWorkers(count: number, env: NodeJS.ProcessEnv = {}): Promise<void> {
-    await Promise.all(Array.from({ length: count }, () => this.supervise({ ...this.env, ...env })));
+    await Promise.all(Array.from({ length: count }, () => this.supervise(withHeapOptions('worker', { ...this.env, ...env }))));
   }
 
   /** Stops every worker here (SIGTERM: in-flight tasks finish first). */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { isProduction, type Config } from '../../src/config.js';
 import { DEV_EMAIL_EVENTS_SECRET } from '../../src/email-events/signature.js';
 import type { DevServer, DevServerOptions } from '../temporal/dev-server.js';
+import { withHeapOptions } from '../../src/node-heap.js';
 import { getFreePort } from '../temporal/ports.js';
 import { prefixer, startChild, type ChildSpec, type ManagedChild } from './supervisor.js';
 import {
@@ -266,7 +267,7 @@ function workerSpec(config: Config, env: NodeJS.ProcessEnv, n: number): ChildSpe
     name: config.WORKER_PROCESSES > 1 ? `worker${n}` : 'worker',
     command: process.execPath,
     args: [script('worker/main.js')],
-    env,
+    env: withHeapOptions('worker', env),
     readyWhen: /worker: polling/,
     restart: true,
     readyTimeoutMs: 180_000,
@@ -278,7 +279,7 @@ function apiSpec(env: NodeJS.ProcessEnv): ChildSpec {
     name: 'api',
     command: process.execPath,
     args: [script('src/api/server.js')],
-    env,
+    env: withHeapOptions('api', env),
     readyWhen: /api: listening on/,
   };
 }
