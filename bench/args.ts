@@ -31,6 +31,9 @@ options:
   --duration D           seed-mix measured time (default 60s; 10m reproduces the old 10-minute run)
   --warmup D             warm-up before seed-mix (default 10s)
   --connections N        concurrent connections / users (default 50)
+  --think D              seed-mix as users who pause D (uniform 0.5-1.5x) between requests, the old
+                         design's 50 users at 1s; the report adds a per-minute table (latency per
+                         route, memory per process)
   --ceiling-duration D   measured time of C0 and C2 (default 30s)
   --no-ceilings          seed-mix without C0, C2 and C3
   --floor-leads N        leads of C4, the floor: the least a lead costs on the same server and
@@ -108,6 +111,7 @@ const OPTIONS = {
   duration: { type: 'string' },
   warmup: { type: 'string' },
   connections: { type: 'string' },
+  think: { type: 'string' },
   'ceiling-duration': { type: 'string' },
   'no-ceilings': { type: 'boolean' },
   'c3-leads': { type: 'string' },
@@ -146,6 +150,7 @@ export function parseArgs(argv: readonly string[], outDir: string): BenchOptions
   applyDurations(opts, values);
   applyCounts(opts, values);
   if (values['no-ceilings']) opts.ceilings = false;
+  if (values.think !== undefined) opts.thinkMs = duration('--think', values.think) * 1000;
   if (values['open-rates'] !== undefined) {
     const shares = values['open-rates'].split(',').map(Number);
     if (shares.some((s) => !(s > 0 && s <= 2))) throw new UsageError('--open-rates takes shares such as 0.25,0.5,0.75');

@@ -2,8 +2,9 @@ import { clusterSection } from './cluster-report.js';
 import type { ServerFlags } from './bench-stack.js';
 import type { DrainResult } from './drain.js';
 import type { LoadRun } from './load/types.js';
+import type { MinuteRow } from './load/minutes.js';
 import type { BenchReport, C3Result, ImportRun } from './scenarios/context.js';
-import { ROUTE_LABELS, formatMs, formatRate, formatSeconds, type RouteStats } from './stats.js';
+import { ROUTE_LABELS, formatMs, formatRate, formatSeconds, type LatencySummary, type RouteStats } from './stats.js';
 import { endToEnd, ratio, type TargetResult } from './targets.js';
 import type { FloorResult } from './floor/run.js';
 
@@ -45,6 +46,23 @@ function routeRows(run: LoadRun): string[][] {
     String(r.non2xx),
     String(r.errors),
     String(r.timeouts),
+  ]);
+}
+
+const MINUTE_HEADERS = ['minute', 'POST p50 / p99', 'PUT p50 / p99', 'GET lead p50 / p99', 'GET task p50 / p99', 'API RSS', 'worker RSS'];
+
+/** Latency per route and the largest API and worker process's memory, one row per minute. */
+function minuteRows(minutes: readonly MinuteRow[]): string[][] {
+  const pair = (s: LatencySummary | undefined) => (s ? `${formatMs(s.p50)} / ${formatMs(s.p99)}` : '-');
+  const mb = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(0)} MB`);
+  return minutes.map((m) => [
+    String(m.minute + 1),
+    pair(m.routes.create),
+    pair(m.routes.put),
+    pair(m.routes.get),
+    pair(m.routes.task),
+    mb(m.rssMb.api),
+    mb(m.rssMb.worker),
   ]);
 }
 
@@ -229,6 +247,12 @@ export function renderMarkdown(report: BenchReport, chartFile?: string, timeline
     out.push(runSummary(run));
     out.push('');
     out.push(markdownTable(ROUTE_HEADERS, routeRows(run)));
+    out.push('');
+  }
+  if (report.seedMix?.minutes?.length) {
+    out.push('## Seed-mix minute by minute');
+    out.push('');
+    out.push(markdownTable(MINUTE_HEADERS, minuteRows(report.seedMix.minutes)));
     out.push('');
   }
   if (report.c3) {

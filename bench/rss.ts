@@ -95,6 +95,21 @@ export class RssTracker {
     }
   }
 
+  /** Resident memory now (VmRSS) per role: its largest live process, in MB. */
+  current(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const t of this.tracked) {
+      const root = t.pid();
+      if (root === undefined) continue;
+      for (const pid of [root, ...(t.children ? descendants(root) : [])]) {
+        const status = readStatus(pid);
+        const rss = status ? parseStatus(status).rssKb : undefined;
+        if (rss !== undefined) out[t.role] = Math.max(out[t.role] ?? 0, rss / 1024);
+      }
+    }
+    return out;
+  }
+
   summary(): RssEntry[] {
     const out: RssEntry[] = [];
     for (const [role, peaks] of this.peaks) {

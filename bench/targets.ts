@@ -1,7 +1,7 @@
 import type { DrainResult } from './drain.js';
 import type { BacklogPoint, LoadRun } from './load/types.js';
 import type { RssEntry } from './rss.js';
-import { formatMs, formatRate, formatSeconds, slope } from './stats.js';
+import { formatMs, formatRate, formatSeconds, ROUTE_LABELS, slope, type RouteKey } from './stats.js';
 
 // The issue's targets, checked against one run's measurements. Pure, unit-tested.
 
@@ -53,6 +53,9 @@ export const OPEN_LOOP_P99_FACTOR = 2;
 export const RSS_LIMITS_MB = { api: 150, worker: 400 };
 /** Seed-mix end to end against the floor (issue #24, C4). */
 export const FLOOR_SHARE = 0.8;
+/** Issue #24 at the old design's load (think-time users): reads and writes, every minute. */
+export const READ_P99_MS = 100;
+export const WRITE_P50_MS = 20;
 /** The backlog counts as flat when it grows by less than this share of the create rate. */
 export const FLAT_BACKLOG_SHARE = 0.05;
 
@@ -181,6 +184,32 @@ function rssTarget(role: 'api' | 'worker', rss: readonly RssEntry[]): TargetResu
   };
 }
 
+/** `routes`' latency `stat` in every minute of a think-time run holds `limitMs`; the worst minute is shown. */
+function everyMinute(
+  id: string,
+  target: string,
+  run: LoadRun | undefined,
+  routes: readonly RouteKey[],
+  stat: 'p50' | 'p99',
+  limitMs: number,
+): TargetResult {
+  const minutes = run?.minutes ?? [];
+  if (minutes.length === 0) return { id, target, measured: '- (only a --think run measures it)', status: 'not run' };
+  const parts = routes.map((route) => {
+    const figures = minutes.map((m) => m.routes[route]?.[stat]).filter((v): v is number => v !== undefined);
+    const worst = Math.max(...figures);
+    return { route, first: figures[0] ?? 0, last: figures.at(-1) ?? 0, worst, ok: figures.length > 0 && worst <= limitMs };
+  });
+  return {
+    id,
+    target,
+    measured: parts
+      .map((p) => `${ROUTE_LABELS[p.route].http} ${stat} ${formatMs(p.first)} in the first minute, ${formatMs(p.last)} in the last, worst ${formatMs(p.worst)}`)
+      .join('; '),
+    status: parts.every((p) => p.ok) ? 'met' : 'not met',
+  };
+}
+
 function drainChecks(checks: TargetInput['drainChecks']): TargetResult {
   const target = 'drain check after every load run: every acknowledged write in the CRM at its latest version, one welcome email per new lead';
   if (checks.length === 0) return { id: 'drain-check', target, measured: '-', status: 'not run' };
@@ -205,6 +234,8 @@ export function evaluateTargets(input: TargetInput): TargetResult[] {
     openLoop(input.openLoop),
     drainRate(input.seedMix, input.c3),
     floorShare(input.seedMix, input.c4),
+    everyMinute('reads-per-minute', `GET lead and GET task p99 ≤ ${READ_P99_MS} ms in every minute`, input.seedMix, ['get', 'task'], 'p99', READ_P99_MS),
+    everyMinute('writes-per-minute', `POST and PUT p50 ≤ ${WRITE_P50_MS} ms in every minute, the first included`, input.seedMix, ['create', 'put'], 'p50', WRITE_P50_MS),
     drainChecks(input.drainChecks),
     rssTarget('api', input.rss),
     rssTarget('worker', input.rss),

@@ -1,5 +1,6 @@
 import type { DrainResult } from '../drain.js';
 import type { LoadTotals, RouteStats } from '../stats.js';
+import type { MinuteRow } from './minutes.js';
 
 export interface TimelinePoint {
   /** Seconds since the measured window started. */
@@ -38,6 +39,8 @@ export interface LoadRun {
   /** HTTP reads by `x-read-source` (workflow query or history fallback). */
   readSources: Record<string, number>;
   timeline: TimelinePoint[];
+  /** Minute by minute (think-time runs): each route's latencies and each role's memory. */
+  minutes?: MinuteRow[];
   backlog?: BacklogPoint[];
   drain?: DrainResult;
   /** Acknowledged creates per second over the whole run (work handed to the workers). */

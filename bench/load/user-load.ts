@@ -74,6 +74,7 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
     const { status } = outcome;
     const w = window;
     w.routes.get(route)!.response(status, ms);
+    if (status >= 200 && status < 300) w.minutes.answered(route, ms);
     w.all.push(ms);
     w.answered(ms);
     w.statusCounts[String(status)] = (w.statusCounts[String(status)] ?? 0) + 1;
@@ -128,6 +129,7 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
   }
 
   const load = { start: loadavg(), end: [] as number[] };
+  const memory = opts.rss ? setInterval(() => window.minutes.sampled(opts.rss!.current()), 5_000) : undefined;
   let monitor: Monitor | undefined = monitorLoad(opts, () => ({ window, phase }));
   const warmup = setTimeout(() => {
     window = new MeasureWindow(Date.now());
@@ -148,11 +150,13 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
       offeredRate: (opts.users * 1000) / opts.thinkMs,
       warmupS: opts.warmupS,
       ...window.measured(durationS),
+      minutes: window.minutes.rows(),
       ...(opts.ledger ? { backlog, createRate: opts.ledger.ackedCreates / ((Date.now() - started) / 1000) } : {}),
       loadavg: load,
     };
   } finally {
     clearTimeout(warmup);
+    clearInterval(memory);
     monitor?.stop();
   }
 }

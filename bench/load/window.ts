@@ -1,6 +1,7 @@
 import type { SimulatorUrls, WriteLedger } from '../drain.js';
 import { startMonitor, type Monitor } from '../progress.js';
 import type { RssTracker } from '../rss.js';
+import { MinuteRecorder } from './minutes.js';
 import { LatencyRecorder, ROUTES, RouteRecorder, summarize, totalsOf, type RouteKey } from '../stats.js';
 import type { LoadRun, TimelinePoint } from './types.js';
 
@@ -12,6 +13,8 @@ export class MeasureWindow {
   readonly errorKinds: Record<string, number> = {};
   readonly readSources: Record<string, number> = {};
   readonly perSecond: TimelinePoint[] = [];
+  /** Per-minute latencies and memory (the user load records them; see minutes.ts). */
+  readonly minutes: MinuteRecorder;
   /** Latencies of each second's answers, for the timeline's p99. */
   private readonly perSecondMs: number[][] = [];
   errors = 0;
@@ -19,7 +22,9 @@ export class MeasureWindow {
   resets = 0;
   non2xx = 0;
   ok = 0;
-  constructor(readonly startedAt: number) {}
+  constructor(readonly startedAt: number) {
+    this.minutes = new MinuteRecorder(startedAt);
+  }
 
   /** What the window measured, as a load run reports it, over `durationS` seconds. */
   measured(durationS: number): Pick<LoadRun, 'durationS' | 'routes' | 'totals' | 'statusCounts' | 'errorKinds' | 'readSources' | 'timeline'> {

@@ -13,6 +13,8 @@ import type { OpenLoopPoint, TargetResult } from '../targets.js';
 export interface BenchOptions {
   scenario: string;
   connections: number;
+  /** Seed-mix as users who pause this long (ms, uniform 0.5-1.5x) between requests, instead of autocannon's closed loop. */
+  thinkMs?: number;
   /** Measured seconds of seed-mix. */
   durationS: number;
   warmupS: number;

@@ -9,6 +9,7 @@ import type { BenchStack } from '../bench-stack.js';
 import { onCleanup } from '../cleanup.js';
 import { resetSimulators, simCounts, waitForDrain, WriteLedger, type DrainResult } from '../drain.js';
 import { runHttpLoad } from '../load/http-load.js';
+import { runUserLoad } from '../load/user-load.js';
 import { runRawLoad } from '../load/raw-load.js';
 import type { LoadRun } from '../load/types.js';
 import { beginStep, log, runTail } from '../progress.js';
@@ -138,21 +139,30 @@ export async function runSeedMix(ctx: Ctx, stack: BenchStack, step: LoadStepOpti
   const ledger = new WriteLedger();
   const started = Date.now();
   beginStep(step.label);
-  log(`${step.label}: ${ctx.options.connections} connections, ${step.warmupS} s warm-up + ${step.durationS} s${step.overallRate ? `, open loop at ${formatRate(step.overallRate)} req/s` : ''}`);
-  const run = await runHttpLoad({
+  const { thinkMs } = ctx.options;
+  log(
+    `${step.label}: ${ctx.options.connections} ${thinkMs ? `users pausing ~${thinkMs} ms between requests` : 'connections'}, ` +
+      `${step.warmupS} s warm-up + ${step.durationS} s${step.overallRate ? `, open loop at ${formatRate(step.overallRate)} req/s` : ''}`,
+  );
+  const common = {
     label: step.label,
     url: stack.apiUrl,
-    connections: ctx.options.connections,
     warmupS: step.warmupS,
     durationS: step.durationS,
-    ...(step.overallRate ? { overallRate: step.overallRate } : {}),
     timeoutS: ctx.options.timeoutS,
     emails: emailsFor(ctx, 'h'),
     ledger,
     sim: stack.sim,
     rss: stack.rss,
     serverProcesses: stack.flags.apiProcesses,
-  });
+  };
+  const run = thinkMs && !step.overallRate
+    ? await runUserLoad({ ...common, users: ctx.options.connections, thinkMs })
+    : await runHttpLoad({
+        ...common,
+        connections: ctx.options.connections,
+        ...(step.overallRate ? { overallRate: step.overallRate } : {}),
+      });
   run.drain = await drainCheck(ctx, stack, ledger, step.label, Date.now(), started);
   return run;
 }
