@@ -49,7 +49,7 @@ function routeRows(run: LoadRun): string[][] {
   ]);
 }
 
-const MINUTE_HEADERS = ['minute', 'POST p50 / p99', 'PUT p50 / p99', 'GET lead p50 / p99', 'GET task p50 / p99', 'API RSS', 'worker RSS'];
+const MINUTE_HEADERS = ['minute', 'POST p50 / p99', 'PUT p50 / p99', 'GET lead p50 / p99', 'GET task p50 / p99', 'raw create p50 / p99', 'raw PUT p50 / p99', 'API RSS', 'worker RSS'];
 
 /** Latency per route and the largest API and worker process's memory, one row per minute. */
 function minuteRows(minutes: readonly MinuteRow[]): string[][] {
@@ -61,6 +61,8 @@ function minuteRows(minutes: readonly MinuteRow[]): string[][] {
     pair(m.routes.put),
     pair(m.routes.get),
     pair(m.routes.task),
+    pair(m.routes['raw-create']),
+    pair(m.routes['raw-put']),
     mb(m.rssMb.api),
     mb(m.rssMb.worker),
   ]);

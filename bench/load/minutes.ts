@@ -4,22 +4,26 @@ import { ROUTES, summarize, type LatencySummary, type RouteKey } from '../stats.
 // resident memory, so a run that slows down or grows as it goes shows it (issue #24: task
 // reads whose p99 climbed from the first minute to the tenth).
 
+/** A route of the load, or a call of the raw-client probe that runs beside it (no HTTP). */
+export type MinuteKey = RouteKey | 'raw-create' | 'raw-put';
+const KEYS: readonly MinuteKey[] = [...ROUTES, 'raw-create', 'raw-put'];
+
 export interface MinuteRow {
   /** Minutes since the measured window started (0 = the first). */
   minute: number;
-  routes: Partial<Record<RouteKey, LatencySummary>>;
+  routes: Partial<Record<MinuteKey, LatencySummary>>;
   /** Highest resident memory seen in the minute per role (the largest process of the role), MB. */
   rssMb: Record<string, number>;
 }
 
 export class MinuteRecorder {
-  private readonly latencies: Array<Map<RouteKey, number[]>> = [];
+  private readonly latencies: Array<Map<MinuteKey, number[]>> = [];
   private readonly memory: Array<Map<string, number>> = [];
 
   constructor(private readonly startedAt: number) {}
 
   /** One answered request of `route` that took `ms`. */
-  answered(route: RouteKey, ms: number, at = Date.now()): void {
+  answered(route: MinuteKey, ms: number, at = Date.now()): void {
     const minute = this.slot(this.latencies, at);
     const list = minute.get(route);
     if (list) list.push(ms);
@@ -37,7 +41,7 @@ export class MinuteRecorder {
     const out: MinuteRow[] = [];
     for (let minute = 0; minute < count; minute++) {
       const routes: MinuteRow['routes'] = {};
-      for (const route of ROUTES) {
+      for (const route of KEYS) {
         const ms = this.latencies[minute]?.get(route);
         if (ms && ms.length > 0) routes[route] = summarize(ms);
       }

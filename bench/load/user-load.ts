@@ -6,6 +6,7 @@ import type { RssTracker } from '../rss.js';
 import type { RouteKey } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
 import type { LoadRun } from './types.js';
+import type { MinuteKey } from './minutes.js';
 import { MeasureWindow, monitorLoad } from './window.js';
 
 // The seed-mix loop as people send it: each virtual user creates a lead, reads it, replaces
@@ -28,6 +29,11 @@ export interface UserLoadOptions {
   sim?: SimulatorUrls;
   rss?: RssTracker;
   serverProcesses: number;
+  /**
+   * Runs beside the users until `stopAt` (e.g. the raw client making the same calls without
+   * HTTP); what it records lands in the minute-by-minute table of the measured window.
+   */
+  probe?: (record: (key: MinuteKey, ms: number) => void, stopAt: number) => Promise<void>;
   /** Random source in [0, 1); Math.random by default. */
   random?: () => number;
 }
@@ -136,7 +142,8 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
     phase = 'measure';
   }, opts.warmupS * 1000);
   try {
-    await Promise.all(Array.from({ length: opts.users }, () => user()));
+    const probe = opts.probe?.((key, ms) => window.minutes.answered(key, ms), stopAt);
+    await Promise.all([...Array.from({ length: opts.users }, () => user()), probe]);
     const durationS = (Math.min(Date.now(), stopAt + opts.timeoutS * 1000) - Math.max(measureFrom, window.startedAt)) / 1000;
     const backlog = monitor.stop();
     monitor = undefined;

@@ -157,7 +157,7 @@ export async function runSeedMix(ctx: Ctx, stack: BenchStack, step: LoadStepOpti
     serverProcesses: stack.flags.apiProcesses,
   };
   const run = thinkMs && !step.overallRate
-    ? await runUserLoad({ ...common, users: ctx.options.connections, thinkMs })
+    ? await runUserLoad({ ...common, users: ctx.options.connections, thinkMs, probe: rawProbe(ctx, stack, thinkMs) })
     : await runHttpLoad({
         ...common,
         connections: ctx.options.connections,
@@ -165,6 +165,36 @@ export async function runSeedMix(ctx: Ctx, stack: BenchStack, step: LoadStepOpti
       });
   run.drain = await drainCheck(ctx, stack, ledger, step.label, Date.now(), started);
   return run;
+}
+
+/**
+ * Beside a think-time seed-mix, one raw-client user (the API's own lead service over the
+ * same Temporal, in this process, no HTTP) creating and replacing leads a think time apart:
+ * what the same writes cost without the API, minute by minute (issue #24, point 3).
+ */
+function rawProbe(ctx: Ctx, stack: BenchStack, thinkMs: number): NonNullable<Parameters<typeof runUserLoad>[0]['probe']> {
+  return async (record, stopAt) => {
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const service = leadServiceFromConfig(stack.config, new Client({ connection, namespace: stack.config.TEMPORAL_NAMESPACE }));
+      const emails = emailsFor(ctx, 'p');
+      const timed = async <T>(key: 'raw-create' | 'raw-put', call: () => Promise<T>): Promise<T> => {
+        const at = performance.now();
+        const result = await call();
+        record(key, performance.now() - at);
+        return result;
+      };
+      while (Date.now() < stopAt) {
+        const { email } = emails.next();
+        const created = await timed('raw-create', () => service.create(LeadInput.parse(leadBody(email, 1, 'create'))));
+        await sleep(thinkMs);
+        await timed('raw-put', () => service.update(created.id, 'replace', LeadInput.parse(leadBody(email, 2, 'replace'))));
+        await sleep(thinkMs);
+      }
+    } finally {
+      await connection.close();
+    }
+  };
 }
 
 /**
