@@ -54,4 +54,14 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The status page's browser code. Its own tsconfig (found by the project service) gives it
+    // the DOM's globals and none of Node's, and the compiler reports undefined names; this says
+    // why at lint time too, and keeps its imports to the folder the browser is served.
+    files: ['src/api/console/client/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...['process', 'Buffer', 'require', 'module', '__dirname', '__filename', 'global'].map((name) => ({ name, message: 'browser code: no Node globals' }))],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', '../*'], message: 'browser code imports only its sibling modules' }] }],
+    },
+  },
 );

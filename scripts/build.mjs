@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm run build`: compiles the TypeScript (tsc -p tsconfig.build.json), then bundles the
-// workflow code once (dist/scripts/bundle-workflows.js), saying which step runs, a line
-// every 10 s while it does, and how long each took: a first build takes a while on a
-// small machine, an incremental one a few seconds.
+// `npm run build`: compiles the TypeScript (tsc -p tsconfig.build.json) and the status page's
+// browser modules (their own tsconfig: DOM, no Node), then bundles the workflow code once
+// (dist/scripts/bundle-workflows.js), saying which step runs, a line every 10 s while it does,
+// and how long each took: a first build takes a while on a small machine, an incremental one
+// a few seconds.
 //
 // Plain Node ESM with no dependencies beyond the project's own TypeScript: dist/ does not
 // exist yet when it runs.
@@ -17,6 +18,7 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 const steps = [
   { what: 'building (tsc)', args: [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json')] },
+  { what: 'building the status page script (tsc)', args: [tsc, '-p', join(REPO_ROOT, 'src', 'api', 'console', 'client', 'tsconfig.json')] },
   { what: 'bundling workflows', args: [join(REPO_ROOT, 'dist', 'scripts', 'bundle-workflows.js')] },
 ];
 

@@ -152,7 +152,7 @@ export async function buildOpsApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(readinessRoutes);
   await app.register(codecRoutes, { codec: deps.codec });
   await app.register(consoleRoutes, { view: deps.console });
-  // What the status page's script calls (console/script.ts): lists, re-drives, run actions, stats.
+  // What the status page's script calls (console/client/): lists, re-drives, run actions, stats.
   await app.register(leadRoutes);
   await app.register(leadRedriveRoutes);
   await app.register(automationRunRoutes, { service: deps.automations });

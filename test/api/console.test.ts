@@ -1,10 +1,13 @@
-import { Script } from 'node:vm';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, buildOpsApp, type ConsoleOptions } from '../../src/api/app.js';
 import { consoleOptionsFromConfig } from '../../src/api/compose.js';
 import { escapeHtml, renderConsolePage, savedViewQueries, temporalUiLink } from '../../src/api/console/page.js';
-import { CONSOLE_SCRIPT } from '../../src/api/console/script.js';
+import { CLIENT_MODULES, loadClientModules } from '../../src/api/console/client-modules.js';
 import type { LeadService } from '../../src/leads/lead-service.js';
 import { CONSOLE_CSP } from '../../src/api/routes/console.js';
 import { loadConfig } from '../../src/config.js';
@@ -39,7 +42,7 @@ describe('GET /console', () => {
     expect(CONSOLE_CSP).not.toContain('unsafe-inline');
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(page.headers['x-frame-options']).toBe('DENY');
-    expect(page.body).toContain('<script src="/console/app.js" defer></script>');
+    expect(page.body).toContain('<script type="module" src="/console/app.js"></script>');
     // No inline script or style for the policy to refuse.
     expect(page.body).not.toMatch(/<script>|<script [^>]*>[^<]|<style|style="/);
     expect(page.body).toContain('data-ui-url="http://127.0.0.1:8233"');
@@ -47,9 +50,41 @@ describe('GET /console', () => {
 
     const script = await a.inject({ method: 'GET', url: '/console/app.js' });
     expect([script.statusCode, script.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
-    expect(script.body).toBe(CONSOLE_SCRIPT);
+    expect(script.headers['content-security-policy']).toBe(CONSOLE_CSP);
+    expect(script.body).toMatch(/^import .* from '\.\/api\.js';$/m);
     const styles = await a.inject({ method: 'GET', url: '/console/app.css' });
     expect([styles.statusCode, styles.headers['content-type']]).toEqual([200, 'text/css; charset=utf-8']);
+  });
+
+  it('serves the script as ES modules whose imports are all served, as JavaScript, revalidated by ETag', async () => {
+    const a = await appWith({ console: view });
+    const served = new Map<string, string>();
+    const pending = ['/console/app.js'];
+    for (let url = pending.pop(); url !== undefined; url = pending.pop()) {
+      if (served.has(url)) continue;
+      const res = await a.inject({ method: 'GET', url });
+      expect([res.statusCode, res.headers['content-type'], res.headers['cache-control']], url).toEqual([200, 'text/javascript; charset=utf-8', 'no-cache']);
+      served.set(url, res.body);
+      // The browser resolves each import against the module's URL: /console/<name>.js.
+      for (const [, specifier] of res.body.matchAll(/^(?:import|export) [^;]*? from '([^']+)';$/gm)) {
+        expect(specifier, url).toMatch(/^\.\/[a-z-]+\.js$/);
+        pending.push(new URL(specifier!, `http://x${url}`).pathname);
+      }
+      // Compiled: no TypeScript left, and no way for API data to become HTML.
+      expect(res.body, url).not.toMatch(/^import type |: Promise<|\binterface /m);
+      expect(res.body, url).not.toMatch(/\.innerHTML|insertAdjacentHTML|document\.write/);
+    }
+    expect([...served.keys()].sort()).toEqual(['actions', 'api', 'app', 'charts', 'config', 'dom', 'figures', 'lists'].map((m) => `/console/${m}.js`));
+
+    const first = await a.inject({ method: 'GET', url: '/console/dom.js' });
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const again = await a.inject({ method: 'GET', url: '/console/dom.js', headers: { 'if-none-match': etag } });
+    expect([again.statusCode, again.body, again.headers.etag]).toEqual([304, '', etag]);
+    const other = await a.inject({ method: 'GET', url: '/console/api.js', headers: { 'if-none-match': etag } });
+    expect(other.statusCode).toBe(200);
+    const css = await a.inject({ method: 'GET', url: '/console/app.css' });
+    expect((await a.inject({ method: 'GET', url: '/console/app.css', headers: { 'if-none-match': css.headers.etag as string } })).statusCode).toBe(304);
   });
 
   it('is not on the public listener, nor in its OpenAPI document', async () => {
@@ -119,10 +154,26 @@ describe('the page shell', () => {
     );
   });
 
-  it('ships a script that parses as one classic script, with no template literals to break the string it lives in', () => {
-    expect(() => new Script(CONSOLE_SCRIPT, { filename: 'app.js' })).not.toThrow();
-    expect(CONSOLE_SCRIPT).not.toContain('`');
-    expect(CONSOLE_SCRIPT).not.toMatch(/\.innerHTML|insertAdjacentHTML|document\.write/);
+});
+
+describe("the script's modules", () => {
+  it('are every module of the client folder', async () => {
+    const files = await readdir(new URL('../../src/api/console/client/', import.meta.url));
+    const modules = files.filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+    expect([...CLIENT_MODULES].sort()).toEqual(modules.sort());
+  });
+
+  it('are read as built (.js) outside the sources, and a missing build says how to make one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'console-client-'));
+    try {
+      const url = pathToFileURL(`${dir}/`);
+      await expect(loadClientModules(url, false)).rejects.toThrow(/status page's script is missing .*app\.js.*npm run build/);
+      for (const name of CLIENT_MODULES) await writeFile(join(dir, `${name}.js`), `// built ${name}\n`);
+      const modules = await loadClientModules(url, false);
+      expect(modules.get('lists')?.body).toBe('// built lists\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

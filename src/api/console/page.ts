@@ -1,6 +1,6 @@
 // The status page's HTML (GET /console): a shell rendered on the server from configuration
 // only. The figures and lists come from the API's own routes, asked by the page's script
-// (console-script.ts) with the visitor's API key, so the shell itself holds no data and can
+// (the ES modules of console/client/) with the visitor's API key, so the shell itself holds no data and can
 // be served to anyone.
 
 export interface ConsoleView {
@@ -58,7 +58,7 @@ export function renderConsolePage(view: ConsoleView): string {
 <title>Automation Orchestrator · console</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/app.css">
-<script src="/console/app.js" defer></script>
+<script type="module" src="/console/app.js"></script>
 </head>
 <body>
 <div id="console" data-namespace="${escapeHtml(view.namespace)}" data-ui-url="${escapeHtml(view.temporalUiUrl ?? '')}" data-refresh-ms="${escapeHtml(view.refreshMs)}" data-samples="${escapeHtml(view.samples)}">

@@ -1,13 +1,14 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { CLIENT_MODULES, etagOf, loadClientModules, type ClientModule } from '../console/client-modules.js';
 import { renderConsolePage, type ConsoleView } from '../console/page.js';
-import { CONSOLE_SCRIPT } from '../console/script.js';
 import { CONSOLE_STYLES } from '../console/styles.js';
 
 // GET /console: the operators' status page, on the ops listener (buildOpsApp). The page, its
 // script and its stylesheet sit outside /api, so they need no API key: they hold no data.
 // Every figure and list the page shows comes from /api/* routes the ops listener serves
 // beside it (same origin, same handlers and keys as the public port's), which the script
-// calls with the key the visitor enters.
+// calls with the key the visitor enters. The script is ES modules, /console/app.js and the
+// modules it imports (console/client-modules.ts).
 
 export type ConsoleOptions = Omit<ConsoleView, 'samples'> & { samples?: number };
 
@@ -31,6 +32,9 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+// Every answer is revalidated (no-cache): the URLs carry no version, and a browser must not
+// run an old module beside a new one after a deploy. The script and stylesheet carry an
+// ETag, so revalidating them costs a 304.
 function secured(reply: FastifyReply, contentType: string): FastifyReply {
   return reply
     .type(contentType)
@@ -39,6 +43,23 @@ function secured(reply: FastifyReply, contentType: string): FastifyReply {
     .header('x-frame-options', 'DENY')
     .header('referrer-policy', 'no-referrer')
     .header('cache-control', 'no-cache');
+}
+
+/** The asset, or a bodiless 304 when the browser already holds this version of it. */
+function sendAsset(request: FastifyRequest, reply: FastifyReply, contentType: string, asset: ClientModule): FastifyReply {
+  secured(reply, contentType).header('etag', asset.etag);
+  return request.headers['if-none-match'] === asset.etag ? reply.code(304).send() : reply.send(asset.body);
+}
+
+let clientModules: Promise<Map<string, ClientModule>> | undefined;
+
+/** Loaded (or, from source, compiled) on first request, then kept; a failed load is tried again next time. */
+function client(): Promise<Map<string, ClientModule>> {
+  clientModules ??= loadClientModules().catch((error: unknown) => {
+    clientModules = undefined;
+    throw error;
+  });
+  return clientModules;
 }
 
 export const consoleRoutes: FastifyPluginAsync<{ view?: ConsoleOptions | undefined }> = async (app, options) => {
@@ -50,6 +71,12 @@ export const consoleRoutes: FastifyPluginAsync<{ view?: ConsoleOptions | undefin
   const hidden = { schema: { hide: true }, config: { access: 'public' as const } };
 
   app.get('/console', hidden, async (_request, reply) => secured(reply, 'text/html; charset=utf-8').send(page));
-  app.get('/console/app.js', hidden, async (_request, reply) => secured(reply, 'text/javascript; charset=utf-8').send(CONSOLE_SCRIPT));
-  app.get('/console/app.css', hidden, async (_request, reply) => secured(reply, 'text/css; charset=utf-8').send(CONSOLE_STYLES));
+  // One route per module, not /console/:name: unknown paths below /console stay keyed.
+  for (const name of CLIENT_MODULES) {
+    app.get(`/console/${name}.js`, hidden, async (request, reply) =>
+      sendAsset(request, reply, 'text/javascript; charset=utf-8', (await client()).get(name)!),
+    );
+  }
+  const styles = { body: CONSOLE_STYLES, etag: etagOf(CONSOLE_STYLES) };
+  app.get('/console/app.css', hidden, async (request, reply) => sendAsset(request, reply, 'text/css; charset=utf-8', styles));
 };
