@@ -28,7 +28,7 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 
 COPY . .
-# scripts/build.mjs: tsc -p tsconfig.build.json, then node dist/scripts/bundle-workflows.js
+# scripts/build.mjs: TypeScript 7 (scripts/tsc.mjs) -p tsconfig.build.json, then node dist/scripts/bundle-workflows.js
 # (writes dist/workflow-bundle.js, which the worker loads instead of running webpack)
 RUN npm run build \
  && test -f dist/src/api/server.js \
