@@ -28,9 +28,10 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 
 COPY . .
-# scripts/build.mjs: tsc -p tsconfig.build.json, tsc for the status page's browser modules
-# (dist/src/api/console/client), then node dist/scripts/bundle-workflows.js (writes
-# dist/workflow-bundle.js, which the worker loads instead of running webpack)
+# scripts/build.mjs: TypeScript 7 (scripts/tsc.mjs) -p tsconfig.build.json, the same for the
+# status page's browser modules (dist/src/api/console/client), then node
+# dist/scripts/bundle-workflows.js (writes dist/workflow-bundle.js, which the worker loads
+# instead of running webpack)
 RUN npm run build \
  && test -f dist/src/api/server.js \
  && test -f dist/src/api/console/client/app.js \

@@ -1,20 +1,19 @@
 #!/usr/bin/env node
-// `npm run build`: compiles the TypeScript (tsc -p tsconfig.build.json) and the status page's
-// browser modules (their own tsconfig: DOM, no Node), then bundles the workflow code once
-// (dist/scripts/bundle-workflows.js), saying which step runs, a line every 10 s while it does,
-// and how long each took: a first build takes a while on a small machine, an incremental one
-// a few seconds.
+// `npm run build`: compiles the TypeScript (scripts/tsc.mjs -p tsconfig.build.json, the
+// native TypeScript 7 compiler) and the status page's browser modules (their own tsconfig:
+// DOM, no Node), then bundles the workflow code once (dist/scripts/bundle-workflows.js),
+// saying which step runs, a line every 10 s while it does, and how long each took: a first
+// build takes a while on a small machine, an incremental one a few seconds.
 //
 // Plain Node ESM with no dependencies beyond the project's own TypeScript: dist/ does not
 // exist yet when it runs.
 
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { formatDuration } from './elapsed.mjs';
 import { REPO_ROOT, runWithProgress } from './tools.mjs';
 
 const say = (line) => console.log(`build: ${line}`);
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const tsc = join(REPO_ROOT, 'scripts', 'tsc.mjs');
 
 const steps = [
   { what: 'building (tsc)', args: [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json')] },

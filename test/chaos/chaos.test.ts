@@ -24,7 +24,7 @@ const execFileAsync = promisify(execFile);
 
 async function build(): Promise<void> {
   mkdirSync(BUILD, { recursive: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const tsc = join(ROOT, 'scripts', 'tsc.mjs');
   await run([tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD, '--tsBuildInfoFile', join(BUILD, '.tsbuildinfo')]);
   await run([join(BUILD, 'scripts', 'bundle-workflows.js')]);
 }

@@ -31,7 +31,7 @@ async function node(args: string[]): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(BUILD, { recursive: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const tsc = join(ROOT, 'scripts', 'tsc.mjs');
   await node([tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD, '--tsBuildInfoFile', join(BUILD, '.tsbuildinfo')]);
   await node([join(BUILD, 'scripts', 'bundle-workflows.js')]);
 }, 300_000);

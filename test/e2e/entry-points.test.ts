@@ -18,7 +18,7 @@ const BUILD = join(ROOT, '.data', 'entries-build');
 
 beforeAll(async () => {
   mkdirSync(BUILD, { recursive: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const tsc = join(ROOT, 'scripts', 'tsc.mjs');
   await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD, '--tsBuildInfoFile', join(BUILD, '.tsbuildinfo')], {
     cwd: ROOT,
   });

@@ -27,7 +27,7 @@ export interface ApiCluster {
 
 async function build(): Promise<void> {
   mkdirSync(BUILD, { recursive: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const tsc = join(ROOT, 'scripts', 'tsc.mjs');
   const args = [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD, '--tsBuildInfoFile', join(BUILD, '.tsbuildinfo')];
   try {
     await execFileAsync(process.execPath, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
