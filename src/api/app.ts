@@ -25,12 +25,12 @@ import { emailEventRoutes, type EmailEventsOptions } from './routes/email-events
 import { crmWebhookRoutes, type CrmWebhookOptions } from './routes/crm-webhooks.js';
 import { codecRoutes, registerCodecCors } from './routes/codec.js';
 import type { PayloadCodec } from '@temporalio/common';
-import type { AutomationService } from './automation-service.js';
+import type { AutomationService } from '../automations/service.js';
 import { taskRoutes } from './routes/tasks.js';
 import { statsRoutes } from './routes/stats.js';
 import { consoleRoutes, type ConsoleOptions } from './routes/console.js';
 import { taskEventRoutes } from './routes/task-events.js';
-import type { StatsService } from './stats.js';
+import type { StatsService } from '../leads/stats.js';
 import { DEFAULT_TASK_EVENT_OPTIONS, TaskEventStreams, type TaskEventOptions } from './task-events.js';
 
 export type { OverloadOptions } from './load-shedding.js';

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
-import type { Stats } from '../../src/api/stats.js';
+import type { Stats } from '../../src/leads/stats.js';
 import { TemporalCalls } from '../../src/temporal/calls.js';
 import { run } from '../../src/cli/run.js';
 import { loadConfig } from '../../src/config.js';

@@ -2,9 +2,9 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, buildOpsApp, type AppDeps } from '../../src/api/app.js';
-import type { AutomationService } from '../../src/api/automation-service.js';
+import type { AutomationService } from '../../src/automations/service.js';
 import type { LeadService } from '../../src/leads/lead-service.js';
-import type { StatsService } from '../../src/api/stats.js';
+import type { StatsService } from '../../src/leads/stats.js';
 
 // Every route the app serves declares its access on the route (access-control.ts refuses one
 // that does not). This checks the declarations against the policy: reads need `read`, writes
