@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { codecCorsOriginsOf, rateLimitPerMinuteOf, fieldMapOf, traceParentSourcesOf, trustProxyOf, type Config } from '../config.js';
+import { apiKeysOf, codecCorsOriginsOf, rateLimitPerMinuteOf, fieldMapOf, traceParentSourcesOf, trustProxyOf, type Config } from '../config.js';
 import { hubSpotLeadIds } from '../crm-inbound/hubspot-contacts.js';
 import type { CrmWebhookOptions } from './routes/crm-webhooks.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
@@ -162,16 +162,15 @@ export async function buildApiFromConfig(
   const leads = leadServiceFromConfig(config, calls);
   // One set of buckets for both listeners, so the ops port is no second allowance.
   const perMinute = rateLimitPerMinuteOf(config);
-  const limiter = rateLimiter ?? (perMinute > 0 ? tokenBuckets(perMinute) : undefined);
+  const limiter = perMinute > 0 ? (rateLimiter ?? tokenBuckets(perMinute)) : undefined;
   const deps: AppDeps = {
     leads,
     automations: automationServiceFromConfig(config, calls),
     stats: statsServiceFromConfig(config, calls),
     console: consoleOptionsFromConfig(config),
-    apiKeys: (config.API_KEYS ?? '').split(','),
+    apiKeys: apiKeysOf(config),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,
-    rateLimitPerMinute: perMinute,
     ...(limiter ? { rateLimiter: limiter } : {}),
     overload: overloadOptionsFromConfig(config),
     timeouts: timeoutOptionsFromConfig(config),
