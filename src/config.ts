@@ -348,10 +348,15 @@ export function webhookAllowedHostsOf(config: Pick<Config, 'WEBHOOK_ALLOWED_HOST
   return isProduction(config) ? listed : [...listed, allowListEntryOf(config.WEBHOOK_BASE_URL ?? config.CRM_BASE_URL)];
 }
 
-/** The configured API keys (api-keys.ts); none when API_KEYS is unset (loadConfig has refused a bad one). */
+/**
+ * The configured API keys (api-keys.ts), parsed once for every listener; none when API_KEYS
+ * is unset or blank. loadConfig has refused a bad value; a configuration built by hand that
+ * holds one throws here rather than leaving the API open.
+ */
 export function apiKeysOf(config: Partial<Pick<Config, 'API_KEYS'>>): ApiKey[] {
   const keys = parseApiKeys(config.API_KEYS);
-  return keys instanceof Error ? [] : keys;
+  if (keys instanceof Error) throw new Error(`API_KEYS: ${keys.message}`);
+  return keys;
 }
 
 /** Keys written in the clear in API_KEYS (development): the log scrubber removes them from every line. */

@@ -5,8 +5,8 @@ import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAccessControl } from './access-control.js';
-import { parseApiKeys } from './api-keys.js';
-import { tokenBuckets, type RateLimiter } from './rate-limit.js';
+import type { ApiKey } from './api-keys.js';
+import type { RateLimiter } from './rate-limit.js';
 import { mapError, MethodNotAllowedError, RouteNotFoundError, ShuttingDownError, type MappedError } from './errors.js';
 import { completeDocument, SECURITY_SCHEMES } from './openapi.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
@@ -25,12 +25,12 @@ import { emailEventRoutes, type EmailEventsOptions } from './routes/email-events
 import { crmWebhookRoutes, type CrmWebhookOptions } from './routes/crm-webhooks.js';
 import { codecRoutes, registerCodecCors } from './routes/codec.js';
 import type { PayloadCodec } from '@temporalio/common';
-import type { AutomationService } from './automation-service.js';
+import type { AutomationService } from '../automations/service.js';
 import { taskRoutes } from './routes/tasks.js';
 import { statsRoutes } from './routes/stats.js';
 import { consoleRoutes, type ConsoleOptions } from './routes/console.js';
 import { taskEventRoutes } from './routes/task-events.js';
-import type { StatsService } from './stats.js';
+import type { StatsService } from '../leads/stats.js';
 import { DEFAULT_TASK_EVENT_OPTIONS, TaskEventStreams, type TaskEventOptions } from './task-events.js';
 
 export type { OverloadOptions } from './load-shedding.js';
@@ -66,13 +66,15 @@ export interface AppDeps {
   stats?: StatsService;
   /** The status page at /console on the ops listener (its shell holds no data; its data comes from /api/*); unset = no page. */
   console?: ConsoleOptions;
-  /** API_KEYS entries (api-keys.ts: `<id>:<scopes>:sha256:<hex>`, or a plaintext key with every scope); empty means the API is open (loopback default). */
-  apiKeys?: readonly string[];
+  /** The API keys, parsed once for both listeners (apiKeysOf in config.ts); none means the API is open (loopback default). */
+  apiKeys?: readonly ApiKey[];
   bodyLimitBytes?: number;
   logger?: FastifyServerOptions['logger'];
-  /** Requests per minute on /api/*, per API key (or per client IP when the API is open). 0 or unset = no limit. */
-  rateLimitPerMinute?: number;
-  /** Where the limit is counted when not in this process (the cluster primary's buckets); needs rateLimitPerMinute > 0. */
+  /**
+   * The rate limit on /api/*, per API key (or per client IP when the API is open): this
+   * process's tokenBuckets(RATE_LIMIT_PER_MINUTE), or the cluster primary's buckets. One
+   * limiter for both listeners, so the ops port is no second allowance. Unset = no limit.
+   */
   rateLimiter?: RateLimiter;
   /** Unset = no load shedding (tests); the server always passes the configured thresholds. */
   overload?: OverloadOptions;
@@ -160,7 +162,7 @@ export async function buildOpsApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** What both apps share: request ids, tracing, request metrics, shutdown, load shedding, keys, error answers; `keyed`: keys are configured (blank entries are none). */
+/** What both apps share: request ids, tracing, request metrics, shutdown, load shedding, keys, error answers; `keyed`: keys are configured. */
 async function baseApp(deps: AppDeps, { codecCors = false } = {}): Promise<{ app: FastifyInstance; registry: Registry | undefined; keyed: boolean }> {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const app = Fastify({
@@ -207,10 +209,8 @@ async function baseApp(deps: AppDeps, { codecCors = false } = {}): Promise<{ app
   registerShutdownRefusal(app);
   if (deps.overload) await registerLoadShedding(app, deps.overload);
   if (codecCors) registerCodecCors(app, deps.codecCorsOrigins ?? []);
-  const keys = parseApiKeys((deps.apiKeys ?? []).join(','));
-  if (keys instanceof Error) throw new Error(`API_KEYS: ${keys.message}`);
-  const perMinute = deps.rateLimitPerMinute ?? 0;
-  registerAccessControl(app, { keys, rateLimit: perMinute > 0 ? (deps.rateLimiter ?? tokenBuckets(perMinute)) : undefined });
+  const keys = deps.apiKeys ?? [];
+  registerAccessControl(app, { keys, rateLimit: deps.rateLimiter });
   registerErrorAnswers(app, routes);
   return { app, registry, keyed: keys.length > 0 };
 }

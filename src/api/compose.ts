@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { codecCorsOriginsOf, rateLimitPerMinuteOf, fieldMapOf, traceParentSourcesOf, trustProxyOf, type Config } from '../config.js';
+import { apiKeysOf, codecCorsOriginsOf, rateLimitPerMinuteOf, fieldMapOf, traceParentSourcesOf, trustProxyOf, type Config } from '../config.js';
 import { hubSpotLeadIds } from '../crm-inbound/hubspot-contacts.js';
 import type { CrmWebhookOptions } from './routes/crm-webhooks.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
@@ -12,8 +12,8 @@ import { Registry } from 'prom-client';
 import { buildApp, buildOpsApp, type AppDeps, type ConsoleOptions, type MetricsOptions, type OverloadOptions, type TaskEventOptions, type TimeoutOptions } from './app.js';
 import { LeadService } from '../leads/lead-service.js';
 import { TemporalCalls } from '../temporal/calls.js';
-import { AutomationService } from './automation-service.js';
-import { StatsService } from './stats.js';
+import { AutomationService } from '../automations/service.js';
+import { StatsService } from '../leads/stats.js';
 import { TemporalWatchdog } from './watchdog.js';
 import { loadAutomations } from '../automations/loader.js';
 import { DEV_UNSUBSCRIBE_SECRET } from '../automations/unsubscribe.js';
@@ -162,16 +162,15 @@ export async function buildApiFromConfig(
   const leads = leadServiceFromConfig(config, calls);
   // One set of buckets for both listeners, so the ops port is no second allowance.
   const perMinute = rateLimitPerMinuteOf(config);
-  const limiter = rateLimiter ?? (perMinute > 0 ? tokenBuckets(perMinute) : undefined);
+  const limiter = perMinute > 0 ? (rateLimiter ?? tokenBuckets(perMinute)) : undefined;
   const deps: AppDeps = {
     leads,
     automations: automationServiceFromConfig(config, calls),
     stats: statsServiceFromConfig(config, calls),
     console: consoleOptionsFromConfig(config),
-    apiKeys: (config.API_KEYS ?? '').split(','),
+    apiKeys: apiKeysOf(config),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,
-    rateLimitPerMinute: perMinute,
     ...(limiter ? { rateLimiter: limiter } : {}),
     overload: overloadOptionsFromConfig(config),
     timeouts: timeoutOptionsFromConfig(config),

@@ -1,12 +1,13 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { AutomationServiceError, type AutomationRefusal } from '../automations/errors.js';
 import { LeadServiceError, type LeadRefusal } from '../leads/errors.js';
 import { TemporalUnavailableError } from '../temporal/calls.js';
 import { InvalidCursorError } from '../temporal/visibility.js';
 
 // The HTTP layer's own named errors, and the one place that turns any error (these, the lead
-// service's and the Temporal layer's) into the HTTP contract's shape:
+// and automation services' and the Temporal layer's) into the HTTP contract's shape:
 // {"error": {"code", "message", "issues": [{path, code, message}]}}.
 
 export interface Issue {
@@ -104,52 +105,6 @@ export class RateLimitedError extends HttpError {
   }
 }
 
-export class AutomationNotFoundError extends HttpError {
-  override name = 'AutomationNotFoundError';
-  constructor(id: string) {
-    super(404, 'automation_not_found', `no automation with id ${id}`);
-  }
-}
-
-export class AutomationDisabledError extends HttpError {
-  override name = 'AutomationDisabledError';
-  constructor(id: string) {
-    super(409, 'automation_disabled', `automation ${id} is disabled (enabled: false in its file)`);
-  }
-}
-
-export class RunNotFoundError extends HttpError {
-  override name = 'RunNotFoundError';
-  constructor(runId: string) {
-    super(404, 'run_not_found', `no automation run with id ${runId}`);
-  }
-}
-
-export class RunFinishedError extends HttpError {
-  override name = 'RunFinishedError';
-  constructor(runId: string, status: string) {
-    super(409, 'run_finished', `automation run ${runId} has already finished (${status})`);
-  }
-}
-
-export class RunNotRetryableError extends HttpError {
-  override name = 'RunNotRetryableError';
-  constructor(runId: string, status: string) {
-    super(
-      409,
-      'run_not_retryable',
-      `automation run ${runId} is ${status}; only failed, cancelled, terminated or timed-out runs are retried (cancel a stuck run first)`,
-    );
-  }
-}
-
-export class InvalidUnsubscribeLinkError extends HttpError {
-  override name = 'InvalidUnsubscribeLinkError';
-  constructor() {
-    super(400, 'invalid_unsubscribe_link', 'this unsubscribe link is not valid; use the link from the email');
-  }
-}
-
 /** POST /webhooks/email-events without EMAIL_EVENTS_SECRET: the intake is off (503, so a provider keeps retrying until it is configured). */
 export class EmailEventsOffError extends HttpError {
   override name = 'EmailEventsOffError';
@@ -225,7 +180,7 @@ function mapAny(err: unknown): MappedError {
       body: { error: { code: err.code, message: err.message, issues: err.issues, ...err.extra } },
     };
   }
-  if (err instanceof LeadServiceError || err instanceof TemporalUnavailableError || err instanceof InvalidCursorError) {
+  if (err instanceof LeadServiceError || err instanceof AutomationServiceError || err instanceof TemporalUnavailableError || err instanceof InvalidCursorError) {
     return mapAny(httpErrorOf(err as NamedError));
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
@@ -274,9 +229,9 @@ function mapAny(err: unknown): MappedError {
   };
 }
 
-type NamedError = LeadRefusal | TemporalUnavailableError | InvalidCursorError;
+type NamedError = LeadRefusal | AutomationRefusal | TemporalUnavailableError | InvalidCursorError;
 
-/** The HTTP answer to each error the lead service and the Temporal layer name. */
+/** The HTTP answer to each error the lead and automation services and the Temporal layer name. */
 function httpErrorOf(err: NamedError): HttpError {
   switch (err.name) {
     case 'LeadNotFoundError':
@@ -312,6 +267,22 @@ function httpErrorOf(err: NamedError): HttpError {
       );
     case 'RedriveJobNotFoundError':
       return new HttpError(404, 'redrive_job_not_found', `no re-drive job with id ${err.jobId}`);
+    case 'AutomationNotFoundError':
+      return new HttpError(404, 'automation_not_found', `no automation with id ${err.automationId}`);
+    case 'AutomationDisabledError':
+      return new HttpError(409, 'automation_disabled', `automation ${err.automationId} is disabled (enabled: false in its file)`);
+    case 'RunNotFoundError':
+      return new HttpError(404, 'run_not_found', `no automation run with id ${err.runId}`);
+    case 'RunFinishedError':
+      return new HttpError(409, 'run_finished', `automation run ${err.runId} has already finished (${err.status})`);
+    case 'RunNotRetryableError':
+      return new HttpError(
+        409,
+        'run_not_retryable',
+        `automation run ${err.runId} is ${err.status}; only failed, cancelled, terminated or timed-out runs are retried (cancel a stuck run first)`,
+      );
+    case 'InvalidUnsubscribeLinkError':
+      return new HttpError(400, 'invalid_unsubscribe_link', 'this unsubscribe link is not valid; use the link from the email');
     case 'TemporalUnavailableError':
       // The detail goes to the logs only (app.ts); clients get a stable message.
       return new HttpError(503, 'temporal_unavailable', 'the workflow service cannot take this request now; retry later', [], {

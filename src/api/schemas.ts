@@ -163,26 +163,3 @@ export const TaskResponse = z.looseObject({
 export const HistoryResponse = z.object({
   events: z.array(z.looseObject({ at: z.string(), kind: z.string() })),
 });
-
-const count = z.number().int().min(0);
-/** One task-queue type (workflow or activity tasks), from Temporal's approximate task-queue statistics. */
-const QueueTypeStats = z.strictObject({
-  backlog: count.meta({ description: 'tasks waiting for a worker (approximate)' }),
-  backlog_age_s: z.number().min(0).meta({ description: 'how long the oldest waiting task has waited, in seconds' }),
-  add_rate: z.number().min(0).meta({ description: 'tasks added per second (recent average)' }),
-  dispatch_rate: z.number().min(0).meta({ description: 'tasks handed to workers per second (recent average)' }),
-  pollers: count.meta({ description: 'workers polling this queue now (seen polling within the last 90 s)' }),
-});
-export const StatsResponse = z.strictObject({
-  at: z.iso.datetime(),
-  task_queues: z.record(z.string(), z.strictObject({ workflow: QueueTypeStats, activity: QueueTypeStats })),
-  leads: z.strictObject({
-    by_crm_status: z.strictObject(Object.fromEntries(CRM_STATUSES.map((status) => [status, count])) as Record<(typeof CRM_STATUSES)[number], typeof count>),
-    retrying: count.meta({ description: 'running leads whose CRM sync failed: transient failures repair on a backoff from CRM_RESYNC_INTERVAL_MS, refusals wait for a re-drive' }),
-    failed: count.meta({ description: 'lead workflows that ended Failed or TimedOut' }),
-  }),
-  last_minute: z.strictObject({
-    leads_accepted: count.meta({ description: 'lead workflows started in the last 60 s (new leads)' }),
-    leads_synced: count.meta({ description: 'of those, how many the CRM has now' }),
-  }),
-});

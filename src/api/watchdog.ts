@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { LeadTrouble, Stats } from './stats.js';
+import type { LeadTrouble, Stats } from '../leads/stats.js';
 
 /** What the watchdog asks (StatsService): a reachability check, then two reads of GET /api/stats's figures. */
 export interface WatchdogSource {

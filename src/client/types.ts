@@ -18,11 +18,11 @@ import type {
   LeadList as LeadListSchema,
   LeadResponse,
   ListQuery,
-  StatsResponse,
   TaskResponse,
   WriteAccepted as WriteAcceptedSchema,
 } from '../api/schemas.js';
 import type { LeadInput as LeadInputSchema, LeadPatch as LeadPatchSchema } from '../domain/lead.js';
+import type { StatsResponse } from '../leads/stats.js';
 
 // The client's types come from the zod schemas the API validates and answers with, so a
 // schema change is a compile error here. Type imports only: nothing of the API (Fastify,

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, buildOpsApp } from '../../src/api/app.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
-import { loadConfig } from '../../src/config.js';
+import { apiKeysOf, loadConfig } from '../../src/config.js';
 import { encryptionCodecFromConfig, type EncryptionCodec } from '../../src/temporal/payload-codec.js';
 
 // POST /codec/decode and /codec/encode on the ops listener, the remote codec of the Temporal
@@ -23,9 +23,9 @@ let publicApp: FastifyInstance;
 
 beforeAll(async () => {
   const leads = leadServiceFromConfig(config, new Client({ connection }));
-  app = await buildOpsApp({ leads, apiKeys: [KEY], codec, codecCorsOrigins: [UI], metrics: false });
-  plainApp = await buildOpsApp({ leads, apiKeys: [KEY], metrics: false });
-  publicApp = await buildApp({ leads, apiKeys: [KEY], codec, codecCorsOrigins: [UI], metrics: false });
+  app = await buildOpsApp({ leads, apiKeys: apiKeysOf({ API_KEYS: KEY }), codec, codecCorsOrigins: [UI], metrics: false });
+  plainApp = await buildOpsApp({ leads, apiKeys: apiKeysOf({ API_KEYS: KEY }), metrics: false });
+  publicApp = await buildApp({ leads, apiKeys: apiKeysOf({ API_KEYS: KEY }), codec, codecCorsOrigins: [UI], metrics: false });
 });
 
 afterAll(async () => {

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp, buildOpsApp, type ConsoleOptions } from '../../src/api/app.js';
+import { buildApp, buildOpsApp, type AppDeps, type ConsoleOptions } from '../../src/api/app.js';
 import { consoleOptionsFromConfig } from '../../src/api/compose.js';
 import { escapeHtml, renderConsolePage, savedViewQueries, temporalUiLink } from '../../src/api/console/page.js';
 import { CLIENT_MODULES, loadClientModules } from '../../src/api/console/client-modules.js';
 import type { LeadService } from '../../src/leads/lead-service.js';
 import { CONSOLE_CSP } from '../../src/api/routes/console.js';
-import { loadConfig } from '../../src/config.js';
+import { apiKeysOf, loadConfig } from '../../src/config.js';
 
 // The status page's shell, script and stylesheet as the API's ops listener serves them
 // (app.inject; no Temporal: the page itself asks nothing of it), and never the public one.
@@ -20,7 +20,7 @@ const KEY = 'console-test-key-0123456789';
 const view: ConsoleOptions = { namespace: 'default', taskQueue: 'leads', temporalUiUrl: 'http://127.0.0.1:8233', refreshMs: 3000 };
 let app: FastifyInstance | undefined;
 
-async function appWith(options: { console?: ConsoleOptions; apiKeys?: string[] }): Promise<FastifyInstance> {
+async function appWith(options: Pick<AppDeps, 'console' | 'apiKeys'>): Promise<FastifyInstance> {
   // The page's routes never reach the lead service.
   app = await buildOpsApp({ leads: {} as LeadService, metrics: false, ...options });
   return app;
@@ -88,7 +88,7 @@ describe('GET /console', () => {
   });
 
   it('is not on the public listener, nor in its OpenAPI document', async () => {
-    const pub = await buildApp({ leads: {} as LeadService, metrics: false, console: view, apiKeys: [KEY] });
+    const pub = await buildApp({ leads: {} as LeadService, metrics: false, console: view, apiKeys: apiKeysOf({ API_KEYS: KEY }) });
     try {
       const auth = { authorization: `Bearer ${KEY}` };
       for (const url of ['/console', '/console/app.js', '/console/app.css']) {
@@ -103,7 +103,7 @@ describe('GET /console', () => {
   });
 
   it('needs no key when the API has keys, but holds no data: the data routes beside it still need the key', async () => {
-    const a = await appWith({ console: view, apiKeys: [KEY] });
+    const a = await appWith({ console: view, apiKeys: apiKeysOf({ API_KEYS: KEY }) });
     expect((await a.inject({ method: 'GET', url: '/console' })).statusCode).toBe(200);
     expect((await a.inject({ method: 'GET', url: '/console/app.js' })).statusCode).toBe(200);
     const data = await a.inject({ method: 'GET', url: '/api/leads/failed' });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type EmailEventsOptions } from '../../src/api/app.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
 import { TemporalCalls } from '../../src/temporal/calls.js';
-import { loadConfig } from '../../src/config.js';
+import { apiKeysOf, loadConfig } from '../../src/config.js';
 import { signEmailEvent } from '../../src/email-events/signature.js';
 
 // The refusals of POST /webhooks/email-events. None of them reaches Temporal, so the app's
@@ -17,13 +17,14 @@ const config = loadConfig({ WRITE_TIMEOUT_MS: '300' });
 let connection: Connection;
 const apps: FastifyInstance[] = [];
 
+/** `apiKeys`: keys as API_KEYS lists them. */
 async function appWith(emailEvents: EmailEventsOptions, apiKeys: string[] = []): Promise<FastifyInstance> {
   const client = new Client({ connection });
   const calls = new TemporalCalls(client);
   const app = await buildApp({
     leads: leadServiceFromConfig(config, calls),
     emailEvents,
-    apiKeys,
+    apiKeys: apiKeysOf({ API_KEYS: apiKeys.join(',') }),
   });
   apps.push(app);
   return app;

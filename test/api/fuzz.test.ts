@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { tokenBuckets } from '../../src/api/rate-limit.js';
+import { apiKeysOf } from '../../src/config.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
 import { LEAD_STAGES } from '../../src/domain/lead.js';
 import { call, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
@@ -21,7 +23,7 @@ const UNKNOWN_LEAD = 'aaaaaaaaaaaaaaaaaaaa';
 
 beforeAll(async () => {
   h = await startHarness();
-  keyed = await buildApp({ leads: leadServiceFromConfig(h.config, h.client), apiKeys: [KEY], rateLimitPerMinute: 20 });
+  keyed = await buildApp({ leads: leadServiceFromConfig(h.config, h.client), apiKeys: apiKeysOf({ API_KEYS: KEY }), rateLimiter: tokenBuckets(20) });
   const created = await call(h.app, 'POST', '/api/leads', { email: uniqueEmail('fuzz') });
   expect(created.status).toBe(202);
   leadId = created.body.id;

@@ -3,6 +3,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, buildOpsApp } from '../../src/api/app.js';
+import { tokenBuckets } from '../../src/api/rate-limit.js';
+import { apiKeysOf } from '../../src/config.js';
 import { leadServiceFromConfig, loggerOptions, workflowSettingsFromConfig } from '../../src/api/compose.js';
 import { LeadService } from '../../src/leads/lead-service.js';
 import { call, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
@@ -196,8 +198,10 @@ describe('rate limit', () => {
   let limited: FastifyInstance;
   let limitedOps: FastifyInstance;
   beforeAll(async () => {
-    limited = await app({ apiKeys: [KEY_A, KEY_B], rateLimitPerMinute: 3 });
-    limitedOps = await opsApp({ apiKeys: [KEY_A, KEY_B], rateLimitPerMinute: 3 });
+    // One limiter for both listeners, as the API's composition passes it.
+    const both = { apiKeys: apiKeysOf({ API_KEYS: `${KEY_A},${KEY_B}` }), rateLimiter: tokenBuckets(3) };
+    limited = await app(both);
+    limitedOps = await opsApp(both);
   });
   const get = (authorization?: string, url = '/api/leads?limit=1') =>
     limited.inject({ method: 'GET', url, headers: authorization ? { authorization } : {} });
@@ -236,7 +240,7 @@ describe('rate limit', () => {
   });
 
   it('charges a batch one request per lead, before creating any of them', async () => {
-    const batched = await app({ apiKeys: [KEY_A], rateLimitPerMinute: 5 });
+    const batched = await app({ apiKeys: apiKeysOf({ API_KEYS: KEY_A }), rateLimiter: tokenBuckets(5) });
     const send = (leads: number) =>
       batched.inject({
         method: 'POST',
@@ -260,7 +264,7 @@ describe('rate limit', () => {
   });
 
   it('limits an open API per client address', async () => {
-    const open = await app({ rateLimitPerMinute: 2 });
+    const open = await app({ rateLimiter: tokenBuckets(2) });
     const from = (remoteAddress: string) => open.inject({ method: 'GET', url: '/api/leads?limit=1', remoteAddress });
     expect((await from('192.0.2.1')).statusCode).toBe(200);
     expect((await from('192.0.2.1')).statusCode).toBe(200);
@@ -438,7 +442,7 @@ describe('logs', () => {
     const sink = { write: (line: string) => lines.push(line) };
     const email = uniqueEmail('secret.person');
     const phone = '+1 (555) 010-9999';
-    const logged = await app({ apiKeys: [KEY_A], logger: loggerOptions('debug', { apiKeys: [KEY_A], destination: sink }) });
+    const logged = await app({ apiKeys: apiKeysOf({ API_KEYS: KEY_A }), logger: loggerOptions('debug', { apiKeys: [KEY_A], destination: sink }) });
     const auth = { authorization: `Bearer ${KEY_A}` };
 
     const created = await call(logged, 'POST', '/api/leads', { email, phone, first_name: 'Secret' }, auth);

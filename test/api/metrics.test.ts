@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { buildApp, buildOpsApp, type AppDeps } from '../../src/api/app.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
-import { loadConfig } from '../../src/config.js';
+import { tokenBuckets } from '../../src/api/rate-limit.js';
+import { apiKeysOf, loadConfig } from '../../src/config.js';
 import { startUnreachableApp } from '../support/harness.js';
 
 // GET /metrics on the ops listener: Prometheus text with request durations by route pattern
@@ -90,7 +91,7 @@ describe('GET /metrics', () => {
   });
 
   it('needs no API key and is not rate-limited where /api/* is', async () => {
-    const { ops } = await build({ apiKeys: [KEY], rateLimitPerMinute: 2 });
+    const { ops } = await build({ apiKeys: apiKeysOf({ API_KEYS: KEY }), rateLimiter: tokenBuckets(2) });
     expect((await ops.inject({ method: 'GET', url: '/api/leads/aaaaaaaaaaaaaaaaaaaa' })).statusCode).toBe(401);
     for (let i = 0; i < 5; i++) await scrape(ops);
     const withKey = await ops.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${KEY}` } });

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, buildOpsApp, type AppDeps } from '../../src/api/app.js';
 import { automationServiceFromConfig, consoleOptionsFromConfig, leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
-import { loadConfig } from '../../src/config.js';
+import { apiKeysOf, loadConfig } from '../../src/config.js';
 import { encryptionCodecFromConfig } from '../../src/temporal/payload-codec.js';
 
 // What an external probe of the public port finds with no key (issue #25): /health, the docs,
@@ -28,7 +28,7 @@ beforeAll(async () => {
     automations: automationServiceFromConfig(config, client),
     stats: statsServiceFromConfig(config, client),
     console: consoleOptionsFromConfig(config),
-    apiKeys: [KEY],
+    apiKeys: apiKeysOf({ API_KEYS: KEY }),
     codec: encryptionCodecFromConfig(config),
     codecCorsOrigins: ['http://localhost:8080'],
     emailEvents: { secret: 'email-events-secret-0123456789' },

@@ -1,6 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { apiKeysOf } from '../../src/config.js';
 import { leadServiceFromConfig } from '../../src/api/compose.js';
 import { call, startHarness, startUnreachableApp, uniqueEmail, type Harness } from '../support/harness.js';
 
@@ -26,7 +27,7 @@ beforeAll(async () => {
   h = await startHarness();
   const leads = leadServiceFromConfig(h.config, h.client);
   small = await buildApp({ leads, bodyLimitBytes: 2048 });
-  keyed = await buildApp({ leads, apiKeys: [KEY] });
+  keyed = await buildApp({ leads, apiKeys: apiKeysOf({ API_KEYS: KEY }) });
   const created = await call(h.app, 'POST', '/api/leads', { email: uniqueEmail('routes') });
   expect(created.status).toBe(202);
   leadId = created.body.id;

@@ -6,10 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { leadServiceFromConfig, statsServiceFromConfig } from '../../src/api/compose.js';
-import type { Stats } from '../../src/api/stats.js';
+import type { Stats } from '../../src/leads/stats.js';
 import { TemporalCalls } from '../../src/temporal/calls.js';
 import { run } from '../../src/cli/run.js';
-import { loadConfig } from '../../src/config.js';
+import { apiKeysOf, loadConfig } from '../../src/config.js';
 import { eventually, startHarness, uniqueEmail, type Harness } from '../support/harness.js';
 
 // GET /api/stats on the real dev server: the lead queue's workflow backlog as Temporal's own
@@ -155,7 +155,7 @@ describe('GET /api/stats without Temporal', () => {
   let down: FastifyInstance;
 
   beforeAll(async () => {
-    down = await buildApp({ leads: leadServiceFromConfig(config, downCalls), stats: statsServiceFromConfig(config, downCalls), apiKeys: ['stats-key-0123456789'] });
+    down = await buildApp({ leads: leadServiceFromConfig(config, downCalls), stats: statsServiceFromConfig(config, downCalls), apiKeys: apiKeysOf({ API_KEYS: 'stats-key-0123456789' }) });
   });
 
   afterAll(async () => {

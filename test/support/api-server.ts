@@ -10,6 +10,7 @@ import {
   statsServiceFromConfig,
   taskEventOptionsFromConfig,
 } from '../../src/api/compose.js';
+import { apiKeysOf } from '../../src/config.js';
 import { TemporalCalls } from '../../src/temporal/calls.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -48,7 +49,7 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
     automations: automationServiceFromConfig(harness.config, calls),
     stats: statsServiceFromConfig(harness.config, calls),
     console: consoleOptionsFromConfig(harness.config),
-    apiKeys: (harness.config.API_KEYS ?? '').split(','),
+    apiKeys: apiKeysOf(harness.config),
     taskEvents: taskEventOptionsFromConfig(harness.config),
     metrics: { registry },
   };

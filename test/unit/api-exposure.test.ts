@@ -97,6 +97,13 @@ describe('hardening configuration', () => {
     expect(() => loadConfig({ API_KEYS: `ci:superuser:sha256:${'0'.repeat(64)}` })).toThrow(/API_KEYS: entry 1 \(ci\): unknown scope "superuser"/);
     expect(apiKeysOf({ API_KEYS: ' a-long-enough-key-123 ,, b-long-enough-key-456 ' })).toHaveLength(2);
   });
+
+  it('apiKeysOf: none when unset or blank; a bad value built by hand throws (never an open API), naming no key', () => {
+    expect(apiKeysOf({})).toEqual([]);
+    expect(apiKeysOf({ API_KEYS: ' , ' })).toEqual([]);
+    expect(() => apiKeysOf({ API_KEYS: 'tiny-key' })).toThrow(/^API_KEYS: 1 key\(s\) shorter than 16 characters/);
+    expect(() => apiKeysOf({ API_KEYS: 'tiny-key' })).not.toThrow(/tiny-key/);
+  });
 });
 
 describe('log scrubbing', () => {

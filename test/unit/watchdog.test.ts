@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { LIVE_POLLER_WINDOW_MS, livePollers, type LeadTrouble, type Stats } from '../../src/api/stats.js';
+import { LIVE_POLLER_WINDOW_MS, livePollers, type LeadTrouble, type Stats } from '../../src/leads/stats.js';
 import { TemporalWatchdog, type WatchdogSource } from '../../src/api/watchdog.js';
 
 // The watchdog turns GET /api/stats's figures into the gauges the alert rules read, one round

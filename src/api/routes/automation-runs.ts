@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AutomationService } from '../automation-service.js';
+import type { AutomationService } from '../../automations/service.js';
 import { z } from 'zod';
 import { IdempotencyHeaders, LeadIdParams } from '../schemas.js';
 import { automationErrors as errors, PageQuery, Run, RunParams, type AutomationRoutesOptions } from './automations.js';

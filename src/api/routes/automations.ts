@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AUTOMATION_ID } from '../../automations/schema.js';
 import { RUN_ID_PATTERN } from '../../automations/ids.js';
-import type { AutomationService } from '../automation-service.js';
+import type { AutomationService } from '../../automations/service.js';
 import { errorResponses, IdempotencyHeaders, LeadIdParams } from '../schemas.js';
 
 // /api/automations: the definitions, and starting a run by hand. Runs are read and

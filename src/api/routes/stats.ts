@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { StatsService } from '../stats.js';
-import { errorResponses, StatsResponse } from '../schemas.js';
+import { StatsResponse, type StatsService } from '../../leads/stats.js';
+import { errorResponses } from '../schemas.js';
 
 // GET /api/stats: what an operator asks first in an incident — how far behind the workers
 // are (Temporal's task-queue statistics), what is failing (leads by CRM status), and whether

@@ -8,10 +8,10 @@ import {
 import type { temporal } from '@temporalio/proto';
 import { isoTimestamp, quote } from '../temporal/protocol.js';
 import { automationRun } from '../workflows/index.js';
-import type { AutomationCatalog, LoadedAutomation } from '../automations/loader.js';
-import { automationRunId, leadRunsPrefix, parseRunId } from '../automations/ids.js';
-import { shownDefinition } from '../automations/shown-definition.js';
-import { verifyUnsubscribeToken } from '../automations/unsubscribe.js';
+import type { AutomationCatalog, LoadedAutomation } from './loader.js';
+import { automationRunId, leadRunsPrefix, parseRunId } from './ids.js';
+import { shownDefinition } from './shown-definition.js';
+import { verifyUnsubscribeToken } from './unsubscribe.js';
 import { base32, leadWorkflowId } from '../domain/ids.js';
 import {
   automationRunQuery,

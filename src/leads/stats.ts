@@ -1,12 +1,11 @@
 // @temporalio/proto is CommonJS: plain Node has no named ESM export `temporal` (vitest's
 // loader does, which is how a named import passed the API tests and failed in `npm start`).
 import proto, { type temporal } from '@temporalio/proto';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { CRM_STATUSES, type CrmStatus } from '../domain/lead.js';
 import { quote } from '../temporal/protocol.js';
 import { LEAD_SEARCH_ATTRIBUTE_KEYS as SA } from '../temporal/search-attributes.js';
 import { leadWorkflow } from '../workflows/index.js';
-import type { StatsResponse } from './schemas.js';
 import type { TemporalCalls } from '../temporal/calls.js';
 
 const { TaskQueueType, TaskQueueKind } = proto.temporal.api.enums.v1;
@@ -21,9 +20,31 @@ export const LAST_MINUTE_MS = 60_000;
  */
 export const LIVE_POLLER_WINDOW_MS = 90_000;
 
-/** What GET /api/stats answers (its schema is in schemas.ts). */
+const count = z.number().int().min(0);
+/** One task-queue type (workflow or activity tasks), from Temporal's approximate task-queue statistics. */
+const QueueTypeStats = z.strictObject({
+  backlog: count.meta({ description: 'tasks waiting for a worker (approximate)' }),
+  backlog_age_s: z.number().min(0).meta({ description: 'how long the oldest waiting task has waited, in seconds' }),
+  add_rate: z.number().min(0).meta({ description: 'tasks added per second (recent average)' }),
+  dispatch_rate: z.number().min(0).meta({ description: 'tasks handed to workers per second (recent average)' }),
+  pollers: count.meta({ description: 'workers polling this queue now (seen polling within the last 90 s)' }),
+});
+/** What GET /api/stats answers: the read below, as the API validates and documents it. */
+export const StatsResponse = z.strictObject({
+  at: z.iso.datetime(),
+  task_queues: z.record(z.string(), z.strictObject({ workflow: QueueTypeStats, activity: QueueTypeStats })),
+  leads: z.strictObject({
+    by_crm_status: z.strictObject(Object.fromEntries(CRM_STATUSES.map((status) => [status, count])) as Record<(typeof CRM_STATUSES)[number], typeof count>),
+    retrying: count.meta({ description: 'running leads whose CRM sync failed: transient failures repair on a backoff from CRM_RESYNC_INTERVAL_MS, refusals wait for a re-drive' }),
+    failed: count.meta({ description: 'lead workflows that ended Failed or TimedOut' }),
+  }),
+  last_minute: z.strictObject({
+    leads_accepted: count.meta({ description: 'lead workflows started in the last 60 s (new leads)' }),
+    leads_synced: count.meta({ description: 'of those, how many the CRM has now' }),
+  }),
+});
 export type Stats = z.infer<typeof StatsResponse>;
-type QueueTypeStats = Stats['task_queues'][string]['workflow'];
+type QueueTypeStats = z.infer<typeof QueueTypeStats>;
 
 export interface StatsOptions {
   namespace: string;
