@@ -454,7 +454,7 @@ export function productionRefusals(
     if (vendorUrl !== undefined && !vendorUrl.startsWith('https://')) out.push(`${config.CRM_ADAPTER === 'hubspot' ? 'HUBSPOT_BASE_URL' : 'SALESFORCE_INSTANCE_URL'}: ${vendorUrl} is not https`);
   }
   if (config.TEMPORAL_CODEC_KEYS === undefined) {
-    out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see README, Personal data)');
+    out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see docs/personal-data.md)');
   }
   out.push(...plaintextRefusals(config), ...exampleDomainRefusals(config));
   return out;
