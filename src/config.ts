@@ -73,7 +73,7 @@ export const configSchema = z.object({
   OPS_PORT: int(9460, 0, 65535).describe('Port of the operations listener; 0 = a free port.'),
   API_PROCESSES: int(Math.min(availableParallelism(), 4), 1, 64).meta({ description: 'API processes sharing both ports.', defaultText: 'one per core, at most 4' }),
   API_KEYS: optionalString.describe('API keys, comma-separated `<id>:<scope>+<scope>:sha256:<hex>` entries (`ao keys new`; scopes read, write, admin); unset = open API, loopback only (docs/security.md).'),
-  BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024).describe('Largest request body in bytes; larger ones get 413.'),
+  BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024).describe('Largest request body in bytes; larger ones get 413. `POST /api/leads/batch` takes up to 2 MiB (or this, if larger).'),
   QUERY_TIMEOUT_MS: int(2000, 50, 60_000).describe('How long a read that asks the workflow waits before answering from history, in ms; less than READ_TIMEOUT_MS.'),
   READ_SETTLE_MS: int(1000, 0, 60_000).describe('How long a read waits for a running workflow task to end before answering without it, in ms.'),
   WRITE_TIMEOUT_MS: int(5000, 100, 60_000).describe('Bound on a write\'s Temporal round trip, in ms; past it, 503 with Retry-After.'),
@@ -459,7 +459,7 @@ export function productionRefusals(
     if (vendorUrl !== undefined && !vendorUrl.startsWith('https://')) out.push(`${config.CRM_ADAPTER === 'hubspot' ? 'HUBSPOT_BASE_URL' : 'SALESFORCE_INSTANCE_URL'}: ${vendorUrl} is not https`);
   }
   if (config.TEMPORAL_CODEC_KEYS === undefined) {
-    out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see README, Personal data)');
+    out.push('TEMPORAL_CODEC_KEYS: required in production, so lead data is encrypted in Temporal (see docs/personal-data.md)');
   }
   out.push(...plaintextRefusals(config), ...exampleDomainRefusals(config));
   return out;

@@ -234,7 +234,7 @@ export function fastPathTargets(samples: readonly AbSample[], shape: { rate?: nu
 function targetLines(targets: readonly AbTarget[]): string[] {
   if (targets.length === 0) return [];
   return [
-    'Targets of issue #9 this run can judge (closed loop; the others need their own runs, see the README):',
+    'Targets of issue #9 this run can judge (closed loop; the others need their own runs, see bench/README.md):',
     '',
     '| target | measured (head ÷ base) | |',
     '| --- | --- | --- |',

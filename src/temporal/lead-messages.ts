@@ -37,7 +37,7 @@ export interface LeadWorkflowInput {
    * events after it without asking a worker (domain/lead-read-model.ts). Nothing else differs.
    * 4: no email in search attributes (they are not encrypted by the payload codec): LeadEmail
    * is not published, and a run continued from generation 3 removes the one it inherited.
-   * Lookups by email use the workflow id, a hash of the email (see search-attributes.ts).
+   * Lookups by email used the workflow id, then a hash of the email; since issue #22, the email's claim.
    * 5: identity and consent held across leads (docs/personal-data.md): lead_process reads the
    * address's suppression, which sets `unsubscribed` (and writes it when a change opts out);
    * after a batch that moved the lead's email, the lead releases its claims on the emails it

@@ -58,7 +58,7 @@ export const DURABLE_WAL: Readonly<Record<string, string>> = { journal_mode: 'wa
 
 /**
  * Dev-server settings the stack adds to the CLI's (measured with `npm run bench -- ab`, see
- * the README's performance section). The CLI turns on a forced refresh of the
+ * bench/README.md, Fast path, first steps). The CLI turns on a forced refresh of the
  * search-attribute cache on every read, for dev servers whose attributes change under them;
  * ours are registered before the first write, so every start, upsert and list would re-read
  * cluster metadata from SQLite for nothing. One partition per task queue: on one process

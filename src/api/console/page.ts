@@ -28,7 +28,7 @@ export function temporalUiLink(base: string, namespace: string, target: { workfl
   return 'workflowId' in target ? `${root}/${encodeURIComponent(target.workflowId)}` : `${root}?query=${encodeURIComponent(target.query)}`;
 }
 
-/** The Web UI queries behind the README's saved views, for links beside each list. */
+/** The Web UI queries behind the saved views of docs/operating.md (failed work and re-drive), for links beside each list. */
 export function savedViewQueries(taskQueue: string): { failedLeads: string; failedRuns: string; runningRuns: string } {
   const queue = `TaskQueue = "${taskQueue.replace(/["\\]/g, '\\$&')}"`;
   return {
