@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { signEmailEvent } from '../../src/email-events/signature.js';
-import type { SinkMessage } from './smtp-state.js';
+import type { SinkMessage } from './smtp-message.js';
 
 /**
  * Bounces and complaints on demand: after accepting a message to a configured address, the

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { faultControls, type SimControls } from './sim-common.js';
 import { createSinkEvents, resetSinkEvents, type SinkEvents, type SinkEventsOptions } from './smtp-events.js';
+import type { SinkMessage } from './smtp-message.js';
+
+export type { SinkMessage } from './smtp-message.js';
 
 /** What the SMTP sink has received, what it counted, and the switches that make it misbehave. */
 
@@ -17,23 +20,6 @@ export type SmtpFaults = z.infer<typeof faultsSchema>;
 const faultsPatchSchema = faultsSchema.partial();
 
 const NO_FAULTS: SmtpFaults = { tempFailRate: 0, failNext: 0, dropRate: 0, latencyMs: 0, rejectRcptNext: 0 };
-
-export interface SinkMessage {
-  id: number;
-  /** Message-ID header without angle brackets; empty when the message had none. */
-  messageId: string;
-  /** Envelope sender (MAIL FROM). */
-  from: string;
-  /** Envelope recipients (RCPT TO), so Bcc recipients are included. */
-  to: string[];
-  subject: string;
-  text: string;
-  html: string;
-  /** Raw header values keyed by lower-case name; repeated headers are joined with ", ". */
-  headers: Record<string, string>;
-  receivedAt: string;
-  size: number;
-}
 
 export interface SmtpSinkStats {
   accepted: number;
