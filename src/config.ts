@@ -7,7 +7,7 @@ import { DEV_EMAIL_EVENTS_SECRET } from './email-events/signature.js';
 import { parseCodecKeys } from './temporal/codec-keys.js';
 import { allowListEntryOf, parseAllowedHosts } from './activities/webhook-target.js';
 import { parseAddressList } from './address-list.js';
-import { parseApiKeys, plaintextKeysIn, type ApiKey } from './api/api-keys.js';
+import { parseApiKeys, plaintextKeysIn, type ApiKey } from './api-keys.js';
 
 // Environment variables arrive as strings; these helpers turn them into typed values
 // and let zod name the variable when a value is wrong.

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { matchApiKey, SCOPES, type ApiKey, type Scope } from './api-keys.js';
+import { matchApiKey, SCOPES, type ApiKey, type Scope } from '../api-keys.js';
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from './errors.js';
 import type { RateLimiter, RateVerdict } from './rate-limit.js';
 

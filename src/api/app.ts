@@ -5,7 +5,7 @@ import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAccessControl } from './access-control.js';
-import type { ApiKey } from './api-keys.js';
+import type { ApiKey } from '../api-keys.js';
 import type { RateLimiter } from './rate-limit.js';
 import { mapError, MethodNotAllowedError, RouteNotFoundError, ShuttingDownError, type MappedError } from './errors.js';
 import { completeDocument, SECURITY_SCHEMES } from './openapi.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scrubLogLine, scrubUrl } from '../../src/api/log-redaction.js';
-import { apiKeyEntry } from '../../src/api/api-keys.js';
+import { apiKeyEntry } from '../../src/api-keys.js';
 import { apiKeysOf, ConfigError, DEFAULT_RATE_LIMIT_PER_MINUTE, isLoopbackHost, loadConfig, openApiRefusal, productionRefusals, rateLimitPerMinuteOf } from '../../src/config.js';
 
 const HASHED = apiKeyEntry('ci', ['read', 'write'], 'aok_a-long-random-key-0123456789');

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerAccessControl } from '../../src/api/access-control.js';
-import { apiKeyEntry, apiKeyId, parseApiKeys, type ApiKey } from '../../src/api/api-keys.js';
+import { apiKeyEntry, apiKeyId, parseApiKeys, type ApiKey } from '../../src/api-keys.js';
 import { loggerOptions } from '../../src/api/compose.js';
 import { mapError } from '../../src/api/errors.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchApiKey, parseApiKeys, type ApiKey } from '../../src/api/api-keys.js';
+import { matchApiKey, parseApiKeys, type ApiKey } from '../../src/api-keys.js';
 import { run } from '../../src/cli/run.js';
 
 // `ao keys new` prints a key and the API_KEYS entry that accepts it, and nothing else keeps the key.

@@ -33,7 +33,7 @@ describe('client and CLI boundary', () => {
     expect(modules).toContain('src/client/client.ts');
     expect(modules).toContain('src/cli/commands/import.ts');
     // `ao keys new` writes entries in the format the API parses: one module, node:crypto only.
-    expect(modules.filter((m) => !/^src\/(client|cli)\//.test(m)).sort()).toEqual(['src/api/api-keys.ts', 'src/domain/task.ts']);
+    expect(modules.filter((m) => !/^src\/(client|cli)\//.test(m)).sort()).toEqual(['src/api-keys.ts', 'src/domain/task.ts']);
     // csv-parse reads `ao leads import`'s CSV files (BOM, quoted newlines, separators): a small
     // library with no dependencies of its own, unlike Fastify, Temporal or zod.
     expect([...packages].filter((p) => !p.startsWith('node:'))).toEqual(['csv-parse/sync']);

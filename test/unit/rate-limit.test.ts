@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerAccessControl } from '../../src/api/access-control.js';
-import { parseApiKeys, type ApiKey } from '../../src/api/api-keys.js';
+import { parseApiKeys, type ApiKey } from '../../src/api-keys.js';
 import { clusterRateLimiter, serveClusterRateLimit, type Take } from '../../src/api/cluster-rate-limit.js';
 import { mapError } from '../../src/api/errors.js';
 import { tokenBuckets, type RateLimiter } from '../../src/api/rate-limit.js';

@@ -1,4 +1,4 @@
-import { apiKeyEntry, isValidKeyId, newApiKey, parseScopes, SCOPES } from '../../api/api-keys.js';
+import { apiKeyEntry, isValidKeyId, newApiKey, parseScopes, SCOPES } from '../../api-keys.js';
 import { UsageError } from '../errors.js';
 import type { Command } from '../io.js';
 
