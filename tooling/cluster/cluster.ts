@@ -106,7 +106,17 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const apps = new Map(
     hostsOf(topology, 'app').map((app) => [app.name, new AppHost(app, { ...process.env, ...appEnv, HOST: app.address, OPS_HOST: app.address }, options.workerProcesses, logDir)]),
   );
+  // A killed host's processes, until they are reaped: PostgreSQL refuses to start while the PID
+  // in its postmaster.pid still exists, and SIGKILL returns before the old postmaster is gone
+  // (a restart right after the kill failed that way in CI, leaving the cluster without its
+  // database).
+  const dying = new Map<string, Promise<unknown>>();
   const startHost = async (name: string) => {
+    const killed = dying.get(name);
+    if (killed) {
+      dying.delete(name);
+      await Promise.race([killed, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    }
     const app = apps.get(name);
     if (app) return app.start();
     const launch = launchers.get(name);
@@ -151,6 +161,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     logDir,
     killHost(name) {
       const host = hostNamed(topology, name);
+      dying.set(name, Promise.all((running.get(name) ?? []).map((p) => p.exited)));
       running.delete(name);
       apps.get(name)?.markDown();
       return killAllIn(host.ns, 'SIGKILL');
