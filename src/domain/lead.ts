@@ -62,11 +62,20 @@ export const Tags = z
   .max(50, { message: 'at most 50 tags' })
   .transform((tags) => [...new Set(tags.map((t) => t.toLowerCase()))].sort());
 
+const PHONE_CHAR = '[0-9().\\-/]';
+const PHONE_OR_SPACE = `[0-9().\\-/${SPACE}]`;
 const Phone = text(40)
   .refine((v) => v === '' || /^\+?[0-9 ().\-/]{3,40}$/.test(v), {
     message: 'must contain only digits, spaces and + ( ) . - /',
   })
-  .meta({ maxLength: 40, pattern: `^[${SPACE}]*(\\+?[0-9().\\-/ ]{2,}[0-9().\\-/])?[${SPACE}]*$` });
+  // The same rule on the value as sent, before it is trimmed and each run of spaces made one
+  // (any space may be a Unicode one): three or more phone characters and spaces after an
+  // optional '+', starting and ending with a phone character, where a space straight after
+  // the '+' counts once however long its run.
+  .meta({
+    maxLength: 40,
+    pattern: `^[${SPACE}]*(\\+?${PHONE_CHAR}${PHONE_OR_SPACE}+${PHONE_CHAR}|\\+[${SPACE}]+${PHONE_CHAR}${PHONE_OR_SPACE}*${PHONE_CHAR})?[${SPACE}]*$`,
+  });
 
 const leadFieldShape = {
   first_name: text(100),
