@@ -52,6 +52,8 @@ export interface BenchStack {
   env: Record<string, string>;
   apiUrl: string;
   temporalAddress: string;
+  /** The Temporal server's Prometheus metrics, once it runs. */
+  temporalMetricsUrl(): string | undefined;
   sim: SimulatorUrls;
   flags: ServerFlags;
   rss: RssTracker;
@@ -112,6 +114,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
     env,
     apiUrl: `http://${host}:${env.PORT}`,
     temporalAddress: config.TEMPORAL_ADDRESS,
+    temporalMetricsUrl: () => devServer?.metricsUrl ?? stack?.metricsUrls.temporal,
     sim: { crmUrl: config.CRM_BASE_URL, smtpHttpUrl: `http://${host}:${config.SMTP_SINK_HTTP_PORT}` },
     flags: {
       persistence: opts.inMemory ? 'in-memory (not durable)' : 'SQLite file',

@@ -44,6 +44,8 @@ export async function startClusterBenchStack(opts: { dataDir: string; apiProcess
     env,
     apiUrl: cluster.apiUrls[0]!,
     temporalAddress: cluster.temporalAddress,
+    // Several history hosts each report their own shards: one host's figures are not the engine's.
+    temporalMetricsUrl: () => undefined,
     sim: { crmUrl: cluster.crmUrl, smtpHttpUrl: cluster.smtpUrl },
     flags: {
       persistence: `PostgreSQL 15, Temporal server ${SERVER_VERSION} as ${hostsOf(topology, 'temporal').map((n) => n.services!.join('+')).join(', ')}; ${topology.historyShards} shards`,

@@ -3,6 +3,7 @@ import type { ServerFlags } from './bench-stack.js';
 import type { DrainResult } from './drain.js';
 import type { LoadRun } from './load/types.js';
 import type { MinuteRow } from './load/minutes.js';
+import type { EngineCall } from './load/engine-time.js';
 import type { BenchReport, C3Result, ImportRun } from './scenarios/context.js';
 import { ROUTE_LABELS, formatMs, formatRate, formatSeconds, type LatencySummary, type RouteStats } from './stats.js';
 import { endToEnd, ratio, type TargetResult } from './targets.js';
@@ -47,6 +48,46 @@ function routeRows(run: LoadRun): string[][] {
     String(r.errors),
     String(r.timeouts),
   ]);
+}
+
+const ENGINE_HEADERS = [
+  'minute',
+  'POST p50 (API)',
+  'create in the engine p50 / mean',
+  'claim in the engine p50 / mean',
+  'PUT p50 (API)',
+  'update in the engine p50 / mean',
+  'describes',
+  'persistence ops, mean',
+];
+
+/**
+ * The engine's share of each write, minute by minute: the API's p50 beside the history
+ * service's time for the calls it makes (bench/load/engine-time.ts), and how busy the
+ * engine's persistence was.
+ */
+function engineRows(minutes: readonly MinuteRow[]): string[][] {
+  const call = (m: MinuteRow, k: EngineCall) => {
+    const c = m.engine?.calls[k];
+    return c ? `${formatMs(c.p50Ms)} / ${formatMs(c.meanMs)}` : '-';
+  };
+  const p50 = (s: LatencySummary | undefined) => (s ? formatMs(s.p50) : '-');
+  return minutes
+    .filter((m) => m.engine)
+    .map((m) => {
+      const describes = m.engine!.calls.describe;
+      const { persistence } = m.engine!;
+      return [
+        String(m.minute + 1),
+        p50(m.routes.create),
+        call(m, 'create'),
+        call(m, 'claim'),
+        p50(m.routes.put),
+        call(m, 'update'),
+        describes ? `${formatRate(describes.perSecond)}/s, p50 ${formatMs(describes.p50Ms)}` : '-',
+        `${formatRate(persistence.perSecond)}/s, ${formatMs(persistence.meanMs)}`,
+      ];
+    });
 }
 
 const MINUTE_HEADERS = ['minute', 'POST p50 / p99', 'PUT p50 / p99', 'GET lead p50 / p99', 'GET task p50 / p99', 'raw create p50 / p99', 'raw PUT p50 / p99', 'API RSS', 'worker RSS'];
@@ -256,6 +297,17 @@ export function renderMarkdown(report: BenchReport, chartFile?: string, timeline
     out.push('');
     out.push(markdownTable(MINUTE_HEADERS, minuteRows(report.seedMix.minutes)));
     out.push('');
+    const engine = engineRows(report.seedMix.minutes);
+    if (engine.length > 0) {
+      out.push("## The engine's time, minute by minute");
+      out.push('');
+      out.push(
+        "Temporal's own metrics (history service): how long the server took over the calls each write makes — a create starts the lead's workflow with its change (`SignalWithStartWorkflowExecution`) after claiming a new address (`StartWorkflowExecution` of its claim record), a PUT signals the running lead — beside the API's p50 for the same writes; then how many describes the reads and address checks made, and the persistence operations per second with their mean time (queueing for the database included).",
+      );
+      out.push('');
+      out.push(markdownTable(ENGINE_HEADERS, engine));
+      out.push('');
+    }
   }
   if (report.c3) {
     out.push('## C3: worker drain rate');

@@ -7,6 +7,7 @@ import type { RouteKey } from '../stats.js';
 import { EmailSource, leadBody } from '../workload.js';
 import type { LoadRun } from './types.js';
 import type { MinuteKey } from './minutes.js';
+import { scrapeEngine } from './engine-time.js';
 import { MeasureWindow, monitorLoad } from './window.js';
 
 // The seed-mix loop as people send it: each virtual user creates a lead, reads it, replaces
@@ -34,6 +35,8 @@ export interface UserLoadOptions {
    * HTTP); what it records lands in the minute-by-minute table of the measured window.
    */
   probe?: (record: (key: MinuteKey, ms: number) => void, stopAt: number) => Promise<void>;
+  /** The Temporal server's /metrics: its time per call lands beside each minute (engine-time.ts). */
+  engineMetricsUrl?: string;
   /** Random source in [0, 1); Math.random by default. */
   random?: () => number;
 }
@@ -136,6 +139,7 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
 
   const load = { start: loadavg(), end: [] as number[] };
   const memory = opts.rss ? setInterval(() => window.minutes.sampled(opts.rss!.current()), 5_000) : undefined;
+  const engine = opts.engineMetricsUrl ? sampleEngine(opts.engineMetricsUrl, () => window) : undefined;
   let monitor: Monitor | undefined = monitorLoad(opts, () => ({ window, phase }));
   const warmup = setTimeout(() => {
     window = new MeasureWindow(Date.now());
@@ -164,6 +168,26 @@ export async function runUserLoad(opts: UserLoadOptions): Promise<LoadRun> {
   } finally {
     clearTimeout(warmup);
     clearInterval(memory);
+    engine?.stop();
     monitor?.stop();
   }
+}
+
+/**
+ * Scrapes the Temporal server's metrics every 5 s into the current window's minutes (a new
+ * window, at the warm-up's end, starts from its own first scrape).
+ */
+function sampleEngine(url: string, current: () => MeasureWindow): { stop(): void } {
+  let busy = false;
+  const scrape = async () => {
+    if (busy) return;
+    busy = true;
+    const window = current();
+    const snapshot = await scrapeEngine(url);
+    if (snapshot && window === current()) window.minutes.engineSampled(snapshot);
+    busy = false;
+  };
+  void scrape();
+  const timer = setInterval(() => void scrape(), 5_000);
+  return { stop: () => clearInterval(timer) };
 }

@@ -157,7 +157,13 @@ export async function runSeedMix(ctx: Ctx, stack: BenchStack, step: LoadStepOpti
     serverProcesses: stack.flags.apiProcesses,
   };
   const run = thinkMs && !step.overallRate
-    ? await runUserLoad({ ...common, users: ctx.options.connections, thinkMs, probe: rawProbe(ctx, stack, thinkMs) })
+    ? await runUserLoad({
+        ...common,
+        users: ctx.options.connections,
+        thinkMs,
+        probe: rawProbe(ctx, stack, thinkMs),
+        engineMetricsUrl: stack.temporalMetricsUrl(),
+      })
     : await runHttpLoad({
         ...common,
         connections: ctx.options.connections,

@@ -55,7 +55,7 @@ describe('documented patterns agree with the validator', () => {
   });
 
   it('tags', () => {
-    const rule = document.properties.tags.items;
+    const rule = document.properties.tags!.items;
     const chars = ['a', 'B', '-', ...UNICODE_SPACES, ...CONTROLS];
     fc.assert(
       fc.property(from(chars, 66), (tag) => {
