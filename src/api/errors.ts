@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { isGrpcServiceError, NamespaceNotFoundError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { AutomationServiceError, type AutomationRefusal } from '../automations/errors.js';
 import { LeadServiceError, type LeadRefusal } from '../leads/errors.js';
 import { TemporalUnavailableError } from '../temporal/calls.js';
@@ -202,6 +202,9 @@ function mapAny(err: unknown): MappedError {
   if (err instanceof WorkflowNotFoundError) {
     return { status: 404, headers: {}, body: { error: { code: 'not_found', message: err.message, issues: [] } } };
   }
+  // The namespace is missing (a dev server still creating it, or TEMPORAL_NAMESPACE names none):
+  // the service cannot take requests, as when Temporal is down; the detail goes to the logs.
+  if (err instanceof NamespaceNotFoundError) return mapAny(new TemporalUnavailableError(err.message));
   if (err instanceof ServiceError || isGrpcServiceError(err)) {
     return mapAny(new TemporalUnavailableError((err as Error).message.split('\n')[0] ?? 'unavailable'));
   }

@@ -1,4 +1,4 @@
-import { ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { NamespaceNotFoundError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -235,6 +235,13 @@ describe('mapError: Temporal errors', () => {
     expect(mapped.headers['retry-after']).toBe('2');
     expect(mapped.body.error.code).toBe('temporal_unavailable');
     expect(mapped.body.error.message).not.toContain('stack-ish detail');
+  });
+
+  it("an unknown namespace (a server that has not created it yet, or a wrong TEMPORAL_NAMESPACE) -> 503, not 500", () => {
+    const mapped = mapError(new NamespaceNotFoundError('leads'));
+    expect(mapped.status).toBe(503);
+    expect(mapped.headers['retry-after']).toBe('2');
+    expect(mapped.body.error.code).toBe('temporal_unavailable');
   });
 
   it('a raw gRPC error (details + metadata) -> 503', () => {
