@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { startBenchStack, type BenchStack } from './bench-stack.js';
 import { cleanupAll } from './cleanup.js';
 import { describeMachine, gitInfo, loadAverage } from './machine.js';
+import { formatSeconds, parseDuration } from './stats.js';
 
 // `npm run bench -- crm [--leads N] [--vendors hubspot,salesforce]`: the vendor connectors
 // against their simulators at the vendors' default limits. Each lead is created and then
@@ -11,14 +12,21 @@ import { describeMachine, gitInfo, loadAverage } from './machine.js';
 // CRM holds every lead at its second version. Per vendor, the same load runs batched, one
 // record per request, and (HubSpot) batched with no CRM limit at all, each on a fresh stack.
 
-export const CRM_USAGE = `usage: npm run bench -- crm [--leads N] [--vendors hubspot,salesforce] [--out DIR]
-  --leads N       leads per run, each created and changed once (default 500)
-  --vendors LIST  which simulators (default hubspot,salesforce)`;
+export const CRM_USAGE = `usage: npm run bench -- crm [--leads N] [--vendors hubspot,salesforce] [--crm-latency D] [--out DIR]
+  --leads N         leads per run, each created and changed once (default 500)
+  --vendors LIST    which simulators (default hubspot,salesforce)
+  --crm-latency D   also run each vendor's batched variant with the simulator answering every
+                    request after D (e.g. 7.5s, the middle of the old design's 5-10 s CRM), and
+                    judge it against the same variant answering at once (issue #24: >= 0.9x)`;
 
 interface Variant {
   name: string;
   vendor: 'hubspot' | 'salesforce';
   env: Record<string, string>;
+  /** The simulator answers every API request after this long (its /_sim/faults latency). */
+  latencyMs?: number;
+  /** The variant this one is judged against: the same settings, the CRM answering at once. */
+  baseline?: string;
 }
 
 interface VariantResult {
@@ -37,22 +45,31 @@ interface VariantResult {
 
 const CONCURRENCY = 50;
 
-function variants(vendors: string[]): Variant[] {
+function variants(vendors: string[], latencyMs: number | undefined): Variant[] {
   const out: Variant[] = [];
+  const slow = (of: Variant): Variant => ({
+    name: `${of.name}, CRM answering after ${formatSeconds(latencyMs! / 1000)}`,
+    vendor: of.vendor,
+    // A request may take the latency and still its usual time on top.
+    env: { ...of.env, CRM_TIMEOUT_MS: String(latencyMs! + 10_000) },
+    latencyMs,
+    baseline: of.name,
+  });
   if (vendors.includes('hubspot')) {
     // HubSpot Free/Starter: 100 requests per rolling 10 s, the simulator and the workers alike.
     const limited = { CRM_ADAPTER: 'hubspot', HUBSPOT_SIM_PER_10S: '100', HUBSPOT_REQUESTS_PER_10S: '100' };
+    const batched: Variant = { name: 'hubspot 100/10 s, batched', vendor: 'hubspot', env: limited };
     out.push(
       { name: 'hubspot, no CRM limit', vendor: 'hubspot', env: { CRM_ADAPTER: 'hubspot', HUBSPOT_SIM_PER_10S: '0', HUBSPOT_REQUESTS_PER_10S: '10000' } },
-      { name: 'hubspot 100/10 s, batched', vendor: 'hubspot', env: limited },
+      batched,
       { name: 'hubspot 100/10 s, one record per request', vendor: 'hubspot', env: { ...limited, CRM_BATCH_MAX_RECORDS: '1' } },
     );
+    if (latencyMs) out.push(slow(batched));
   }
   if (vendors.includes('salesforce')) {
-    out.push(
-      { name: 'salesforce, batched', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce' } },
-      { name: 'salesforce, one record per request', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce', CRM_BATCH_MAX_RECORDS: '1' } },
-    );
+    const batched: Variant = { name: 'salesforce, batched', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce' } };
+    out.push(batched, { name: 'salesforce, one record per request', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce', CRM_BATCH_MAX_RECORDS: '1' } });
+    if (latencyMs) out.push(slow(batched));
   }
   return out;
 }
@@ -101,6 +118,7 @@ async function runVariant(variant: Variant, leads: number, say: (line: string) =
   say(`${variant.name}: starting a stack …`);
   const stack = await startBenchStack({ apiProcesses: 1, workerProcesses: 1, env: variant.env });
   try {
+    if (variant.latencyMs) await setLatency(stack.config.CRM_BASE_URL, variant.latencyMs);
     const api = `${stack.apiUrl}/api/leads`;
     const tag = Date.now().toString(36);
     const started = Date.now();
@@ -144,6 +162,11 @@ async function runVariant(variant: Variant, leads: number, say: (line: string) =
   }
 }
 
+async function setLatency(crmUrl: string, latencyMs: number): Promise<void> {
+  const res = await fetch(`${crmUrl}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs }) });
+  if (!res.ok) throw new Error(`the CRM simulator refused the latency: ${res.status} ${await res.text()}`);
+}
+
 function table(results: VariantResult[]): string {
   const rows = results.map(
     (r) =>
@@ -157,9 +180,16 @@ function table(results: VariantResult[]): string {
 }
 
 /** The issue's targets, from the figures: each a line with its measured value and verdict. */
-function verdicts(results: VariantResult[]): string[] {
+function verdicts(results: VariantResult[], ran: readonly Variant[]): string[] {
   const find = (name: string) => results.find((r) => r.variant === name);
   const out: string[] = [];
+  for (const variant of ran) {
+    const slow = find(variant.name);
+    const base = variant.baseline ? find(variant.baseline) : undefined;
+    if (!slow || !base) continue;
+    const ratio = slow.leadsPerSecond / base.leadsPerSecond;
+    out.push(`${variant.name}: ${ratio.toFixed(2)}× the same run with the CRM answering at once (target ≥ 0.9×): ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
+  }
   const free = find('hubspot, no CRM limit');
   const batched = find('hubspot 100/10 s, batched');
   const single = find('hubspot 100/10 s, one record per request');
@@ -186,7 +216,10 @@ function verdicts(results: VariantResult[]): string[] {
 export async function runCrmBench(argv: string[], root: string): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { leads: { type: 'string' }, vendors: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { leads: { type: 'string' }, vendors: { type: 'string' }, 'crm-latency': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } },
+    }));
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${CRM_USAGE}`);
     return 2;
@@ -200,14 +233,22 @@ export async function runCrmBench(argv: string[], root: string): Promise<number>
     console.error(`--leads takes a positive integer, got ${values.leads}\n\n${CRM_USAGE}`);
     return 2;
   }
+  let latencyMs: number | undefined;
+  try {
+    latencyMs = values['crm-latency'] === undefined ? undefined : Math.round(parseDuration(values['crm-latency']) * 1000);
+  } catch (err) {
+    console.error(`--crm-latency: ${(err as Error).message}\n\n${CRM_USAGE}`);
+    return 2;
+  }
   const vendors = (values.vendors ?? 'hubspot,salesforce').split(',').map((v) => v.trim());
+  const ran = variants(vendors, latencyMs);
   const say = (line: string) => console.log(`[crm bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const machine = describeMachine();
   const git = gitInfo(root);
   const loadStart = loadAverage();
   const results: VariantResult[] = [];
   try {
-    for (const variant of variants(vendors)) {
+    for (const variant of ran) {
       const result = await runVariant(variant, leads, say);
       say(`${variant.name}: ${result.leadsPerSecond.toFixed(1)} leads/s, ${result.requestsPerWrite.toFixed(3)} CRM requests per lead write, ${result.rateLimited} 429s`);
       results.push(result);
@@ -215,13 +256,13 @@ export async function runCrmBench(argv: string[], root: string): Promise<number>
   } finally {
     await cleanupAll();
   }
-  const lines = verdicts(results);
+  const lines = verdicts(results, ran);
   const date = new Date().toISOString().slice(0, 10);
   const md = [
     `# CRM connectors bench (${date})`,
     '',
     `Machine: ${JSON.stringify(machine)}; commit ${git.commit}${git.dirty ? ' (dirty)' : ''}; load average at start ${JSON.stringify(loadStart)}, at end ${JSON.stringify(loadAverage())}.`,
-    `Command: \`npm run bench -- crm --leads ${leads} --vendors ${vendors.join(',')}\`. Each lead created and changed once over the API (50 clients); "s to synced" ends when the simulator holds every lead at version 2.`,
+    `Command: \`npm run bench -- crm --leads ${leads} --vendors ${vendors.join(',')}${latencyMs ? ` --crm-latency ${values['crm-latency']}` : ''}\`. Each lead created and changed once over the API (50 clients); "s to synced" ends when the simulator holds every lead at version 2.`,
     '',
     table(results),
     '',

@@ -1,61 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/index.js';
 import { getFreePort } from '../../tooling/temporal/ports.js';
 import { eventually } from '../support/harness.js';
+import { npmStart, type NpmStart } from '../support/npm-start.js';
 
 // Starts the stack exactly as the README says (`npm start`), on free ports and a fresh
 // SQLite file, drives it over HTTP, stops it with Ctrl-C, and starts it again on the
 // same file to show that state survives.
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'ao-e2e-'));
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface RunningStart {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<Exit>;
-}
-
-async function npmStart(env: Record<string, string>): Promise<RunningStart> {
-  let output = '';
-  const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, detached: true });
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const up = eventually(async () => (output.includes('Automation Orchestrator is up') ? true : undefined), {
-    timeoutMs: 240_000,
-    intervalMs: 250,
-    what: 'npm start to report the stack up',
-  });
-  const died = exited.then((exit) => {
-    throw new Error(`npm start exited (${exit.signal ?? `code ${exit.code}`}) before the stack was up`);
-  });
-  // The loser of the race must not surface later as an unhandled rejection.
-  up.catch(() => undefined);
-  died.catch(() => undefined);
-  await Promise.race([up, died]).catch((err: Error) => {
-    throw new Error(`${err.message}\n--- output ---\n${output}`);
-  });
-  return { child, output: () => output, exited };
-}
+type Exit = Awaited<NpmStart['exited']>;
 
 /** Ctrl-C in a terminal signals the whole process group; npm itself then dies of SIGINT. */
-async function ctrlC(run: RunningStart): Promise<Exit> {
-  try {
-    process.kill(-run.child.pid!, 'SIGINT');
-  } catch {
-    // already gone
-  }
+async function ctrlC(run: NpmStart): Promise<Exit> {
+  await run.stop();
   return run.exited;
 }
 
@@ -89,7 +51,7 @@ const json = async (url: string) => {
 // Retries off: `eventually` below does the waiting, and every answer that is not a 2xx throws.
 const client = createClient({ baseUrl: api, retry: false });
 
-let running: RunningStart | undefined;
+let running: NpmStart | undefined;
 afterAll(async () => {
   if (running && running.child.exitCode === null) await ctrlC(running);
 });
@@ -208,14 +170,17 @@ describe('npm start', { timeout: 300_000 }, () => {
     const blocker = createServer().listen(Number(ports.PORT), '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
     try {
-      let output = '';
-      const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, detached: true });
-      child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      expect(code).not.toBe(0);
-      expect(output).toContain(`port ${ports.PORT}`);
-      expect(output).toMatch(/already in use/);
+      // npmStart rejects when npm start exits before the stack is up, with its output.
+      const failure = await npmStart(env).then(
+        async (started) => {
+          await started.stop();
+          return 'npm start came up although its port was taken';
+        },
+        (err: Error) => err.message,
+      );
+      expect(failure).toMatch(/npm start exited \(code [1-9]\d*\) before the stack was up/);
+      expect(failure).toContain(`port ${ports.PORT}`);
+      expect(failure).toMatch(/already in use/);
     } finally {
       blocker.close();
     }
