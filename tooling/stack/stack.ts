@@ -53,8 +53,14 @@ export interface RunningStack {
  * (bench/results/*-tune.md: 13.9 vs 5.3 writes/s, measured under uneven load; 16.0 vs 14.8
  * in a later pair of runs). synchronous=NORMAL was faster still but can lose the last
  * commits on an OS crash, so it is not the default.
+ *
+ * A 64 MB page cache per connection instead of SQLite's 2 MB: the file grows by ~50 KB per
+ * lead (1.8 GB after the 10,000-lead chaos run), every engine call reads its pages, and the
+ * server's persistence is the engine's bottleneck here. Under the old design's 50 users it
+ * answered at p50 136 instead of 171 ms, reads 89 instead of 322 ms, req/s 1.03×
+ * (bench/results/2026-12-07-ab-cache-size.md). It changes no durability.
  */
-export const DURABLE_WAL: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'full' };
+export const DURABLE_WAL: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'full', cache_size: '-65536' };
 
 /**
  * Dev-server settings the stack adds to the CLI's (measured with `npm run bench -- ab`, see
