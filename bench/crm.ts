@@ -16,7 +16,7 @@ export const CRM_USAGE = `usage: npm run bench -- crm [--leads N] [--vendors hub
   --leads N         leads per run, each created and changed once (default 500)
   --vendors LIST    which simulators (default hubspot,salesforce)
   --crm-latency D   also run each vendor's batched variant with the simulator answering every
-                    request after D (e.g. 7.5s, the middle of the old design's 5-10 s CRM), and
+                    request after D (e.g. 7500ms, the middle of the old design's 5-10 s CRM), and
                     judge it against the same variant answering at once (issue #24: >= 0.9x)`;
 
 interface Variant {
