@@ -62,8 +62,9 @@ export const Tags = z
   .max(50, { message: 'at most 50 tags' })
   .transform((tags) => [...new Set(tags.map((t) => t.toLowerCase()))].sort());
 
-const PHONE_CHAR = '[0-9().\\-/]';
-const PHONE_OR_SPACE = `[0-9().\\-/${SPACE}]`;
+const PHONE_CHARS = '0-9().\\-/';
+const PHONE_CHAR = `[${PHONE_CHARS}]`;
+const PHONE_OR_SPACE = `[${PHONE_CHARS}${SPACE}]`;
 const Phone = text(40)
   .refine((v) => v === '' || /^\+?[0-9 ().\-/]{3,40}$/.test(v), {
     message: 'must contain only digits, spaces and + ( ) . - /',
