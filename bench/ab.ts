@@ -5,6 +5,7 @@ import { renderAbChart } from './ab/chart.js';
 import { renderAbMarkdown, roundOrder, type AbSample, type AbSide, type SideName } from './ab/compare.js';
 import { measureLeadCost } from './ab/cost.js';
 import { startSideStack } from './ab/side.js';
+import { SideUsageMeter } from './ab/usage.js';
 import { cleanupAll, installSignalHandlers } from './cleanup.js';
 import { WriteLedger, resetSimulators, waitForDrain } from './drain.js';
 import { runHttpLoad } from './load/http-load.js';
@@ -109,6 +110,8 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
     await resetSimulators(stack.sim);
     if (o.crmLatencyMs) await setCrmLatency(stack.sim.crmUrl, o.crmLatencyMs);
     const ledger = new WriteLedger();
+    const usage = new SideUsageMeter(stack.pid);
+    usage.start();
     const loadStartedAt = Date.now();
     const common = {
       label: `${side} r${round}`,
@@ -131,6 +134,7 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
       timeoutMs: o.drainTimeoutS * 1000,
       onWait: (counts, expected) => log(`${side} r${round}: draining, ${Math.min(counts.contacts, counts.emails)}/${expected} leads in the CRM and the mailbox`),
     });
+    const used = usage.stop();
     // Leads whose create and update were both acknowledged: seed-mix's unit of work.
     const counted = ledger
       .records()
@@ -156,6 +160,8 @@ async function measure(built: BuiltRef, side: SideName, round: number, o: AbOpti
       drained: drain.ok,
       leadsPerSecond: ledger.ackedCreates / (loadSeconds + drain.drainSeconds),
       cost,
+      usage: used,
+      leads: ledger.ackedCreates,
     };
     log(`round ${round}, ${side}: ${sample.rps.toFixed(1)} req/s, p99 ${sample.p99Ms.toFixed(0)} ms, success ${(sample.successRate * 100).toFixed(2)}%, drained in ${drain.drainSeconds.toFixed(1)} s${drain.ok ? '' : ' (NOT drained)'}`);
     return sample;

@@ -15,17 +15,17 @@ import { addressBookFromConfig } from '../src/identity/address-book.js';
 import { migrateEmailClaims } from '../src/identity/migrate-claims.js';
 import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
 import { droppedWorkflowSpans, type Tracing } from '../src/tracing/tracing.js';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing/workflow-modules.js';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_PRELOAD_MODULES } from '../src/temporal/workflow-modules.js';
 
 // Workflow code: the prebuilt bundle when `npm run build` made one (fast start-up, the
 // same code every worker runs), otherwise the TypeScript sources, bundled at start.
 const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 const WORKFLOWS_SOURCE = fileURLToPath(new URL('../src/workflows/index.js', import.meta.url));
 
-export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
   if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
   const tsSource = WORKFLOWS_SOURCE.replace(/\.js$/, '.ts');
-  return { workflowsPath: existsSync(tsSource) ? tsSource : WORKFLOWS_SOURCE };
+  return { workflowsPath: existsSync(tsSource) ? tsSource : WORKFLOWS_SOURCE, bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES } };
 }
 
 export function activityDepsFromConfig(config: Config, tracing?: Tracing): ActivityDeps {
@@ -105,7 +105,7 @@ export async function migrateLegacyClaims(config: Config, connection: NativeConn
  *
  * With `tracing`, activities get spans and the workflow interceptors' spans are exported;
  * without, those spans are dropped (the interceptor module is in every bundle, see
- * src/tracing/workflow-modules.ts).
+ * src/temporal/workflow-modules.ts).
  */
 export async function createWorkers(
   config: Config,

@@ -1,5 +1,6 @@
 import { formatMs, formatRate } from '../stats.js';
 import { combineCosts, type LeadCost } from './cost.js';
+import { SIDE_ROLES, type SideRole, type SideUsage } from './usage.js';
 
 // What an A/B run measured, and how the two sides compare. Pure, so tests can reach it.
 
@@ -32,6 +33,10 @@ export interface AbSample {
   leadsPerSecond?: number;
   /** Temporal's work per lead, from the histories of leads this round created. */
   cost?: LeadCost;
+  /** What each part of the stack spent over the load and its drain (usage.ts). */
+  usage?: SideUsage;
+  /** Leads whose create was acknowledged: what `usage` is divided by. */
+  leads?: number;
 }
 
 export interface AbSide {
@@ -55,6 +60,9 @@ export interface AbSummary {
   allDrained: boolean;
   leadsPerSecond: number;
   cost?: LeadCost;
+  /** Median over the rounds, per role: CPU ms per acknowledged lead and peak RSS (MB). */
+  cpuMsPerLead?: Record<SideRole, number>;
+  peakRssMb?: Record<SideRole, number>;
 }
 
 export function median(values: readonly number[]): number {
@@ -84,7 +92,20 @@ export function summarizeSide(side: SideName, samples: readonly AbSample[]): AbS
     allDrained: own.every((s) => s.drained),
     leadsPerSecond: med((s) => s.leadsPerSecond ?? 0),
     ...costSummary(own),
+    ...usageSummary(own),
   };
+}
+
+function usageSummary(own: readonly AbSample[]): Pick<AbSummary, 'cpuMsPerLead' | 'peakRssMb'> {
+  const measured = own.filter((s): s is AbSample & { usage: SideUsage; leads: number } => s.usage !== undefined && (s.leads ?? 0) > 0);
+  if (measured.length === 0) return {};
+  const cpuMsPerLead = {} as Record<SideRole, number>;
+  const peakRssMb = {} as Record<SideRole, number>;
+  for (const role of SIDE_ROLES) {
+    cpuMsPerLead[role] = median(measured.map((s) => (s.usage.cpuSeconds[role] * 1000) / s.leads));
+    peakRssMb[role] = median(measured.map((s) => s.usage.peakRssMb[role]));
+  }
+  return { cpuMsPerLead, peakRssMb };
 }
 
 function costSummary(own: readonly AbSample[]): { cost?: LeadCost } {
@@ -180,6 +201,7 @@ export function renderAbMarkdown(input: {
         ]
       : []),
     ...costLines(base, head),
+    ...usageLines(base, head),
     ...targetLines(fastPathTargets(samples, input)),
     '| round | side | req/s | success | p50 | p99 | max | reads p50 / p99 | history reads | drain |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -260,6 +282,24 @@ function costLines(base: AbSummary, head: AbSummary): string[] {
     row('activity tasks', (c) => c.activityTasks),
     row('local-activity markers', (c) => c.localActivityMarkers),
     row('visibility writes', (c) => c.visibilityWrites),
+    '',
+  ];
+}
+
+const ROLE_LABELS: Record<SideRole, string> = { temporal: 'Temporal dev server', api: 'API (every process)', worker: 'worker' };
+
+function usageLines(base: AbSummary, head: AbSummary): string[] {
+  if (!base.cpuMsPerLead || !head.cpuMsPerLead || !base.peakRssMb || !head.peakRssMb) return [];
+  const cell = (b: number, h: number, digits: number) => `${b.toFixed(digits)} | ${h.toFixed(digits)} | ${b > 0 ? ratio(h / b) : '-'}`;
+  const totalB = SIDE_ROLES.reduce((n, r) => n + base.cpuMsPerLead![r], 0);
+  const totalH = SIDE_ROLES.reduce((n, r) => n + head.cpuMsPerLead![r], 0);
+  return [
+    'CPU per lead acknowledged (user + system, from the start of the load until the drain ended) and peak resident memory of the largest process, by part of the stack (medians over the rounds):',
+    '',
+    '| part | CPU ms per lead, base | head | head ÷ base | peak RSS MB, base | head | head ÷ base |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...SIDE_ROLES.map((r) => `| ${ROLE_LABELS[r]} | ${cell(base.cpuMsPerLead![r], head.cpuMsPerLead![r], 1)} | ${cell(base.peakRssMb![r], head.peakRssMb![r], 0)} |`),
+    `| all three | ${cell(totalB, totalH, 1)} | | | |`,
     '',
   ];
 }

@@ -16,6 +16,8 @@ export interface SideStack {
   temporalAddress: string;
   sim: SimulatorUrls;
   apiProcesses: number;
+  /** The stack's own process (scripts/stack.js); its descendants are the stack. */
+  pid: number;
   /** Ctrl-C, as a user stops it; SIGKILL of the whole group if it hangs. */
   stop(): Promise<void>;
 }
@@ -94,6 +96,7 @@ export async function startSideStack(root: string, label: string, env: Record<st
     sim: { crmUrl: settings.CRM_BASE_URL!, smtpHttpUrl: `http://${host}:${settings.SMTP_SINK_HTTP_PORT}` },
     // The side's own default unless told: one API process per core, at most 4.
     apiProcesses: Number(settings.API_PROCESSES ?? Math.min(availableParallelism(), 4)),
+    pid: child.pid!,
     async stop() {
       await stop();
       forget();

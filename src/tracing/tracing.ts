@@ -33,7 +33,7 @@ export async function startTracing(config: Config, serviceName: string): Promise
 
 /**
  * For workers that do not trace: the workflow interceptor module is always in the bundle
- * (see workflow-modules.ts), and its spans need a sink; this one drops them.
+ * (see src/temporal/workflow-modules.ts), and its spans need a sink; this one drops them.
  */
 export function droppedWorkflowSpans(): InjectedSinks<WorkflowSpanSinks> {
   return { exporter: { export: { fn: () => undefined } } };

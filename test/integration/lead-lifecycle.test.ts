@@ -207,3 +207,23 @@ describe('a lead from POST to CRM and email', () => {
     expect(history.body.events[0]).toMatchObject({ kind: 'change', op: 'create', task_id: created.body.task_id });
   });
 });
+
+// The worker preloads src/workflows/stack-trace-limit.ts into its workflow context
+// (docs/decisions.md, "No stack trace per workflow promise"): the SDK then records no frames
+// for the promises a workflow creates. If the preload stops reaching the workflow context
+// (the module dropped from the bundle, an SDK that freezes its globals before preloading),
+// the stack-trace query shows the lead's frames again and this fails.
+describe('stack traces in the workflow context', () => {
+  it('are not recorded for a waiting lead workflow', async () => {
+    const created = await call(h.app, 'POST', '/api/leads', { email: uniqueEmail('stack'), first_name: 'Ada' });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    await eventually(async () => (h.crm.contact(id)?.version === 1 ? true : undefined), { what: 'the lead in the CRM' });
+
+    const handle = h.client.workflow.getHandle(leadWorkflowId(id));
+    // Not a frame: each waiting promise's trace is the bare error line ("Error").
+    expect(await handle.query<string>('__stack_trace')).not.toMatch(/^\s+at /m);
+    const enhanced = await handle.query<{ stacks: { locations: unknown[] }[] }>('__enhanced_stack_trace');
+    expect(enhanced.stacks.flatMap((s) => s.locations)).toEqual([]);
+  });
+});

@@ -7,7 +7,7 @@ import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/w
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { droppedWorkflowSpans } from '../../src/tracing/tracing.js';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/tracing/workflow-modules.js';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_PRELOAD_MODULES } from '../../src/temporal/workflow-modules.js';
 
 // The determinism guard (issue #4): every stored history of a real workflow run is replayed
 // against the workflow code as it is now, with the worker's replayer. A change that would
@@ -81,6 +81,7 @@ beforeAll(async () => {
     workflowsPath: WORKFLOWS,
     replayName: 'determinism-guard',
     interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES },
     sinks: droppedWorkflowSpans(),
   };
   for await (const result of Worker.runReplayHistories(options, inputs)) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAbArgs } from '../../bench/ab.js';
 import { abPanels, renderAbChart } from '../../bench/ab/chart.js';
+import { roleOfCmdline, type SideUsage } from '../../bench/ab/usage.js';
 import { fastPathTargets, median, renderAbMarkdown, roundOrder, roundRatios, summarizeSide, type AbSample } from '../../bench/ab/compare.js';
 
 const sample = (side: 'base' | 'head', round: number, rps: number, p99Ms: number, extra: Partial<AbSample> = {}): AbSample => ({
@@ -102,6 +103,43 @@ describe('A/B comparison', () => {
     // Linear from zero: head's 330 req/s bar is 330/100 times base's 100.
     const widths = [...svg.matchAll(/<rect x="230" y="[\d.]+" width="([\d.]+)"/g)].slice(0, 4).map((m) => Number(m[1]));
     expect(widths[3]! / widths[0]!).toBeCloseTo(3.3, 1);
+  });
+
+  it('tells the parts of a side by their command lines, and shows CPU per lead and peak memory per part', () => {
+    const cmd = (...args: string[]) => `${args.join('\0')}\0`;
+    expect(roleOfCmdline(cmd('/w/.tools/temporal/bin/temporal', 'server', 'start-dev', '--port', '1'))).toBe('temporal');
+    expect(roleOfCmdline(cmd('/w/node', '/w/.data/ab/x/dist/src/api/server.js'))).toBe('api');
+    expect(roleOfCmdline(cmd('/w/node', '/w/dist/worker/main.js'))).toBe('worker');
+    expect(roleOfCmdline(cmd('/w/node', '/w/dist/tooling/simulators/main.js', 'crm'))).toBeUndefined();
+    expect(roleOfCmdline(cmd('/w/node', '/w/dist/scripts/stack.js'))).toBeUndefined();
+    expect(roleOfCmdline(cmd('/usr/bin/temporal', 'workflow', 'list'))).toBeUndefined();
+
+    const usage = (worker: number, apiRss: number): SideUsage => ({ cpuSeconds: { temporal: 10, api: 4, worker }, peakRssMb: { temporal: 400, api: apiRss, worker: 350 } });
+    const samples = [
+      sample('base', 1, 100, 1000, { usage: usage(8, 160), leads: 100 }),
+      sample('head', 1, 100, 1000, { usage: usage(4, 140), leads: 100 }),
+      sample('head', 2, 100, 1000, { usage: usage(6, 150), leads: 200 }),
+      sample('base', 2, 100, 1000, { usage: usage(16, 170), leads: 200 }),
+    ];
+    // Per lead: base worker 80 ms in both rounds; head 40 and 30 ms, median 35.
+    expect(summarizeSide('head', samples)).toMatchObject({ cpuMsPerLead: { temporal: 75, api: 30, worker: 35 }, peakRssMb: { api: 145 } });
+    const md = renderAbMarkdown({
+      startedAt: '2026-12-07T17:00:00Z',
+      machine: '2 × test cpu',
+      command: 'npm run bench -- ab --base HEAD',
+      connections: 50,
+      durationS: 30,
+      warmupS: 5,
+      sides: [
+        { name: 'base', ref: 'HEAD', commit: 'aaaaaaaaaaaa' },
+        { name: 'head', ref: 'working tree', commit: 'bbbbbbbbbbbb' },
+      ],
+      samples,
+    });
+    expect(md).toContain('| worker | 80.0 | 35.0 | 0.44× | 350 | 350 | 1.00× |');
+    expect(md).toContain('| API (every process) | 30.0 | 30.0 | 1.00× | 165 | 145 | 0.88× |');
+    expect(md).toContain('| all three | 185.0 | 140.0 | 0.76× |');
+    expect(summarizeSide('base', [sample('base', 1, 1, 1)]).cpuMsPerLead).toBeUndefined();
   });
 
   it('needs a base and refuses unknown flags', () => {

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -14,3 +16,12 @@ const require = createRequire(import.meta.url);
 export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [
   require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
 ];
+
+/** Modules run once when a worker's reusable V8 context is set up (see stack-trace-limit.ts). */
+export const WORKFLOW_PRELOAD_MODULES: string[] = [workflowModule('stack-trace-limit')];
+
+function workflowModule(name: string): string {
+  const js = fileURLToPath(new URL(`../workflows/${name}.js`, import.meta.url));
+  const ts = js.replace(/\.js$/, '.ts');
+  return existsSync(js) ? js : ts;
+}
