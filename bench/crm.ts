@@ -12,12 +12,13 @@ import { formatSeconds, parseDuration } from './stats.js';
 // CRM holds every lead at its second version. Per vendor, the same load runs batched, one
 // record per request, and (HubSpot) batched with no CRM limit at all, each on a fresh stack.
 
-export const CRM_USAGE = `usage: npm run bench -- crm [--leads N] [--vendors hubspot,salesforce] [--crm-latency D] [--out DIR]
+export const CRM_USAGE = `usage: npm run bench -- crm [--leads N] [--vendors hubspot,salesforce] [--crm-latency D [--latency-only]] [--out DIR]
   --leads N         leads per run, each created and changed once (default 500)
   --vendors LIST    which simulators (default hubspot,salesforce)
   --crm-latency D   also run each vendor's batched variant with the simulator answering every
                     request after D (e.g. 7500ms, the middle of the old design's 5-10 s CRM), and
-                    judge it against the same variant answering at once (issue #24: >= 0.9x)`;
+                    judge it against the same variant answering at once (issue #24: >= 0.9x)
+  --latency-only    with --crm-latency: only each vendor's batched variant and its slow twin`;
 
 interface Variant {
   name: string;
@@ -45,7 +46,7 @@ interface VariantResult {
 
 const CONCURRENCY = 50;
 
-function variants(vendors: string[], latencyMs: number | undefined): Variant[] {
+function variants(vendors: string[], latencyMs: number | undefined, latencyOnly = false): Variant[] {
   const out: Variant[] = [];
   const slow = (of: Variant): Variant => ({
     name: `${of.name}, CRM answering after ${formatSeconds(latencyMs! / 1000)}`,
@@ -59,19 +60,31 @@ function variants(vendors: string[], latencyMs: number | undefined): Variant[] {
     // HubSpot Free/Starter: 100 requests per rolling 10 s, the simulator and the workers alike.
     const limited = { CRM_ADAPTER: 'hubspot', HUBSPOT_SIM_PER_10S: '100', HUBSPOT_REQUESTS_PER_10S: '100' };
     const batched: Variant = { name: 'hubspot 100/10 s, batched', vendor: 'hubspot', env: limited };
-    out.push(
-      { name: 'hubspot, no CRM limit', vendor: 'hubspot', env: { CRM_ADAPTER: 'hubspot', HUBSPOT_SIM_PER_10S: '0', HUBSPOT_REQUESTS_PER_10S: '10000' } },
-      batched,
-      { name: 'hubspot 100/10 s, one record per request', vendor: 'hubspot', env: { ...limited, CRM_BATCH_MAX_RECORDS: '1' } },
-    );
+    if (latencyOnly) out.push(batched);
+    else {
+      out.push(
+        { name: 'hubspot, no CRM limit', vendor: 'hubspot', env: { CRM_ADAPTER: 'hubspot', HUBSPOT_SIM_PER_10S: '0', HUBSPOT_REQUESTS_PER_10S: '10000' } },
+        batched,
+        { name: 'hubspot 100/10 s, one record per request', vendor: 'hubspot', env: { ...limited, CRM_BATCH_MAX_RECORDS: '1' } },
+      );
+    }
     if (latencyMs) out.push(slow(batched));
   }
   if (vendors.includes('salesforce')) {
     const batched: Variant = { name: 'salesforce, batched', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce' } };
-    out.push(batched, { name: 'salesforce, one record per request', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce', CRM_BATCH_MAX_RECORDS: '1' } });
+    out.push(batched);
+    if (!latencyOnly) out.push({ name: 'salesforce, one record per request', vendor: 'salesforce', env: { CRM_ADAPTER: 'salesforce', CRM_BATCH_MAX_RECORDS: '1' } });
     if (latencyMs) out.push(slow(batched));
   }
   return out;
+}
+
+/** The CRM batching settings this run took from the environment, as a command prefix. */
+function batchEnv(): string {
+  return Object.entries(process.env)
+    .filter(([k]) => k.startsWith('CRM_BATCH_'))
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
 }
 
 /** Runs `fn` over `items` with at most `limit` at once. */
@@ -218,7 +231,7 @@ export async function runCrmBench(argv: string[], root: string): Promise<number>
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { leads: { type: 'string' }, vendors: { type: 'string' }, 'crm-latency': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } },
+      options: { leads: { type: 'string' }, vendors: { type: 'string' }, 'crm-latency': { type: 'string' }, 'latency-only': { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean' } },
     }));
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${CRM_USAGE}`);
@@ -241,7 +254,11 @@ export async function runCrmBench(argv: string[], root: string): Promise<number>
     return 2;
   }
   const vendors = (values.vendors ?? 'hubspot,salesforce').split(',').map((v) => v.trim());
-  const ran = variants(vendors, latencyMs);
+  if (values['latency-only'] && !latencyMs) {
+    console.error(`--latency-only needs --crm-latency\n\n${CRM_USAGE}`);
+    return 2;
+  }
+  const ran = variants(vendors, latencyMs, values['latency-only']);
   const say = (line: string) => console.log(`[crm bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const machine = describeMachine();
   const git = gitInfo(root);
@@ -262,7 +279,7 @@ export async function runCrmBench(argv: string[], root: string): Promise<number>
     `# CRM connectors bench (${date})`,
     '',
     `Machine: ${JSON.stringify(machine)}; commit ${git.commit}${git.dirty ? ' (dirty)' : ''}; load average at start ${JSON.stringify(loadStart)}, at end ${JSON.stringify(loadAverage())}.`,
-    `Command: \`npm run bench -- crm --leads ${leads} --vendors ${vendors.join(',')}${latencyMs ? ` --crm-latency ${values['crm-latency']}` : ''}\`. Each lead created and changed once over the API (50 clients); "s to synced" ends when the simulator holds every lead at version 2.`,
+    `Command: \`${batchEnv()}npm run bench -- crm --leads ${leads} --vendors ${vendors.join(',')}${latencyMs ? ` --crm-latency ${values['crm-latency']}` : ''}${values['latency-only'] ? ' --latency-only' : ''}\`. Each lead created and changed once over the API (50 clients); "s to synced" ends when the simulator holds every lead at version 2.`,
     '',
     table(results),
     '',

@@ -70,9 +70,21 @@ export class LeadReads {
     const leadId = leadIdOfTask(taskId);
     if (!leadId) throw new TaskNotFoundError(taskId);
     const deadline = this.deadline();
-    const read = await this.readModel(leadId, deadline, () => new TaskNotFoundError(taskId));
-    const known = read?.model.task(taskId);
-    if (read && known && known !== 'summary') return { task: known, source: read.source };
+    const notFound = () => new TaskNotFoundError(taskId);
+    // First without the settle wait: a task already in the lead's records is answered as they
+    // stand. A running workflow task can hold back only changes acknowledged after this
+    // task's own, and those are other tasks; this one's status is as of the last task that
+    // ended, as any read's is. Under load, workflow tasks run back to back and the wait
+    // would chase them for up to READ_SETTLE_MS.
+    let read = await this.readModel(leadId, deadline, notFound, 0);
+    let known = read?.model.task(taskId);
+    if (read && known && known !== 'summary') return { task: known, source: 'events' };
+    if (read?.source === 'history') {
+      // Not in the records yet, and a workflow task is running: its change may be held back.
+      read = await this.readModel(leadId, deadline, notFound);
+      known = read?.model.task(taskId);
+      if (read && known && known !== 'summary') return { task: known, source: read.source };
+    }
     const op = issuedTaskOp(taskId);
     if (read && !known && read.source === 'history' && op && op !== 'erase') {
       // A workflow task was still running at the read: this id was handed out in a 202, so
@@ -124,8 +136,9 @@ export class LeadReads {
     leadId: string,
     deadline: number,
     notFound: () => Error,
+    settleMs = this.options.settleMs ?? 1000,
   ): Promise<{ model: LeadReadModel; source: ReadSource } | undefined> {
-    const settleBy = Math.min(deadline, Date.now() + (this.options.settleMs ?? 1000));
+    const settleBy = Math.min(deadline, Date.now() + settleMs);
     try {
       const read = await this.tail.read(leadWorkflowId(leadId), (fn) => this.calls.within(deadline, fn), settleBy);
       if (!read) return undefined;
