@@ -15,17 +15,15 @@ import { addressBookFromConfig } from '../src/identity/address-book.js';
 import { migrateEmailClaims } from '../src/identity/migrate-claims.js';
 import { dataConverterFromConfig } from '../src/temporal/payload-codec.js';
 import { droppedWorkflowSpans, type Tracing } from '../src/tracing/tracing.js';
-import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_PRELOAD_MODULES } from '../src/temporal/workflow-modules.js';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_PRELOAD_MODULES, workflowSource } from '../src/temporal/workflow-modules.js';
 
 // Workflow code: the prebuilt bundle when `npm run build` made one (fast start-up, the
 // same code every worker runs), otherwise the TypeScript sources, bundled at start.
 const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
-const WORKFLOWS_SOURCE = fileURLToPath(new URL('../src/workflows/index.js', import.meta.url));
 
 export function workflowCodeOptions(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
   if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
-  const tsSource = WORKFLOWS_SOURCE.replace(/\.js$/, '.ts');
-  return { workflowsPath: existsSync(tsSource) ? tsSource : WORKFLOWS_SOURCE, bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES } };
+  return { workflowsPath: workflowSource('index'), bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES } };
 }
 
 export function activityDepsFromConfig(config: Config, tracing?: Tracing): ActivityDeps {

@@ -17,11 +17,15 @@ export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [
   require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
 ];
 
-/** Modules run once when a worker's reusable V8 context is set up (see stack-trace-limit.ts). */
-export const WORKFLOW_PRELOAD_MODULES: string[] = [workflowModule('stack-trace-limit')];
-
-function workflowModule(name: string): string {
+/**
+ * The file of a module in src/workflows: the compiled `.js` under dist, the TypeScript source
+ * when running from the sources (tests), for webpack to bundle.
+ */
+export function workflowSource(name: string): string {
   const js = fileURLToPath(new URL(`../workflows/${name}.js`, import.meta.url));
   const ts = js.replace(/\.js$/, '.ts');
   return existsSync(js) ? js : ts;
 }
+
+/** Modules run once when a worker's reusable V8 context is set up (see stack-trace-limit.ts). */
+export const WORKFLOW_PRELOAD_MODULES: string[] = [workflowSource('stack-trace-limit')];

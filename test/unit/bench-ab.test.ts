@@ -22,6 +22,22 @@ const sample = (side: 'base' | 'head', round: number, rps: number, p99Ms: number
   ...extra,
 });
 
+/** A closed-loop report of `samples`, base `main` against the working tree. */
+const report = (samples: AbSample[]) =>
+  renderAbMarkdown({
+    startedAt: '2026-12-02T08:00:00Z',
+    machine: '2 × test cpu',
+    command: 'npm run bench -- ab --base main',
+    connections: 50,
+    durationS: 30,
+    warmupS: 5,
+    sides: [
+      { name: 'base', ref: 'main', commit: 'aaaaaaaaaaaa' },
+      { name: 'head', ref: 'working tree', commit: 'bbbbbbbbbbbb' },
+    ],
+    samples,
+  });
+
 describe('A/B comparison', () => {
   it('alternates which side goes first', () => {
     expect([1, 2, 3, 4].map(roundOrder)).toEqual([
@@ -49,19 +65,7 @@ describe('A/B comparison', () => {
     expect(head.historyReadShare).toBeCloseTo(10 / 300);
     expect(summarizeSide('base', samples)).toMatchObject({ rps: 100, allDrained: false });
 
-    const md = renderAbMarkdown({
-      startedAt: '2026-12-02T08:00:00Z',
-      machine: '2 × test cpu',
-      command: 'npm run bench -- ab --base main',
-      connections: 50,
-      durationS: 30,
-      warmupS: 5,
-      sides: [
-        { name: 'base', ref: 'main', commit: 'aaaaaaaaaaaa' },
-        { name: 'head', ref: 'working tree', commit: 'bbbbbbbbbbbb' },
-      ],
-      samples,
-    });
+    const md = report(samples);
     expect(md).toContain('req/s 3.00×, 5.60×, 3.00× (median 3.00×)');
     expect(md).toContain('| base (main, aaaaaaaaaaaa) |');
     expect(md).toContain('(NOT all drained)');
@@ -123,19 +127,7 @@ describe('A/B comparison', () => {
     ];
     // Per lead: base worker 80 ms in both rounds; head 40 and 30 ms, median 35.
     expect(summarizeSide('head', samples)).toMatchObject({ cpuMsPerLead: { temporal: 75, api: 30, worker: 35 }, peakRssMb: { api: 145 } });
-    const md = renderAbMarkdown({
-      startedAt: '2026-12-07T17:00:00Z',
-      machine: '2 × test cpu',
-      command: 'npm run bench -- ab --base HEAD',
-      connections: 50,
-      durationS: 30,
-      warmupS: 5,
-      sides: [
-        { name: 'base', ref: 'HEAD', commit: 'aaaaaaaaaaaa' },
-        { name: 'head', ref: 'working tree', commit: 'bbbbbbbbbbbb' },
-      ],
-      samples,
-    });
+    const md = report(samples);
     expect(md).toContain('| worker | 80.0 | 35.0 | 0.44× | 350 | 350 | 1.00× |');
     expect(md).toContain('| API (every process) | 30.0 | 30.0 | 1.00× | 165 | 145 | 0.88× |');
     expect(md).toContain('| all three | 185.0 | 140.0 | 0.76× |');
